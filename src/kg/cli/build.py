@@ -1,0 +1,4 @@
+"""kg corpus import, kg build."""
+from __future__ import annotations
+
+COMMANDS: list = []

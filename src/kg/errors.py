@@ -1,0 +1,83 @@
+"""One error base for kg and a subclass per step; every message names the fix."""
+
+from __future__ import annotations
+
+
+class KGError(Exception):
+    """Base of every error kg raises on purpose: the message says what is wrong and the fix."""
+
+    status = 400  # the HTTP status the web app answers with
+
+    def __init__(self, message: str, *, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class SettingsError(KGError):
+    """A setting has a bad value or a config file cannot be read."""
+
+
+class CorpusError(KGError):
+    """A dump or a post file cannot be read or split."""
+
+
+class ClaimsError(KGError):
+    """A post cannot be chunked into claims."""
+
+
+class ReferencesError(KGError):
+    """The reference library or a .bib file is malformed, or a merge conflicts."""
+
+
+class CitationError(KGError):
+    """A citation cannot be parsed or looked up."""
+
+
+class NotFound(KGError):
+    """Something asked for by id, key or name does not exist."""
+
+    status = 404
+
+    def __init__(self, message: str, *, hint: str | None = None, suggestions: list[str] | None = None):
+        super().__init__(message, hint=hint)
+        self.suggestions = list(suggestions or [])
+
+
+class ConceptError(KGError):
+    """The concept scheme is malformed."""
+
+
+class GraphError(KGError):
+    """The RDF store cannot be built or opened."""
+
+    status = 500
+
+
+class SparqlError(KGError):
+    """A SPARQL query is malformed."""
+
+
+class QueryRefused(SparqlError):
+    """A SPARQL query asks for something a read-only endpoint refuses (Update, LOAD, SERVICE)."""
+
+    status = 403
+
+
+class QueryTimeout(SparqlError):
+    """A SPARQL query ran past its time limit and was stopped."""
+
+    status = 503
+
+
+class SearchError(KGError):
+    """The search index is missing or a search cannot be run."""
+
+
+class BuildError(KGError):
+    """The build cannot run at all (as opposed to one item failing)."""
+
+    status = 500

@@ -1,0 +1,138 @@
+"""Plain data classes that flow between the steps of the pipeline; no I/O here.
+
+corpus -> Post; claims -> Claim; citations -> Citation; references -> Reference,
+Organisation; concepts -> Concept; build -> Corpus (everything, plus the failures).
+Every object carries its provenance: where it came from and its exact span.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a post was found: a dump file and an inclusive, 1-based line range."""
+
+    dump: str  # the dump's file name as received, e.g. "000_23ba44043579b2fd.txt"
+    start_line: int  # the post's title line
+    end_line: int  # the post's last line (inclusive)
+
+
+@dataclass
+class Post:
+    """One unique blog post: its title and verbatim body, and every place it was found."""
+
+    id: str  # readable slug, e.g. "payment-by-results-in-mental-health-introduction"
+    title: str
+    body: str  # verbatim dump lines (boilerplate lines removed), joined by "\n"
+    provenance: tuple[Provenance, ...] = ()
+    excerpt: bool = False  # the scrape cut the post off ("Continue reading")
+    kind: str = "article"  # "article" | "bibliography" (a post that lists references)
+    path: str | None = None  # the corpus/posts file it was read from, if any
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A sentence or list item of a post; ``post.body[start:end] == text`` always."""
+
+    id: str  # stable: depends only on the post id and the claim's own text
+    post_id: str
+    ordinal: int  # 1-based position within the post
+    start: int
+    end: int
+    text: str
+    section: str | None = None  # the heading the claim stands under, if any
+    kind: str = "sentence"  # "sentence" | "list-item"
+    is_question: bool = False
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One author-year citation inside a claim, e.g. ``DH, 2011b:6``.
+
+    Several citations may share one parenthesis ``(DH, 2011b:6; DH, 2013:5)``: they share
+    ``group_id`` and ``group_raw``. ``post.body[start:end] == raw``.
+    """
+
+    id: str  # stable: claim id + position of the citation within the claim
+    claim_id: str
+    post_id: str
+    raw: str  # this citation as written: "DH, 2011b:6"
+    start: int
+    end: int
+    group_id: str
+    group_raw: str  # the whole parenthesis as written: "(DH, 2011b:6; DH, 2013:5)"
+    author: str  # as written: "DH", "King’s Fund"
+    year: str  # with its suffix: "2011b"
+    locator: str | None = None  # "6", "vi", "18-19"
+    reference_key: str | None = None  # set when resolved
+    status: str = "unresolved"  # "resolved" | "unresolved"
+    reason: str | None = None  # why it is unresolved
+    function: str = "citesForInformation"  # a CiTO property local name
+
+
+@dataclass
+class Reference:
+    """One entry of the reference library (corpus/references.bib)."""
+
+    key: str  # e.g. "DH2011b"
+    entry_type: str  # BibTeX entry type, e.g. "report"
+    fields: dict[str, str] = field(default_factory=dict)  # BibTeX field -> value, as stored
+    start_line: int | None = None  # where it stands in the .bib file
+
+    @property
+    def title(self) -> str:
+        return self.fields.get("title", "")
+
+    @property
+    def year(self) -> str:
+        return self.fields.get("year", "")
+
+
+@dataclass(frozen=True)
+class Organisation:
+    """A corporate author, once, with every form the corpus writes it in."""
+
+    id: str  # e.g. "dh"
+    name: str  # "Department of Health"
+    acronym: str | None = None  # "DH"
+    alt_names: tuple[str, ...] = ()  # every other form: "The King’s Fund", "Kings Fund", ...
+
+
+@dataclass(frozen=True)
+class Concept:
+    """A SKOS concept of the field's scheme."""
+
+    id: str  # local name, e.g. "payment-by-results"
+    pref_label: str
+    alt_labels: tuple[str, ...] = ()
+    hidden_labels: tuple[str, ...] = ()
+    definition: str = ""
+    broader: tuple[str, ...] = ()  # concept ids
+    narrower: tuple[str, ...] = ()
+    related: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One item a step could not handle; the build goes on and reports it."""
+
+    step: str  # "corpus", "claims", "references", ...
+    item: str  # the file path or id that failed
+    message: str  # what is wrong and how to fix it
+
+
+@dataclass
+class Corpus:
+    """Everything the pipeline derived from corpus/, in memory."""
+
+    posts: list[Post] = field(default_factory=list)
+    claims: list[Claim] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
+    references: dict[str, Reference] = field(default_factory=dict)
+    organisations: list[Organisation] = field(default_factory=list)
+    concepts: dict[str, Concept] = field(default_factory=dict)
+    subjects: dict[str, tuple[str, ...]] = field(default_factory=dict)  # claim id -> concept ids
+    bibliography: dict[str, tuple[str, ...]] = field(default_factory=dict)  # post id -> ref keys
+    failures: list[Failure] = field(default_factory=list)

@@ -1,0 +1,178 @@
+"""Every setting once: name, type, default, help. Defaults -> config file -> KG_* environment.
+
+A test checks that each setting here is documented in the README.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from .errors import SettingsError
+
+#: The checkout kg runs from: the folder holding corpus/ and ontology/.
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    kind: Callable[[str], Any]
+    default: Callable[[], Any]
+    help: str
+
+
+def _path(value: str | Path) -> Path:
+    return Path(value).expanduser().resolve()
+
+
+def _positive_float(value: str | float) -> float:
+    number = float(value)
+    if number <= 0:
+        raise ValueError("must be greater than 0")
+    return number
+
+
+def _positive_int(value: str | int) -> int:
+    number = int(value)
+    if number <= 0:
+        raise ValueError("must be a whole number greater than 0")
+    return number
+
+
+def _port(value: str | int) -> int:
+    number = int(value)
+    if not 0 <= number <= 65535:
+        raise ValueError("must be a port number from 0 to 65535")
+    return number
+
+
+def _iri(value: str) -> str:
+    value = str(value)
+    if not (value.startswith("http://") or value.startswith("https://")) or not value.endswith("/"):
+        raise ValueError("must be an http(s) IRI ending in '/', e.g. https://kg.example.org/")
+    return value
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("corpus_dir", _path, lambda: ROOT / "corpus",
+           "Folder holding raw/, posts/ and references.bib."),
+    Option("ontology_dir", _path, lambda: ROOT / "ontology",
+           "Folder holding the schema, concepts, organisations, shapes and named queries."),
+    Option("data_dir", _path, lambda: ROOT / "data",
+           "Folder the build writes (graph store, search index, build state); git-ignored."),
+    Option("base_iri", _iri, lambda: "https://kg.example.org/",
+           "Base under which every resource of the graph gets its IRI."),
+    Option("host", str, lambda: "127.0.0.1", "Address `kg serve` listens on."),
+    Option("port", _port, lambda: 8080, "Port `kg serve` listens on."),
+    Option("threads", _positive_int, lambda: 8, "Worker threads of the WSGI server."),
+    Option("sparql_timeout", _positive_float, lambda: 10.0,
+           "Seconds a SPARQL query may run before it is stopped."),
+    Option("sparql_max_rows", _positive_int, lambda: 10000,
+           "Most rows a SPARQL SELECT returns; the rest are cut off and flagged."),
+    Option("search_page_size", _positive_int, lambda: 20, "Search results per page."),
+    Option("max_query_chars", _positive_int, lambda: 10000,
+           "Longest search or SPARQL text accepted; longer input is refused with a message."),
+    Option("max_request_bytes", _positive_int, lambda: 1_000_000,
+           "Largest HTTP request body the web app accepts."),
+)
+
+_BY_NAME = {option.name: option for option in OPTIONS}
+ENV_PREFIX = "KG_"
+CONFIG_ENV = "KG_CONFIG"
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus_dir: Path
+    ontology_dir: Path
+    data_dir: Path
+    base_iri: str
+    host: str
+    port: int
+    threads: int
+    sparql_timeout: float
+    sparql_max_rows: int
+    search_page_size: int
+    max_query_chars: int
+    max_request_bytes: int
+
+    def with_(self, **changes: Any) -> "Settings":
+        """Return a copy with some settings changed (values are checked like any other)."""
+        return replace(self, **{name: _convert(name, value, "argument") for name, value in changes.items()})
+
+    # Derived locations inside the data directory.
+    @property
+    def store_dir(self) -> Path:
+        return self.data_dir / "store"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def posts_dir(self) -> Path:
+        return self.corpus_dir / "posts"
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.corpus_dir / "raw"
+
+    @property
+    def references_file(self) -> Path:
+        return self.corpus_dir / "references.bib"
+
+
+assert [f.name for f in fields(Settings)] == [o.name for o in OPTIONS], "Settings and OPTIONS disagree"
+
+
+def _convert(name: str, value: Any, origin: str) -> Any:
+    option = _BY_NAME.get(name)
+    if option is None:
+        known = ", ".join(sorted(_BY_NAME))
+        raise SettingsError(f"unknown setting {name!r} in {origin}", hint=f"known settings: {known}")
+    try:
+        return option.kind(value)
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"setting {name} = {value!r} from {origin}: {exc}",
+                            hint=f"fix {origin}; {name}: {option.help}") from None
+
+
+def load_settings(config_file: str | Path | None = None, env: Mapping[str, str] | None = None,
+                  **overrides: Any) -> Settings:
+    """Resolve settings: defaults, then a TOML config file, then KG_* variables, then overrides.
+
+    The config file is ``config_file``, else ``$KG_CONFIG``, else ``kg.toml`` in the checkout if
+    it exists. Overrides whose value is None are ignored (so CLI options can pass through).
+    """
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {option.name: option.default() for option in OPTIONS}
+
+    path = config_file or env.get(CONFIG_ENV) or (ROOT / "kg.toml" if (ROOT / "kg.toml").exists() else None)
+    if path:
+        path = Path(path)
+        try:
+            table = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise SettingsError(f"config file {path} does not exist",
+                                hint=f"create it or unset {CONFIG_ENV}") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"config file {path} is not valid TOML: {exc}",
+                                hint="fix the file; see the settings table in README.md") from None
+        table = table.get("kg", table)
+        for name, value in table.items():
+            values[name] = _convert(name, value, str(path))
+
+    for key, value in env.items():
+        if key.startswith(ENV_PREFIX) and key != CONFIG_ENV:
+            name = key[len(ENV_PREFIX):].lower()
+            if name in _BY_NAME:
+                values[name] = _convert(name, value, f"environment variable {key}")
+
+    for name, value in overrides.items():
+        if value is not None:
+            values[name] = _convert(name, value, "command-line option")
+    return Settings(**values)
