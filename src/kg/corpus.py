@@ -1,0 +1,420 @@
+"""Step 1: split raw dumps into posts, and read and write the post files of corpus/posts/.
+
+A dump is several blog posts run together. A post starts at its title: a short line standing
+alone that follows a structural boundary (the start of the dump, an "Advertisement" line, a
+spacer line of non-breaking spaces, the footnotes or the "Update (...)" that close a post, a cut-off
+"Continue reading"), or that is followed by the series preamble "This post is one in a
+series", or that is a title elsewhere. Where the dump gives no such signal, the reviewed file
+corpus/split-overrides.yaml names the title. Posts found in several dumps become one post
+listing every place they came from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import yaml
+
+from .errors import CorpusError
+from .model import Failure, Post, Provenance
+
+BOILERPLATE = frozenset({"Advertisement"})
+CONTINUE_READING = "Continue reading"
+SERIES_PREAMBLE = "This post is one in a series"
+MAX_TITLE_CHARS = 160
+
+_LIST_ITEM = re.compile(r"^\s*(?:[•\-\*]|\d{1,2}\.)\s")
+_FOOTNOTE = re.compile(r"^\s*\[\d+\]\s*[–-]")
+_UPDATE = re.compile(r"^\s*Update \([^)]*\):")
+# "Department of Health (DH) (2011b), Payment by Results: ..." / "Sitra (2013), Report: ..."
+_REFERENCE_LINE = re.compile(r"^[^\n()]{2,120}?(?: \([^()]{1,30}\))? \(\d{4}[a-z]?\), \S")
+_MIN_REFERENCE_LINES = 3
+
+
+def normalise_line(line: str) -> str:
+    """Collapse white space (non-breaking spaces included) so lines compare as a reader sees them."""
+    return " ".join(line.split())
+
+
+def is_blank(line: str) -> bool:
+    """Return True for lines with nothing but white space (non-breaking spaces included)."""
+    return not line.strip()
+
+
+def is_boilerplate(line: str) -> bool:
+    """Return True for scraping boilerplate that belongs to no post ("Advertisement")."""
+    return line.strip() in BOILERPLATE
+
+
+def _is_spacer(line: str) -> bool:
+    # The scrape leaves a line holding only non-breaking spaces between some posts.
+    return bool(line) and is_blank(line) and "\xa0" in line
+
+
+def is_heading_like(line: str) -> bool:
+    """Return True for a line that could be a title or a sub-heading: short, alone, unpunctuated."""
+    text = line.strip()
+    if not text or len(text) > MAX_TITLE_CHARS or is_boilerplate(text):
+        return False
+    if _LIST_ITEM.match(line) or _FOOTNOTE.match(line) or text.startswith("["):
+        return False
+    if text.endswith((",", ";", ":")):
+        return False
+    # A sentence ending in a full stop is prose, unless every "sentence" is one word
+    # ("Integrated. Personal. Commissioning.").
+    if text.endswith(".") and not all(len(part.split()) == 1 for part in text.rstrip(".").split(". ")):
+        return False
+    return True
+
+
+@dataclass
+class SplitOverrides:
+    """Reviewed corrections to the title heuristics: exact line texts."""
+
+    titles: frozenset[str] = frozenset()
+    not_titles: frozenset[str] = frozenset()
+    path: Path | None = None
+
+
+def load_overrides(path: Path | None) -> SplitOverrides:
+    """Read the reviewed split overrides (a missing file means none)."""
+    if path is None or not Path(path).exists():
+        return SplitOverrides()
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise CorpusError(f"{path}: not valid YAML: {exc}", hint="fix the overrides file's syntax") from None
+    if not isinstance(data, dict) or not set(data) <= {"titles", "not_titles"}:
+        raise CorpusError(f"{path}: expected a mapping with the keys 'titles' and 'not_titles'",
+                          hint="each key holds a list of exact line texts")
+    lists = {}
+    for key in ("titles", "not_titles"):
+        values = data.get(key) or []
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise CorpusError(f"{path}: '{key}' must be a list of strings", hint="quote each line text")
+        lists[key] = frozenset(normalise_line(v) for v in values)
+    return SplitOverrides(lists["titles"], lists["not_titles"], Path(path))
+
+
+@dataclass
+class Occurrence:
+    """One post as found in one dump: its title line and the lines up to the next title."""
+
+    dump: str
+    title: str
+    title_line: int  # 1-based
+    end_line: int  # 1-based, last non-blank line
+    lines: list[str]  # the dump lines after the title up to end_line, boilerplate removed
+
+    @property
+    def body(self) -> str:
+        lines = list(self.lines)
+        while lines and is_blank(lines[0]):
+            lines.pop(0)
+        while lines and is_blank(lines[-1]):
+            lines.pop()
+        return "\n".join(lines)
+
+
+def read_dump(path: Path) -> list[str]:
+    """Read a dump as a list of lines (UTF-8, no line terminators)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise CorpusError(f"{path}: not UTF-8 text (byte {exc.start})",
+                          hint="convert it with `iconv -t UTF-8` and import again") from None
+    except OSError as exc:
+        raise CorpusError(f"{path}: cannot read: {exc.strerror}", hint="check the path") from None
+    if "\x00" in text:
+        raise CorpusError(f"{path}: binary file (contains NUL bytes)", hint="import only text dumps")
+    return text.replace("\r\n", "\n").split("\n")
+
+
+def _standalone(lines: list[str], i: int) -> bool:
+    before = i == 0 or is_blank(lines[i - 1])
+    after = i + 1 >= len(lines) or is_blank(lines[i + 1])
+    return before and after
+
+
+def _previous_content(lines: list[str], i: int) -> tuple[int | None, bool]:
+    """Return the index of the previous non-blank line and whether a spacer line came between."""
+    spacer = False
+    j = i - 1
+    while j >= 0 and is_blank(lines[j]):
+        spacer = spacer or _is_spacer(lines[j])
+        j -= 1
+    return (j if j >= 0 else None), spacer
+
+
+def _next_content(lines: list[str], i: int) -> int | None:
+    j = i + 1
+    while j < len(lines) and is_blank(lines[j]):
+        j += 1
+    return j if j < len(lines) else None
+
+
+def _title_signal(lines: list[str], i: int) -> bool:
+    """Return True if the structure of the dump says line i starts a post."""
+    prev, spacer = _previous_content(lines, i)
+    if prev is None or spacer:
+        return True
+    previous = lines[prev]
+    if is_boilerplate(previous) or _FOOTNOTE.match(previous) or _UPDATE.match(previous):
+        return True
+    if previous.rstrip().endswith(CONTINUE_READING):
+        return True
+    nxt = _next_content(lines, i)
+    return nxt is not None and lines[nxt].strip().startswith(SERIES_PREAMBLE)
+
+
+def find_titles(dumps: dict[str, list[str]], overrides: SplitOverrides) -> dict[str, list[int]]:
+    """Return, per dump, the 0-based indexes of the lines that are post titles."""
+    candidates = {name: [i for i, line in enumerate(lines) if _standalone(lines, i) and is_heading_like(line)]
+                  for name, lines in dumps.items()}
+    known = set(overrides.titles)
+    for name, lines in dumps.items():
+        known.update(normalise_line(lines[i]) for i in candidates[name] if _title_signal(lines, i))
+    known -= overrides.not_titles
+    titles = {name: [i for i in candidates[name] if normalise_line(lines[i]) in known]
+              for name, lines in dumps.items()}
+    for name, lines in dumps.items():
+        first = next((i for i, line in enumerate(lines) if not is_blank(line) and not is_boilerplate(line)), None)
+        if first is not None and first not in titles[name]:
+            raise CorpusError(f"{name}:{first + 1}: the dump does not start with a post title: {lines[first][:60]!r}",
+                              hint="add the line that is the first post's title to corpus/split-overrides.yaml")
+    return titles
+
+
+def split_dumps(dumps: dict[str, list[str]], overrides: SplitOverrides) -> list[Occurrence]:
+    """Split dumps (file name -> lines) into post occurrences, in dump and line order."""
+    titles = find_titles(dumps, overrides)
+    occurrences: list[Occurrence] = []
+    for name, lines in dumps.items():
+        starts = titles[name]
+        for n, start in enumerate(starts):
+            stop = starts[n + 1] if n + 1 < len(starts) else len(lines)
+            end = stop - 1
+            while end > start and (is_blank(lines[end]) or is_boilerplate(lines[end])):
+                end -= 1
+            body = [line for line in lines[start + 1:end + 1] if not is_boilerplate(line)]
+            occurrences.append(Occurrence(name, normalise_line(lines[start]), start + 1, end + 1, body))
+    return occurrences
+
+
+def slugify(text: str, max_length: int = 80) -> str:
+    """Make a readable, URL-safe id from a title."""
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    text = text.replace("&", " and ").replace("%", " percent ")
+    slug = re.sub(r"[^a-z0-9]+", "-", text).strip("-")
+    if len(slug) > max_length:
+        slug = slug[:max_length].rsplit("-", 1)[0]
+    return slug or "post"
+
+
+def classify(body: str) -> str:
+    """Return "bibliography" for a post that mostly lists references, else "article"."""
+    paragraphs = [p.strip() for p in body.split("\n") if p.strip()]
+    count = sum(1 for p in paragraphs if _REFERENCE_LINE.match(p))
+    return "bibliography" if count >= _MIN_REFERENCE_LINES and count * 2 >= len(paragraphs) else "article"
+
+
+@dataclass
+class ImportResult:
+    posts: list[Post] = field(default_factory=list)
+    occurrences: int = 0
+    failures: list[Failure] = field(default_factory=list)
+
+
+def merge_occurrences(occurrences: Iterable[Occurrence]) -> ImportResult:
+    """Merge occurrences of the same post (same title and body) into one Post each."""
+    result = ImportResult()
+    by_key: dict[tuple[str, str], Post] = {}
+    used_ids: set[str] = set()
+    for occ in occurrences:
+        result.occurrences += 1
+        provenance = Provenance(occ.dump, occ.title_line, occ.end_line)
+        key = (occ.title, occ.body)
+        if key in by_key:
+            post = by_key[key]
+            post.provenance = post.provenance + (provenance,)
+            continue
+        post_id = base = slugify(occ.title)
+        n = 2
+        while post_id in used_ids:
+            # Same title, different text: keep both versions, never drop lines.
+            post_id, n = f"{base}-{n}", n + 1
+        used_ids.add(post_id)
+        body = occ.body
+        post = Post(id=post_id, title=occ.title, body=body, provenance=(provenance,),
+                    excerpt=body.rstrip().endswith(CONTINUE_READING), kind=classify(body))
+        by_key[key] = post
+        result.posts.append(post)
+    return result
+
+
+def import_dumps(paths: Iterable[Path], overrides: SplitOverrides) -> ImportResult:
+    """Read dump files and split them into unique posts; unreadable dumps become failures."""
+    dumps: dict[str, list[str]] = {}
+    failures: list[Failure] = []
+    for path in sorted(Path(p) for p in paths):
+        try:
+            dumps[path.name] = read_dump(path)
+        except CorpusError as exc:
+            failures.append(Failure("corpus", str(path), str(exc)))
+    result = merge_occurrences(split_dumps(dumps, overrides))
+    result.failures = failures + result.failures
+    return result
+
+
+# --- post files -------------------------------------------------------------------------------
+
+_FRONT = "---\n"
+
+
+def render_post(post: Post) -> str:
+    """Render a post as Markdown with YAML front matter; the body follows verbatim."""
+    meta = {
+        "id": post.id,
+        "title": post.title,
+        "kind": post.kind,
+        "excerpt": post.excerpt,
+        "provenance": [{"dump": p.dump, "lines": [p.start_line, p.end_line]} for p in post.provenance],
+    }
+    front = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=10_000, default_flow_style=None)
+    return f"{_FRONT}{front}{_FRONT}{post.body}\n"
+
+
+def parse_post(text: str, path: str = "<post>") -> Post:
+    """Parse a post file's text; raise CorpusError naming the problem and the fix."""
+    if not text.startswith(_FRONT):
+        raise CorpusError(f"{path}: no front matter (the file must start with a '---' line)",
+                          hint="add front matter with at least 'id' and 'title'")
+    end = text.find("\n" + _FRONT, len(_FRONT) - 1)
+    if end < 0:
+        raise CorpusError(f"{path}: front matter is not closed by a '---' line", hint="add the closing '---' line")
+    try:
+        meta = yaml.safe_load(text[len(_FRONT):end + 1])
+    except yaml.YAMLError as exc:
+        raise CorpusError(f"{path}: front matter is not valid YAML: {exc}", hint="fix the YAML between the '---' lines") from None
+    if not isinstance(meta, dict):
+        raise CorpusError(f"{path}: front matter must be a mapping of keys to values, not {type(meta).__name__}",
+                          hint="write it as 'key: value' lines")
+    title = meta.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise CorpusError(f"{path}: front matter has no 'title'", hint="add a 'title: ...' line")
+    post_id = meta.get("id") or slugify(title)
+    if not isinstance(post_id, str) or slugify(post_id) != post_id:
+        raise CorpusError(f"{path}: id {post_id!r} is not a slug (lower-case letters, digits and hyphens)",
+                          hint=f"use 'id: {slugify(str(post_id))}'")
+    body = text[end + 1 + len(_FRONT):]
+    if body.endswith("\n"):
+        body = body[:-1]
+    provenance = []
+    for item in meta.get("provenance") or []:
+        try:
+            start, stop = item["lines"]
+            provenance.append(Provenance(str(item["dump"]), int(start), int(stop)))
+        except (KeyError, TypeError, ValueError):
+            raise CorpusError(f"{path}: bad provenance entry {item!r}",
+                              hint="each entry needs 'dump: FILE' and 'lines: [FIRST, LAST]'") from None
+    kind = meta.get("kind", "article")
+    if kind not in ("article", "bibliography"):
+        raise CorpusError(f"{path}: unknown kind {kind!r}", hint="use 'kind: article' or 'kind: bibliography'")
+    return Post(id=post_id, title=title.strip(), body=body, provenance=tuple(provenance),
+                excerpt=bool(meta.get("excerpt", False)), kind=kind, path=str(path))
+
+
+def read_post(path: Path) -> Post:
+    """Read one post file."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise CorpusError(f"{path}: cannot read: {exc.strerror}", hint="check the file's permissions") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CorpusError(f"{path}: not UTF-8 text (byte {exc.start})",
+                          hint="save the file as UTF-8, e.g. `iconv -f latin1 -t UTF-8`") from None
+    if "\x00" in text:
+        raise CorpusError(f"{path}: binary file (contains NUL bytes)", hint="remove it from corpus/posts")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return parse_post(text.replace("\r\n", "\n"), str(path))
+
+
+def post_paths(posts_dir: Path) -> list[Path]:
+    """List the post files of a folder, in name order."""
+    return sorted(p for p in Path(posts_dir).glob("*.md") if p.is_file())
+
+
+def load_posts(posts_dir: Path) -> tuple[list[Post], list[Failure]]:
+    """Read every post file; bad files and duplicate ids become failures, the rest load."""
+    posts: list[Post] = []
+    failures: list[Failure] = []
+    seen: dict[str, str] = {}
+    if not Path(posts_dir).is_dir():
+        raise CorpusError(f"{posts_dir}: no such folder",
+                          hint="run `kg corpus import corpus/raw/*.txt` or set KG_CORPUS_DIR")
+    for path in post_paths(posts_dir):
+        try:
+            post = read_post(path)
+        except CorpusError as exc:
+            failures.append(Failure("corpus", str(path), exc.message + (f" ({exc.hint})" if exc.hint else "")))
+            continue
+        if post.id in seen:
+            failures.append(Failure("corpus", str(path), f"duplicate post id {post.id!r}, also in {seen[post.id]} "
+                                    "(give one of them another 'id:' in its front matter)"))
+            continue
+        seen[post.id] = str(path)
+        posts.append(post)
+    return posts, failures
+
+
+def write_text_atomic(path: Path, text: str) -> bool:
+    """Write text to path through a temporary file and a rename; return False if unchanged."""
+    path = Path(path)
+    if path.exists() and path.read_text(encoding="utf-8", errors="replace") == text:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return True
+
+
+@dataclass
+class WriteReport:
+    written: list[Path] = field(default_factory=list)
+    unchanged: list[Path] = field(default_factory=list)
+
+
+def write_posts(posts: Iterable[Post], posts_dir: Path) -> WriteReport:
+    """Write one Markdown file per post into posts_dir (atomically, skipping unchanged ones)."""
+    report = WriteReport()
+    for post in posts:
+        path = Path(posts_dir) / f"{post.id}.md"
+        (report.written if write_text_atomic(path, render_post(post)) else report.unchanged).append(path)
+    return report
+
+
+def content_hash(post: Post) -> str:
+    """Return a digest of everything about a post that derived data depends on."""
+    h = hashlib.sha256()
+    for part in (post.id, post.title, post.kind, str(post.excerpt), post.body):
+        h.update(part.encode("utf-8"))
+        h.update(b"\x00")
+    return h.hexdigest()
