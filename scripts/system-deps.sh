@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Install the Debian packages the test suite needs, if they are missing:
+#   chromium            the real browser the web tests drive through Playwright
+#   biber, bibtex       check that exported BibTeX is accepted by BibLaTeX's biber and classic BibTeX
+#   wrk                 HTTP load generator for the benchmarks and the soak test
+set -euo pipefail
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v biber >/dev/null 2>&1 || need+=(biber)
+command -v bibtex >/dev/null 2>&1 || need+=(texlive-binaries)
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO=sudo
+else
+  SUDO=
+fi
+echo "Installing Debian packages: ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
