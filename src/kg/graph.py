@@ -1,0 +1,483 @@
+"""Write the corpus into a persistent RDF store (Oxigraph through rdflib + oxrdflib) and open it.
+
+The mapping reuses standard vocabularies (see ontology/kg.ttl for the overview and our few
+terms). ``build_graph`` writes a new store beside the live one and swaps a symlink, so a reader
+never sees a half-built store; ``open_graph`` opens the live one read-only.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import re
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+from urllib.parse import quote
+
+import pyoxigraph as ox
+from oxrdflib import OxigraphStore
+from rdflib import Graph, URIRef
+from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
+
+from .errors import GraphError
+from .model import Corpus, Failure, Organisation, Reference
+from .progress import Progress, no_progress
+from .settings import Settings
+from .vocab import (
+    BIBO, C4O, CITO, CO, DCTERMS, DOCO, FABIO, FOAF, KG, OA, ORG, PROV, RDF, RDFS, SKOS, XSD,
+    bind_prefixes,
+)
+
+#: The base IRI ontology/*.ttl files are written against; rebased to settings.base_iri on load.
+SOURCE_BASE = "https://kg.example.org/"
+#: Our schema namespace stays put whatever the base (it names terms, not resources).
+SCHEMA_NS = str(KG._NS)
+#: Written inside a finished store; its absence marks a store as incomplete.
+BUILD_INFO = "kg-build.json"
+
+#: BibTeX entry type -> FaBiO class; anything else is a fabio:Expression.
+ENTRY_CLASSES = {
+    "report": FABIO.ReportDocument,
+    "techreport": FABIO.ReportDocument,
+    "book": FABIO.Book,
+    "inbook": FABIO.BookChapter,
+    "incollection": FABIO.BookChapter,
+    "article": FABIO.JournalArticle,
+    "inproceedings": FABIO.ConferencePaper,
+    "thesis": FABIO.Thesis,
+    "phdthesis": FABIO.Thesis,
+    "mastersthesis": FABIO.Thesis,
+    "online": FABIO.WebContent,
+    "misc": FABIO.Expression,
+}
+
+
+@dataclass
+class GraphStats:
+    """What a graph build wrote: counts, the time it took and where the store lives."""
+
+    triples: int = 0
+    posts: int = 0
+    claims: int = 0
+    citations: int = 0
+    references: int = 0
+    organisations: int = 0
+    concepts: int = 0
+    seconds: float = 0.0
+    store: str = ""
+    base_iri: str = ""
+    built_at: str = ""
+    failures: list[Failure] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Iris:
+    """Resource IRIs under one base, per the shared conventions."""
+
+    def __init__(self, base: str):
+        self.base = base
+
+    def _iri(self, kind: str, local: str) -> str:
+        # Slugs and keys are already IRI-safe; quoting guards against anything that is not.
+        return f"{self.base}{kind}/{quote(local, safe='-._~')}"
+
+    def post(self, post_id: str) -> str:
+        return self._iri("post", post_id)
+
+    def claim(self, claim_id: str) -> str:
+        return self._iri("claim", claim_id)
+
+    def citation(self, citation_id: str) -> str:
+        return self._iri("citation", citation_id)
+
+    def group(self, group_id: str) -> str:
+        return self._iri("citation-group", group_id)
+
+    def source(self, key: str) -> str:
+        return self._iri("source", key)
+
+    def org(self, org_id: str) -> str:
+        return self._iri("org", org_id)
+
+    def concept(self, concept_id: str) -> str:
+        return self._iri("concept", concept_id)
+
+    def scheme(self) -> str:
+        return f"{self.base}concepts"
+
+    def dump(self, name: str) -> str:
+        return self._iri("dump", name)
+
+
+# --- N-Triples writing ------------------------------------------------------------------------
+# Triples are written as N-Triples text and bulk-loaded: one rdflib add per triple is far too
+# slow at a million triples, and N-Triples needs no parser state.
+
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"}
+_ESCAPE_RE = re.compile(r'[\\"\n\r]')
+
+
+def _lit(value: object, datatype: str | None = None, lang: str | None = None) -> str:
+    if isinstance(value, bool):
+        value, datatype = ("true" if value else "false"), str(XSD.boolean)
+    elif isinstance(value, int):
+        value, datatype = str(value), str(XSD.integer)
+    text = _ESCAPE_RE.sub(lambda m: _ESCAPES[m.group()], str(value))
+    if lang:
+        return f'"{text}"@{lang}'
+    if datatype:
+        return f'"{text}"^^<{datatype}>'
+    return f'"{text}"'
+
+
+class _Lines:
+    """Collect N-Triples lines; subjects and IRI objects are plain IRI strings."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def iri(self, s: str, p: URIRef, o: str) -> None:
+        self.lines.append(f"<{s}> <{p}> <{o}> .\n")
+
+    def lit(self, s: str, p: URIRef, value: object, datatype: str | None = None,
+            lang: str | None = None) -> None:
+        if value is None or value == "":
+            return
+        self.lines.append(f"<{s}> <{p}> {_lit(value, datatype, lang)} .\n")
+
+    def a(self, s: str, *classes: URIRef) -> None:
+        for cls in classes:
+            self.iri(s, RDF.type, cls)
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower().replace("’", "'").replace("&", "and"))
+
+
+def _org_lookup(organisations: Iterable[Organisation]) -> dict[str, str]:
+    lookup: dict[str, str] = {}
+    for org in organisations:
+        for form in (org.name, org.acronym, *org.alt_names):
+            if form:
+                lookup.setdefault(_norm(form), org.id)
+    return lookup
+
+
+def _creators(ref: Reference, lookup: dict[str, str]) -> list[str]:
+    found = []
+    for name in ("author", "shortauthor", "institution", "organization"):
+        value = ref.fields.get(name, "")
+        for part in re.split(r"\s+and\s+", value):
+            org_id = lookup.get(_norm(part.strip("{} ")))
+            if org_id and org_id not in found:
+                found.append(org_id)
+    return found
+
+
+def reference_bibtex(ref: Reference) -> str:
+    """Return ``ref`` as a BibTeX entry (fields as stored in the library, in stored order)."""
+    width = max((len(name) for name in ref.fields), default=0)
+    body = "".join(f"  {name.ljust(width)} = {{{value}}},\n" for name, value in ref.fields.items())
+    return f"@{ref.entry_type}{{{ref.key},\n{body}}}\n"
+
+
+def corpus_lines(corpus: Corpus, settings: Settings, failures: list[Failure] | None = None,
+                 progress: Progress = no_progress) -> list[str]:
+    """Map a Corpus to N-Triples lines (without the ontology files)."""
+    failures = [] if failures is None else failures
+    ids = Iris(settings.base_iri)
+    out = _Lines()
+    lit, iri, a = out.lit, out.iri, out.a
+
+    # Dumps and posts, with where each post was found.
+    dumps: set[str] = set()
+    for post in progress(corpus.posts, "graph: posts", len(corpus.posts)):
+        p = ids.post(post.id)
+        a(p, FABIO.BlogPost)
+        lit(p, DCTERMS.identifier, post.id)
+        lit(p, DCTERMS.title, post.title)
+        lit(p, C4O.hasContent, post.body)
+        lit(p, KG.excerpt, bool(post.excerpt))
+        lit(p, KG.postKind, post.kind)
+        for n, prov in enumerate(post.provenance, 1):
+            d = ids.dump(prov.dump)
+            dumps.add(prov.dump)
+            iri(p, PROV.wasDerivedFrom, d)
+            derivation = f"{p}#derivation-{n}"
+            iri(p, PROV.qualifiedDerivation, derivation)
+            a(derivation, PROV.Derivation)
+            iri(derivation, PROV.entity, d)
+            lit(derivation, KG.startLine, prov.start_line)
+            lit(derivation, KG.endLine, prov.end_line)
+    for name in sorted(dumps):
+        d = ids.dump(name)
+        a(d, PROV.Entity)
+        lit(d, DCTERMS.identifier, name)
+
+    # Organisations.
+    for org in corpus.organisations:
+        o = ids.org(org.id)
+        a(o, FOAF.Organization, ORG.Organization)
+        lit(o, DCTERMS.identifier, org.id)
+        lit(o, FOAF.name, org.name)
+        lit(o, SKOS.prefLabel, org.name, lang="en")
+        for alt in dict.fromkeys(x for x in (org.acronym, *org.alt_names) if x and x != org.name):
+            lit(o, SKOS.altLabel, alt, lang="en")
+
+    # References.
+    lookup = _org_lookup(corpus.organisations)
+    for key, ref in corpus.references.items():
+        s = ids.source(key)
+        a(s, ENTRY_CLASSES.get(ref.entry_type.lower(), FABIO.Expression))
+        lit(s, DCTERMS.identifier, key)
+        lit(s, KG.citationKey, key)
+        lit(s, KG.entryType, ref.entry_type)
+        lit(s, DCTERMS.title, ref.title)
+        if ref.fields.get("shorttitle"):
+            lit(s, BIBO.shortTitle, ref.fields["shorttitle"])
+        if re.fullmatch(r"\d{4}", ref.year):
+            lit(s, DCTERMS.issued, ref.year, str(XSD.gYear))
+            lit(s, FABIO.hasPublicationYear, ref.year, str(XSD.gYear))
+        elif ref.year:
+            lit(s, DCTERMS.issued, ref.year)
+        if ref.fields.get("url"):
+            lit(s, FABIO.hasURL, ref.fields["url"], str(XSD.anyURI))
+        for org_id in _creators(ref, lookup):
+            iri(s, DCTERMS.creator, ids.org(org_id))
+        lit(s, KG.bibtex, reference_bibtex(ref))
+
+    # Concepts (the scheme's own file is loaded as well; these triples agree with it).
+    scheme = ids.scheme()
+    if corpus.concepts:
+        a(scheme, SKOS.ConceptScheme)
+    for concept in corpus.concepts.values():
+        c = ids.concept(concept.id)
+        a(c, SKOS.Concept)
+        iri(c, SKOS.inScheme, scheme)
+        lit(c, DCTERMS.identifier, concept.id)
+        lit(c, SKOS.prefLabel, concept.pref_label, lang="en")
+        for label in concept.alt_labels:
+            lit(c, SKOS.altLabel, label, lang="en")
+        for label in concept.hidden_labels:
+            lit(c, SKOS.hiddenLabel, label, lang="en")
+        lit(c, SKOS.definition, concept.definition, lang="en")
+        for other in concept.broader:
+            iri(c, SKOS.broader, ids.concept(other))
+        for other in concept.narrower:
+            iri(c, SKOS.narrower, ids.concept(other))
+        for other in concept.related:
+            iri(c, SKOS.related, ids.concept(other))
+        if not concept.broader:
+            iri(scheme, SKOS.hasTopConcept, c)
+            iri(c, SKOS.topConceptOf, scheme)
+
+    # Claims, with their exact span in the post.
+    for claim in progress(corpus.claims, "graph: claims", len(corpus.claims)):
+        c = ids.claim(claim.id)
+        p = ids.post(claim.post_id)
+        a(c, KG.Claim, OA.SpecificResource)
+        if claim.kind == "sentence":
+            a(c, DOCO.Sentence)
+        lit(c, DCTERMS.identifier, claim.id)
+        iri(c, DCTERMS.isPartOf, p)
+        iri(c, OA.hasSource, p)
+        lit(c, C4O.hasContent, claim.text)
+        lit(c, KG.ordinal, claim.ordinal)
+        lit(c, KG.section, claim.section)
+        lit(c, KG.claimKind, claim.kind)
+        lit(c, KG.isQuestion, bool(claim.is_question))
+        _selectors(out, c, claim.start, claim.end, claim.text)
+        for concept_id in corpus.subjects.get(claim.id, ()):
+            iri(c, DCTERMS.subject, ids.concept(concept_id))
+
+    # Citations: one resource is both the cito:Citation and its in-text pointer.
+    positions: dict[str, int] = {}
+    for cit in progress(corpus.citations, "graph: citations", len(corpus.citations)):
+        t = ids.citation(cit.id)
+        claim_iri = ids.claim(cit.claim_id)
+        a(t, CITO.Citation, C4O.InTextReferencePointer, OA.SpecificResource)
+        lit(t, DCTERMS.identifier, cit.id)
+        iri(t, CITO.hasCitingEntity, claim_iri)
+        iri(t, C4O.hasContext, claim_iri)
+        iri(t, OA.hasSource, ids.post(cit.post_id))
+        lit(t, C4O.hasContent, cit.raw)
+        _selectors(out, t, cit.start, cit.end, cit.raw)
+        lit(t, BIBO.locator, cit.locator)
+        lit(t, KG.citedAuthor, cit.author)
+        lit(t, KG.citedYear, cit.year)
+        lit(t, KG.citationStatus, cit.status)
+        positions[cit.claim_id] = positions.get(cit.claim_id, 0) + 1
+        lit(t, KG.ordinal, positions[cit.claim_id])
+        try:
+            function = getattr(CITO, cit.function)
+        except AttributeError:
+            failures.append(Failure("graph", cit.id, f"unknown CiTO citation function {cit.function!r}; "
+                                    "used cito:citesForInformation instead (fix the rule in kg.citations)"))
+            function = CITO.citesForInformation
+        iri(t, CITO.hasCitationCharacterization, function)
+        if cit.reference_key and cit.status == "resolved":
+            if cit.reference_key not in corpus.references:
+                failures.append(Failure("graph", cit.id, f"citation resolved to {cit.reference_key!r}, "
+                                        "which is not in the reference library; run `kg refs check`"))
+            source = ids.source(cit.reference_key)
+            iri(t, CITO.hasCitedEntity, source)
+            # The direct CiTO links too, so simple queries need no reification.
+            iri(claim_iri, function, source)
+            iri(claim_iri, CITO.cites, source)
+        else:
+            lit(t, KG.unresolvedReason, cit.reason or "no matching entry in the reference library")
+        g = ids.group(cit.group_id)
+        iri(g, CO.element, t)
+    groups = {cit.group_id: cit for cit in corpus.citations}
+    for group_id, cit in groups.items():
+        g = ids.group(group_id)
+        a(g, C4O.InTextReferencePointerList)
+        lit(g, C4O.hasContent, cit.group_raw)
+        iri(g, C4O.hasContext, ids.claim(cit.claim_id))
+
+    # Bibliography posts list their sources.
+    for post_id, keys in corpus.bibliography.items():
+        p = ids.post(post_id)
+        for key in keys:
+            iri(p, CITO.citesForInformation, ids.source(key))
+            iri(p, CITO.cites, ids.source(key))
+    return out.lines
+
+
+def _selectors(out: _Lines, s: str, start: int, end: int, exact: str) -> None:
+    position, quote_ = f"{s}#position", f"{s}#quote"
+    out.iri(s, OA.hasSelector, position)
+    out.a(position, OA.TextPositionSelector)
+    out.lit(position, OA.start, start, str(XSD.nonNegativeInteger))
+    out.lit(position, OA.end, end, str(XSD.nonNegativeInteger))
+    out.iri(s, OA.hasSelector, quote_)
+    out.a(quote_, OA.TextQuoteSelector)
+    out.lit(quote_, OA.exact, exact)
+
+
+def rebase(text: str, base: str) -> str:
+    """Return Turtle text with resource IRIs under SOURCE_BASE moved under ``base``."""
+    if base == SOURCE_BASE:
+        return text
+    # Our schema namespace names terms, not resources: it stays where it is.
+    pattern = re.compile(re.escape(SOURCE_BASE) + r"(?!ns#|ns>)")
+    return pattern.sub(base, text)
+
+
+def ontology_files(settings: Settings) -> list[Path]:
+    """Return the Turtle files loaded into the graph with the corpus: schema, concepts, organisations."""
+    folder = settings.ontology_dir
+    return [path for path in (folder / "kg.ttl", folder / "concepts.ttl", folder / "organisations.ttl")
+            if path.exists()]
+
+
+# --- The store ---------------------------------------------------------------------------------
+
+def _new_graph(ox_store: ox.Store) -> Graph:
+    # The default-graph identifier makes rdflib read and write the store's default graph, so a
+    # reopened store is not empty.
+    graph = Graph(store=OxigraphStore(store=ox_store), identifier=DATASET_DEFAULT_GRAPH_ID,
+                  bind_namespaces="none")
+    return bind_prefixes(graph)
+
+
+def build_graph(corpus: Corpus, settings: Settings, progress: Progress | None = None) -> GraphStats:
+    """Write ``corpus`` (plus the ontology files) into a new store and make it the live one."""
+    progress = progress or no_progress
+    began = time.perf_counter()
+    failures: list[Failure] = []
+    lines = corpus_lines(corpus, settings, failures, progress)
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
+    target = settings.data_dir / f"store.{stamp}"
+    try:
+        store = ox.Store(str(target))
+        graph = _new_graph(store)
+        graph.parse(data="".join(lines), format="ox-nt", transactional=False)
+        for path in ontology_files(settings):
+            text = rebase(path.read_text(encoding="utf-8"), settings.base_iri)
+            try:
+                graph.parse(data=text, format="ox-turtle", transactional=False)
+            except SyntaxError as exc:
+                failures.append(Failure("graph", str(path), f"{path.name} is not valid Turtle ({exc}); "
+                                        "fix the file and rebuild"))
+        triples = int(next(iter(store.query("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }")))[0].value)
+        store.flush()
+        stats = GraphStats(
+            triples=triples, posts=len(corpus.posts), claims=len(corpus.claims),
+            citations=len(corpus.citations), references=len(corpus.references),
+            organisations=len(corpus.organisations), concepts=len(corpus.concepts),
+            seconds=round(time.perf_counter() - began, 3), store=str(settings.store_dir),
+            base_iri=settings.base_iri, built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            failures=failures,
+        )
+        info = stats.to_dict()
+        info["failures"] = [asdict(f) for f in failures]
+        # pyoxigraph has no close(): drop every reference so RocksDB closes its files before
+        # readers open the folder.
+        graph.close()
+        del store, graph
+        gc.collect()
+        (target / BUILD_INFO).write_text(json.dumps(info, indent=2), encoding="utf-8")
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)
+        raise
+    _swap(settings.store_dir, target)
+    return stats
+
+
+def _swap(link: Path, target: Path) -> None:
+    """Point ``link`` at ``target`` atomically; keep the store it replaced, drop older ones."""
+    previous = link.resolve() if link.is_symlink() else None
+    if link.exists() and not link.is_symlink():
+        # A plain folder from an older layout: move it aside so the symlink can take its place.
+        legacy = link.with_name(f"store.legacy-{time.monotonic_ns()}")
+        link.rename(legacy)
+        previous = legacy
+    tmp_link = link.with_name(f".store-link-{os.getpid()}")
+    if tmp_link.is_symlink() or tmp_link.exists():
+        tmp_link.unlink()
+    tmp_link.symlink_to(target.name)
+    os.replace(tmp_link, link)  # atomic: readers see the old store or the new one
+    # Readers that opened the previous store keep it until they next reopen; anything older
+    # than that has no reader left that the swap protocol promises to serve.
+    keep = {target.resolve(), previous}
+    for old in link.parent.glob("store.*"):
+        if old.is_dir() and old.resolve() not in keep:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def store_path(settings: Settings) -> Path:
+    """Return the folder of the live store, or raise GraphError naming the fix if there is none."""
+    path = settings.store_dir.resolve()
+    if not (path / BUILD_INFO).exists():
+        raise GraphError(f"no graph store in {settings.data_dir}",
+                         hint="run `kg build` first, or pass --data DIR pointing at a built data directory")
+    return path
+
+
+def build_info(settings: Settings) -> dict:
+    """Return what the last build recorded about the live store (counts, base IRI, time)."""
+    return json.loads((store_path(settings) / BUILD_INFO).read_text(encoding="utf-8"))
+
+
+def open_store(settings: Settings) -> ox.Store:
+    """Open the live pyoxigraph store read-only (many readers may do so at once)."""
+    path = store_path(settings)
+    try:
+        return ox.Store.read_only(str(path))
+    except (OSError, RuntimeError) as exc:
+        raise GraphError(f"cannot open the graph store {path}: {exc}",
+                         hint="rebuild it with `kg build`") from None
+
+
+def open_graph(settings: Settings) -> Graph:
+    """Open the live store as a read-only rdflib Graph bound to kg's prefixes."""
+    return _new_graph(open_store(settings))
