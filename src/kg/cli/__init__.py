@@ -17,6 +17,7 @@ from ..errors import KGError
 #: Modules under kg.cli whose COMMANDS are added to ``kg``.
 COMMAND_MODULES = (
     "build",
+    "serve",
 )
 
 

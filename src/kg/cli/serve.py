@@ -1,0 +1,42 @@
+"""kg serve."""
+
+from __future__ import annotations
+
+import click
+
+from ..graph import store_path
+from .common import with_settings
+
+
+@click.command("serve")
+@click.option("--host", default=None, help="Address to listen on (default: 127.0.0.1, or KG_HOST).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default: 8080, or KG_PORT; 0 picks a free one).")
+@with_settings
+def serve_command(settings, host: str | None, port: int | None) -> None:
+    """Serve the web app, JSON API and SPARQL endpoint under waitress, printing the URL.
+
+    Reads the data directory written by `kg build` and never writes to it. Stop with Ctrl+C.
+
+    Example: kg serve --port 8080
+    """
+    settings = settings.with_(**{name: value for name, value in (("host", host), ("port", port)) if value is not None})
+    store_path(settings)  # fail now, with the fix, rather than on the first request
+    # Imported here: `kg` must not import `web` when the CLI loads.
+    import waitress
+
+    from web import create_app
+
+    app = create_app(settings)
+    server = waitress.create_server(app, host=settings.host, port=settings.port, threads=settings.threads,
+                                    max_request_body_size=settings.max_request_bytes, ident="kg")
+    shown = f"[{server.effective_host}]" if ":" in str(server.effective_host) else server.effective_host
+    click.echo(f"Serving {settings.data_dir} at http://{shown}:{server.effective_port}/ (press Ctrl+C to stop)")
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+
+
+COMMANDS = [serve_command]
