@@ -227,7 +227,8 @@ def corpus_lines(corpus: Corpus, settings: Settings, failures: list[Failure] | N
         lit(o, DCTERMS.identifier, org.id)
         lit(o, FOAF.name, org.name)
         lit(o, SKOS.prefLabel, org.name, lang="en")
-        for alt in dict.fromkeys(x for x in (org.acronym, *org.alt_names) if x and x != org.name):
+        lit(o, SKOS.notation, org.acronym)  # as ontology/organisations.ttl writes it
+        for alt in dict.fromkeys(x for x in org.alt_names if x and x != org.name):
             lit(o, SKOS.altLabel, alt, lang="en")
 
     # References.

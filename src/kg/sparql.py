@@ -50,6 +50,11 @@ def _walk(node: Any):
             yield from _walk(item)
 
 
+def _field(node: CompValue, name: str) -> str:
+    # CompValue.get returns the key itself when it is missing, so test membership instead.
+    return str(node[name]) if name in node and node[name] is not None else ""
+
+
 def check_query(text: str) -> str:
     """Parse ``text`` and return its form (select, ask, construct, describe) if it may run.
 
@@ -73,11 +78,11 @@ def check_query(text: str) -> str:
     declared = set(PREFIXES)
     for node in _walk(parsed):
         if node.name == "PrefixDecl":
-            declared.add(node.get("prefix") or "")
+            declared.add(_field(node, "prefix"))
     for node in _walk(parsed):
-        if node.name == "pname" and (node.get("prefix") or "") not in declared:
-            prefix = node.get("prefix") or ""
-            raise SparqlError(f"unknown prefix {prefix}: in {prefix}:{node.get('localname') or ''}",
+        if node.name == "pname" and _field(node, "prefix") not in declared:
+            prefix = _field(node, "prefix")
+            raise SparqlError(f"unknown prefix {prefix}: in {prefix}:{_field(node, 'localname')}",
                               hint=f"declare it (PREFIX {prefix}: <...>) or use one of the pre-declared "
                                    + ", ".join(f"{p}:" for p in PREFIXES))
         if node.name == "ServiceGraphPattern":
