@@ -1,0 +1,671 @@
+"""The reference library: read and write corpus/references.bib, parse bibliography posts, merge,
+import, audit, and export to BibTeX and CSL-JSON.
+
+The library is BibTeX that both BibLaTeX/biber and classic BibTeX accept. Field values are kept
+exactly as the .bib stores them (LaTeX, inner braces and all): bibtexparser 2 runs with its
+default stack only, so a braced corporate author ``{{Department of Health}}`` is never decoded
+and split into a first and last name. Only the CSL-JSON export decodes LaTeX, per name.
+
+Entries the bibliography parser creates are ``@techreport`` (an alias of ``@report`` in
+BibLaTeX, and a standard type of classic BibTeX, so both styles render it without warnings):
+``author`` is the corporate name braced as one name, ``shortauthor`` the acronym the corpus gives,
+``institution`` the publishing body, ``year`` and ``title``. Nothing the corpus does not state is
+written. Keys are the acronym or short name + year + suffix: ``DH2011b``, ``KingsFund2012``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import os
+import re
+import tempfile
+import unicodedata
+from collections.abc import Iterable, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import bibtexparser
+from bibtexparser.library import Library
+from bibtexparser.model import (
+    DuplicateBlockKeyBlock,
+    DuplicateFieldKeyBlock,
+    Entry,
+    Field,
+    ParsingFailedBlock,
+)
+
+from .errors import NotFound, ReferencesError
+from .model import Failure, Post, Reference
+from .organisations import key_part, normalise_name
+
+__all__ = [
+    "Conflict", "ImportReport", "MergeReport", "Problem", "REFERENCE_LINE",
+    "check_library", "export", "extract_references", "import_bibtex", "is_bibliography",
+    "key_year", "latex_decode", "latex_encode", "load_library", "merge", "parse_reference_line",
+    "reference_authors", "split_names", "to_bibtex", "to_csl_json", "write_library",
+]
+
+STEP = "references"
+
+#: One reference of a bibliography post, as the corpus writes them:
+#: ``Department of Health (DH) (2011b), Payment by Results: ... (available here)``.
+REFERENCE_LINE = re.compile(
+    r"""^(?P<author>[^()\s][^()]*?)\s*
+        (?:\((?P<acronym>[A-Za-z][\w’'&.-]{0,15})\)\s*)?
+        \((?P<year>(?:1[5-9]|20)\d\d)(?P<suffix>[a-z]?)\),\s*
+        (?P<rest>\S.*?)\s*$""",
+    re.VERBOSE,
+)
+# The link text the blog left behind: "(available here)", "(available via here)",
+# "(available here (pdf))"; the link itself did not survive the scrape.
+_AVAILABLE = re.compile(r"\s*\(available\b[^()]*(?:\([^()]*\)[^()]*)*\)\s*$", re.IGNORECASE)
+
+#: The naming rule for citation keys: short name, four-digit year, optional a-z suffix.
+KEY_RULE = re.compile(r"^(?P<prefix>[A-Z][A-Za-z0-9]*?)(?P<year>\d{4})(?P<suffix>[a-z]?)$")
+
+_MONTH_MACROS = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
+
+
+# --- Results ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Conflict:
+    """A field an incoming entry would change in an existing one."""
+
+    key: str
+    field: str
+    library_value: str | None
+    incoming_value: str | None
+
+    def __str__(self) -> str:
+        return (f"{self.key}: {self.field} is {self.library_value!r} in the library "
+                f"but {self.incoming_value!r} in the incoming entry")
+
+
+@dataclass
+class MergeReport:
+    """What ``merge`` did: the merged library and every decision it made."""
+
+    library: dict[str, Reference]
+    added: list[str] = field(default_factory=list)  # new keys
+    filled: dict[str, list[str]] = field(default_factory=dict)  # key -> fields added to an entry
+    unchanged: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)  # keys overwritten because replace=True
+    conflicts: list[Conflict] = field(default_factory=list)  # kept the library's value
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (incoming key, existing key)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.filled or self.replaced)
+
+    def summary(self) -> str:
+        """Return one line per kind of decision, for people."""
+        lines = [f"added {len(self.added)}, filled {len(self.filled)}, replaced {len(self.replaced)}, "
+                 f"unchanged {len(self.unchanged)}, conflicts {len(self.conflicts)}, "
+                 f"duplicates {len(self.duplicates)}"]
+        lines += [f"added {k}" for k in self.added]
+        lines += [f"filled {k}: {', '.join(v)}" for k, v in self.filled.items()]
+        lines += [f"replaced {k}" for k in self.replaced]
+        lines += [f"conflict (kept the library's value; use --replace to take the incoming one): {c}"
+                  for c in self.conflicts]
+        lines += [f"duplicate: {new} is the same work as {old} already in the library; skipped"
+                  for new, old in self.duplicates]
+        return "\n".join(lines)
+
+
+@dataclass
+class ImportReport:
+    """What ``import_bibtex`` did: the merge, the malformed entries it skipped, what it wrote."""
+
+    source: str
+    library_path: str
+    merge: MergeReport
+    failures: list[Failure] = field(default_factory=list)
+    written: bool = False
+
+    def summary(self) -> str:
+        lines = [f"{self.source} -> {self.library_path}: " + self.merge.summary()]
+        lines += [f"skipped {f.item}: {f.message}" for f in self.failures]
+        lines.append("library written" if self.written else "library unchanged")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the library, found by ``check_library``."""
+
+    kind: str  # "duplicate" | "key-rule" | "key-case" | "missing-field"
+    keys: tuple[str, ...]
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "keys": list(self.keys), "message": self.message}
+
+
+# --- LaTeX in field values --------------------------------------------------------------------
+
+_ESCAPE = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "&": r"\&", "%": r"\%", "$": r"\$",
+           "#": r"\#", "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}"}
+_ACRONYM = re.compile(r"(?<![\w{])([A-Za-z0-9/.-]*[A-Z][A-Za-z0-9/.-]*[A-Z][A-Za-z0-9/.-]*)(?![\w}])")
+
+
+def latex_encode(text: str, *, protect_acronyms: bool = False) -> str:
+    """Return plain text as a BibTeX field value: escape LaTeX specials, keep Unicode as is.
+
+    With ``protect_acronyms`` words of two or more capitals ("NHS", "PS02/2012") are braced so
+    that styles which change the case of titles leave them alone.
+    """
+    escaped = "".join(_ESCAPE.get(c, c) for c in text)
+    escaped = re.sub(r"-(?=-)", "-{}", escaped)  # a literal "--" must not become an en dash
+    if protect_acronyms:
+        escaped = _ACRONYM.sub(r"{\1}", escaped)
+    return escaped
+
+
+_ACCENTS = {"'": "\u0301", "`": "\u0300", "^": "\u0302", '"': "\u0308", "~": "\u0303", "=": "\u0304",
+            ".": "\u0307", "c": "\u0327", "u": "\u0306", "v": "\u030c", "H": "\u030b", "k": "\u0328"}
+_SYMBOLS = {"ss": "ß", "o": "ø", "O": "Ø", "ae": "æ", "AE": "Æ", "oe": "œ", "OE": "Œ", "aa": "å",
+            "AA": "Å", "l": "ł", "L": "Ł", "i": "ı", "textendash": "–", "textemdash": "—",
+            "textquoteright": "’", "textquoteleft": "‘", "textbackslash": "\ue05c", "textasciitilde": "\ue07e",
+            "textasciicircum": "^", "ldots": "…", "dots": "…"}
+
+
+def latex_decode(value: str) -> str:
+    """Return a BibTeX field value as plain Unicode text (for CSL-JSON and for people)."""
+    # Escaped specials are parked on private-use code points so brace stripping cannot touch them.
+    text = re.sub(r"\\([&%$#_{}])", lambda m: chr(0xE000 + ord(m.group(1))), value)
+
+    def accent(match: re.Match) -> str:
+        mark, letter = match.group(1), match.group(2) or match.group(3)
+        return unicodedata.normalize("NFC", letter + _ACCENTS[mark])
+
+    text = re.sub(r"\\([cuvHk])(?:\{(\w)\}|\s+(\w))", accent, text)
+    text = re.sub(r"\\(['`^\"~=.])\s*(?:\{(\w)\}|(\w))", accent, text)
+    # A known symbol becomes its character; any other command is dropped, keeping its argument.
+    text = re.sub(r"\\([A-Za-z]+)(?:\{\}|\s*)", lambda m: _SYMBOLS.get(m.group(1), ""), text)
+    text = text.replace("---", "\u2014").replace("--", "\u2013")
+    text = text.replace("~", "\u00a0").replace("{", "").replace("}", "")
+    return re.sub("[\ue000-\ue07f]", lambda m: chr(ord(m.group(0)) - 0xE000), text)
+
+
+def split_names(value: str) -> list[str]:
+    """Split a BibTeX name list on ``and`` outside braces: corporate names stay whole."""
+    names, depth, start, i = [], 0, 0, 0
+    while i < len(value):
+        char = value[i]
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+        elif depth == 0 and value[i:i + 5].lower() == " and " :
+            names.append(value[start:i].strip())
+            start = i + 5
+            i += 4
+        i += 1
+    names.append(value[start:].strip())
+    return [n for n in names if n]
+
+
+def _is_corporate(name: str) -> bool:
+    """Return True for a name braced as one unit: ``{Department of Health}``."""
+    if not (name.startswith("{") and name.endswith("}")):
+        return False
+    depth = 0
+    for i, char in enumerate(name):
+        depth += char == "{"
+        depth -= char == "}"
+        if depth == 0 and i < len(name) - 1:
+            return False
+    return True
+
+
+def _family_name(name: str) -> str:
+    name = name.strip()
+    if _is_corporate(name):
+        return latex_decode(name)
+    if "," in name:
+        return latex_decode(name.split(",", 1)[0]).strip()
+    parts = latex_decode(name).split()
+    return parts[-1] if parts else ""
+
+
+def reference_authors(ref: Reference) -> list[str]:
+    """Return the author forms of a reference, as plain text: shortauthor, authors, institution.
+
+    Citations resolve by matching their author against these forms (through the organisation
+    authority when one is given), so a library entry is found by ``DH`` and ``Department of Health``.
+    """
+    forms: list[str] = []
+    for name in ("shortauthor", "author", "editor", "institution", "organization", "publisher"):
+        value = ref.fields.get(name)
+        if not value:
+            continue
+        if name in ("author", "editor"):
+            names = split_names(value)
+            if names:
+                forms.append(_family_name(names[0]))
+        else:
+            forms.append(latex_decode(value).strip())
+    return [f for f in dict.fromkeys(forms) if f]
+
+
+def key_year(ref: Reference) -> str:
+    """Return a reference's year as citations write it, with the key's suffix: "2011b"."""
+    year = ref.year.strip()
+    match = KEY_RULE.match(ref.key)
+    if match and match.group("year") == year:
+        return year + match.group("suffix")
+    return year
+
+
+def _identity(ref: Reference) -> tuple[str, str, str]:
+    """Return what makes two entries the same work, whatever their keys: author, year, title."""
+    author = ""
+    for name in ("author", "editor"):
+        if ref.fields.get(name):
+            author = _family_name(split_names(ref.fields[name])[0])
+            break
+    else:
+        author = latex_decode(ref.fields.get("institution") or ref.fields.get("shortauthor") or "")
+    title = re.sub(r"\W+", "", latex_decode(ref.title).casefold())
+    return normalise_name(author), ref.year.strip(), title
+
+
+# --- Reading and writing the library ----------------------------------------------------------
+
+@contextmanager
+def _captured_parser_log():
+    """Keep bibtexparser's own log lines off the terminal: its failed blocks carry the reasons."""
+    logger = logging.getLogger("bibtexparser")
+    previous, propagate = logger.level, logger.propagate
+    handler = logging.NullHandler()
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+        logger.setLevel(previous)
+
+
+def _failure_message(block: ParsingFailedBlock, source: str) -> str:
+    line = (block.start_line or 0) + 1
+    if isinstance(block, DuplicateBlockKeyBlock):
+        first = (block.previous_block.start_line or 0) + 1
+        return (f"line {line}: duplicate key {block.key!r} (first defined at line {first}); "
+                f"rename one of the entries or delete the copy in {source}")
+    if isinstance(block, DuplicateFieldKeyBlock):
+        key = getattr(block.ignore_error_block, "key", "?")
+        return (f"line {line}: entry {key!r} repeats the field(s) {', '.join(sorted(block.duplicate_keys))}; "
+                f"keep one of each in {source}")
+    reason = getattr(block.error, "abort_reason", None) or str(block.error) or type(block.error).__name__
+    first_line = (block.raw or "").strip().splitlines()[0][:60] if (block.raw or "").strip() else ""
+    return (f"line {line}: malformed entry {first_line!r}: {reason.strip()}; "
+            f"fix the braces, commas and key of this entry in {source}")
+
+
+def parse_bibtex(text: str, source: str = "<string>") -> tuple[dict[str, Reference], list[Failure]]:
+    """Parse BibTeX text into references by key; malformed blocks become Failures with line numbers."""
+    with _captured_parser_log():
+        library = bibtexparser.parse_string(text)
+    references: dict[str, Reference] = {}
+    failures: list[Failure] = []
+    for block in library.blocks:
+        if isinstance(block, ParsingFailedBlock):
+            failures.append(Failure(STEP, f"{source}:{(block.start_line or 0) + 1}",
+                                    _failure_message(block, source)))
+        elif isinstance(block, Entry):
+            fields: dict[str, str] = {}
+            for f in block.fields:
+                fields[f.key.lower()] = str(f.value)
+            references[block.key] = Reference(key=block.key, entry_type=block.entry_type.lower(),
+                                               fields=fields, start_line=(block.start_line or 0) + 1)
+    return references, failures
+
+
+def load_library(path: str | Path, *, missing_ok: bool = False) -> tuple[dict[str, Reference], list[Failure]]:
+    """Read a .bib file: the references by key, and a Failure (with its line) per bad block."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if missing_ok:
+            return {}, []
+        raise ReferencesError(f"reference library {path} does not exist",
+                              hint="create it with `kg refs extract` or `kg refs import FILE.bib`") from None
+    except UnicodeDecodeError as exc:
+        raise ReferencesError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})",
+                              hint="convert it to UTF-8, e.g. iconv -f latin1 -t utf-8") from None
+    return parse_bibtex(text, str(path))
+
+
+LIBRARY_HEADER = (
+    "% The kg reference library: the single curated source of truth for sources.\n"
+    "% Edit by hand or merge with `kg refs extract` / `kg refs import FILE.bib`: merges never\n"
+    "% overwrite a field already here. Keys: short name + year + suffix (DH2011b, KingsFund2012).\n\n"
+)
+
+
+def _as_list(refs: Mapping[str, Reference] | Iterable[Reference]) -> list[Reference]:
+    return list(refs.values()) if isinstance(refs, Mapping) else list(refs)
+
+
+def to_bibtex(refs: Mapping[str, Reference] | Iterable[Reference]) -> str:
+    """Return references as BibTeX text, in the given order, every value braced."""
+    library = Library()
+    for ref in _as_list(refs):
+        fields = []
+        for name, value in ref.fields.items():
+            value = str(value)
+            if name == "month" and value.lower() in _MONTH_MACROS:
+                fields.append(Field(name, value.lower()))  # a month macro stays a macro
+            else:
+                fields.append(Field(name, "{" + value + "}"))
+        library.add(Entry(ref.entry_type, ref.key, fields))
+    with _captured_parser_log():
+        return bibtexparser.write_string(library, unparse_stack=[])
+
+
+def write_library(path: str | Path, refs: Mapping[str, Reference] | Iterable[Reference]) -> None:
+    """Write the library atomically: a temporary file in the same folder, then os.replace.
+
+    A write that is interrupted (killed, disk full) leaves the previous library as it was.
+    """
+    path = Path(path)
+    text = LIBRARY_HEADER + to_bibtex(refs)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
+                                         suffix=".tmp", delete=False, newline="\n")
+    try:
+        with handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if path.exists():
+            os.chmod(handle.name, path.stat().st_mode & 0o777)
+        else:
+            os.chmod(handle.name, 0o644)
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+
+
+# --- Bibliography posts -----------------------------------------------------------------------
+
+def parse_reference_line(line: str) -> Reference | None:
+    """Return the reference one bibliography line states, or None if the line is not one.
+
+    ``Department of Health (DH) (2011b), Payment by Results: ... (available here)`` gives
+    ``@techreport{DH2011b, author={{Department of Health}}, shortauthor={DH}, ...}``.
+    """
+    match = REFERENCE_LINE.match(line.strip())
+    if not match:
+        return None
+    author = match.group("author").strip().rstrip(",")
+    acronym = match.group("acronym")
+    title = _AVAILABLE.sub("", match.group("rest")).strip().rstrip(",;")
+    if not title or not author:
+        return None
+    year = match.group("year")
+    fields: dict[str, str] = {"author": "{" + latex_encode(author) + "}"}
+    if acronym:
+        fields["shortauthor"] = latex_encode(acronym)
+    fields["institution"] = latex_encode(author)
+    fields["year"] = year
+    fields["title"] = latex_encode(title, protect_acronyms=True)
+    key = key_part(acronym or author) + year + match.group("suffix")
+    return Reference(key=key, entry_type="techreport", fields=fields)
+
+
+def extract_references(post: Post) -> list[Reference]:
+    """Return one Reference per reference a bibliography post lists, in order; invent nothing."""
+    references = []
+    for line in post.body.split("\n"):
+        ref = parse_reference_line(line)
+        if ref is not None:
+            references.append(ref)
+    return references
+
+
+def is_bibliography(post: Post, *, min_references: int = 3) -> bool:
+    """Return True for a post that lists references (its kind says so, or most lines are ones)."""
+    if post.kind == "bibliography":
+        return True
+    lines = [line for line in post.body.split("\n") if line.strip()]
+    count = sum(1 for line in lines if parse_reference_line(line))
+    return count >= min_references and count * 2 >= len(lines)
+
+
+# --- Merging, importing, auditing -------------------------------------------------------------
+
+def merge(library: Mapping[str, Reference], incoming: Mapping[str, Reference] | Iterable[Reference],
+          replace: bool = False) -> MergeReport:
+    """Merge incoming references into a copy of the library; return the result and every decision.
+
+    A new key whose work is already in the library under another key is a duplicate and is
+    skipped. For an existing key, fields the library lacks are filled in; a field the library has
+    with another value is a conflict and keeps the library's (curated) value, unless ``replace``,
+    which takes the incoming entry whole.
+    """
+    merged = {key: Reference(ref.key, ref.entry_type, dict(ref.fields), ref.start_line)
+              for key, ref in library.items()}
+    report = MergeReport(library=merged)
+    identities = {_identity(ref): key for key, ref in merged.items()}
+    for new in _as_list(incoming):
+        old = merged.get(new.key)
+        if old is None:
+            same = identities.get(_identity(new))
+            if same is not None and same != new.key:
+                report.duplicates.append((new.key, same))
+                continue
+            merged[new.key] = Reference(new.key, new.entry_type, dict(new.fields))
+            identities[_identity(new)] = new.key
+            report.added.append(new.key)
+            continue
+        conflicts = [Conflict(new.key, name, old.fields[name], value)
+                     for name, value in new.fields.items() if name in old.fields and old.fields[name] != value]
+        if old.entry_type != new.entry_type:
+            conflicts.insert(0, Conflict(new.key, "entry type", old.entry_type, new.entry_type))
+        missing = [name for name in new.fields if name not in old.fields]
+        if replace and (conflicts or missing or set(old.fields) != set(new.fields)):
+            merged[new.key] = Reference(new.key, new.entry_type, dict(new.fields), old.start_line)
+            report.replaced.append(new.key)
+            continue
+        report.conflicts.extend(conflicts)
+        if missing:
+            for name in missing:
+                old.fields[name] = new.fields[name]
+            report.filled[new.key] = missing
+        elif not conflicts:
+            report.unchanged.append(new.key)
+    return report
+
+
+def import_bibtex(path: str | Path, library_path: str | Path, replace: bool = False) -> ImportReport:
+    """Merge a user's .bib file into the library file, replacing that file atomically.
+
+    Malformed entries of the incoming file are reported with their line numbers and skipped; the
+    rest import. A key already in the library with other content is reported and kept, unless
+    ``replace``. Raises ReferencesError when the library itself has malformed entries (writing it
+    back would lose them).
+    """
+    library, library_failures = load_library(library_path, missing_ok=True)
+    if library_failures:
+        details = "; ".join(f.message for f in library_failures)
+        raise ReferencesError(f"the library {library_path} has malformed entries: {details}",
+                              hint="fix them first; nothing was imported")
+    incoming, failures = load_library(path)
+    report = merge(library, incoming, replace=replace)
+    result = ImportReport(source=str(path), library_path=str(library_path), merge=report, failures=failures)
+    if report.changed or not Path(library_path).exists():
+        write_library(library_path, report.library)
+        result.written = True
+    return result
+
+
+def check_library(refs: Mapping[str, Reference]) -> list[Problem]:
+    """Return what is wrong with the library: duplicate works, keys breaking the naming rule."""
+    problems: list[Problem] = []
+    by_identity: dict[tuple, list[str]] = {}
+    by_folded: dict[str, list[str]] = {}
+    for key, ref in refs.items():
+        by_identity.setdefault(_identity(ref), []).append(key)
+        by_folded.setdefault(key.casefold(), []).append(key)
+        for name in ("title", "year"):
+            if not ref.fields.get(name, "").strip():
+                problems.append(Problem("missing-field", (key,),
+                                        f"{key} has no {name}; add one in references.bib"))
+        problem = _key_problem(ref)
+        if problem:
+            problems.append(Problem("key-rule", (key,), problem))
+    for keys in by_identity.values():
+        if len(keys) > 1:
+            problems.append(Problem("duplicate", tuple(keys),
+                                    f"{', '.join(keys)} are the same work (author, year and title); "
+                                    "keep one and point citations at it"))
+    for keys in by_folded.values():
+        if len(keys) > 1:
+            problems.append(Problem("key-case", tuple(keys),
+                                    f"keys {', '.join(keys)} differ only in case; biber treats them as "
+                                    "one key: rename one"))
+    return problems
+
+
+def _expected_key(ref: Reference) -> str | None:
+    authors = reference_authors(ref)
+    if not authors or not ref.year.strip():
+        return None
+    return key_part(authors[0]) + ref.year.strip()
+
+
+def _key_problem(ref: Reference) -> str | None:
+    match = KEY_RULE.match(ref.key)
+    expected = _expected_key(ref)
+    hint = f" (expected e.g. {expected}, plus a/b for several works in one year)" if expected else ""
+    if not match:
+        return f"key {ref.key!r} breaks the naming rule short name + year + suffix{hint}"
+    year = ref.year.strip()
+    if year and match.group("year") != year:
+        return f"key {ref.key!r} says {match.group('year')} but the entry's year is {year}{hint}"
+    prefixes = {key_part(form).casefold() for form in reference_authors(ref)}
+    if prefixes and match.group("prefix").casefold() not in prefixes:
+        return f"key {ref.key!r} does not start with the entry's author or acronym{hint}"
+    return None
+
+
+# --- Export -----------------------------------------------------------------------------------
+
+_CSL_TYPES = {
+    "article": "article-journal", "book": "book", "booklet": "pamphlet", "inbook": "chapter",
+    "incollection": "chapter", "inproceedings": "paper-conference", "conference": "paper-conference",
+    "manual": "report", "mastersthesis": "thesis", "phdthesis": "thesis", "thesis": "thesis",
+    "misc": "document", "online": "webpage", "proceedings": "book", "report": "report",
+    "techreport": "report", "unpublished": "manuscript", "dataset": "dataset",
+}
+_CSL_FIELDS = {
+    "title": "title", "institution": "publisher", "publisher": "publisher", "organization": "publisher",
+    "type": "genre", "number": "number", "url": "URL", "doi": "DOI", "isbn": "ISBN", "issn": "ISSN",
+    "note": "note", "howpublished": "medium", "journal": "container-title",
+    "journaltitle": "container-title", "booktitle": "container-title", "volume": "volume",
+    "pages": "page", "address": "publisher-place", "location": "publisher-place", "edition": "edition",
+    "abstract": "abstract", "series": "collection-title", "shorttitle": "title-short",
+}
+
+
+def _csl_name(name: str) -> dict:
+    if _is_corporate(name):
+        return {"literal": latex_decode(name)}
+    if "," in name:
+        family, given = name.split(",", 1)
+        return {"family": latex_decode(family).strip(), "given": latex_decode(given).strip()}
+    parts = latex_decode(name).split()
+    if len(parts) == 1:
+        return {"literal": parts[0]}
+    return {"family": parts[-1], "given": " ".join(parts[:-1])}
+
+
+def to_csl_json(refs: Mapping[str, Reference] | Iterable[Reference]) -> list[dict]:
+    """Return references as CSL-JSON items (for Zotero, pandoc, citeproc), LaTeX decoded."""
+    items = []
+    for ref in _as_list(refs):
+        item: dict = {"id": ref.key, "type": _CSL_TYPES.get(ref.entry_type, "document")}
+        for role in ("author", "editor"):
+            if ref.fields.get(role):
+                item[role] = [_csl_name(n) for n in split_names(ref.fields[role])]
+        for name, value in ref.fields.items():
+            target = _CSL_FIELDS.get(name)
+            if target and target not in item:
+                item[target] = latex_decode(value).strip()
+        year = ref.year.strip()
+        date = ref.fields.get("date", "").strip()
+        if date:
+            parts = [int(p) for p in re.findall(r"\d+", date.split("/")[0])[:3]]
+            item["issued"] = {"date-parts": [parts]}
+        elif year.isdigit():
+            item["issued"] = {"date-parts": [[int(year)]]}
+        elif year:
+            item["issued"] = {"literal": latex_decode(year)}
+        items.append(item)
+    return items
+
+
+#: Export formats by name and alias.
+FORMATS = {"bibtex": "bibtex", "bib": "bibtex", "csl-json": "csl-json", "csl": "csl-json", "json": "csl-json"}
+
+
+def select(refs: Mapping[str, Reference], keys: Iterable[str] | None) -> list[Reference]:
+    """Return the references with these keys, in the order given (None: the whole library).
+
+    Keys match case-insensitively; an unknown key raises NotFound with the closest keys.
+    """
+    if keys is None:
+        return list(refs.values())
+    folded = {k.casefold(): k for k in refs}
+    chosen: list[Reference] = []
+    for key in dict.fromkeys(keys):
+        real = key if key in refs else folded.get(key.casefold())
+        if real is None:
+            close = difflib.get_close_matches(key, list(refs), n=5, cutoff=0.5)
+            raise NotFound(f"no entry {key!r} in the reference library",
+                           hint="did you mean " + ", ".join(close) if close else "list the keys with `kg bibtex`",
+                           suggestions=close)
+        if refs[real] not in chosen:
+            chosen.append(refs[real])
+    return chosen
+
+
+def export(refs: Mapping[str, Reference], keys: Iterable[str] | None = None, format: str = "bibtex") -> str:
+    """Return the library (or the entries with these keys) as BibTeX or CSL-JSON text."""
+    import json
+
+    kind = FORMATS.get(format.lower())
+    if kind is None:
+        raise ReferencesError(f"unknown export format {format!r}", hint="use bibtex or csl-json")
+    chosen = select(refs, keys)
+    if kind == "bibtex":
+        return to_bibtex(chosen)
+    return json.dumps(to_csl_json(chosen), ensure_ascii=False, indent=2) + "\n"
+
+
+def extract_into_library(posts: Iterable[Post], library_path: str | Path, replace: bool = False) -> MergeReport:
+    """Extract the references of every bibliography post and merge them into the library file."""
+    library, failures = load_library(library_path, missing_ok=True)
+    if failures:
+        details = "; ".join(f.message for f in failures)
+        raise ReferencesError(f"the library {library_path} has malformed entries: {details}",
+                              hint="fix them first; nothing was extracted")
+    incoming: list[Reference] = []
+    for post in posts:
+        if is_bibliography(post):
+            incoming.extend(extract_references(post))
+    if not incoming:
+        raise ReferencesError("no bibliography post found: no references to extract",
+                              hint="mark a post with 'kind: bibliography' in its front matter")
+    report = merge(library, incoming, replace=replace)
+    if report.changed or not Path(library_path).exists():
+        write_library(library_path, report.library)
+    return report
