@@ -127,7 +127,7 @@ def _lit(value: object, datatype: str | None = None, lang: str | None = None) ->
     if isinstance(value, bool):
         value, datatype = ("true" if value else "false"), str(XSD.boolean)
     elif isinstance(value, int):
-        value, datatype = str(value), str(XSD.integer)
+        value, datatype = str(value), datatype or str(XSD.integer)
     text = _ESCAPE_RE.sub(lambda m: _ESCAPES[m.group()], str(value))
     if lang:
         return f'"{text}"@{lang}'
@@ -355,8 +355,8 @@ def _selectors(out: _Lines, s: str, start: int, end: int, exact: str) -> None:
     position, quote_ = f"{s}#position", f"{s}#quote"
     out.iri(s, OA.hasSelector, position)
     out.a(position, OA.TextPositionSelector)
-    out.lit(position, OA.start, start, str(XSD.nonNegativeInteger))
-    out.lit(position, OA.end, end, str(XSD.nonNegativeInteger))
+    out.lit(position, OA.start, start)
+    out.lit(position, OA.end, end)
     out.iri(s, OA.hasSelector, quote_)
     out.a(quote_, OA.TextQuoteSelector)
     out.lit(quote_, OA.exact, exact)
