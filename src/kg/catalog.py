@@ -238,6 +238,7 @@ class Catalog:
                 "claims": claims, "cites": cited, "lists": [r["key"] for r in listed]}
 
     def _claims(self, pattern: str, **bindings: str) -> list[dict]:
+        # ``pattern`` binds ?claim (and may use ?id, ?top, ?tag, ?post); the rest avoids those names.
         rows = self.select(f"""
             SELECT ?claim ?cid ?ordinal ?text ?section ?kind ?question ?start ?end ?postId ?postTitle WHERE {{
               {pattern}
@@ -249,20 +250,20 @@ class Catalog:
               OPTIONAL {{ ?claim kg:isQuestion ?question }}
             }} ORDER BY ?postTitle ?ordinal""", **bindings)
         citations = self.select(f"""
-            SELECT ?cid ?id ?raw ?locator ?key ?status ?reason ?function ?n WHERE {{
+            SELECT ?cid ?citId ?raw ?locator ?key ?status ?reason ?function ?n WHERE {{
               {pattern}
               ?claim dcterms:identifier ?cid .
-              ?citation cito:hasCitingEntity ?claim ; dcterms:identifier ?id ; c4o:hasContent ?raw ;
+              ?citation cito:hasCitingEntity ?claim ; dcterms:identifier ?citId ; c4o:hasContent ?raw ;
                         kg:citationStatus ?status ; cito:hasCitationCharacterization ?function ; kg:ordinal ?n .
               OPTIONAL {{ ?citation bibo:locator ?locator }}
               OPTIONAL {{ ?citation cito:hasCitedEntity ?s . ?s kg:citationKey ?key }}
               OPTIONAL {{ ?citation kg:unresolvedReason ?reason }}
             }} ORDER BY ?cid ?n""", **bindings)
         subjects = self.select(f"""
-            SELECT ?cid ?id ?label WHERE {{
+            SELECT ?cid ?conceptId ?label WHERE {{
               {pattern}
               ?claim dcterms:identifier ?cid ; dcterms:subject ?concept .
-              ?concept dcterms:identifier ?id ; skos:prefLabel ?label .
+              ?concept dcterms:identifier ?conceptId ; skos:prefLabel ?label .
             }} ORDER BY ?cid ?label""", **bindings)
         by_claim: dict[str, dict] = {}
         for r in rows:
@@ -275,12 +276,12 @@ class Catalog:
         for c in citations:
             if c["cid"] in by_claim:
                 by_claim[c["cid"]]["citations"].append({
-                    "id": c["id"], "raw": c["raw"], "locator": c["locator"], "key": c["key"],
+                    "id": c["citId"], "raw": c["raw"], "locator": c["locator"], "key": c["key"],
                     "status": c["status"], "reason": c["reason"],
                     "function": c["function"].rsplit("/", 1)[-1]})
         for s in subjects:
             if s["cid"] in by_claim:
-                by_claim[s["cid"]]["concepts"].append({"id": s["id"], "label": s["label"]})
+                by_claim[s["cid"]]["concepts"].append({"id": s["conceptId"], "label": s["label"]})
         return list(by_claim.values())
 
     def claim(self, claim_id: str) -> dict:
