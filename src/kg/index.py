@@ -1,0 +1,423 @@
+"""Build the Whoosh index of claims: one document per claim, built beside the live one and swapped in.
+
+``data/index`` is a symlink to a versioned folder ``data/index-v<ns>/``. A build writes a new
+folder, then replaces the symlink in one ``os.replace``: a reader sees the old index or the new
+one, never half of one. The folder also holds ``meta.json``: the labels facets show and the
+concept labels query expansion uses, so a search needs nothing but the index folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from whoosh import index as whoosh_index
+from whoosh.analysis import Composable, Filter, LowercaseFilter, StemFilter, Token, Tokenizer
+from whoosh.analysis.filters import STOP_WORDS
+from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
+
+from .errors import SearchError
+from .model import Claim, Concept, Corpus, Failure, Organisation
+from .progress import Progress, no_progress
+from .references import key_year, latex_decode
+
+#: Bumped when the schema or meta.json changes shape; a searcher refuses an older index.
+SCHEMA_VERSION = 1
+META_FILE = "meta.json"
+VERSION_PREFIX = "index-v"
+
+#: Above this many claims a build uses several writer processes (measured in bench/search_latency.py).
+MULTIPROCESS_THRESHOLD = 20_000
+
+# A word, keeping intra-word hyphens ("co-production") and dots ("e.g") together.
+_WORD = re.compile(r"\w+(?:[-‐‑.]\w+)*", re.UNICODE)
+_HYPHENS = re.compile(r"[-‐‑]")
+
+# American -ize/-yze spellings map to the British forms the corpus uses (one index term for
+# "personalization" and "personalisation"); words that end in -ize in both spellings are kept.
+_IZE = re.compile(r"(?<=\w\w)(i|y)z(e|es|ed|ing|er|ers|ation|ations|ational)$")
+_IZE_KEEP = frozenset({"size", "sizes", "sized", "sizing", "prize", "prizes", "seize", "seizes", "seized",
+                       "seizing", "maize", "capsize", "downsize", "downsized", "downsizing", "oversize",
+                       "oversized", "resize", "resized", "citizen", "citizens", "bronze", "baize",
+                       "assize", "assizes", "outsize"})
+_US_TO_UK = {"behavior": "behaviour", "behaviors": "behaviours", "behavioral": "behavioural",
+             "favor": "favour", "favorable": "favourable", "labor": "labour", "center": "centre",
+             "centers": "centres", "program": "programme", "programs": "programmes",
+             "pediatric": "paediatric", "counseling": "counselling", "modeling": "modelling",
+             "enroll": "enrol", "fulfill": "fulfil", "judgment": "judgement", "color": "colour"}
+
+
+def uk_spelling(word: str) -> str:
+    """Return the British spelling of a lower-case word (``personalization`` -> ``personalisation``)."""
+    mapped = _US_TO_UK.get(word)
+    if mapped:
+        return mapped
+    if "z" in word and word not in _IZE_KEEP:
+        return _IZE.sub(lambda m: ("i" if m.group(1) == "i" else "y") + "s" + m.group(2), word)
+    return word
+
+
+class WordTokenizer(Tokenizer):
+    """Split text into words; a hyphenated word yields its parts and then the joined form.
+
+    The joined form ("coproduction") shares the position of the last part, so "co-production",
+    "co production" and "coproduction" all find each other and phrases over the parts still match.
+    """
+
+    def __eq__(self, other):
+        return self.__class__ is other.__class__
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            t.original = t.text = value
+            t.boost = 1.0
+            t.alias = False
+            if positions:
+                t.pos = start_pos
+            if chars:
+                t.startchar, t.endchar = start_char, start_char + len(value)
+            yield t
+            return
+        pos = start_pos - 1
+        for match in _WORD.finditer(value):
+            word = match.group(0)
+            pieces = [(word, match.start(), match.end(), False)]
+            if _HYPHENS.search(word):
+                pieces = []
+                offset = match.start()
+                for part in _HYPHENS.split(word):
+                    if part:
+                        pieces.append((part, offset, offset + len(part), False))
+                    offset += len(part) + 1
+                pieces.append((_HYPHENS.sub("", word), match.start(), match.end(), True))
+            for text, start, end, alias in pieces:
+                if not alias:
+                    pos += 1
+                t.text = text
+                t.boost = 1.0
+                t.stopped = False
+                t.alias = alias
+                if keeporiginal:
+                    t.original = text
+                if positions:
+                    t.pos = pos
+                if chars:
+                    t.startchar, t.endchar = start_char + start, start_char + end
+                yield t
+
+
+class UKSpellingFilter(Filter):
+    """Map American spellings to British ones so both find the same claims."""
+
+    def __eq__(self, other):
+        return self.__class__ is other.__class__
+
+    def __call__(self, tokens):
+        for t in tokens:
+            t.text = uk_spelling(t.text)
+            yield t
+
+
+class StopFilter(Filter):
+    """Drop stop words and one-letter tokens, renumbering positions so phrases skip them.
+
+    Unlike Whoosh's StopFilter it keeps a joined hyphen form at its part's position.
+    """
+
+    def __init__(self, stoplist: Iterable[str] = STOP_WORDS, minsize: int = 2):
+        self.stops = frozenset(stoplist)
+        self.minsize = minsize
+
+    def __eq__(self, other):
+        return (self.__class__ is other.__class__ and self.stops == other.stops
+                and self.minsize == other.minsize)
+
+    def __call__(self, tokens):
+        stops, minsize = self.stops, self.minsize
+        pos = -1
+        for t in tokens:
+            if len(t.text) < minsize or t.text in stops:
+                if not t.removestops:
+                    t.stopped = True
+                    yield t
+                continue
+            if t.positions:
+                if not getattr(t, "alias", False) or pos < 0:
+                    pos += 1
+                t.pos = pos
+            t.stopped = False
+            yield t
+
+
+def analyzer() -> Composable:
+    """The analyzer of every text field: words, lower case, British spelling, stop words, stems."""
+    return WordTokenizer() | LowercaseFilter() | UKSpellingFilter() | StopFilter() | StemFilter(cachesize=50000)
+
+
+def schema() -> Schema:
+    """The index schema: searchable text fields, filter/facet keyword fields and one stored blob."""
+    text = analyzer()
+    return Schema(
+        id=ID(stored=True, unique=True),
+        text=TEXT(analyzer=text, phrase=True, spelling=True),
+        title=TEXT(analyzer=text, phrase=True),
+        section=TEXT(analyzer=text, phrase=True),
+        labels=TEXT(analyzer=text, phrase=True),  # labels of the claim's concepts
+        orgnames=TEXT(analyzer=text, phrase=True),  # names and acronyms of the cited organisations
+        source=KEYWORD(lowercase=True),
+        concept=KEYWORD(lowercase=True),
+        post=KEYWORD(lowercase=True),
+        org=KEYWORD(lowercase=True),
+        year=KEYWORD(),
+        doc=STORED(),  # JSON: everything a result needs to render, read once per shown result
+    )
+
+
+@dataclass
+class IndexStats:
+    """What a build wrote: how many claims, where, in how long, with which writer."""
+
+    documents: int
+    path: str  # the versioned folder the index symlink now points at
+    seconds: float
+    segments: int
+    procs: int
+    failures: list[Failure] = field(default_factory=list)
+
+
+# --- turning a Corpus into documents -------------------------------------------------------
+
+def fold(text: str) -> str:
+    """Fold a name for matching: NFKC, lower case, curly apostrophes straightened, spaces collapsed."""
+    text = unicodedata.normalize("NFKC", text).replace("’", "'").replace("‘", "'").lower()
+    return " ".join(text.split())
+
+
+def concept_labels(concept: Concept) -> list[str]:
+    """Every label of a concept: preferred, alternative, hidden, plus the scheme's own variants."""
+    labels = [concept.pref_label, *concept.alt_labels, *concept.hidden_labels]
+    variants = _label_variants()
+    if variants is not None:
+        labels.extend(sorted(variants(concept)))
+    seen, unique = set(), []
+    for label in labels:
+        key = fold(label)
+        if label and key not in seen:
+            seen.add(key)
+            unique.append(label)
+    return unique
+
+
+def _label_variants():
+    # kg.concepts (an earlier step) may add generated variants; the index works without them.
+    try:
+        from .concepts import label_variants
+    except ModuleNotFoundError as exc:
+        if exc.name != "kg.concepts":
+            raise
+        return None
+    except ImportError:
+        return None
+    return label_variants
+
+
+def organisation_aliases(organisations: Iterable[Organisation]) -> dict[str, str]:
+    """Map every folded form of each organisation (id, name, acronym, other names) to its id."""
+    aliases: dict[str, str] = {}
+    for org in organisations:
+        for form in (org.id, org.name, org.acronym or "", *org.alt_names):
+            if form:
+                aliases.setdefault(fold(form), org.id)
+                aliases.setdefault(fold(form).removeprefix("the "), org.id)
+    return aliases
+
+
+def _citation_org(citation, references, aliases) -> str | None:
+    org = aliases.get(fold(citation.author))
+    if org is None and citation.reference_key in references:
+        fields = references[citation.reference_key].fields
+        for name in (fields.get("author", ""), fields.get("shortauthor", ""), fields.get("institution", "")):
+            name = latex_decode(name).strip()
+            if name and fold(name) in aliases:
+                return aliases[fold(name)]
+    return org
+
+
+def source_label(key: str, references: dict) -> str:
+    """A short human label for a cited source: ``DH (2011b) Payment by Results: Draft ...``."""
+    ref = references.get(key)
+    if ref is None:
+        return key
+    author = latex_decode(ref.fields.get("shortauthor") or ref.fields.get("author") or "").strip()
+    title = latex_decode(ref.title).strip()
+    year = key_year(ref)
+    label = " ".join(part for part in (author, f"({year})" if year else "") if part)
+    if title:
+        label = f"{label} {title}" if label else title
+    return label or key
+
+
+def _documents(corpus: Corpus, progress: Progress, failures: list[Failure]) -> Iterator[dict]:
+    posts = {post.id: post for post in corpus.posts}
+    citations_of: dict[str, list] = defaultdict(list)
+    for citation in corpus.citations:
+        citations_of[citation.claim_id].append(citation)
+    aliases = organisation_aliases(corpus.organisations)
+    orgs = {org.id: org for org in corpus.organisations}
+    for claim in progress(corpus.claims, "Indexing claims", len(corpus.claims)):
+        try:
+            yield _document(claim, posts, citations_of.get(claim.id, []), corpus, aliases, orgs)
+        except (KeyError, TypeError, ValueError) as exc:
+            failures.append(Failure("index", claim.id, f"claim not indexed: {exc!r}; "
+                                                       "check the claim's post and citations"))
+
+
+def _document(claim: Claim, posts, citations, corpus: Corpus, aliases, orgs) -> dict:
+    post = posts.get(claim.post_id)
+    title = post.title if post else claim.post_id
+    citations = sorted(citations, key=lambda c: c.start)
+    sources, org_ids, years = [], [], []
+    for citation in citations:
+        if citation.reference_key and citation.reference_key not in sources:
+            sources.append(citation.reference_key)
+        org = _citation_org(citation, corpus.references, aliases)
+        if org and org not in org_ids:
+            org_ids.append(org)
+        year = citation.year[:4]
+        if year.isdigit() and year not in years:
+            years.append(year)
+    concept_ids = [cid for cid in corpus.subjects.get(claim.id, ()) if cid in corpus.concepts]
+    labels = [label for cid in concept_ids for label in concept_labels(corpus.concepts[cid])]
+    names = []
+    for oid in org_ids:
+        org = orgs.get(oid)
+        if org:
+            names.extend([org.name, org.acronym or "", *org.alt_names])
+    stored = {
+        "text": claim.text,
+        "post": {"id": claim.post_id, "title": title},
+        "section": claim.section,
+        "ordinal": claim.ordinal,
+        "citations": [{"key": c.reference_key, "locator": c.locator, "raw": c.raw} for c in citations],
+        "concepts": [{"id": cid, "label": corpus.concepts[cid].pref_label} for cid in concept_ids],
+    }
+    return {
+        "id": claim.id,
+        "text": claim.text,
+        "title": title,
+        "section": claim.section or "",
+        "labels": " ; ".join(labels),
+        "orgnames": " ; ".join(n for n in names if n),
+        "source": " ".join(sources),
+        "concept": " ".join(concept_ids),
+        "post": claim.post_id,
+        "org": " ".join(org_ids),
+        "year": " ".join(years),
+        "doc": json.dumps(stored, ensure_ascii=False, separators=(",", ":")),
+    }
+
+
+def build_meta(corpus: Corpus, documents: int) -> dict:
+    """What a searcher needs besides the index: facet labels and concept labels for expansion."""
+    cited = {c.reference_key for c in corpus.citations if c.reference_key}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "documents": documents,
+        "posts": {post.id: post.title for post in corpus.posts},
+        "sources": {key: source_label(key, corpus.references) for key in sorted(cited)},
+        "orgs": {org.id: {"name": org.name, "acronym": org.acronym,
+                          "aliases": sorted({org.name, org.acronym or "", *org.alt_names} - {""})}
+                 for org in corpus.organisations},
+        "concepts": {cid: {"label": concept.pref_label, "labels": concept_labels(concept)}
+                     for cid, concept in sorted(corpus.concepts.items())},
+    }
+
+
+# --- writing and swapping --------------------------------------------------------------------
+
+def build_index(corpus: Corpus, index_dir: str | Path, progress: Progress | None = None, *,
+                procs: int | None = None, multisegment: bool = False, limitmb: int = 128) -> IndexStats:
+    """Index every claim of the corpus into a new folder beside ``index_dir`` and swap it in.
+
+    ``procs`` defaults to one writer process below MULTIPROCESS_THRESHOLD claims and two above.
+    A claim that cannot be indexed becomes a Failure in the returned stats; the rest go on.
+    """
+    started = time.perf_counter()
+    progress = progress or no_progress
+    index_dir = Path(index_dir)
+    parent = index_dir.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    if procs is None:
+        procs = 2 if len(corpus.claims) >= MULTIPROCESS_THRESHOLD and (os.cpu_count() or 1) > 1 else 1
+    building = Path(tempfile.mkdtemp(prefix=".index-building-", dir=parent))
+    failures: list[Failure] = []
+    try:
+        ix = whoosh_index.create_in(str(building), schema())
+        writer = ix.writer(procs=procs, limitmb=limitmb, multisegment=multisegment) if procs > 1 \
+            else ix.writer(limitmb=limitmb)
+        documents = 0
+        try:
+            for document in _documents(corpus, progress, failures):
+                writer.add_document(**document)
+                documents += 1
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+        segments = len(ix.reader().leaf_readers()) if documents else 0
+        ix.close()
+        (building / META_FILE).write_text(json.dumps(build_meta(corpus, documents), ensure_ascii=False),
+                                          encoding="utf-8")
+        final = parent / f"{VERSION_PREFIX}{time.time_ns()}"
+        os.rename(building, final)
+    except OSError as exc:
+        shutil.rmtree(building, ignore_errors=True)
+        raise SearchError(f"cannot write the search index under {parent}: {exc}",
+                          hint="check the data directory is writable and has free space, or pass --data DIR") from exc
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    swap_in(final, index_dir)
+    return IndexStats(documents=documents, path=str(final), seconds=time.perf_counter() - started,
+                      segments=segments, procs=procs, failures=failures)
+
+
+def swap_in(version: Path, index_dir: Path) -> None:
+    """Point ``index_dir`` at ``version`` atomically, then remove versions older than the previous one."""
+    parent = index_dir.parent
+    previous = live_version(index_dir)
+    link = parent / f".index-link-{os.getpid()}-{time.time_ns()}"
+    os.symlink(version.name, link)
+    if index_dir.is_dir() and not index_dir.is_symlink():
+        # An index from before versioned folders: move it aside (the only non-atomic moment).
+        legacy = parent / f"{VERSION_PREFIX}{time.time_ns() - 1}"
+        os.rename(index_dir, legacy)
+        previous = legacy
+    os.replace(link, index_dir)
+    keep = {version.name, previous.name if previous else None}
+    for old in parent.glob(f"{VERSION_PREFIX}*"):
+        # Readers mid-query on the previous version keep it; anything older has no readers left.
+        if old.name not in keep and old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def live_version(index_dir: str | Path) -> Path | None:
+    """Return the versioned folder ``index_dir`` points at now, or None if there is no index."""
+    index_dir = Path(index_dir)
+    if index_dir.is_symlink():
+        return Path(os.path.realpath(index_dir))
+    if index_dir.is_dir():
+        return index_dir
+    return None

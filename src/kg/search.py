@@ -1,0 +1,865 @@
+"""Search the claim index: understand the query, rank with BM25F, highlight, count facets, suggest.
+
+A query is free text with "quoted phrases", AND/OR/NOT (or a leading ``-``), parentheses and
+field filters (``source:DH2011b``, ``concept:payment-by-results``, ``post:<id>``, ``org:ADASS``,
+``year:2011``, ``title:``/``section:`` words). Free text is expanded through the concept labels
+(an acronym finds its expansion and back; a variant spelling finds the other), the expansions
+weighted below the words typed. Syntax a user gets wrong never raises: it falls back to plain
+words and says so in ``notice``.
+
+``search(settings, query)`` returns the result JSON the CLI and the web app share.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import os
+import re
+import threading
+import unicodedata
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from whoosh import index as whoosh_index
+from whoosh import query as wq
+from whoosh.scoring import BM25F
+
+from .errors import NotFound, SearchError
+from .index import META_FILE, SCHEMA_VERSION, analyzer, fold, live_version, uk_spelling
+from .model import Concept
+from .settings import Settings
+
+# --- tuning (chosen on tests/data/judged_queries.yaml with bench/relevance.py) --------------
+
+#: Weight of a query word in each searchable field (BM25F field weights).
+FIELD_WEIGHTS: dict[str, float] = {"text": 1.0, "title": 0.3, "section": 0.5, "labels": 0.3, "orgnames": 0.6}
+#: BM25 length normalisation per field: titles and headings repeat on many claims.
+FIELD_B: dict[str, float] = {"text": 0.75, "title": 0.3, "section": 0.3, "labels": 0.3, "orgnames": 0.3}
+K1 = 1.2
+#: Weight of an expansion (another label of a concept the query names), spread over its words.
+EXPANSION_WEIGHT = 0.6
+#: Weight of "the claim is tagged with a concept the query names".
+CONCEPT_TAG_WEIGHT = 0.4
+#: Bonus for the typed words standing together as a phrase, and for each adjacent pair.
+PHRASE_WEIGHT = 1.0
+PAIR_WEIGHT = 0.5
+
+#: Fields a user may name in ``field:value``; the first group filters, the second searches words.
+FILTER_FIELDS = ("source", "concept", "post", "org", "year")
+WORD_FIELDS = ("title", "section", "text")
+FIELD_ALIASES = {"src": "source", "ref": "source", "reference": "source", "key": "source",
+                 "subject": "concept", "organisation": "org", "organization": "org", "author": "org"}
+#: Question words dropped from free text when other words remain ("why is PbR hard ...").
+QUESTION_WORDS = frozenset({"why", "what", "how", "does", "do", "did", "which", "who", "whom", "where",
+                            "when", "whose"})
+#: Most words one query may search for; the rest are ignored with a notice.
+MAX_TERMS = 40
+MAX_LIMIT = 200
+FACET_LIMIT = 20
+#: Characters of a claim that get highlighted; the rest is shown plain.
+HIGHLIGHT_CHARS = 4000
+QUERY_CACHE_SIZE = 512
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_ANALYZER = analyzer()
+_TOKEN_CACHE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def tokens(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Analyze text as the index does: (positional tokens, joined hyphen forms)."""
+    cached = _TOKEN_CACHE.get(text)
+    if cached is None:
+        plain, joined = [], []
+        for t in _ANALYZER(text, mode="query"):
+            (joined if getattr(t, "alias", False) else plain).append(t.text)
+        cached = (tuple(plain), tuple(joined))
+        if len(_TOKEN_CACHE) < 100_000:
+            _TOKEN_CACHE[text] = cached
+    return cached
+
+
+# --- the query language ----------------------------------------------------------------------
+
+class _Syntax(Exception):
+    """A query the grammar cannot read; the search falls back to plain words."""
+
+
+@dataclass
+class _Tok:
+    kind: str  # WORD PHRASE FIELD AND OR NOT LPAREN RPAREN
+    text: str = ""
+    field: str = ""
+    phrase: bool = False
+
+
+@dataclass
+class Word:
+    text: str
+
+
+@dataclass
+class Phrase:
+    text: str
+
+
+@dataclass
+class FieldFilter:
+    field: str
+    value: str
+
+
+@dataclass
+class FieldWords:
+    field: str
+    text: str
+
+
+@dataclass
+class Group:
+    clauses: list = field(default_factory=list)  # [node, "must" | "should" | "not"]
+
+
+@dataclass
+class Either:
+    options: list
+
+
+_QUOTES = {'"': '"', "“": "”", "”": "”", "„": "“"}
+
+
+def lex(text: str, notices: list[str]) -> list[_Tok]:
+    """Split a query into tokens, repairing stray quotes and colons with a notice."""
+    out: list[_Tok] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+        elif ch in _QUOTES:
+            close = text.find(_QUOTES[ch], i + 1) if ch != '"' else text.find('"', i + 1)
+            if close < 0 and ch in "“„":
+                close = text.find('"', i + 1)
+            if close < 0:
+                notices.append("A quote was not closed, so the words after it were searched as plain words.")
+                i += 1
+                continue
+            out.append(_Tok("PHRASE", text[i + 1:close]))
+            i = close + 1
+        elif ch == "(":
+            out.append(_Tok("LPAREN"))
+            i += 1
+        elif ch == ")":
+            out.append(_Tok("RPAREN"))
+            i += 1
+        elif ch == "-" and i + 1 < n and not text[i + 1].isspace() and (i == 0 or text[i - 1].isspace() or text[i - 1] == "("):
+            out.append(_Tok("NOT"))
+            i += 1
+        else:
+            m = re.compile(r"[^\s()\"“”„]+").match(text, i)
+            word = m.group(0)
+            i = m.end()
+            if word in ("AND", "&&"):
+                out.append(_Tok("AND"))
+            elif word in ("OR", "||"):
+                out.append(_Tok("OR"))
+            elif word == "NOT":
+                out.append(_Tok("NOT"))
+            elif ":" in word:
+                name, _, value = word.partition(":")
+                key = FIELD_ALIASES.get(name.lower(), name.lower())
+                if not name or not name.isalpha():
+                    if not name or not value:
+                        notices.append(f"Ignored a stray colon in {word!r}.")
+                    out.extend(_Tok("WORD", part) for part in word.split(":") if part)
+                elif key not in FILTER_FIELDS + WORD_FIELDS:
+                    known = ", ".join(f"{f}:" for f in FILTER_FIELDS + WORD_FIELDS)
+                    notices.append(f"Unknown field {name!r}: searched {word!r} as words (fields are {known}).")
+                    out.extend(_Tok("WORD", part) for part in word.split(":") if part)
+                elif not value:
+                    if i < n and text[i] in _QUOTES:
+                        close = text.find(_QUOTES[text[i]] if text[i] != '"' else '"', i + 1)
+                        if close < 0:
+                            notices.append(f"The quote after {word!r} was not closed; searched the rest as words.")
+                            i += 1
+                            continue
+                        out.append(_Tok("FIELD", text[i + 1:close], key, phrase=True))
+                        i = close + 1
+                    else:
+                        notices.append(f"{word!r} names a field but no value: write {key}:VALUE. "
+                                       "Searched the word instead.")
+                        out.append(_Tok("WORD", name))
+                else:
+                    out.append(_Tok("FIELD", value, key))
+            else:
+                out.append(_Tok("WORD", word))
+    return out
+
+
+class _Parser:
+    """Recursive descent: or := and (OR and)*; and := unary ([AND] unary)*; unary := [NOT] atom."""
+
+    def __init__(self, toks: list[_Tok]):
+        self.toks = toks
+        self.i = 0
+
+    def peek(self) -> str | None:
+        return self.toks[self.i].kind if self.i < len(self.toks) else None
+
+    def parse(self):
+        node = self.parse_or()
+        if self.peek() is not None:
+            raise _Syntax("a closing parenthesis has no opening one")
+        return node
+
+    def parse_or(self):
+        options = [self.parse_and()]
+        while self.peek() == "OR":
+            self.i += 1
+            if self.peek() in (None, "OR", "AND", "RPAREN"):
+                raise _Syntax("OR needs a word on both sides")
+            options.append(self.parse_and())
+        return options[0] if len(options) == 1 else Either(options)
+
+    def parse_and(self):
+        group = Group()
+        pending_and = False
+        while self.peek() not in (None, "OR", "RPAREN"):
+            if self.peek() == "AND":
+                self.i += 1
+                if not group.clauses or self.peek() in (None, "OR", "AND", "RPAREN"):
+                    raise _Syntax("AND needs a word on both sides")
+                if group.clauses[-1][1] == "should":
+                    group.clauses[-1][1] = "must"
+                pending_and = True
+                continue
+            node, negated = self.parse_unary()
+            kind = "not" if negated else ("must" if pending_and or isinstance(node, FieldFilter) else "should")
+            group.clauses.append([node, kind])
+            pending_and = False
+        if not group.clauses:
+            raise _Syntax("an operator or parenthesis has no words to work on")
+        return group
+
+    def parse_unary(self):
+        if self.peek() == "NOT":
+            self.i += 1
+            if self.peek() in (None, "AND", "OR", "RPAREN", "NOT"):
+                raise _Syntax("NOT needs a word after it")
+            node, _ = self.parse_unary()
+            return node, True
+        return self.parse_atom(), False
+
+    def parse_atom(self):
+        tok = self.toks[self.i]
+        self.i += 1
+        if tok.kind == "LPAREN":
+            node = self.parse_or()
+            if self.peek() != "RPAREN":
+                raise _Syntax("a parenthesis was not closed")
+            self.i += 1
+            return node
+        if tok.kind == "RPAREN":
+            raise _Syntax("a closing parenthesis has no opening one")
+        if tok.kind == "PHRASE":
+            return Phrase(tok.text)
+        if tok.kind == "FIELD":
+            if tok.field in FILTER_FIELDS:
+                return FieldFilter(tok.field, tok.text)
+            return FieldWords(tok.field, tok.text)
+        return Word(tok.text)
+
+
+def parse(text: str, notices: list[str]):
+    """Parse a cleaned query into a tree; on a syntax error, plain words plus a notice."""
+    toks = lex(text, notices)
+    try:
+        return _Parser(toks).parse()
+    except _Syntax as problem:
+        notices.append(f"Could not read the query ({problem}), so it was searched as plain words.")
+        words = re.sub(r"[()\"“”„:]", " ", text).split()
+        return Group([[Word(w), "should"] for w in words if w not in ("AND", "OR", "NOT", "&&", "||")])
+
+
+# --- expansion through concept labels --------------------------------------------------------
+
+@dataclass
+class Expansions:
+    """Concept labels by their analyzed words, for finding concept names inside free text."""
+
+    by_tokens: dict[tuple[str, ...], set[str]] = field(default_factory=dict)
+    labels: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # concept -> label token tuples
+    ids: dict[str, str] = field(default_factory=dict)  # folded id or label -> concept id
+    pref: dict[str, str] = field(default_factory=dict)
+    longest: int = 1
+
+    @classmethod
+    def from_labels(cls, concepts: Mapping[str, tuple[str, Iterable[str]]]) -> "Expansions":
+        ex = cls()
+        for cid, (pref, labels) in concepts.items():
+            ex.pref[cid] = pref
+            ex.ids[fold(cid)] = cid
+            seen: list[tuple[str, ...]] = []
+            for label in [pref, *labels]:
+                ex.ids.setdefault(fold(label), cid)
+                toks = tokens(label)[0]
+                if toks and toks not in seen:
+                    seen.append(toks)
+                    ex.by_tokens.setdefault(toks, set()).add(cid)
+                    ex.longest = max(ex.longest, len(toks))
+            ex.labels[cid] = seen
+        return ex
+
+    def find(self, toks: list[str]) -> list[tuple[int, int, set[str]]]:
+        """Spans (start, end, concept ids) of the longest labels found in a token list."""
+        spans, i = [], 0
+        while i < len(toks):
+            for size in range(min(self.longest, len(toks) - i), 0, -1):
+                cids = self.by_tokens.get(tuple(toks[i:i + size]))
+                if cids:
+                    spans.append((i, i + size, cids))
+                    i += size
+                    break
+            else:
+                i += 1
+        return spans
+
+
+def _concepts_to_labels(concepts: Mapping[str, Concept]) -> dict[str, tuple[str, list[str]]]:
+    from .index import concept_labels
+    return {cid: (c.pref_label, concept_labels(c)) for cid, c in concepts.items()}
+
+
+# --- compiling a parsed query to Whoosh ------------------------------------------------------
+
+@dataclass
+class _Compiled:
+    query: wq.Query
+    highlight: frozenset[str]
+    words: tuple[str, ...]  # plain words typed, for spelling suggestions
+    notices: tuple[str, ...]
+    filters: dict[str, list[str]]  # filters given in the query text, for facet "selected"
+
+
+class _Compiler:
+    def __init__(self, ex: Expansions, meta: dict, notices: list[str]):
+        self.ex = ex
+        self.meta = meta
+        self.notices = notices
+        self.highlight: set[str] = set()
+        self.words: list[str] = []
+        self.filters: dict[str, list[str]] = {}
+        self.terms = 0
+
+    def _budget(self, n: int) -> bool:
+        self.terms += n
+        if self.terms > MAX_TERMS:
+            if not any(n.startswith("The query is long") for n in self.notices):
+                self.notices.append(f"The query is long: only its first {MAX_TERMS} words were searched.")
+            return False
+        return True
+
+    def node(self, node) -> wq.Query | None:
+        if isinstance(node, Either):
+            parts = [q for q in (self.node(o) for o in node.options) if q is not None]
+            return wq.Or(parts) if parts else None
+        if isinstance(node, Group):
+            return self.group(node)
+        if isinstance(node, Word):
+            return self.run([node.text])
+        if isinstance(node, Phrase):
+            return self.phrase(node.text)
+        if isinstance(node, FieldFilter):
+            return self.filter(node.field, node.value)
+        if isinstance(node, FieldWords):
+            return self.field_words(node.field, node.text)
+        raise TypeError(node)
+
+    def group(self, group: Group) -> wq.Query | None:
+        musts, shoulds, nots = [], [], []
+        run: list[str] = []
+
+        def flush():
+            if run:
+                q = self.run(list(run))
+                if q is not None:
+                    shoulds.append(q)
+                run.clear()
+
+        for node, kind in group.clauses:
+            if kind == "should" and isinstance(node, Word):
+                run.append(node.text)
+                continue
+            flush()
+            q = self.node(node)
+            if q is None:
+                continue
+            if isinstance(node, FieldFilter):
+                q = wq.ConstantScoreQuery(q, 0.0)
+            {"must": musts, "should": shoulds, "not": nots}[kind].append(q)
+        flush()
+        if musts:
+            base = musts[0] if len(musts) == 1 else wq.And(musts)
+            if shoulds:
+                base = wq.AndMaybe(base, wq.Or(shoulds))
+        elif shoulds:
+            base = shoulds[0] if len(shoulds) == 1 else wq.Or(shoulds)
+        elif nots:
+            base = wq.Every()
+        else:
+            return None
+        if nots:
+            base = wq.AndNot(base, wq.Or(nots))
+        return base
+
+    def _word_query(self, plain: tuple[str, ...], joined: tuple[str, ...], fields=None) -> wq.Query:
+        fields = fields or FIELD_WEIGHTS
+        options = []
+        for name in fields:
+            weight = FIELD_WEIGHTS.get(name, 1.0)
+            if len(plain) == 1:
+                options.append(wq.Term(name, plain[0], boost=weight))
+            elif plain:
+                options.append(wq.Phrase(name, list(plain), boost=weight))
+            for j in joined:
+                options.append(wq.Term(name, j, boost=weight))
+        return options[0] if len(options) == 1 else wq.Or(options)
+
+    def run(self, words: list[str]) -> wq.Query | None:
+        """Free words: each in every field, concept expansions, and a phrase bonus."""
+        analyzed = [(w, *tokens(w)) for w in words]
+        content = [a for a in analyzed if a[1] or a[2]]
+        if not content:
+            if words:
+                self.notices.append("Only common words (" + ", ".join(words[:6]) + ") were given; "
+                                    "add a more specific word.")
+            return None
+        kept = [a for a in content if a[0].lower() not in QUESTION_WORDS] or content
+        clauses: list[wq.Query] = []
+        positional: list[str] = []
+        for word, plain, joined in kept:
+            if not self._budget(len(plain) + len(joined)):
+                break
+            self.words.append(word)
+            self.highlight.update(plain)
+            self.highlight.update(joined)
+            clauses.append(self._word_query(plain, joined))
+            positional.extend(plain)
+        clauses.extend(self._expand(positional))
+        if len(positional) >= 2:
+            clauses.append(wq.Phrase("text", positional, boost=PHRASE_WEIGHT))
+            if len(positional) > 2:
+                clauses.extend(wq.Phrase("text", positional[k:k + 2], boost=PAIR_WEIGHT)
+                               for k in range(len(positional) - 1))
+        return clauses[0] if len(clauses) == 1 else wq.Or(clauses)
+
+    def _expand(self, toks: list[str]) -> list[wq.Query]:
+        extra = []
+        for start, end, cids in self.ex.find(toks):
+            typed = tuple(toks[start:end])
+            for cid in sorted(cids):
+                self._budget(1)
+                extra.append(wq.Term("concept", cid, boost=CONCEPT_TAG_WEIGHT))
+                for label in self.ex.labels.get(cid, []):
+                    if label == typed:
+                        continue
+                    self.highlight.update(label)
+                    weight = EXPANSION_WEIGHT / len(label)
+                    extra.append(wq.Term("text", label[0], boost=weight) if len(label) == 1
+                                 else wq.Phrase("text", list(label), boost=weight))
+        return extra
+
+    def phrase(self, text: str) -> wq.Query | None:
+        plain, joined = tokens(text)
+        if not plain:
+            self.notices.append(f"The phrase \"{text}\" has only common words, so it was left out.")
+            return None
+        if not self._budget(len(plain)):
+            return None
+        self.words.extend(text.split())
+        self.highlight.update(plain)
+        self.highlight.update(joined)
+        exact = self._word_query(plain, (), fields=("text", "title", "section", "labels"))
+        extra = self._expand(list(plain)) if self.ex.by_tokens.get(plain) else []
+        return wq.Or([exact, *extra]) if extra else exact
+
+    def field_words(self, name: str, text: str) -> wq.Query | None:
+        plain, joined = tokens(text)
+        if not plain and not joined:
+            self.notices.append(f"{name}:{text} has only common words, so it was left out.")
+            return None
+        self.highlight.update(plain if name == "text" else ())
+        return self._word_query(plain, joined, fields=(name,))
+
+    def filter(self, name: str, value: str) -> wq.Query:
+        resolved = resolve_filter(name, value, self.meta, self.ex)
+        if resolved is None:
+            self.notices.append(f"No {name} called {value!r} is in the index, so nothing matches {name}:{value}.")
+            return wq.NullQuery
+        self.filters.setdefault(name, []).append(resolved)
+        return wq.Term(name, resolved.lower())
+
+
+def resolve_filter(name: str, value: str, meta: dict, ex: Expansions) -> str | None:
+    """Map a filter value as a user writes it to the value the index holds, or None."""
+    value = value.strip()
+    key = fold(value)
+    if name == "source":
+        for source in meta.get("sources", {}):
+            if fold(source) == key:
+                return source
+        return None
+    if name == "concept":
+        return ex.ids.get(key) or ex.ids.get(key.replace("-", " "))
+    if name == "post":
+        return value if value in meta.get("posts", {}) else None
+    if name == "org":
+        for oid, org in meta.get("orgs", {}).items():
+            if key in {fold(oid), *(fold(a) for a in org.get("aliases", []))}:
+                return oid
+        return None
+    if name == "year":
+        return value if re.fullmatch(r"\d{4}", value) else None
+    return None
+
+
+# --- the searcher ----------------------------------------------------------------------------
+
+class _State:
+    """One opened version of the index: its Whoosh index, meta, expansions and caches."""
+
+    def __init__(self, path: Path, concepts: Mapping[str, Concept] | None):
+        meta_path = path / META_FILE
+        try:
+            self.meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise SearchError(f"the search index at {path} has no readable {META_FILE}: {exc}",
+                              hint="rebuild it with `kg build`") from None
+        if self.meta.get("schema_version") != SCHEMA_VERSION:
+            raise SearchError(f"the search index at {path} was built by another version of kg",
+                              hint="rebuild it with `kg build`")
+        self.path = path
+        self.ix = whoosh_index.open_dir(str(path))
+        labels = (_concepts_to_labels(concepts) if concepts is not None else
+                  {cid: (c["label"], c["labels"]) for cid, c in self.meta.get("concepts", {}).items()})
+        self.expansions = Expansions.from_labels(labels)
+        self.weighting = BM25F(B=0.75, K1=K1, **{f"{name}_B": b for name, b in FIELD_B.items()})
+        self.local = threading.local()
+        self.lock = threading.Lock()
+        self.cache: OrderedDict[str, _Compiled] = OrderedDict()
+        self._facets: dict[str, dict[str, frozenset[int]]] | None = None
+
+    def searcher(self):
+        s = getattr(self.local, "searcher", None)
+        if s is None:
+            # Whoosh searchers keep per-reader caches, so each thread gets its own.
+            s = self.ix.searcher(weighting=self.weighting)
+            self.local.searcher = s
+        return s
+
+    def compiled(self, text: str) -> _Compiled:
+        with self.lock:
+            hit = self.cache.get(text)
+            if hit is not None:
+                self.cache.move_to_end(text)
+                return hit
+        notices: list[str] = []
+        tree = parse(text, notices)
+        compiler = _Compiler(self.expansions, self.meta, notices)
+        q = compiler.node(tree) or wq.NullQuery
+        result = _Compiled(q, frozenset(compiler.highlight), tuple(compiler.words), tuple(notices),
+                           compiler.filters)
+        with self.lock:
+            self.cache[text] = result
+            if len(self.cache) > QUERY_CACHE_SIZE:
+                self.cache.popitem(last=False)
+        return result
+
+    def facet_sets(self) -> dict[str, dict[str, frozenset[int]]]:
+        if self._facets is None:
+            with self.lock:
+                if self._facets is None:
+                    facets: dict[str, dict[str, frozenset[int]]] = {}
+                    reader = self.searcher().reader()
+                    for name in FILTER_FIELDS[:4]:
+                        values = {}
+                        for term in reader.lexicon(name):
+                            term = term.decode("utf-8") if isinstance(term, bytes) else term
+                            values[term] = frozenset(reader.postings(name, term).all_ids())
+                        facets[name] = values
+                    self._facets = facets
+        return self._facets
+
+
+class Searcher:
+    """A reusable, thread-safe searcher over one index folder; reopens when a build swaps it."""
+
+    def __init__(self, index_dir: str | Path, concepts: Mapping[str, Concept] | None = None, *,
+                 page_size: int = 20, max_query_chars: int = 10_000):
+        self.index_dir = Path(index_dir)
+        self.concepts = concepts
+        self.page_size = page_size
+        self.max_query_chars = max_query_chars
+        self._lock = threading.Lock()
+        self._state: _State | None = None
+
+    def _current(self) -> _State:
+        path = live_version(self.index_dir)
+        if path is None or not (path / META_FILE).exists():
+            raise SearchError(f"no search index at {self.index_dir}",
+                              hint="run `kg build` first, or pass --data DIR pointing at a built data directory")
+        state = self._state
+        if state is None or state.path != path:
+            with self._lock:
+                state = self._state
+                if state is None or state.path != path:
+                    state = _State(path, self.concepts)
+                    self._state = state
+        return state
+
+    def close(self) -> None:
+        """Forget the opened index (each thread's Whoosh searcher is closed when collected)."""
+        self._state = None
+
+    # -- searching --
+
+    def clean(self, query: str) -> tuple[str, list[str]]:
+        """Return the query without control characters, or raise if it is too long to search."""
+        notices = []
+        if query is None:
+            query = ""
+        if not isinstance(query, str):
+            raise SearchError(f"the query must be text, not {type(query).__name__}")
+        if len(query) > self.max_query_chars:
+            raise SearchError(f"the query is {len(query):,} characters long; the limit is "
+                              f"{self.max_query_chars:,}",
+                              hint="search for a few distinctive words or a quoted phrase "
+                                   "(the limit is the max_query_chars setting)")
+        cleaned = _CONTROL.sub(" ", unicodedata.normalize("NFC", query))
+        if cleaned != unicodedata.normalize("NFC", query):
+            notices.append("Control characters in the query were ignored.")
+        return " ".join(cleaned.split()), notices
+
+    def search(self, query: str, *, page: int = 1, limit: int | None = None,
+               filters: Mapping[str, Any] | None = None, facets: bool = True) -> dict:
+        """Search the claims; return the result JSON (see module docstring and README)."""
+        limit = self.page_size if limit is None else limit
+        if not isinstance(page, int) or page < 1:
+            raise SearchError(f"page must be a whole number from 1, not {page!r}", hint="use --page 1 or more")
+        if not isinstance(limit, int) or limit < 1:
+            raise SearchError(f"limit must be a whole number from 1, not {limit!r}", hint="use --limit 1 or more")
+        limit = min(limit, MAX_LIMIT)
+        text, notices = self.clean(query)
+        state = self._current()
+        filter_query, selected = self._filters(filters, state, notices)
+        if not text and filter_query is None:
+            return self._empty(text, page, notices + ["Type some words to search for, or choose a filter."])
+        compiled = state.compiled(text) if text else _Compiled(wq.Every(), frozenset(), (), (), {})
+        notices.extend(compiled.notices)
+        for name, values in compiled.filters.items():
+            selected.setdefault(name, set()).update(values)
+        q = compiled.query
+        if filter_query is not None:
+            q = wq.And([q, wq.ConstantScoreQuery(filter_query, 0.0)])
+        s = state.searcher()
+        hits = s.search(q, limit=page * limit, terms=False)
+        if q is wq.NullQuery or isinstance(q, wq.NullQuery.__class__):
+            matched: set[int] = set()
+        else:
+            matched = set(s.docs_for_query(q))
+        total = len(matched)
+        start = (page - 1) * limit
+        results = [self._render(s, hit.docnum, hit.score, compiled.highlight)
+                   for hit in list(hits)[start:start + limit]]
+        suggestion = self._suggest(s, state, text, compiled) if compiled.words else None
+        return {
+            "query": text,
+            "total": total,
+            "page": page,
+            "pages": math.ceil(total / limit) if total else 0,
+            "limit": limit,
+            "results": results,
+            "facets": self._facets(state, matched, selected) if facets else {},
+            "suggestion": suggestion,
+            "notice": " ".join(dict.fromkeys(notices)) or None,
+        }
+
+    def _empty(self, text: str, page: int, notices: list[str]) -> dict:
+        return {"query": text, "total": 0, "page": page, "pages": 0, "limit": self.page_size, "results": [],
+                "facets": {"sources": [], "concepts": [], "posts": [], "orgs": []},
+                "suggestion": None, "notice": " ".join(dict.fromkeys(notices)) or None}
+
+    def _filters(self, filters: Mapping[str, Any] | None, state: _State, notices: list[str]):
+        if not filters:
+            return None, {}
+        parts, selected = [], {}
+        for name, values in filters.items():
+            key = FIELD_ALIASES.get(name, name)
+            key = {"sources": "source", "concepts": "concept", "posts": "post", "orgs": "org",
+                   "years": "year"}.get(key, key)
+            if key not in FILTER_FIELDS:
+                raise SearchError(f"unknown filter {name!r}", hint=f"filters are {', '.join(FILTER_FIELDS)}")
+            values = [values] if isinstance(values, str) else list(values or [])
+            options = []
+            for value in values:
+                resolved = resolve_filter(key, str(value), state.meta, state.expansions)
+                if resolved is None:
+                    notices.append(f"No {key} called {value!r} is in the index, so nothing matches that filter.")
+                    options.append(wq.NullQuery)
+                else:
+                    selected.setdefault(key, set()).add(resolved)
+                    options.append(wq.Term(key, resolved.lower()))
+            if options:
+                parts.append(options[0] if len(options) == 1 else wq.Or(options))
+        if not parts:
+            return None, selected
+        return (parts[0] if len(parts) == 1 else wq.And(parts)), selected
+
+    def _render(self, s, docnum: int, score: float | None, highlight: frozenset[str]) -> dict:
+        stored = s.stored_fields(docnum)
+        doc = json.loads(stored["doc"])
+        return {
+            "id": stored["id"],
+            "text": doc["text"],
+            "highlight": highlight_html(doc["text"], highlight),
+            "score": round(float(score or 0.0), 4),
+            "post": doc["post"],
+            "section": doc.get("section"),
+            "citations": doc.get("citations", []),
+            "concepts": doc.get("concepts", []),
+        }
+
+    def _facets(self, state: _State, matched: set[int], selected: dict[str, set[str]]) -> dict:
+        meta = state.meta
+        out = {}
+        for name, plural in (("source", "sources"), ("concept", "concepts"), ("post", "posts"), ("org", "orgs")):
+            chosen = {v.lower() for v in selected.get(name, ())}
+            rows = []
+            for value, docs in state.facet_sets()[name].items():
+                count = len(docs & matched) if len(docs) < len(matched) else len(matched & docs)
+                if count or value in chosen:
+                    rows.append((value, count))
+            rows.sort(key=lambda r: (-r[1], r[0]))
+            shown = rows[:FACET_LIMIT] + [r for r in rows[FACET_LIMIT:] if r[0] in chosen]
+            out[plural] = [self._facet_row(name, value, count, meta, state, value in chosen)
+                           for value, count in shown]
+        return out
+
+    @staticmethod
+    def _facet_row(name: str, value: str, count: int, meta: dict, state: _State, selected: bool) -> dict:
+        if name == "source":
+            key = next((k for k in meta.get("sources", {}) if k.lower() == value), value)
+            return {"value": key, "label": meta["sources"].get(key, key), "count": count, "selected": selected}
+        if name == "concept":
+            return {"value": value, "label": state.expansions.pref.get(value, value), "count": count,
+                    "selected": selected}
+        if name == "post":
+            return {"value": value, "label": meta.get("posts", {}).get(value, value), "count": count,
+                    "selected": selected}
+        org = meta.get("orgs", {}).get(value, {})
+        label = org.get("name", value)
+        if org.get("acronym"):
+            label = f"{label} ({org['acronym']})"
+        return {"value": value, "label": label, "count": count, "selected": selected}
+
+    def _suggest(self, s, state: _State, text: str, compiled: _Compiled) -> str | None:
+        reader = s.reader()
+        corrector = None
+        suggestion = text
+        changed = False
+        for word in compiled.words:
+            plain, joined = tokens(word)
+            toks = plain + joined
+            if not toks or any(reader.doc_frequency(f, t) for t in toks for f in ("text", "title")):
+                continue
+            if tuple(plain) in state.expansions.by_tokens or not word.isalpha():
+                continue
+            corrector = corrector or s.corrector("text")
+            lower = uk_spelling(word.lower())
+            options = corrector.suggest(lower, limit=1, maxdist=1 if len(lower) <= 5 else 2, prefix=1)
+            if options and options[0] != lower:
+                suggestion = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", options[0], suggestion, count=1)
+                changed = True
+        return suggestion if changed else None
+
+    # -- more like this --
+
+    def more_like_this(self, claim_id: str, limit: int = 10) -> dict:
+        """Return the claims most like one claim: its distinctive words, concepts and sources."""
+        state = self._current()
+        s = state.searcher()
+        docnum = s.document_number(id=claim_id)
+        if docnum is None:
+            raise NotFound(f"no claim {claim_id!r} in the search index",
+                           hint="use a claim id from a search result, or rebuild with `kg build`")
+        stored = s.stored_fields(docnum)
+        doc = json.loads(stored["doc"])
+        keywords = s.key_terms_from_text("text", doc["text"], numterms=12, normalize=True)
+        clauses = [wq.Term("text", word, boost=weight) for word, weight in keywords]
+        clauses += [wq.Term("concept", c["id"].lower(), boost=CONCEPT_TAG_WEIGHT) for c in doc.get("concepts", [])]
+        clauses += [wq.Term("source", c["key"].lower(), boost=0.3) for c in doc.get("citations", []) if c.get("key")]
+        claim = self._render(s, docnum, None, frozenset())
+        if not clauses:
+            return {"claim": claim, "total": 0, "results": []}
+        q = wq.Or(clauses)
+        hits = s.search(q, limit=limit, mask=wq.Term("id", claim_id), terms=False)
+        highlight = frozenset(word for word, _ in keywords)
+        return {"claim": claim, "total": len(hits),
+                "results": [self._render(s, hit.docnum, hit.score, highlight) for hit in hits]}
+
+
+def highlight_html(text: str, terms: frozenset[str] | set[str]) -> str:
+    """Return the text HTML-escaped, with <mark> around the words whose index terms are given."""
+    if not terms:
+        return html.escape(text, quote=False)
+    head, tail = text[:HIGHLIGHT_CHARS], text[HIGHLIGHT_CHARS:]
+    spans = []
+    for t in _ANALYZER(head, chars=True, mode="query"):
+        if t.text in terms:
+            spans.append((t.startchar, t.endchar))
+    spans.sort()
+    merged: list[list[int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    out, last = [], 0
+    for start, end in merged:
+        out.append(html.escape(head[last:start], quote=False))
+        out.append(f"<mark>{html.escape(head[start:end], quote=False)}</mark>")
+        last = end
+    out.append(html.escape(head[last:] + tail, quote=False))
+    return "".join(out)
+
+
+# --- module-level entry points ---------------------------------------------------------------
+
+_SEARCHERS: dict[tuple[str, int, int], Searcher] = {}
+_SEARCHERS_LOCK = threading.Lock()
+
+
+def searcher_for(settings: Settings) -> Searcher:
+    """Return the cached Searcher of the settings' index folder (one per folder and limits)."""
+    key = (os.path.abspath(settings.index_dir), settings.search_page_size, settings.max_query_chars)
+    with _SEARCHERS_LOCK:
+        searcher = _SEARCHERS.get(key)
+        if searcher is None:
+            searcher = Searcher(settings.index_dir, page_size=settings.search_page_size,
+                                max_query_chars=settings.max_query_chars)
+            _SEARCHERS[key] = searcher
+    return searcher
+
+
+def search(settings: Settings, query: str, *, page: int = 1, limit: int | None = None,
+           filters: Mapping[str, Any] | None = None) -> dict:
+    """Search the built index of ``settings.data_dir``; return the result JSON."""
+    return searcher_for(settings).search(query, page=page, limit=limit, filters=filters)
+
+
+def more_like_this(settings: Settings, claim_id: str, limit: int = 10) -> dict:
+    """Return the claims most like ``claim_id`` (``{"claim", "total", "results"}``)."""
+    return searcher_for(settings).more_like_this(claim_id, limit)
