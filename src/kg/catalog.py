@@ -13,8 +13,11 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from .citations import parse_cite_query
 from .errors import NotFound
 from .graph import Iris, _lit, build_info, open_store
+from .organisations import load_organisations
+from .references import check_library, load_library
 from .settings import Settings
 from .vocab import PREFIXES
 
@@ -425,6 +428,29 @@ class Catalog:
         return {"iri": iri,
                 "properties": [{"predicate": p.value, "object": _term(o)} for p, o in out],
                 "incoming": [{"subject": s.value, "predicate": p.value} for s, p in inc]}
+
+
+def cite(settings: Settings, query: str) -> dict:
+    """Look a citation up by key, human form or raw citation: the reference and every citation of it.
+
+    Unknown input raises NotFound with the closest keys.
+    """
+    references, _ = load_library(settings.references_file, missing_ok=True)
+    organisations = load_organisations(settings.ontology_dir / "organisations.ttl")
+    key = parse_cite_query(query, references, organisations)
+    found = Catalog(settings).source(key)
+    reference = {name: found[name] for name in ("key", "title", "year", "bibtex", "entry_type", "url", "iri",
+                                                "creators", "co_cited", "concepts")}
+    return {"reference": reference, "citations": citations_of(settings, key), "posts": found["posts"]}
+
+
+def refs_check(settings: Settings) -> dict:
+    """Audit the references: unresolved citations, uncited entries and the library's own problems."""
+    report = Catalog(settings).audit()
+    references, failures = load_library(settings.references_file, missing_ok=True)
+    report["problems"] = [problem.as_dict() for problem in check_library(references)]
+    report["problems"] += [{"kind": "unreadable", "keys": [], "message": f"{f.item}: {f.message}"} for f in failures]
+    return report
 
 
 def _term(term: Any) -> dict:

@@ -26,10 +26,11 @@ from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from .errors import GraphError
 from .model import Corpus, Failure, Organisation, Reference
 from .progress import Progress, no_progress
+from .references import latex_decode, to_bibtex
 from .settings import Settings
 from .vocab import (
     BIBO, C4O, CITO, CO, DCTERMS, DOCO, FABIO, FOAF, KG, OA, ORG, PROV, RDF, RDFS, SKOS, XSD,
-    bind_prefixes,
+    PREFIXES, bind_prefixes,
 )
 
 #: The base IRI ontology/*.ttl files are written against; rebased to settings.base_iri on load.
@@ -181,10 +182,8 @@ def _creators(ref: Reference, lookup: dict[str, str]) -> list[str]:
 
 
 def reference_bibtex(ref: Reference) -> str:
-    """Return ``ref`` as a BibTeX entry (fields as stored in the library, in stored order)."""
-    width = max((len(name) for name in ref.fields), default=0)
-    body = "".join(f"  {name.ljust(width)} = {{{value}}},\n" for name, value in ref.fields.items())
-    return f"@{ref.entry_type}{{{ref.key},\n{body}}}\n"
+    """Return ``ref`` as a BibTeX entry, written as `kg bibtex` writes it."""
+    return to_bibtex([ref]).strip() + "\n"
 
 
 def corpus_lines(corpus: Corpus, settings: Settings, failures: list[Failure] | None = None,
@@ -239,9 +238,9 @@ def corpus_lines(corpus: Corpus, settings: Settings, failures: list[Failure] | N
         lit(s, DCTERMS.identifier, key)
         lit(s, KG.citationKey, key)
         lit(s, KG.entryType, ref.entry_type)
-        lit(s, DCTERMS.title, ref.title)
+        lit(s, DCTERMS.title, latex_decode(ref.title))
         if ref.fields.get("shorttitle"):
-            lit(s, BIBO.shortTitle, ref.fields["shorttitle"])
+            lit(s, BIBO.shortTitle, latex_decode(ref.fields["shorttitle"]))
         if re.fullmatch(r"\d{4}", ref.year):
             lit(s, DCTERMS.issued, ref.year, str(XSD.gYear))
             lit(s, FABIO.hasPublicationYear, ref.year, str(XSD.gYear))
@@ -482,3 +481,32 @@ def open_store(settings: Settings) -> ox.Store:
 def open_graph(settings: Settings) -> Graph:
     """Open the live store as a read-only rdflib Graph bound to kg's prefixes."""
     return _new_graph(open_store(settings))
+
+
+EXPORT_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "nt": ox.RdfFormat.N_TRIPLES, "jsonld": ox.RdfFormat.JSON_LD}
+
+
+def export_graph(settings: Settings, format: str = "turtle") -> bytes:
+    """Return the whole graph serialised as Turtle (with our prefixes), N-Triples or JSON-LD."""
+    fmt = EXPORT_FORMATS.get(format)
+    if fmt is None:
+        raise GraphError(f"unknown export format {format!r}", hint="use one of " + ", ".join(EXPORT_FORMATS))
+    store = open_store(settings)
+    # Serialised by Oxigraph straight from the store: simple literals stay plain (no explicit
+    # xsd:string) and a million triples need no rdflib objects.
+    quads = store.quads_for_pattern(None, None, None, ox.DefaultGraph())
+    triples = (ox.Triple(q.subject, q.predicate, q.object) for q in quads)
+    prefixes = {p: iri for p, iri in PREFIXES.items()} if fmt is ox.RdfFormat.TURTLE else None
+    return ox.serialize(triples, format=fmt, prefixes=prefixes)
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()

@@ -1,0 +1,151 @@
+"""kg sparql, kg export, kg cite, kg refs check: questions to the built graph."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import pyoxigraph as ox
+
+from .. import catalog, graph, sparql
+from ..errors import KGError, SparqlError
+from ..vocab import PREFIXES
+from .common import echo_json, with_settings
+from .refs import refs_group
+
+_QUERY_FORMATS = ["table", "json", "csv", "tsv", "xml", "turtle", "nt", "jsonld"]
+
+
+def _params(values: tuple[str, ...]) -> dict[str, str]:
+    params = {}
+    for value in values:
+        name, sep, text = value.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{value!r} is not NAME=VALUE, e.g. key=DH2011b", param_hint="--param")
+        params[name.strip().lstrip("?")] = text
+    return params
+
+
+@click.command("sparql")
+@click.argument("query", required=False)
+@click.option("--name", "-n", default=None, help="Run a named query of ontology/queries (see --list).")
+@click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
+              help="Bind a query variable to a string, e.g. --param key=DH2011b (repeatable).")
+@click.option("--format", "-f", "fmt", type=click.Choice(_QUERY_FORMATS), default=None,
+              help="Output format [default: table, or turtle for CONSTRUCT/DESCRIBE].")
+@click.option("--list", "list_queries", is_flag=True, help="List the named queries and their parameters.")
+@click.option("--timeout", type=float, default=None, help="Seconds before the query is stopped (default: sparql_timeout).")
+@click.option("--max-rows", type=int, default=None, help="Most rows to return (default: sparql_max_rows).")
+@with_settings
+def sparql_command(settings, query: str | None, name: str | None, params: tuple[str, ...], fmt: str | None,
+                   list_queries: bool, timeout: float | None, max_rows: int | None) -> None:
+    """Run a read-only SPARQL query on the built graph.
+
+    QUERY is SPARQL text or a .rq file; kg:, cito:, c4o:, fabio:, bibo:, oa:, prov:, dcterms:,
+    skos:, foaf: and the other prefixes of `kg sparql --list` are pre-declared. Update, LOAD
+    and SERVICE are refused.
+
+    \b
+    Examples:
+      kg sparql 'SELECT ?key (COUNT(*) AS ?n) { ?c cito:hasCitedEntity/kg:citationKey ?key } GROUP BY ?key'
+      kg sparql --name claims-citing-source --param key=DH2011b --format csv
+      kg sparql my-query.rq --format json
+    """
+    if list_queries:
+        for named in sparql.list_named_queries(settings):
+            click.echo(f"{named.name}\n    {named.description}")
+            for pname, description in named.params:
+                click.echo(f"    --param {pname}=...  {description}")
+        click.echo("\nPre-declared prefixes: " + ", ".join(f"{p}:" for p in PREFIXES))
+        return
+    if (query is None) == (name is None):
+        raise click.UsageError("give a QUERY (text or .rq file) or --name NAME, not both or neither")
+    options = {"timeout": timeout, "max_rows": max_rows}
+    if name is not None:
+        result = sparql.run_named(settings, name, _params(params), **options)
+    else:
+        text = query
+        if query.endswith(".rq") or (len(query) < 4096 and "{" not in query and Path(query).is_file()):
+            path = Path(query)
+            if not path.is_file():
+                raise SparqlError(f"no query file {path}", hint="check the path, or pass the query text itself")
+            text = path.read_text(encoding="utf-8")
+        result = sparql.run_query(settings, text, params=_params(params) or None, **options)
+    fmt = fmt or ("turtle" if result.kind == "graph" else "table")
+    click.echo(result.serialize(fmt), nl=False)
+    if result.truncated:
+        click.echo(f"(stopped at {len(result.rows) or 'the row cap'}: raise --max-rows to see more)", err=True)
+
+
+@click.command("export")
+@click.option("--format", "-f", "fmt", type=click.Choice(["turtle", "nt", "jsonld"]), default="turtle",
+              show_default=True, help="RDF serialisation.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file instead of standard output.")
+@with_settings
+def export_command(settings, fmt: str, output: Path | None) -> None:
+    """Write the whole graph as Turtle, N-Triples or JSON-LD."""
+    data = graph.export_graph(settings, fmt)
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        graph.write_bytes_atomic(output, data)
+        click.echo(f"wrote {output} ({len(data)} bytes)", err=True)
+
+
+@click.command("cite")
+@click.argument("query")
+@click.option("--json", "as_json", is_flag=True, help="Print {reference, citations} as JSON.")
+@with_settings
+def cite_command(settings, query: str, as_json: bool) -> None:
+    """Show a source and every claim that cites it, grouped by post, with locators.
+
+    QUERY is a key (DH2011b), a human form (DH 2011b, Department of Health 2011b) or a raw
+    citation ("(DH, 2011b:6)").
+    """
+    found = catalog.cite(settings, query)
+    if as_json:
+        echo_json({"reference": found["reference"], "citations": found["citations"]})
+        return
+    ref = found["reference"]
+    click.echo(f"{ref['key']}: {ref['title']} ({ref['year']})")
+    click.echo(ref["bibtex"] or "")
+    count = len(found["citations"])
+    click.echo(f"Cited {count} time{'s' if count != 1 else ''}:")
+    for post in found["posts"]:
+        click.echo(f"\n  {post['title']}  [{post['id']}]")
+        for claim in post["claims"]:
+            where = ", ".join(f"p. {c['locator']}" if c["locator"] else "no page" for c in claim["citations"])
+            click.echo(f"    #{claim['ordinal']} ({where}) {claim['text']}")
+    if ref["co_cited"]:
+        click.echo("\nCited together with: " + ", ".join(c["key"] for c in ref["co_cited"]))
+
+
+@refs_group.command("check")
+@click.option("--json", "as_json", is_flag=True, help="Print {unresolved, uncited, problems} as JSON.")
+@click.option("--strict", is_flag=True, help="Exit 1 if anything is found.")
+@with_settings
+def refs_check_command(settings, as_json: bool, strict: bool) -> None:
+    """Audit the references: unresolved citations, uncited entries, duplicates, bad keys."""
+    report = catalog.refs_check(settings)
+    if as_json:
+        echo_json(report)
+    else:
+        click.echo(f"Unresolved citations: {len(report['unresolved'])}")
+        for item in report["unresolved"]:
+            click.echo(f"  ({item['raw']}) in {item['post']['id']}, claim {item['claim']['id']}: {item['reason']}")
+        click.echo(f"Uncited library entries: {len(report['uncited'])}")
+        for item in report["uncited"]:
+            click.echo(f"  {item['key']}: {item['title']}")
+        click.echo(f"Library problems: {len(report['problems'])}")
+        for item in report["problems"]:
+            click.echo(f"  [{item['kind']}] {item['message']}")
+    found = len(report["unresolved"]) + len(report["uncited"]) + len(report["problems"])
+    if strict and found:
+        raise KGError(f"the reference audit found {found} issue{'s' if found != 1 else ''}",
+                      hint="fix them, or drop --strict")
+
+
+COMMANDS = [sparql_command, export_command, cite_command]
