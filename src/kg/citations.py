@@ -154,7 +154,7 @@ def resolve_citations(citations: Iterable[Citation], references: Mapping[str, Re
     return resolved
 
 
-_HUMAN = re.compile(r"^(?P<author>.*?\D)[\s,]+(?P<year>(?:1[5-9]|20)\d\d[a-z]?)"
+_HUMAN = re.compile(r"^(?P<author>.*?\D)[\s,]+(?P<year>(?:1[5-9]|20)\d\d[a-zA-Z]?)"
                     r"(?:\s*(?::|,)\s*(?:pp?\.\s*)?(?P<locator>\S.*))?$")
 
 
@@ -204,7 +204,7 @@ def _human(text: str) -> dict | None:
     match = _HUMAN.match(text.strip())
     if not match:
         return None
-    return {"author": match.group("author").strip(" ,"), "year": match.group("year")}
+    return {"author": match.group("author").strip(" ,"), "year": match.group("year").lower()}
 
 
 def _query_key(resolver: CitationResolver, part: str) -> str | None:
