@@ -426,10 +426,11 @@ def build_graph(corpus: Corpus, settings: Settings, progress: Progress | None = 
         del store, graph
         gc.collect()
         (target / BUILD_INFO).write_text(json.dumps(info, indent=2), encoding="utf-8")
+        _swap(settings.store_dir, target)
     except BaseException:
-        shutil.rmtree(target, ignore_errors=True)
+        if settings.store_dir.resolve() != target.resolve():
+            shutil.rmtree(target, ignore_errors=True)
         raise
-    _swap(settings.store_dir, target)
     return stats
 
 

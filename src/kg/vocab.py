@@ -152,6 +152,7 @@ class KG(DefinedNamespace):
     citationKey: URIRef
     entryType: URIRef
     bibtex: URIRef
+    contextLabel: URIRef  # declared in ontology/concepts.ttl by the concept scheme
 
 
 #: The prefixes kg binds and pre-declares in SPARQL, in display order.

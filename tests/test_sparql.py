@@ -1,0 +1,188 @@
+"""SPARQL on the real corpus: named queries against hand-counted answers, refusals, limits, formats.
+
+Hand counts come from reading corpus/raw: 38 inline citations, 36 resolved against the 15
+entries of references.bib, King's Fund 2009 and SPRU 2008 unresolved, DH2011a, DH2012b and
+Sitra2013 listed in the bibliography post but never cited, one parenthesis citing two sources.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import threading
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from graph_fixtures import build_real
+from kg import sparql
+from kg.errors import NotFound, QueryRefused, QueryTimeout, SparqlError
+from kg.sparql import run_named, run_query
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory):
+    return build_real(tmp_path_factory)[0]
+
+
+MOST_CITED = [  # key, citations, distinct claims, distinct posts
+    ("DH2011b", 5, 5, 2), ("ADASS2009", 4, 4, 2), ("DH2012a", 4, 4, 1), ("DH2013", 4, 4, 3),
+    ("RCP2012", 4, 4, 2), ("CHE2009", 3, 3, 1), ("NDTi2012", 3, 3, 1), ("ADASS2011", 2, 2, 1),
+    ("DH2010", 2, 2, 2), ("KingsFund2012", 2, 2, 1), ("MHN2011b", 2, 2, 2), ("MHN2011a", 1, 1, 1),
+]
+
+
+def test_most_cited_sources(settings):
+    rows = run_named(settings, "most-cited-sources").values()
+    assert [(r["key"], int(r["citations"]), int(r["claims"]), int(r["posts"])) for r in rows] == MOST_CITED
+    assert sum(int(r["citations"]) for r in rows) == 36
+
+
+def test_claims_citing_source_with_locators(settings):
+    rows = run_named(settings, "claims-citing-source", {"key": "DH2011b"}).values()
+    assert sorted(r["locator"] for r in rows) == ["13", "13", "13", "6", "6"]
+    assert all(r["raw"].startswith("DH, 2011b:") for r in rows)
+    kings = run_named(settings, "claims-citing-source", {"key": "KingsFund2012"}).values()
+    assert sorted(r["locator"] for r in kings) == ["40", "vi"]
+    assert len(run_named(settings, "claims-citing-source").rows) == 36
+
+
+def test_unresolved_citations(settings):
+    rows = run_named(settings, "unresolved-citations").values()
+    assert sorted((r["author"], r["year"]) for r in rows) == [("King’s Fund", "2009"), ("SPRU", "2008")]
+    assert all(r["reason"] and r["text"] for r in rows)
+
+
+def test_uncited_references(settings):
+    rows = run_named(settings, "uncited-references").values()
+    assert [r["key"] for r in rows] == ["DH2011a", "DH2012b", "Sitra2013"]
+    assert all(r.get("listedIn") for r in rows)  # the bibliography post lists each of them
+
+
+def test_co_cited_sources(settings):
+    rows = run_named(settings, "co-cited-sources").values()
+    assert [(r["key1"], r["key2"], r["together"]) for r in rows] == [("DH2011b", "DH2013", "1")]
+    assert rows[0]["example"] == "(DH, 2011b:6; DH, 2013:5)"
+
+
+def test_sources_for_concept_includes_narrower_concepts(settings):
+    every = run_named(settings, "sources-for-concept").values()
+    concepts = {r["concept"] for r in every}
+    assert "payment-by-results" in concepts
+    pbr = {r["key"] for r in run_named(settings, "sources-for-concept", {"concept": "payment-by-results"}).values()}
+    # Every source the corpus cites is cited in the Payment by Results series.
+    assert pbr == {key for key, *_ in MOST_CITED}
+    narrower = run_named(settings, "claims-about-concept", {"concept": "payment-by-results"}).values()
+    assert {r["subject"] for r in narrower} > {"payment-by-results"}
+
+
+def test_co_occurring_concepts_pairs_are_ordered_and_counted(settings):
+    rows = run_named(settings, "co-occurring-concepts").values()
+    assert rows and all(r["concept1"] < r["concept2"] and int(r["claims"]) >= 1 for r in rows)
+    counts = [int(r["claims"]) for r in rows]
+    assert counts == sorted(counts, reverse=True)
+
+
+def test_named_queries_are_documented(settings):
+    named = {q.name: q for q in sparql.list_named_queries(settings)}
+    assert {"claims-citing-source", "most-cited-sources", "sources-for-concept", "co-cited-sources",
+            "co-occurring-concepts", "unresolved-citations", "uncited-references"} <= set(named)
+    for query in named.values():
+        assert query.text.startswith("# ") and query.description
+    assert [n for n, _ in named["claims-citing-source"].params] == ["key"]
+    with pytest.raises(NotFound, match="most-cited-sources"):
+        sparql.named_query(settings, "most-cited-source")
+    with pytest.raises(SparqlError, match="no parameter"):
+        run_named(settings, "most-cited-sources", {"key": "DH2011b"})
+
+
+@pytest.mark.parametrize("text, message", [
+    ("INSERT DATA { <urn:a> <urn:b> <urn:c> }", "Update"),
+    ("DELETE WHERE { ?s ?p ?o }", "Update"),
+    ("CLEAR ALL", "Update"),
+    ("LOAD <http://example.org/data.ttl>", "LOAD"),
+    ("SELECT * { SERVICE <http://example.org/sparql> { ?s ?p ?o } }", "SERVICE"),
+    ("SELECT * { ?s ?p ?o FILTER EXISTS { SERVICE SILENT <http://x.org/> { ?s ?q ?r } } }", "SERVICE"),
+    ("SELECT * { { SELECT ?s { OPTIONAL { SERVICE ?e { ?s ?p ?o } } } } }", "SERVICE"),
+])
+def test_update_load_and_service_are_refused(settings, text, message):
+    with pytest.raises(QueryRefused, match=message):
+        run_query(settings, text)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("SELEC * { ?s ?p ?o }", "syntax error"),
+    ("SELECT * { ?s nope:p ?o }", "unknown prefix nope:"),
+    ("SELECT * WHERE { ?s ?p }", "syntax error"),
+])
+def test_bad_queries_say_what_is_wrong(settings, text, message):
+    with pytest.raises(SparqlError, match=message):
+        run_query(settings, text)
+
+
+def test_runaway_query_is_stopped_while_another_answers(settings):
+    runaway = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    caught: list[Exception] = []
+    began = time.perf_counter()
+
+    def run():
+        try:
+            run_query(settings, runaway, timeout=1.5)
+        except QueryTimeout as exc:
+            caught.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    time.sleep(0.2)
+    quick = run_query(settings, "ASK { ?c a kg:Claim }", timeout=5)
+    quick_done = time.perf_counter() - began
+    thread.join()
+    stopped = time.perf_counter() - began
+    assert quick.boolean is True and quick_done < 1.5
+    assert len(caught) == 1 and "time limit" in str(caught[0])
+    assert stopped < 4
+    # The pool recovers: the next query runs normally.
+    assert run_query(settings, "ASK { ?c a cito:Citation }").boolean is True
+
+
+def test_row_cap_is_flagged(settings):
+    result = run_query(settings, "SELECT ?c { ?c a kg:Claim }", max_rows=10)
+    assert len(result.rows) == 10 and result.truncated
+    assert json.loads(result.serialize("json"))["truncated"] is True
+    whole = run_query(settings, "SELECT ?c { ?c a cito:Citation }")
+    assert len(whole.rows) == 38 and not whole.truncated
+
+
+def test_result_formats(settings):
+    result = run_named(settings, "co-cited-sources")
+    table = result.serialize("table")
+    assert "DH2011b" in table and "(1 row)" in table
+    data = json.loads(result.serialize("json"))
+    assert data["head"]["vars"] == ["key1", "key2", "together", "example"]
+    assert data["results"]["bindings"][0]["key1"] == {"type": "literal", "value": "DH2011b"}
+    rows = list(csv.reader(io.StringIO(result.serialize("csv"))))
+    assert rows == [["key1", "key2", "together", "example"], ["DH2011b", "DH2013", "1", "(DH, 2011b:6; DH, 2013:5)"]]
+    tsv = result.serialize("tsv").splitlines()
+    assert tsv[0] == "?key1\t?key2\t?together\t?example" and tsv[1].startswith('"DH2011b"\t"DH2013"\t"1"^^<')
+    root = ET.fromstring(result.serialize("xml"))
+    assert len(root.findall(".//{http://www.w3.org/2005/sparql-results#}result")) == 1
+    with pytest.raises(SparqlError, match="does not fit"):
+        result.serialize("turtle")
+
+
+def test_construct_as_turtle_ntriples_and_jsonld(settings):
+    result = run_query(settings, "CONSTRUCT { ?s kg:citationKey ?k } WHERE { ?s kg:citationKey ?k }")
+    assert result.kind == "graph"
+    assert result.serialize("nt").count("\n") == 15
+    assert '"DH2011b"' in result.serialize("turtle") and "@prefix kg:" in result.serialize("ttl")
+    assert len(json.loads(result.serialize("jsonld"))) == 15
+    described = run_query(settings, "DESCRIBE <https://kg.example.org/source/DH2011b>")
+    assert "Payment by Results: Draft 2012-13 Mental Health Guidance" in described.serialize("turtle")
+
+
+def test_reopen_and_named_query_is_fast(settings):
+    began = time.perf_counter()
+    run_named(settings, "most-cited-sources")
+    assert time.perf_counter() - began < 1.0
