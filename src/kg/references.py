@@ -55,7 +55,7 @@ REFERENCE_LINE = re.compile(
     r"""^(?P<author>[^()\s][^()]*?)\s*
         (?:\((?P<acronym>[A-Za-z][\w’'&.-]{0,15})\)\s*)?
         \((?P<year>(?:1[5-9]|20)\d\d)(?P<suffix>[a-z]?)\),\s*
-        (?P<rest>\S.*?)\s*$""",
+        (?P<rest>[A-Z0-9“"‘'].*?)\s*$""",
     re.VERBOSE,
 )
 # The link text the blog left behind: "(available here)", "(available via here)",
@@ -168,26 +168,44 @@ _ACCENTS = {"'": "\u0301", "`": "\u0300", "^": "\u0302", '"': "\u0308", "~": "\u
             ".": "\u0307", "c": "\u0327", "u": "\u0306", "v": "\u030c", "H": "\u030b", "k": "\u0328"}
 _SYMBOLS = {"ss": "ß", "o": "ø", "O": "Ø", "ae": "æ", "AE": "Æ", "oe": "œ", "OE": "Œ", "aa": "å",
             "AA": "Å", "l": "ł", "L": "Ł", "i": "ı", "textendash": "–", "textemdash": "—",
-            "textquoteright": "’", "textquoteleft": "‘", "textbackslash": "\ue05c", "textasciitilde": "\ue07e",
+            "textquoteright": "’", "textquoteleft": "‘", "textbackslash": "\\", "textasciitilde": "~",
             "textasciicircum": "^", "ldots": "…", "dots": "…"}
+
+
+_LATEX_TOKEN = re.compile(
+    r"""\\(?P<escaped>[&%$#_{}])
+      | \\(?P<letter_accent>[cuvHk])(?:\{(?P<la1>\w)\}|\s+(?P<la2>\w))
+      | \\(?P<accent>['`^"~=.])\s*(?:\{(?P<a1>\w)\}|(?P<a2>\w))
+      | \\(?P<command>[A-Za-z]+)(?:\{\}|\s*)
+      | (?P<dash>---?)
+      | (?P<tie>~)
+      | (?P<brace>[{}])""",
+    re.VERBOSE,
+)
+
+
+def _decode_token(match: re.Match) -> str:
+    if match.group("escaped"):
+        return match.group("escaped")
+    if match.group("letter_accent"):
+        letter = match.group("la1") or match.group("la2")
+        return unicodedata.normalize("NFC", letter + _ACCENTS[match.group("letter_accent")])
+    if match.group("accent"):
+        letter = match.group("a1") or match.group("a2")
+        return unicodedata.normalize("NFC", letter + _ACCENTS[match.group("accent")])
+    if match.group("command"):
+        # A known symbol becomes its character; any other command is dropped, keeping its argument.
+        return _SYMBOLS.get(match.group("command"), "")
+    if match.group("dash"):
+        return "\u2014" if match.group("dash") == "---" else "\u2013"
+    if match.group("tie"):
+        return "\u00a0"
+    return ""  # a grouping brace
 
 
 def latex_decode(value: str) -> str:
     """Return a BibTeX field value as plain Unicode text (for CSL-JSON and for people)."""
-    # Escaped specials are parked on private-use code points so brace stripping cannot touch them.
-    text = re.sub(r"\\([&%$#_{}])", lambda m: chr(0xE000 + ord(m.group(1))), value)
-
-    def accent(match: re.Match) -> str:
-        mark, letter = match.group(1), match.group(2) or match.group(3)
-        return unicodedata.normalize("NFC", letter + _ACCENTS[mark])
-
-    text = re.sub(r"\\([cuvHk])(?:\{(\w)\}|\s+(\w))", accent, text)
-    text = re.sub(r"\\(['`^\"~=.])\s*(?:\{(\w)\}|(\w))", accent, text)
-    # A known symbol becomes its character; any other command is dropped, keeping its argument.
-    text = re.sub(r"\\([A-Za-z]+)(?:\{\}|\s*)", lambda m: _SYMBOLS.get(m.group(1), ""), text)
-    text = text.replace("---", "\u2014").replace("--", "\u2013")
-    text = text.replace("~", "\u00a0").replace("{", "").replace("}", "")
-    return re.sub("[\ue000-\ue07f]", lambda m: chr(ord(m.group(0)) - 0xE000), text)
+    return _LATEX_TOKEN.sub(_decode_token, value)
 
 
 def split_names(value: str) -> list[str]:
@@ -406,6 +424,8 @@ def parse_reference_line(line: str) -> Reference | None:
     if not match:
         return None
     author = match.group("author").strip().rstrip(",")
+    if len(author.split()) > 12:
+        return None  # a sentence that happens to hold "(year)," is not a corporate author
     acronym = match.group("acronym")
     title = _AVAILABLE.sub("", match.group("rest")).strip().rstrip(",;")
     if not title or not author:
