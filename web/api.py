@@ -1,0 +1,147 @@
+"""The JSON API under ``/api/``, mirroring the pages; errors are ``{"ok": false, "error", "status"}``."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, url_for
+
+from kg import sparql
+from kg.errors import KGError, NotFound
+
+from . import data
+from .http import int_param, param
+from .pages import search_filters
+from .resources import get_settings
+
+bp = Blueprint("api", __name__)
+
+
+def _public(query: sparql.NamedQuery) -> dict:
+    # The query file's path is a detail of this server, not of the API.
+    return {k: v for k, v in query.to_dict().items() if k != "path"}
+
+
+@bp.get("/")
+def index():
+    """List the API's routes."""
+    return jsonify({
+        "ok": True,
+        "routes": {
+            "stats": url_for("api.stats"),
+            "search": url_for("api.search") + "?q=personal+budgets&page=1&concept=…&source=…&org=…&post=…&year=…",
+            "cite": url_for("api.cite") + "?q=(DH, 2011b:6)",
+            "sources": url_for("api.sources") + "?sort=citations|year|organisation|title|key&org=…",
+            "source": url_for("api.source", key="DH2011b"),
+            "concepts": url_for("api.concepts"),
+            "concept": url_for("api.concept", concept_id="payment-by-results"),
+            "posts": url_for("api.posts"),
+            "post": url_for("api.post", post_id="…"),
+            "claims": url_for("api.claims") + "?post=…|concept=…|source=…&page=1&limit=100",
+            "claim": url_for("api.claim", claim_id="…"),
+            "similar": url_for("api.similar", claim_id="…"),
+            "audit": url_for("api.audit"),
+            "queries": url_for("api.queries"),
+            "sparql": url_for("sparql.endpoint") + "?query=…",
+        },
+    })
+
+
+@bp.get("/stats")
+def stats():
+    """Count what the graph holds."""
+    return jsonify(data.stats())
+
+
+@bp.get("/search")
+def search():
+    """Search the claims; exactly the JSON of `kg search --json`."""
+    query = param("q")
+    filters = search_filters()
+    if not (query.strip() or filters):
+        raise KGError("no search given", hint="pass q=words (and/or a filter such as concept=personalisation)")
+    limit = int_param("limit", get_settings().search_page_size, maximum=200)
+    return jsonify(data.search(query, page=int_param("page", 1), filters=filters, limit=limit))
+
+
+@bp.get("/cite")
+def cite():
+    """Resolve a citation as typed to its source key; 404 with the closest keys otherwise."""
+    found = data.cite(param("q", limit=500))
+    return jsonify({**found, "url": url_for("pages.source", key=found["key"]),
+                    "api": url_for("api.source", key=found["key"])})
+
+
+@bp.get("/sources")
+def sources():
+    """List the sources, sorted (citations, year, organisation, title, key), optionally one organisation's."""
+    return jsonify(data.sources(param("sort", "citations", limit=40), param("org", limit=200).strip() or None))
+
+
+@bp.get("/source/<key>")
+def source(key: str):
+    """Return one source with its BibTeX and every claim citing it."""
+    return jsonify(data.source(key))
+
+
+@bp.get("/concepts")
+def concepts():
+    """Return the concept tree and the A-Z index."""
+    return jsonify(data.concepts())
+
+
+@bp.get("/concept/<concept_id>")
+def concept(concept_id: str):
+    """Return one concept with its claims, sources and co-occurring concepts."""
+    return jsonify(data.concept(concept_id))
+
+
+@bp.get("/posts")
+def posts():
+    """List the posts."""
+    return jsonify(data.posts())
+
+
+@bp.get("/post/<post_id>")
+def post(post_id: str):
+    """Return one post with its text, provenance and claims."""
+    return jsonify(data.post(post_id))
+
+
+@bp.get("/claims")
+def claims():
+    """List claims: of a post, a concept or a source, or all, a page at a time."""
+    return jsonify(data.claims(post_id=param("post", limit=300).strip() or None,
+                               concept_id=param("concept", limit=300).strip() or None,
+                               source_key=param("source", limit=300).strip() or None,
+                               page=int_param("page", 1), limit=int_param("limit", 100, maximum=1000)))
+
+
+@bp.get("/claim/<claim_id>")
+def claim(claim_id: str):
+    """Return one claim in context."""
+    return jsonify(data.claim(claim_id))
+
+
+@bp.get("/claim/<claim_id>/similar")
+def similar(claim_id: str):
+    """Return the claims most like one claim."""
+    return jsonify({"claim": claim_id, "results": data.similar(claim_id, int_param("limit", 5, maximum=50))})
+
+
+@bp.get("/audit")
+def audit():
+    """Return unresolved citations and never-cited references."""
+    return jsonify(data.audit())
+
+
+@bp.get("/queries")
+def queries():
+    """List the named SPARQL queries with their text."""
+    return jsonify({"queries": [{**_public(q), "text": q.text}
+                                for q in sparql.list_named_queries(get_settings())]})
+
+
+@bp.route("/<path:anything>")
+def missing(anything: str):
+    """Answer an unknown API path with the one error shape and the list of routes."""
+    raise NotFound(f"no API route /api/{anything}", hint="GET /api/ lists the routes",
+                   suggestions=[url_for("api.index")])

@@ -1,0 +1,135 @@
+"""What every response shares: content negotiation, the one error shape, security headers, limits.
+
+Errors are ``{"ok": false, "error": "...", "status": N}`` (404s add ``suggestions``) for API
+clients and a page for browsers; no traceback ever reaches a client.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, current_app, jsonify, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
+
+from kg.errors import KGError, NotFound
+
+from .resources import get_settings
+
+log = logging.getLogger(__name__)
+
+#: Nothing is fetched from anywhere but this app; scripts only from our static files.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+#: Which page a 404's suggestions link to, by the endpoint that raised it.
+SUGGESTION_LINKS = {
+    "pages.source": ("pages.source", "key"), "api.source": ("pages.source", "key"),
+    "pages.source_bibtex": ("pages.source", "key"),
+    "pages.concept": ("pages.concept", "concept_id"), "api.concept": ("pages.concept", "concept_id"),
+    "pages.concept_bibtex": ("pages.concept", "concept_id"),
+    "pages.post": ("pages.post", "post_id"), "api.post": ("pages.post", "post_id"),
+    "pages.claim": ("pages.claim", "claim_id"), "api.claim": ("pages.claim", "claim_id"),
+    "pages.org": ("pages.org", "org_id"),
+    "pages.cite": ("pages.source", "key"), "api.cite": ("pages.source", "key"),
+}
+
+
+def wants_html() -> bool:
+    """Return True when the client prefers a page to JSON (browsers); API paths never do."""
+    if request.path.startswith("/api/"):
+        return False
+    return request.accept_mimetypes.best_match(["text/html", "application/json"]) == "text/html"
+
+
+def param(name: str, default: str = "", *, limit: int | None = None) -> str:
+    """Return a query/form parameter, refusing one longer than the max_query_chars setting."""
+    value = request.values.get(name, default)
+    limit = limit or get_settings().max_query_chars
+    if len(value) > limit:
+        raise KGError(f"parameter {name!r} is {len(value)} characters long; the limit is {limit}",
+                      hint="shorten it, or raise the max_query_chars setting")
+    return value
+
+
+def int_param(name: str, default: int, *, minimum: int = 1, maximum: int = 10_000) -> int:
+    """Return a whole-number parameter within bounds, or raise a 400 naming the allowed range."""
+    raw = param(name, str(default), limit=20)
+    try:
+        value = int(raw)
+    except ValueError:
+        raise KGError(f"parameter {name!r} must be a whole number, not {raw!r}",
+                      hint=f"use a number from {minimum} to {maximum}") from None
+    if not minimum <= value <= maximum:
+        raise KGError(f"parameter {name!r} = {value} is out of range", hint=f"use a number from {minimum} to {maximum}")
+    return value
+
+
+def error_response(status: int, message: str, suggestions: list[str] | None = None) -> Response:
+    """Answer an error in the one shape: JSON for clients, a page for browsers."""
+    body: dict[str, Any] = {"ok": False, "error": message, "status": status}
+    if suggestions is not None:
+        body["suggestions"] = suggestions
+    if wants_html():
+        links = []
+        target = SUGGESTION_LINKS.get(request.endpoint or "")
+        for suggestion in suggestions or []:
+            href = url_for(target[0], **{target[1]: suggestion}) if target else None
+            links.append({"label": suggestion, "href": href})
+        html = render_template("error.html", status=status, message=message, suggestions=links)
+        return Response(html, status=status, mimetype="text/html")
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def _kg_error(exc: KGError) -> Response:
+    status = int(getattr(exc, "status", 400) or 400)
+    if status >= 500:
+        log.error("%s on %s: %s", type(exc).__name__, request.path, exc)
+    suggestions = exc.suggestions if isinstance(exc, NotFound) else None
+    return error_response(status, str(exc), suggestions)
+
+
+def _http_error(exc: HTTPException) -> Response:
+    status = exc.code or 500
+    messages = {
+        404: f"no page at {request.path}; see the links at the top of any page, or /api/ for the API",
+        405: f"{request.method} is not allowed on {request.path}",
+        413: (f"the request body is larger than {current_app.config['MAX_CONTENT_LENGTH']} bytes; "
+              "send a smaller one, or raise the max_request_bytes setting"),
+    }
+    message = messages.get(status) or (exc.description or exc.name)
+    response = error_response(status, message, [] if status == 404 else None)
+    if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
+        response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+    return response
+
+
+def _unexpected(exc: Exception) -> Response:
+    log.exception("unexpected error on %s", request.path)
+    return error_response(500, "internal error: the server could not answer this request; "
+                               "the details are in the server log")
+
+
+def _headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.path.startswith(("/api/", "/sparql")):
+        # Read-only and cookie-free: scripts on other sites may query the data.
+        headers.setdefault("Access-Control-Allow-Origin", "*")
+    if "Accept" not in headers.get("Vary", ""):
+        headers.add("Vary", "Accept")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Register the error handlers, the security headers and the template helpers."""
+    app.register_error_handler(KGError, _kg_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
+    app.after_request(_headers)

@@ -1,0 +1,328 @@
+"""The HTML pages. Resource pages sit at their graph IRI's path and answer RDF or JSON by ``Accept``."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
+
+from kg.errors import KGError, NotFound
+
+from . import data
+from .http import int_param, param, wants_html
+from .linked import rdf_or_none
+from .picture import concept_picture
+from .resources import get_settings
+
+bp = Blueprint("pages", __name__)
+
+#: Search filters taken from the query string (each may repeat), in facet order.
+FILTERS = ("source", "concept", "post", "org", "year")
+#: Facet group of the search JSON -> the filter it sets.
+FACETS = (("sources", "source", "Cited sources"), ("concepts", "concept", "Concepts"),
+          ("orgs", "org", "Organisations"), ("posts", "post", "Posts"))
+CONCEPT_CLAIMS_SHOWN = 50
+
+
+def page(template: str, payload: Any, status: int = 200, **context: Any) -> Response:
+    """Render ``template`` for browsers, or answer ``payload`` as JSON for clients asking for JSON."""
+    if not wants_html():
+        response = jsonify(payload)
+        response.status_code = status
+        return response
+    return Response(render_template(template, **context), status=status, mimetype="text/html")
+
+
+def bibtex_download(text: str, name: str) -> Response:
+    """Send BibTeX as a file download."""
+    response = Response(text, mimetype="application/x-bibtex")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.bib"'
+    return response
+
+
+# --- home and search ----------------------------------------------------------------------------
+
+@bp.get("/")
+def home():
+    """Show the search box, the corpus statistics, example searches and example SPARQL queries."""
+    found = data.home()
+    stats = found["stats"]
+    stats_list = [
+        {"n": stats["posts"], "label": "posts", "href": url_for("pages.posts")},
+        {"n": stats["claims"], "label": "claims", "href": None},
+        {"n": stats["citations"], "label": "citations", "href": None},
+        {"n": stats["sources"], "label": "sources", "href": url_for("pages.sources")},
+        {"n": stats["concepts"], "label": "concepts", "href": url_for("pages.concepts")},
+        {"n": stats["unresolved"], "label": "unresolved citations", "href": url_for("pages.audit")},
+        {"n": stats["triples"], "label": "triples", "href": url_for("sparql.endpoint")},
+    ]
+    return page("home.html", found, stats=stats, stats_list=stats_list, examples=found["examples"],
+                named=found["queries"])
+
+
+def search_filters() -> dict[str, list[str]]:
+    """Return the search filters of the query string (``?concept=a&concept=b&org=dh``)."""
+    limit = get_settings().max_query_chars
+    filters: dict[str, list[str]] = {}
+    for name in FILTERS:
+        values = [v.strip() for v in request.args.getlist(name) if v.strip()]
+        for value in values:
+            if len(value) > limit:
+                raise KGError(f"filter {name} is {len(value)} characters long; the limit is {limit}",
+                              hint="shorten it, or raise the max_query_chars setting")
+        if values:
+            filters[name] = list(dict.fromkeys(values))
+    return filters
+
+
+def search_url(query: str, filters: dict[str, list[str]], page_number: int = 1, endpoint: str = "pages.search") -> str:
+    """Return the URL of a search with these words, filters and page."""
+    pairs: list[tuple[str, str]] = [("q", query)] if query else []
+    for name in FILTERS:
+        pairs += [(name, value) for value in filters.get(name, [])]
+    if page_number > 1:
+        pairs.append(("page", str(page_number)))
+    return url_for(endpoint) + ("?" + urlencode(pairs) if pairs else "")
+
+
+def _toggle(filters: dict[str, list[str]], name: str, value: str) -> dict[str, list[str]]:
+    changed = {k: list(v) for k, v in filters.items()}
+    values = changed.setdefault(name, [])
+    lowered = [v.lower() for v in values]
+    if value.lower() in lowered:
+        del values[lowered.index(value.lower())]
+    else:
+        values.append(value)
+    return changed
+
+
+def _locator(locator: str | None) -> str:
+    if not locator:
+        return ""
+    return ("pp. " if any(dash in locator for dash in "-–") else "p. ") + locator
+
+
+@bp.get("/search")
+def search():
+    """Search the claims: highlights, cited sources with locators, concepts, facets, paging, did-you-mean."""
+    query = param("q")
+    number = int_param("page", 1)
+    filters = search_filters()
+    result = data.search(query, page=number, filters=filters) if (query.strip() or filters) else None
+    if not wants_html():
+        if result is None:
+            raise KGError("no search given", hint="pass q=words (and/or a filter such as concept=personalisation)")
+        return jsonify(result)
+    view: dict[str, Any] = {"query": query, "filters": filters, "result": result}
+    if result is not None:
+        references, _ = data.library()
+        for hit in result["results"]:
+            hit["segments"] = data.highlight_segments(hit["highlight"])
+            for c in hit["citations"]:
+                c["label"] = data.format_reference(references.get(c["key"]), c["key"]) if c.get("key") else None
+                c["where"] = _locator(c.get("locator"))
+        groups = []
+        for group, name, label in FACETS:
+            rows = [{**row, "href": search_url(query, _toggle(filters, name, row["value"]))}
+                    for row in result["facets"].get(group, [])]
+            if rows:
+                groups.append({"name": name, "label": label, "rows": rows})
+        view["facets"] = groups
+        view["active"] = [{"name": name, "value": value, "href": search_url(query, _toggle(filters, name, value))}
+                          for name in FILTERS for value in filters.get(name, [])]
+        pages = result["pages"] or 0
+        window = range(max(1, number - 3), min(pages, number + 3) + 1)
+        view["pager"] = {
+            "prev": search_url(query, filters, number - 1) if number > 1 else None,
+            "next": search_url(query, filters, number + 1) if number < pages else None,
+            "pages": [{"n": n, "href": search_url(query, filters, n), "current": n == number} for n in window],
+        }
+        view["suggestion_href"] = search_url(result["suggestion"], filters) if result.get("suggestion") else None
+        view["bibtex_href"] = search_url(query, filters, endpoint="pages.search_bibtex")
+        view["has_sources"] = any(c.get("key") for hit in result["results"] for c in hit["citations"]) or bool(
+            result["facets"].get("sources"))
+    return Response(render_template("search.html", **view), mimetype="text/html")
+
+
+@bp.get("/search/bibtex")
+def search_bibtex():
+    """Download the sources cited by a search's results as BibTeX."""
+    query = param("q")
+    filters = search_filters()
+    if not (query.strip() or filters):
+        raise KGError("no search given", hint="pass q=words (and/or a filter) as on the search page")
+    keys = data.search_source_keys(query, filters)
+    if not keys:
+        raise NotFound(f"the claims found for {query!r} cite no source", hint="search for something else, or drop a filter")
+    return bibtex_download(data.bibtex_for(keys), "search-sources")
+
+
+# --- citation lookup ----------------------------------------------------------------------------
+
+@bp.get("/cite")
+def cite():
+    """Look a citation up (``DH 2011b``, ``Department of Health 2011``, ``(DH, 2011b:6)``) and go to its source."""
+    query = param("q", limit=500)
+    if not query.strip():
+        if not wants_html():
+            raise KGError("no citation given", hint="pass q=, e.g. q=DH 2011b or q=(DH, 2011b:6)")
+        return page("cite.html", {}, q="", matches=[], message=None)
+    try:
+        found = data.cite(query)
+    except NotFound as exc:
+        if not wants_html():
+            raise
+        return page("cite.html", {}, status=404, q=query, matches=data.suggestions(exc.suggestions), message=str(exc))
+    if not wants_html():
+        return jsonify({**found, "url": url_for("pages.source", key=found["key"])})
+    return redirect(url_for("pages.source", key=found["key"]), code=303)
+
+
+# --- sources ------------------------------------------------------------------------------------
+
+@bp.get("/sources")
+def sources():
+    """List the reference library, sortable by times cited, year or organisation."""
+    sort = param("sort", "citations", limit=40)
+    org = param("org", limit=200).strip() or None
+    found = data.sources(sort, org)
+    return page("sources.html", found, sources=found["sources"], sort=sort, org=found["organisation"],
+                sorts=list(data.SOURCE_SORTS.items()), sort_label=data.SOURCE_SORTS[sort])
+
+
+@bp.get("/sources/bibtex")
+def sources_bibtex():
+    """Download the whole library (or one organisation's sources) as BibTeX."""
+    org = param("org", limit=200).strip() or None
+    found = data.sources("key", org)
+    return bibtex_download(data.bibtex_for(s["key"] for s in found["sources"]), f"sources-{org}" if org else "sources")
+
+
+@bp.get("/source/<key>")
+def source(key: str):
+    """Show a source: its reference, BibTeX, the claims citing it by post, co-cited sources, concepts."""
+    answer = rdf_or_none()
+    if answer is not None:
+        return answer
+    found = data.source(key)
+    found["url_safe"] = bool(found["url"]) and str(found["url"]).startswith(("http://", "https://"))
+    return page("source.html", found, src=found)
+
+
+@bp.get("/source/<key>/bibtex")
+def source_bibtex(key: str):
+    """Download one source's BibTeX entry."""
+    found = data.source(key)
+    return bibtex_download(found["bibtex"], key)
+
+
+@bp.get("/org/<org_id>")
+def org(org_id: str):
+    """Show an organisation and the sources it wrote."""
+    answer = rdf_or_none()
+    if answer is not None:
+        return answer
+    found = data.organisation(org_id)
+    return page("org.html", found, org=found, sources=found["sources"])
+
+
+# --- concepts -----------------------------------------------------------------------------------
+
+@bp.get("/concepts")
+def concepts():
+    """Show the concept scheme: its broader/narrower tree and an A-Z index of every label."""
+    found = data.concepts()
+    answer = rdf_or_none(also=_all_concept_iris(found["tree"]))
+    if answer is not None:
+        return answer
+    tree = [_tree_node(n) for n in found["tree"]]
+    return page("concepts.html", found, tree=tree, az=found["az"], count=found["count"])
+
+
+def _all_concept_iris(tree: list[dict]) -> list[str]:
+    base = get_settings().base_iri
+    out: list[str] = []
+
+    def walk(nodes: list[dict]) -> None:
+        for n in nodes:
+            iri = f"{base}concept/{n['id']}"
+            if iri not in out:
+                out.append(iri)
+            walk(n["narrower"])
+    walk(tree)
+    return out
+
+
+def _tree_node(node: dict) -> dict:
+    return {"id": node["id"], "label": node["label"], "claims": node["claims"],
+            "children": [_tree_node(n) for n in node["narrower"]]}
+
+
+@bp.get("/concept/<concept_id>")
+def concept(concept_id: str):
+    """Show a concept: definition, labels, neighbours (drawn), claims, most-cited sources, co-occurring concepts."""
+    answer = rdf_or_none()
+    if answer is not None:
+        return answer
+    found = data.concept(concept_id)
+    picture = concept_picture({"id": found["id"], "label": found["pref_label"]}, found["broader"],
+                              found["narrower"], found["related"], found["co_occurring"])
+    return page("concept.html", found, c=found, picture=picture, claim_limit=CONCEPT_CLAIMS_SHOWN)
+
+
+@bp.get("/concept/<concept_id>/bibtex")
+def concept_bibtex(concept_id: str):
+    """Download the sources cited by claims about a concept as BibTeX, most-cited first."""
+    found = data.concept(concept_id)
+    if not found["sources"]:
+        raise NotFound(f"no claim about {found['pref_label']!r} cites a source",
+                       hint="try a broader concept", suggestions=[b["id"] for b in found["broader"]])
+    return bibtex_download(data.bibtex_for(s["key"] for s in found["sources"]), f"{concept_id}-sources")
+
+
+# --- posts and claims ---------------------------------------------------------------------------
+
+@bp.get("/posts")
+def posts():
+    """List the posts with their claim and citation counts and provenance."""
+    found = data.posts()
+    return page("posts.html", found, posts=found["posts"])
+
+
+@bp.get("/post/<post_id>")
+def post(post_id: str):
+    """Show a post's text with its claims marked and each citation linked to its source."""
+    answer = rdf_or_none()
+    if answer is not None:
+        return answer
+    found = data.post(post_id)
+    view = {**found, "segments": data.post_segments(found), "claim_count": len(found["claims"]),
+            "citing_count": sum(1 for c in found["claims"] if c["citations"]),
+            "sources": found["cites"] or found["lists"]}
+    return page("post.html", found, p=view)
+
+
+@bp.get("/claim/<claim_id>")
+def claim(claim_id: str):
+    """Show a claim in context: the claims around it, what it cites, its concepts, similar claims."""
+    answer = rdf_or_none()
+    if answer is not None:
+        return answer
+    found = data.claim(claim_id)
+    if not wants_html():
+        return jsonify(found)
+    try:
+        similar = data.similar(claim_id)
+    except KGError:
+        similar = []  # the index may lag the store; the page stands without the list
+    for s in similar:
+        s["post_title"] = s["post"]["title"]
+    return page("claim.html", found, cl=found, similar=similar)
+
+
+@bp.get("/audit")
+def audit():
+    """Show unresolved citations and never-cited references."""
+    found = data.audit()
+    return page("audit.html", found, audit=found)

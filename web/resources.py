@@ -1,0 +1,70 @@
+"""Per-app settings and per-request resources (the read-only graph store), wired by ``init_app``.
+
+The store is opened on first use in a request and cached on the app so later requests reuse it;
+when a rebuild swaps the live store, the next request opens the new one. The request's reference
+is dropped in teardown.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+from flask import Flask, current_app, g
+
+from kg import graph as graph_mod
+from kg.errors import SettingsError
+from kg.settings import OPTIONS, Settings, load_settings
+
+EXTENSION = "kg"
+
+
+@dataclass
+class _State:
+    settings: Settings
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    store: ox.Store | None = None
+    store_path: Path | None = None
+
+
+def _settings_from_config(config: Any) -> Settings:
+    # Values from a config mapping or the environment are checked exactly like any other setting.
+    base = load_settings(env={})
+    values = {option.name: config[option.name.upper()] for option in OPTIONS if option.name.upper() in config}
+    try:
+        return base.with_(**values)
+    except SettingsError:
+        raise
+    except (TypeError, ValueError) as exc:  # pragma: no cover - with_ converts these already
+        raise SettingsError(f"bad web app setting: {exc}", hint="fix the config passed to create_app") from None
+
+
+def init_app(app: Flask) -> None:
+    """Resolve the app's kg settings once and drop per-request references in teardown."""
+    app.extensions[EXTENSION] = _State(settings=_settings_from_config(app.config))
+    app.teardown_appcontext(_teardown)
+
+
+def get_settings(app: Flask | None = None) -> Settings:
+    """Return the kg settings of ``app`` (default: the current app)."""
+    return (app or current_app).extensions[EXTENSION].settings
+
+
+def get_store() -> ox.Store:
+    """Return the live read-only graph store for this request, opening it on first use."""
+    if "kg_store" not in g:
+        state: _State = current_app.extensions[EXTENSION]
+        path = graph_mod.store_path(state.settings)  # GraphError naming `kg build` if missing
+        with state.lock:
+            if state.store is None or state.store_path != path:
+                state.store = graph_mod.open_store(state.settings)
+                state.store_path = path
+            g.kg_store = state.store
+    return g.kg_store
+
+
+def _teardown(exc: BaseException | None) -> None:
+    g.pop("kg_store", None)
