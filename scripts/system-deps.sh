@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Install the Debian packages the test suite needs, if they are missing:
 #   chromium            the real browser the web tests drive through Playwright
-#   biber, bibtex       check that exported BibTeX is accepted by BibLaTeX's biber and classic BibTeX
+#   biber, bibtex       (biber, texlive-binaries, texlive-base) check that exported BibTeX is accepted by BibLaTeX's biber and classic BibTeX
 #   wrk                 HTTP load generator for the benchmarks and the soak test
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v biber >/dev/null 2>&1 || need+=(biber)
 command -v bibtex >/dev/null 2>&1 || need+=(texlive-binaries)
+# bibtex is no use without its standard styles (plain.bst), which live in texlive-base.
+kpsewhich plain.bst >/dev/null 2>&1 || need+=(texlive-base)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
