@@ -36,10 +36,16 @@ SUGGESTION_LINKS = {
 
 
 def wants_html() -> bool:
-    """Return True when the client prefers a page to JSON (browsers); API paths never do."""
+    """Return True when the client names HTML in Accept above JSON (browsers); API paths never do.
+
+    ``*/*`` alone (curl, scripts) gets JSON: a page only goes to clients that ask for one.
+    """
     if request.path.startswith("/api/"):
         return False
-    return request.accept_mimetypes.best_match(["text/html", "application/json"]) == "text/html"
+    accept = request.accept_mimetypes
+    html_q = max((q for value, q in accept if value in ("text/html", "application/xhtml+xml")), default=0)
+    json_q = max((q for value, q in accept if value == "application/json" or value.endswith("+json")), default=0)
+    return html_q > 0 and html_q >= json_q
 
 
 def param(name: str, default: str = "", *, limit: int | None = None) -> str:

@@ -129,7 +129,9 @@ def search():
             if rows:
                 groups.append({"name": name, "label": label, "rows": rows})
         view["facets"] = groups
-        view["active"] = [{"name": name, "value": value, "href": search_url(query, _toggle(filters, name, value))}
+        labels = {(group["name"], row["value"].lower()): row["label"] for group in groups for row in group["rows"]}
+        view["active"] = [{"name": name, "value": value, "label": labels.get((name, value.lower()), value),
+                           "href": search_url(query, _toggle(filters, name, value))}
                           for name in FILTERS for value in filters.get(name, [])]
         pages = result["pages"] or 0
         window = range(max(1, number - 3), min(pages, number + 3) + 1)

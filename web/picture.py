@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-WIDTH, HEIGHT = 760, 460
+WIDTH, HEIGHT = 900, 500
 CX, CY = WIDTH // 2, HEIGHT // 2
 MAX_PER_SIDE = 8
 LABEL_CHARS = 26
@@ -25,7 +25,9 @@ class Node:
     y: float
     r: float = 9.0
     count: int | None = None
-    label_dy: float = 24.0  # where the label sits relative to the node
+    label_dx: float = 0.0  # where the label sits relative to the node
+    label_dy: float = 24.0
+    anchor: str = "middle"  # SVG text-anchor of the label
 
 
 @dataclass
@@ -82,19 +84,22 @@ def concept_picture(centre: dict, broader: list[dict], narrower: list[dict], rel
 
     # Rows: labels alternate above/below the node so neighbours' labels do not collide.
     for items, y, role in ((up, 62, "broader"), (down, HEIGHT - 70, "narrower")):
-        for i, (item, x) in enumerate(zip(items, _spread(len(items), 90, WIDTH - 90))):
-            dy = (-16 if role == "broader" else 26) + (0 if i % 2 == 0 or len(items) < 4 else (-14 if role == "broader" else 14))
+        for i, (item, x) in enumerate(zip(items, _spread(len(items), 110, WIDTH - 110))):
+            stagger = 14 if i % 2 and len(items) >= 4 else 0
+            dy = -16 - stagger if role == "broader" else 26 + stagger
             picture.nodes.append(Node(item["id"], item["label"], _short(item["label"]), role, x, y, label_dy=dy))
             picture.edges.append(Edge(CX, CY, x, y, "hier", 2.0))
-    for items, x, role in ((left, 120, "related"), (right, WIDTH - 120, "co")):
-        top, bottom = (120, HEIGHT - 130) if len(items) > 1 else (CY, CY)
+    # Columns: labels beside the node, pointing away from the centre.
+    for items, x, role in ((left, CX - 200, "related"), (right, CX + 200, "co")):
+        top, bottom = (125, HEIGHT - 135) if len(items) > 1 else (CY, CY)
         most = max([int(item.get("count") or 1) for item in items] or [1])
         for item, y in zip(items, _spread(len(items), top, bottom)):
             count = item.get("count")
             width = 1.5 if role == "related" else 1.5 + 5.0 * int(count or 1) / most
-            picture.nodes.append(Node(item["id"], item["label"], _short(item["label"]), role, x, y,
-                                      count=count, label_dy=22))
+            picture.nodes.append(Node(item["id"], item["label"], _short(item["label"]), role, x, y, count=count,
+                                      label_dx=-14 if role == "related" else 14, label_dy=4,
+                                      anchor="end" if role == "related" else "start"))
             picture.edges.append(Edge(CX, CY, x, y, "rel" if role == "related" else "co", round(width, 1)))
     picture.nodes.append(Node(centre["id"], centre["label"], _short(centre["label"]), "centre", CX, CY, r=14,
-                              label_dy=32))
+                              label_dy=-22))
     return picture
