@@ -1,0 +1,354 @@
+"""The HTML pages of the web app on the real seed corpus, through Flask's test client."""
+
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import parse_qs, urlparse
+
+import bibtexparser
+from markupsafe import escape
+import pytest
+
+from kg import catalog, search
+
+def esc(text: str) -> str:
+    """Escape as Jinja's autoescape does."""
+    return str(escape(text))
+
+
+HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+def get(client, path, **kwargs):
+    return client.get(path, headers=HTML, **kwargs)
+
+
+def text_of(response) -> str:
+    """The page's visible text, tags dropped and entities decoded (good enough for assertions)."""
+    body = response.get_data(as_text=True)
+    body = re.sub(r"<(script|style)\b.*?</\1>", " ", body, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", body))
+
+
+def links(response) -> list[str]:
+    return [html.unescape(h) for h in re.findall(r'href="([^"]*)"', response.get_data(as_text=True))]
+
+
+# --- home -------------------------------------------------------------------------------------
+
+def test_home_shows_search_box_statistics_examples_and_named_queries(web_client, built_settings):
+    response = get(web_client, "/")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert '<form class="big" role="search" action="/search"' in page
+    stats = catalog.stats(built_settings)
+    shown = text_of(response)
+    assert f"{stats['posts']} posts" in " ".join(shown.split())
+    assert f"{stats['claims']} claims" in " ".join(shown.split())
+    hrefs = links(response)
+    assert any(h.startswith("/search?q=") for h in hrefs)
+    assert "/sparql?named=most-cited-sources" in hrefs
+
+
+def test_every_example_search_on_the_home_page_finds_claims(web_client, built_settings):
+    examples = [h for h in links(get(web_client, "/")) if h.startswith("/search?q=")]
+    assert len(examples) >= 3
+    for href in examples:
+        query = parse_qs(urlparse(href).query)["q"][0]
+        assert search.search(built_settings, query)["total"] > 0, query
+
+
+# --- search -----------------------------------------------------------------------------------
+
+def test_search_for_care_transition_protocols_highlights_and_links_sources(web_client):
+    response = get(web_client, "/search?q=care+transition+protocols")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "<mark>" in page
+    marked = {m.lower() for m in re.findall(r"<mark>([^<]*)</mark>", page)}
+    assert {"care", "transition", "protocols"} <= marked
+    # A cited source with its locator, linked to its source page.
+    assert re.search(r'Cites <a href="/source/DH2013">[^<]+</a> <span class="loc">p\. 17</span>', page)
+    assert "/post/practicalities-of-introducing-pbr-in-mental-health-transition-protocols#" in page
+
+
+def test_search_facets_narrow_the_results(web_client, built_settings):
+    everything = search.search(built_settings, "payment by results")
+    response = get(web_client, "/search?q=payment+by+results")
+    facet = next(h for h in links(response) if "concept=" in h and h.startswith("/search?"))
+    narrowed = get(web_client, facet)
+    assert narrowed.status_code == 200
+    chosen = parse_qs(urlparse(facet).query)["concept"][0]
+    result = search.search(built_settings, "payment by results", filters={"concept": [chosen]})
+    assert 0 < result["total"] < everything["total"]
+    assert f"{result['total']} claim" in text_of(narrowed)
+    # The active filter can be removed again.
+    removal = [h for h in links(narrowed) if h == "/search?q=payment+by+results"]
+    assert removal
+
+
+def test_search_pages_through_results(web_client, built_settings):
+    result = search.search(built_settings, "personal budgets")
+    assert result["pages"] >= 2
+    first = get(web_client, "/search?q=personal+budgets")
+    second = get(web_client, "/search?q=personal+budgets&page=2")
+    assert second.status_code == 200
+    ids = lambda r: re.findall(r'href="/claim/(c[0-9a-f]+[-0-9]*)"', r.get_data(as_text=True))  # noqa: E731
+    assert ids(first) and ids(second) and not set(ids(first)) & set(ids(second))
+    assert 'rel="next"' in first.get_data(as_text=True)
+    assert 'rel="prev"' in second.get_data(as_text=True)
+
+
+def test_search_offers_did_you_mean(web_client, built_settings):
+    result = search.search(built_settings, "personel budgets")
+    assert result["suggestion"]
+    page = get(web_client, "/search?q=personel+budgets").get_data(as_text=True)
+    assert "Did you mean" in page
+    assert esc(result["suggestion"]) in page
+
+
+def test_search_bibtex_button_downloads_the_results_sources(web_client, built_settings):
+    page = get(web_client, "/search?q=care+transition+protocols")
+    button = next(h for h in links(page) if h.startswith("/search/bibtex?"))
+    response = web_client.get(button)
+    assert response.status_code == 200
+    assert response.mimetype == "application/x-bibtex"
+    assert "attachment" in response.headers["Content-Disposition"]
+    library = bibtexparser.parse_string(response.get_data(as_text=True))
+    keys = {entry.key for entry in library.entries}
+    cited = set()
+    page_number = 1
+    while True:
+        result = search.search(built_settings, "care transition protocols", page=page_number, limit=200)
+        cited |= {c["key"] for hit in result["results"] for c in hit["citations"] if c["key"]}
+        if page_number >= result["pages"]:
+            break
+        page_number += 1
+    assert keys == cited and "DH2013" in keys
+
+
+def test_empty_search_page_asks_for_words(web_client):
+    response = get(web_client, "/search")
+    assert response.status_code == 200
+    assert "Type some words" in text_of(response)
+
+
+# --- citation lookup --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("query", ["DH 2011b", "(DH, 2011b:6)", "dh2011b", "Department of Health 2011b"])
+def test_cite_lookup_redirects_to_the_source_page(web_client, query):
+    response = get(web_client, "/cite", query_string={"q": query})
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/source/DH2011b"
+
+
+def test_cite_lookup_of_an_ambiguous_year_offers_the_closest_matches(web_client):
+    response = get(web_client, "/cite", query_string={"q": "Department of Health 2011"})
+    if response.status_code == 303:  # resolved to one of the 2011 reports
+        assert response.headers["Location"] in ("/source/DH2011a", "/source/DH2011b")
+        return
+    assert response.status_code == 404
+    hrefs = links(response)
+    assert "/source/DH2011a" in hrefs and "/source/DH2011b" in hrefs
+
+
+def test_cite_lookup_of_nothing_known_offers_matches_not_an_error_page(web_client):
+    response = get(web_client, "/cite", query_string={"q": "DH 2099"})
+    assert response.status_code == 404
+    assert "Closest matches" in text_of(response)
+    assert any(h.startswith("/source/DH") for h in links(response))
+
+
+# --- sources ----------------------------------------------------------------------------------
+
+def test_sources_sort_by_times_cited_year_and_organisation(web_client, built_settings):
+    rows = {s["key"]: s for s in catalog.sources(built_settings)}
+
+    def order(sort):
+        page = get(web_client, f"/sources?sort={sort}")
+        assert page.status_code == 200
+        return [h.split("/")[-1] for h in links(page) if h.startswith("/source/")]
+
+    by_cited = order("citations")
+    assert set(by_cited) == set(rows)
+    counts = [rows[k]["citations"] for k in by_cited]
+    assert counts == sorted(counts, reverse=True)
+    years = [str(rows[k]["year"]) for k in order("year")]
+    assert years == sorted(years)
+    by_org = order("organisation")
+    assert by_org.index("ADASS2009") < by_org.index("DH2010") < by_org.index("RCP2012")
+
+
+def test_sources_of_one_organisation(web_client):
+    page = get(web_client, "/sources?org=dh")
+    keys = [h.split("/")[-1] for h in links(page) if h.startswith("/source/")]
+    assert keys and all(k.startswith("DH") for k in keys)
+
+
+def test_source_page_has_reference_bibtex_citing_claims_co_cited_and_concepts(web_client, built_settings):
+    response = get(web_client, "/source/DH2011b")
+    assert response.status_code == 200
+    shown = " ".join(text_of(response).split())
+    assert "Department of Health (DH) (2011b), Payment by Results: Draft 2012-13 Mental Health Guidance" in shown
+    page = response.get_data(as_text=True)
+    assert '<pre id="bibtex"><code>@techreport{DH2011b,' in page
+    assert 'data-copy="bibtex"' in page
+    assert 'href="/source/DH2011b/bibtex"' in page
+    found = catalog.source(built_settings, "DH2011b")
+    for post in found["posts"]:
+        assert f'href="/post/{post["id"]}"' in page
+        for claim in post["claims"]:
+            assert f'href="/claim/{claim["id"]}"' in page
+            for citation in claim["citations"]:
+                assert f"locator {citation['locator']}" in shown
+    for other in found["co_cited"]:
+        assert f'href="/source/{other["key"]}"' in page
+    for concept in found["concepts"]:
+        assert f'href="/concept/{concept["id"]}"' in page
+
+
+def test_source_bibtex_download_parses_back(web_client):
+    response = web_client.get("/source/DH2011b/bibtex")
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"] == 'attachment; filename="DH2011b.bib"'
+    entries = bibtexparser.parse_string(response.get_data(as_text=True)).entries
+    assert [e.key for e in entries] == ["DH2011b"]
+
+
+def test_unknown_source_is_a_404_page_suggesting_close_keys(web_client):
+    response = get(web_client, "/source/DH2011")
+    assert response.status_code == 404
+    assert "no source 'DH2011'" in text_of(response)
+    assert "/source/DH2011b" in links(response)
+
+
+def test_organisation_page_lists_its_sources(web_client):
+    response = get(web_client, "/org/dh")
+    assert response.status_code == 200
+    assert "Department of Health" in text_of(response)
+    assert "/source/DH2011b" in links(response)
+    assert get(web_client, "/org/no-such-org").status_code == 404
+
+
+# --- concepts ---------------------------------------------------------------------------------
+
+def test_concepts_page_shows_tree_and_az_with_alt_labels_leading_to_preferred(web_client, built_settings):
+    response = get(web_client, "/concepts")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    scheme = catalog.concepts(built_settings)
+    top = {n["id"] for n in scheme["tree"]}
+    assert "payment-systems" in top and "personalisation" in top
+    # Nested: a narrower concept sits inside its broader one's list.
+    tree = page[page.index('<ul class="tree">'):page.index("</section>")]
+    assert tree.index('href="/concept/payment-systems"') < tree.index('href="/concept/payment-by-results"') \
+        < tree.index('href="/concept/care-transition-protocols"')
+    az = page[page.index('id="az-h"'):]
+    assert re.search(r'<span class="alt-label">PbR</span> → <a href="/concept/payment-by-results">Payment by Results</a>', az)
+
+
+def test_concept_page_has_definition_labels_neighbours_picture_sources_and_claims(web_client, built_settings):
+    response = get(web_client, "/concept/payment-by-results")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    found = catalog.concept(built_settings, "payment-by-results")
+    assert esc(found["definition"]) in page
+    assert "PbR" in text_of(response)
+    narrower = page[page.index("<dt>Narrower</dt>"):page.index("<dt>Related</dt>")]
+    for n in found["narrower"]:
+        assert f'href="/concept/{n["id"]}"' in narrower
+    svg = page[page.index("<svg"):page.index("</svg>")]
+    for n in found["narrower"] + found["broader"] + found["related"]:
+        assert f'href="/concept/{n["id"]}"' in svg
+    assert 'class="edge co"' in svg
+    for s in found["sources"]:
+        assert f'href="/source/{s["key"]}"' in page
+    assert 'href="/concept/payment-by-results/bibtex"' in page
+    for claim in found["claims"][:20]:
+        assert f'href="/claim/{claim["id"]}"' in page
+
+
+def test_concept_bibtex_export_lists_its_most_cited_sources(web_client, built_settings):
+    response = web_client.get("/concept/payment-by-results/bibtex")
+    assert response.status_code == 200
+    keys = [e.key for e in bibtexparser.parse_string(response.get_data(as_text=True)).entries]
+    assert keys == [s["key"] for s in catalog.concept(built_settings, "payment-by-results")["sources"]]
+
+
+def test_unknown_concept_suggests_close_ids(web_client):
+    response = get(web_client, "/concept/payment-by-result")
+    assert response.status_code == 404
+    assert "/concept/payment-by-results" in links(response)
+
+
+# --- posts, claims, audit ---------------------------------------------------------------------
+
+def test_posts_list_links_every_post_with_provenance(web_client, built_settings):
+    response = get(web_client, "/posts")
+    ids = {h.split("/")[-1] for h in links(response) if h.startswith("/post/")}
+    assert len(ids) == catalog.stats(built_settings)["posts"]
+    assert ".txt" in text_of(response)
+
+
+def test_post_page_marks_claims_links_citations_and_keeps_the_text_exact(web_client, built_settings):
+    post_id = "practicalities-of-introducing-pbr-in-mental-health-transition-protocols"
+    found = catalog.post(built_settings, post_id)
+    response = get(web_client, f"/post/{post_id}")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    article = page[page.index('<article class="post-body">') + len('<article class="post-body">'):page.index("</article>")]
+    without_numbers = re.sub(r'<a class="claim-no"[^>]*>\d+</a>', "", article)
+    assert html.unescape(re.sub(r"<[^>]+>", "", without_numbers)) == found["body"]
+    for claim in found["claims"]:
+        assert f'id="{claim["id"]}"' in article
+        for citation in claim["citations"]:
+            if citation["key"]:
+                assert f'href="/source/{citation["key"]}"' in article
+    for place in found["provenance"]:
+        assert place["dump"] in text_of(response)
+        assert f"lines {place['start']}–{place['end']}" in text_of(response)
+
+
+def test_claim_page_shows_the_claim_in_context(web_client, built_settings):
+    post_id = "practicalities-of-introducing-pbr-in-mental-health-transition-protocols"
+    claims = sorted(catalog.post(built_settings, post_id)["claims"], key=lambda c: c["ordinal"])
+    middle = next(c for c in claims[2:] if c["citations"])
+    index = claims.index(middle)
+    response = get(web_client, f"/claim/{middle['id']}")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert f'<blockquote class="claim">{esc(middle["text"])}</blockquote>' in page
+    assert f'href="/claim/{claims[index - 1]["id"]}"' in page
+    if index + 1 < len(claims):
+        assert f'href="/claim/{claims[index + 1]["id"]}"' in page
+    for citation in middle["citations"]:
+        if citation["key"]:
+            assert f'href="/source/{citation["key"]}"' in page
+
+
+def test_citation_iri_leads_browsers_to_its_claim(web_client, built_settings):
+    cited = catalog.citations_of(built_settings, "DH2011b")[0]
+    response = get(web_client, f"/citation/{cited['id']}")
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/claim/{cited['claim']['id']}#{cited['id']}"
+
+
+def test_audit_lists_unresolved_citations_and_never_cited_references(web_client, built_settings):
+    found = catalog.audit(built_settings)
+    response = get(web_client, "/audit")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert found["unresolved"] and found["uncited"]
+    for item in found["unresolved"]:
+        assert f'id="{item["id"]}"' in page
+        assert esc(item["raw"]) in page
+    for item in found["uncited"]:
+        assert f'href="/source/{item["key"]}"' in page
+
+
+def test_unknown_page_is_a_404_page(web_client):
+    response = get(web_client, "/no/such/page")
+    assert response.status_code == 404
+    assert response.mimetype == "text/html"
+    assert "Not found" in text_of(response)
