@@ -10,6 +10,7 @@ statements pointing at it, as Turtle, JSON-LD or N-Triples.
 from __future__ import annotations
 
 from typing import Iterable
+from urllib.parse import quote
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, redirect, render_template, request, url_for
@@ -50,7 +51,9 @@ def requested_rdf() -> str | None:
 
 def iri_for_path() -> str:
     """Return the graph IRI of the requested path (the base IRI plus the path)."""
-    return get_settings().base_iri + request.path.lstrip("/")
+    # The graph quotes ids the way kg.graph.Iris does; the request path arrives decoded.
+    path = "/".join(quote(segment, safe="-._~") for segment in request.path.lstrip("/").split("/"))
+    return get_settings().base_iri + path
 
 
 def _triples(store: ox.Store, iris: Iterable[str], *, incoming: bool = True) -> list[ox.Triple]:
