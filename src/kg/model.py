@@ -112,6 +112,9 @@ class Concept:
     broader: tuple[str, ...] = ()  # concept ids
     narrower: tuple[str, ...] = ()
     related: tuple[str, ...] = ()
+    # Words naming the concept only in a text already about its top concept ("cluster" for PbR
+    # care clusters); kg:contextLabel in ontology/concepts.ttl.
+    context_labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
