@@ -42,12 +42,8 @@ def test_search_returns_exactly_the_json_of_kg_search(web_client, built_settings
     body = api(web_client, "/api/search?q=care+transition+protocols&page=1")
     cli = CliRunner().invoke(main, ["search", "--data", str(built_settings.data_dir), "--json",
                                     "care transition protocols"], catch_exceptions=False)
-    if cli.exit_code == 2 and "No such command" in cli.output:  # the CLI step may land after the web
-        expected = search.search(built_settings, "care transition protocols")
-    else:
-        assert cli.exit_code == 0, cli.output
-        expected = json.loads(cli.output)
-    assert body == json.loads(json.dumps(expected))
+    assert cli.exit_code == 0, cli.output
+    assert body == json.loads(cli.output)
     assert body["total"] > 0 and body["results"][0]["highlight"]
 
 

@@ -1,0 +1,277 @@
+"""The /sparql endpoint: SPARQL 1.1 Protocol over the test client and, with SPARQLWrapper, a served instance."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import threading
+import time
+import xml.etree.ElementTree as ET
+
+import pyoxigraph as ox
+import pytest
+import rdflib
+from SPARQLWrapper import ASK, CONSTRUCT, JSON, POST, SELECT, TURTLE, SPARQLWrapper
+from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
+
+from kg import sparql
+
+COUNT_SOURCES = "SELECT (COUNT(?s) AS ?n) WHERE { ?s kg:citationKey ?key }"
+SOURCE_KEYS = "SELECT ?key WHERE { ?s kg:citationKey ?key } ORDER BY ?key"
+RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+
+
+@pytest.fixture(scope="module")
+def keys(built_settings):
+    return sparql.run_query(built_settings, SOURCE_KEYS).column("key")
+
+
+def select_json(response):
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.mimetype == "application/sparql-results+json"
+    return json.loads(response.get_data(as_text=True))
+
+
+# --- the protocol's three ways of sending a query --------------------------------------------
+
+def test_get_query(web_client, keys):
+    body = select_json(web_client.get("/sparql", query_string={"query": SOURCE_KEYS},
+                                      headers={"Accept": "application/sparql-results+json"}))
+    assert body["head"]["vars"] == ["key"]
+    assert [b["key"]["value"] for b in body["results"]["bindings"]] == keys
+
+
+def test_post_form_encoded(web_client, keys):
+    body = select_json(web_client.post("/sparql", data={"query": SOURCE_KEYS},
+                                       headers={"Accept": "application/sparql-results+json"}))
+    assert [b["key"]["value"] for b in body["results"]["bindings"]] == keys
+
+
+def test_post_sparql_query_body(web_client, keys):
+    body = select_json(web_client.post("/sparql", data=COUNT_SOURCES.encode(), content_type="application/sparql-query",
+                                       headers={"Accept": "application/sparql-results+json"}))
+    assert int(body["results"]["bindings"][0]["n"]["value"]) == len(keys)
+
+
+def test_post_of_another_content_type_is_refused(web_client):
+    response = web_client.post("/sparql", data=COUNT_SOURCES, content_type="text/plain",
+                               headers={"Accept": "application/json"})
+    assert response.status_code == 400
+    assert "application/sparql-query" in response.get_json()["error"]
+
+
+# --- result formats by Accept ----------------------------------------------------------------
+
+def test_results_as_xml_csv_tsv(web_client, keys):
+    xml = web_client.get("/sparql", query_string={"query": SOURCE_KEYS},
+                         headers={"Accept": "application/sparql-results+xml"})
+    assert xml.mimetype == "application/sparql-results+xml"
+    ns = {"r": "http://www.w3.org/2005/sparql-results#"}
+    values = [el.text for el in ET.fromstring(xml.data).findall(".//r:binding/r:literal", ns)]
+    assert values == keys
+
+    csv_response = web_client.get("/sparql", query_string={"query": SOURCE_KEYS}, headers={"Accept": "text/csv"})
+    assert csv_response.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(csv_response.get_data(as_text=True))))
+    assert rows[0] == ["key"] and [r[0] for r in rows[1:]] == keys
+
+    tsv = web_client.get("/sparql", query_string={"query": SOURCE_KEYS},
+                         headers={"Accept": "text/tab-separated-values"})
+    assert tsv.mimetype == "text/tab-separated-values"
+    lines = tsv.get_data(as_text=True).splitlines()
+    assert lines[0] == "?key" and lines[1:] == [f'"{k}"' for k in keys]
+
+
+def test_ask(web_client):
+    yes = web_client.get("/sparql", query_string={"query": 'ASK { ?s kg:citationKey "DH2011b" }'},
+                         headers={"Accept": "application/sparql-results+json"})
+    assert json.loads(yes.data) == {"head": {}, "boolean": True}
+    no = web_client.get("/sparql", query_string={"query": 'ASK { ?s kg:citationKey "NOPE" }'},
+                        headers={"Accept": "application/sparql-results+json"})
+    assert json.loads(no.data)["boolean"] is False
+
+
+def rdf_triples(text: str, media_type: str) -> set[tuple[str, str, str]]:
+    """Parse RDF with pyoxigraph (rdflib's JSON-LD parser warns) into (s, p, o) value triples."""
+    formats = {"text/turtle": ox.RdfFormat.TURTLE, "application/ld+json": ox.RdfFormat.JSON_LD,
+               "application/n-triples": ox.RdfFormat.N_TRIPLES}
+    return {(t.subject.value, t.predicate.value, t.object.value)
+            for t in ox.parse(text.encode(), format=formats[media_type])}
+
+
+@pytest.mark.parametrize("accept", ["text/turtle", "application/ld+json", "application/n-triples"])
+def test_construct_and_describe_as_rdf(web_client, built_settings, accept):
+    iri = f"{built_settings.base_iri}source/DH2011b"
+    construct = f"CONSTRUCT {{ <{iri}> ?p ?o }} WHERE {{ <{iri}> ?p ?o }}"
+    response = web_client.get("/sparql", query_string={"query": construct}, headers={"Accept": accept})
+    assert response.status_code == 200 and response.mimetype == accept
+    triples = rdf_triples(response.get_data(as_text=True), accept)
+    assert (iri, "https://kg.example.org/ns#citationKey", "DH2011b") in triples
+    describe = web_client.get("/sparql", query_string={"query": f"DESCRIBE <{iri}>"}, headers={"Accept": accept})
+    assert describe.status_code == 200
+    assert triples <= rdf_triples(describe.get_data(as_text=True), accept)
+
+
+def test_format_parameter_overrides_accept_and_wrong_pairs_are_400(web_client):
+    response = web_client.get("/sparql", query_string={"query": SOURCE_KEYS, "format": "csv"},
+                              headers={"Accept": "application/sparql-results+json"})
+    assert response.mimetype == "text/csv"
+    wrong = web_client.get("/sparql", query_string={"query": SOURCE_KEYS, "format": "turtle"},
+                           headers={"Accept": "application/json"})
+    assert wrong.status_code == 400
+    assert "does not fit a SELECT result" in wrong.get_json()["error"]
+
+
+# --- refusals, errors and limits -------------------------------------------------------------
+
+@pytest.mark.parametrize("query, status, message", [
+    ("SELEC ?x WHERE { ?x ?y ?z }", 400, "SPARQL syntax error"),
+    ("SELECT ?x WHERE { ?x ?y ", 400, "SPARQL syntax error"),
+    ("SELECT ?x WHERE { ?x nope:thing ?z }", 400, "unknown prefix nope:"),
+    ("INSERT DATA { <http://a> <http://b> <http://c> }", 403, "SPARQL Update is refused"),
+    ("DELETE WHERE { ?s ?p ?o }", 403, "SPARQL Update is refused"),
+    ("DROP ALL", 403, "SPARQL Update is refused"),
+    ("LOAD <http://example.org/data.ttl>", 403, "LOAD is refused"),
+    ("SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }", 403, "SERVICE is refused"),
+    ("SELECT * WHERE { ?s ?p ?o OPTIONAL { SERVICE <http://x.org/> { ?s ?q ?r } } }", 403, "SERVICE is refused"),
+])
+def test_bad_and_refused_queries(web_client, query, status, message):
+    for send in (lambda: web_client.get("/sparql", query_string={"query": query}, headers={"Accept": "application/json"}),
+                 lambda: web_client.post("/sparql", data=query.encode(), content_type="application/sparql-query",
+                                         headers={"Accept": "application/json"})):
+        response = send()
+        assert response.status_code == status
+        body = response.get_json()
+        assert body["ok"] is False and body["status"] == status and message in body["error"]
+
+
+def test_update_attempts_leave_the_graph_as_it_was(web_client, keys):
+    web_client.post("/sparql", data={"update": 'INSERT DATA { <http://a> <https://kg.example.org/ns#citationKey> "X" }'})
+    web_client.post("/sparql", data='INSERT DATA { <http://a> <https://kg.example.org/ns#citationKey> "X" }',
+                    content_type="application/sparql-update")
+    body = select_json(web_client.get("/sparql", query_string={"query": SOURCE_KEYS},
+                                      headers={"Accept": "application/sparql-results+json"}))
+    assert [b["key"]["value"] for b in body["results"]["bindings"]] == keys
+
+
+def test_missing_query_is_400_for_clients_and_a_form_for_browsers(web_client):
+    response = web_client.get("/sparql", headers={"Accept": "application/sparql-results+json"})
+    assert response.status_code == 400 and "no query given" in response.get_json()["error"]
+    page = web_client.get("/sparql", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and '<textarea id="query" name="query"' in page.get_data(as_text=True)
+
+
+def test_dataset_parameters_are_refused(web_client):
+    response = web_client.get("/sparql", query_string={"query": SOURCE_KEYS, "default-graph-uri": "http://x.org/g"},
+                              headers={"Accept": "application/json"})
+    assert response.status_code == 400 and "default-graph-uri" in response.get_json()["error"]
+
+
+@pytest.fixture(scope="module")
+def limited_app(built_settings):
+    from web import create_app
+    from web.sparql_endpoint import close_pool
+
+    app = create_app(built_settings.with_(sparql_timeout=2.0, sparql_max_rows=5))
+    yield app
+    close_pool(app)
+
+
+def test_row_cap_cuts_and_flags(limited_app, keys):
+    response = limited_app.test_client().get("/sparql", query_string={"query": SOURCE_KEYS},
+                                             headers={"Accept": "application/sparql-results+json"})
+    body = select_json(response)
+    assert len(body["results"]["bindings"]) == 5 < len(keys)
+    assert body["truncated"] is True and response.headers["X-KG-Truncated"] == "true"
+
+
+def test_runaway_query_is_stopped_without_stalling_other_requests(limited_app):
+    outcome = {}
+
+    def runaway():
+        began = time.monotonic()
+        response = limited_app.test_client().get("/sparql", query_string={"query": RUNAWAY},
+                                                 headers={"Accept": "application/json"})
+        outcome["runaway"] = (response.status_code, response.get_json(), time.monotonic() - began)
+
+    thread = threading.Thread(target=runaway)
+    thread.start()
+    time.sleep(0.3)
+    began = time.monotonic()
+    quick = limited_app.test_client().get("/sparql", query_string={"query": COUNT_SOURCES},
+                                          headers={"Accept": "application/sparql-results+json"})
+    quick_seconds = time.monotonic() - began
+    page = limited_app.test_client().get("/source/DH2011b", headers={"Accept": "text/html"})
+    thread.join(30)
+    assert quick.status_code == 200 and page.status_code == 200
+    assert quick_seconds < 1.5, "a quick query waited for the runaway one"
+    status, body, seconds = outcome["runaway"]
+    assert status == 503 and "time limit" in body["error"]
+    assert seconds < 6
+
+
+def test_html_form_runs_named_queries_and_shows_a_table(web_client, built_settings):
+    named = sparql.list_named_queries(built_settings)
+    page = web_client.get("/sparql?named=most-cited-sources", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert "most-cited-sources" in page and "SELECT" in page
+    query = sparql.named_query(built_settings, "most-cited-sources").text
+    result = web_client.post("/sparql", data={"query": query, "format": "html"}, headers={"Accept": "text/html"})
+    assert result.status_code == 200
+    body = result.get_data(as_text=True)
+    assert "<table>" in body and "<td>DH2011b</td>" in body
+    # IRIs of our resources link to their pages here.
+    linked = web_client.post("/sparql", data={"query": 'SELECT ?s WHERE { ?s kg:citationKey "DH2011b" }'},
+                             headers={"Accept": "text/html"})
+    assert 'href="/source/DH2011b"' in linked.get_data(as_text=True)
+    assert len(named) >= 5
+    error = web_client.post("/sparql", data={"query": "SELEC nothing"}, headers={"Accept": "text/html"})
+    assert error.status_code == 400 and "SPARQL syntax error" in error.get_data(as_text=True)
+    assert "SELEC nothing</textarea>" in error.get_data(as_text=True)
+
+
+def test_unknown_named_query_is_404_with_suggestions(web_client):
+    response = web_client.get("/sparql?named=most-cited-source", headers={"Accept": "application/json"})
+    assert response.status_code == 404
+    assert "most-cited-sources" in response.get_json()["suggestions"]
+
+
+# --- a real client against a served instance -------------------------------------------------
+
+def wrapper(url: str, query: str, fmt) -> SPARQLWrapper:
+    client = SPARQLWrapper(url + "sparql")
+    client.setQuery(query)
+    client.setReturnFormat(fmt)
+    return client
+
+
+def test_sparqlwrapper_select(served, keys):
+    result = wrapper(served, SOURCE_KEYS, JSON)
+    assert result.queryType == SELECT
+    body = result.query().convert()
+    assert [b["key"]["value"] for b in body["results"]["bindings"]] == keys
+    posted = wrapper(served, SOURCE_KEYS, JSON)
+    posted.setMethod(POST)
+    assert posted.query().convert() == body
+
+
+def test_sparqlwrapper_ask(served):
+    client = wrapper(served, 'ASK { ?s kg:citationKey "DH2011b" }', JSON)
+    assert client.queryType == ASK
+    assert client.query().convert()["boolean"] is True
+
+
+def test_sparqlwrapper_construct(served, built_settings):
+    iri = f"{built_settings.base_iri}concept/payment-by-results"
+    client = wrapper(served, f"CONSTRUCT {{ <{iri}> skos:narrower ?n }} WHERE {{ <{iri}> skos:narrower ?n }}", TURTLE)
+    assert client.queryType == CONSTRUCT
+    data = client.query().convert()
+    graph = rdflib.Graph().parse(data=data.decode() if isinstance(data, bytes) else data, format="turtle")
+    narrower = {str(o).rsplit("/", 1)[-1] for o in graph.objects(rdflib.URIRef(iri), rdflib.SKOS.narrower)}
+    assert "care-transition-protocols" in narrower
+
+
+def test_sparqlwrapper_sees_the_parser_message(served):
+    with pytest.raises(QueryBadFormed) as caught:
+        wrapper(served, "SELECT ?x WHERE { ?x ?y ", JSON).query()
+    assert "SPARQL syntax error" in str(caught.value)
