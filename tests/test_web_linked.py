@@ -1,0 +1,112 @@
+"""Linked data: every kind of resource IRI in the graph is answered, as HTML, Turtle or JSON-LD by Accept."""
+
+from __future__ import annotations
+
+import pyoxigraph as ox
+import pytest
+
+from kg import catalog
+
+FORMATS = {"text/turtle": ox.RdfFormat.TURTLE, "application/ld+json": ox.RdfFormat.JSON_LD,
+           "application/n-triples": ox.RdfFormat.N_TRIPLES}
+
+
+def triples(response) -> set[tuple[str, str, str]]:
+    return {(t.subject.value, t.predicate.value, t.object.value)
+            for t in ox.parse(response.data, format=FORMATS[response.mimetype])}
+
+
+@pytest.fixture(scope="module")
+def resource_iris(built_settings):
+    """One IRI of every kind of resource the graph holds, found by asking the store itself."""
+    store = ox.Store.read_only(str(built_settings.store_dir.resolve()))
+    kinds = {}
+    for kind in ("post", "claim", "citation", "citation-group", "source", "org", "concept", "dump"):
+        prefix = f"{built_settings.base_iri}{kind}/"
+        rows = store.query(f'SELECT ?s WHERE {{ ?s ?p ?o FILTER(STRSTARTS(STR(?s), "{prefix}") '
+                           f'&& !CONTAINS(STR(?s), "#")) }} LIMIT 1')
+        kinds[kind] = next(iter(rows))["s"].value
+    kinds["concepts"] = f"{built_settings.base_iri}concepts"
+    del store
+    return kinds
+
+
+KINDS = ["post", "claim", "citation", "citation-group", "source", "org", "concept", "dump", "concepts"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("accept", list(FORMATS))
+def test_every_resource_iri_answers_rdf_by_accept(web_client, built_settings, resource_iris, kind, accept):
+    iri = resource_iris[kind]
+    path = "/" + iri[len(built_settings.base_iri):]
+    response = web_client.get(path, headers={"Accept": accept})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.mimetype == accept
+    found = triples(response)
+    assert any(s == iri for s, _, _ in found), f"no statement about {iri}"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_resource_iri_answers_html_for_browsers(web_client, built_settings, resource_iris, kind):
+    path = "/" + resource_iris[kind][len(built_settings.base_iri):]
+    response = web_client.get(path, headers={"Accept": "text/html,*/*;q=0.8"}, follow_redirects=True)
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+
+
+def test_format_parameter_gives_rdf_to_a_browser_link(web_client, built_settings):
+    for fmt, mimetype in (("ttl", "text/turtle"), ("jsonld", "application/ld+json"), ("nt", "application/n-triples")):
+        response = web_client.get(f"/concept/payment-by-results?format={fmt}", headers={"Accept": "text/html"})
+        assert response.status_code == 200 and response.mimetype == mimetype
+        found = triples(response)
+        iri = f"{built_settings.base_iri}concept/payment-by-results"
+        assert (iri, "http://www.w3.org/2004/02/skos/core#narrower",
+                f"{built_settings.base_iri}concept/care-transition-protocols") in found
+
+
+def test_claim_rdf_carries_its_selectors_and_incoming_citations(web_client, built_settings):
+    cited = catalog.citations_of(built_settings, "DH2011b")[0]
+    claim_iri = f"{built_settings.base_iri}claim/{cited['claim']['id']}"
+    found = triples(web_client.get(f"/claim/{cited['claim']['id']}", headers={"Accept": "text/turtle"}))
+    oa = "http://www.w3.org/ns/oa#"
+    assert (f"{claim_iri}#position", f"{oa}start", str(catalog.claim(built_settings, cited["claim"]["id"])["start"])) in found
+    assert (f"{built_settings.base_iri}citation/{cited['id']}", "http://purl.org/spar/cito/hasCitingEntity",
+            claim_iri) in found
+
+
+def test_concept_scheme_rdf_holds_every_concept(web_client, built_settings):
+    found = triples(web_client.get("/concepts", headers={"Accept": "text/turtle"}))
+    concepts = {s for s, p, o in found if p == "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+                and o == "http://www.w3.org/2004/02/skos/core#Concept"}
+    assert len(concepts) == catalog.stats(built_settings)["concepts"]
+
+
+@pytest.mark.parametrize("path", ["/source/NOPE2000", "/concept/nope", "/post/nope", "/claim/c000", "/org/nope",
+                                  "/citation/c000-1", "/citation-group/nope", "/dump/nope.txt"])
+def test_unknown_resources_are_404_in_every_format(web_client, path):
+    for accept in (*FORMATS, "text/html", "application/json"):
+        response = web_client.get(path, headers={"Accept": accept})
+        assert response.status_code == 404, (path, accept)
+
+
+def test_unknown_format_parameter_is_400(web_client):
+    response = web_client.get("/source/DH2011b?format=rdfxml", headers={"Accept": "application/json"})
+    assert response.status_code == 400
+    assert "format=ttl, jsonld or nt" in response.get_json()["error"]
+
+
+def test_base_iri_setting_moves_every_iri(built_settings, tmp_path_factory):
+    from kg import build
+    from web import create_app
+    from web.sparql_endpoint import close_pool
+
+    settings = built_settings.with_(data_dir=tmp_path_factory.mktemp("rebased"), base_iri="https://data.example.net/kg/")
+    build.build(settings)
+    app = create_app(settings)
+    try:
+        response = app.test_client().get("/source/DH2011b", headers={"Accept": "text/turtle"})
+        assert response.status_code == 200
+        assert ("https://data.example.net/kg/source/DH2011b", "https://kg.example.org/ns#citationKey", "DH2011b") \
+            in triples(response)
+    finally:
+        close_pool(app)
