@@ -43,6 +43,12 @@ def bibtex_download(text: str, name: str) -> Response:
 
 # --- home and search ----------------------------------------------------------------------------
 
+@bp.get("/favicon.ico")
+def favicon():
+    """Point old-style favicon requests at the SVG icon."""
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
+
+
 @bp.get("/")
 def home():
     """Show the search box, the corpus statistics, example searches and example SPARQL queries."""
