@@ -77,6 +77,13 @@ def test_sources_and_source(web_client, built_settings):
 def test_concepts_and_concept(web_client):
     scheme = api(web_client, "/api/concepts")
     assert scheme["count"] > 50 and scheme["tree"]
+    entries = [e for _, group in scheme["az"] for e in group]
+    assert sum(e["preferred"] for e in entries) == scheme["count"]
+    alt = [e for e in entries if not e["preferred"]]
+    assert alt and all(e["label"].casefold() != e["pref_label"].casefold() for e in alt)
+    assert {"label": "PbR", "id": "payment-by-results", "pref_label": "Payment by Results", "preferred": False} in alt
+    for letter, group in scheme["az"]:
+        assert all(e["label"][:1].upper() == letter or (letter == "#" and not e["label"][:1].isalpha()) for e in group)
     concept = api(web_client, "/api/concept/payment-by-results")
     assert {"care-transition-protocols"} <= {n["id"] for n in concept["narrower"]}
     assert concept["co_occurring"] == sorted(concept["co_occurring"], key=lambda c: (-c["count"], c["label"].lower()))

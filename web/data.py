@@ -297,7 +297,27 @@ def post_segments(found: dict) -> list[dict]:
         at = end
     if at < len(body):
         segments.append({"kind": "text", "text": body[at:]})
-    return segments
+    return _mark_headings(segments, {c["section"] for c in found["claims"] if c["section"]})
+
+
+def _mark_headings(segments: list[dict], sections: set[str]) -> list[dict]:
+    """Split out the lines of plain text that are the post's section headings."""
+    out: list[dict] = []
+    for segment in segments:
+        if segment["kind"] != "text" or not sections:
+            out.append(segment)
+            continue
+        for line in segment["text"].splitlines(keepends=True):
+            kind = "heading" if line.strip() in sections else "text"
+            if kind == "text" and out and out[-1]["kind"] == "text":
+                out[-1] = {"kind": "text", "text": out[-1]["text"] + line}
+            elif kind == "heading":
+                out.append({"kind": "heading", "text": line.rstrip("\n")})
+                if line.endswith("\n"):
+                    out.append({"kind": "text", "text": "\n"})
+            else:
+                out.append({"kind": "text", "text": line})
+    return out
 
 
 def _citation_spans(claim: dict, body: str, start: int, end: int) -> list[dict]:
@@ -374,8 +394,11 @@ def concepts() -> dict:
     entries = []
     for c in found["az"]:
         entries.append({"label": c["label"], "id": c["id"], "pref_label": c["label"], "preferred": True})
+        seen = {c["label"].casefold()}
         for alt in c["alt_labels"]:
-            entries.append({"label": alt, "id": c["id"], "pref_label": c["label"], "preferred": False})
+            if alt.casefold() not in seen:  # "adult social care" adds nothing next to "Adult social care"
+                seen.add(alt.casefold())
+                entries.append({"label": alt, "id": c["id"], "pref_label": c["label"], "preferred": False})
     entries.sort(key=lambda e: (e["label"].casefold(), not e["preferred"]))
     letters: dict[str, list[dict]] = {}
     for entry in entries:
@@ -384,22 +407,21 @@ def concepts() -> dict:
     return {"count": len(found["az"]), "tree": found["tree"], "az": sorted(letters.items())}
 
 
-def _descendants(tree: list[dict], concept_id: str) -> set[str]:
-    def walk(nodes: list[dict], inside: bool, out: set[str]) -> None:
-        for n in nodes:
-            now = inside or n["id"] == concept_id
-            if now:
-                out.add(n["id"])
-            walk(n["narrower"], now, out)
-    out: set[str] = set()
-    walk(tree, False, out)
-    return out
+def _subtree(concept_id: str) -> set[str]:
+    """Return the concept and every concept below it (the claims of a concept include theirs)."""
+    rows = catalog().select("""
+        SELECT DISTINCT ?id WHERE {
+          ?top dcterms:identifier ?cid ; a skos:Concept .
+          ?tag (skos:broader|^skos:narrower)* ?top .
+          ?tag dcterms:identifier ?id .
+        }""", cid=concept_id)
+    return {r["id"] for r in rows} | {concept_id}
 
 
 def concept(concept_id: str) -> dict:
     """Return a concept: labels, definition, neighbours, claims, most-cited sources, co-occurring concepts."""
     found = catalog().concept(concept_id)
-    subtree = _descendants(catalog().concepts()["tree"], concept_id) | {concept_id}
+    subtree = _subtree(concept_id)
     together: Counter[str] = Counter()
     labels: dict[str, str] = {}
     for claim_ in found["claims"]:
