@@ -35,6 +35,17 @@ def test_security_headers_on_every_response(web_client, path):
     assert headers["X-Frame-Options"] == "DENY"
 
 
+def test_api_and_sparql_allow_scripts_on_other_sites_to_read(web_client):
+    preflight = web_client.options("/sparql", headers={"Origin": "https://elsewhere.example",
+                                                       "Access-Control-Request-Method": "POST",
+                                                       "Access-Control-Request-Headers": "content-type"})
+    assert preflight.status_code == 200
+    assert preflight.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Content-Type" in preflight.headers["Access-Control-Allow-Headers"]
+    assert web_client.get("/api/stats").headers["Access-Control-Allow-Origin"] == "*"
+    assert "Access-Control-Allow-Origin" not in web_client.get("/", headers={"Accept": "text/html"}).headers
+
+
 def test_templates_have_no_inline_script_handlers_styles_or_safe_filter():
     for template in (WEB / "templates").glob("*.html"):
         text = template.read_text(encoding="utf-8")

@@ -128,6 +128,8 @@ def _headers(response: Response) -> Response:
     if request.path.startswith(("/api/", "/sparql")):
         # Read-only and cookie-free: scripts on other sites may query the data.
         headers.setdefault("Access-Control-Allow-Origin", "*")
+        headers.setdefault("Access-Control-Allow-Methods", "GET, POST")
+        headers.setdefault("Access-Control-Allow-Headers", "Accept, Content-Type")
     if "Accept" not in headers.get("Vary", ""):
         headers.add("Vary", "Accept")
     return response
