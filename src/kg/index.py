@@ -219,6 +219,23 @@ def concept_labels(concept: Concept) -> list[str]:
     return unique
 
 
+_SHORT_FORM = re.compile(r"^(?=\w*[A-Z]\w*[A-Z0-9])\w+$")
+
+
+def is_short_form(label: str) -> bool:
+    """Whether a label is, or contains, an acronym or code: PbR, RAS, S117 aftercare, IPC programme."""
+    return any(_SHORT_FORM.match(word) for word in label.split())
+
+
+def name_labels(concept: Concept) -> list[str]:
+    """The labels that name a concept outright: the preferred label and its short forms.
+
+    Other alternative labels are often narrower phrases ("cluster costs" for care clusters);
+    searching them as if they were the concept's name drowns the query.
+    """
+    return [label for label in concept_labels(concept) if label == concept.pref_label or is_short_form(label)]
+
+
 def _label_variants():
     # kg.concepts (an earlier step) may add generated variants; the index works without them.
     try:
@@ -275,15 +292,18 @@ def _documents(corpus: Corpus, progress: Progress, failures: list[Failure]) -> I
         citations_of[citation.claim_id].append(citation)
     aliases = organisation_aliases(corpus.organisations)
     orgs = {org.id: org for org in corpus.organisations}
+    names = {cid: name_labels(concept) for cid, concept in corpus.concepts.items()}
     for claim in progress(corpus.claims, "Indexing claims", len(corpus.claims)):
         try:
-            yield _document(claim, posts, citations_of.get(claim.id, []), corpus, aliases, orgs)
+            yield _document(claim, posts, citations_of.get(claim.id, []), corpus, aliases, orgs, names)
         except (KeyError, TypeError, ValueError) as exc:
             failures.append(Failure("index", claim.id, f"claim not indexed: {exc!r}; "
                                                        "check the claim's post and citations"))
 
 
-def _document(claim: Claim, posts, citations, corpus: Corpus, aliases, orgs) -> dict:
+def _document(claim: Claim, posts, citations, corpus: Corpus, aliases, orgs, names) -> dict:
+    if not isinstance(claim.text, str) or not claim.text.strip():
+        raise ValueError("the claim has no text")
     post = posts.get(claim.post_id)
     title = post.title if post else claim.post_id
     citations = sorted(citations, key=lambda c: c.start)
@@ -298,7 +318,7 @@ def _document(claim: Claim, posts, citations, corpus: Corpus, aliases, orgs) -> 
         if year.isdigit() and year not in years:
             years.append(year)
     concept_ids = [cid for cid in corpus.subjects.get(claim.id, ()) if cid in corpus.concepts]
-    labels = [label for cid in concept_ids for label in concept_labels(corpus.concepts[cid])]
+    labels = [label for cid in concept_ids for label in names[cid]]
     names = []
     for oid in org_ids:
         org = orgs.get(oid)
@@ -358,7 +378,11 @@ def build_index(corpus: Corpus, index_dir: str | Path, progress: Progress | None
     progress = progress or no_progress
     index_dir = Path(index_dir)
     parent = index_dir.parent
-    parent.mkdir(parents=True, exist_ok=True)
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SearchError(f"cannot write the search index under {parent}: {exc}",
+                          hint="pass --data DIR naming a folder kg may write") from None
     if procs is None:
         procs = 2 if len(corpus.claims) >= MULTIPROCESS_THRESHOLD and (os.cpu_count() or 1) > 1 else 1
     building = Path(tempfile.mkdtemp(prefix=".index-building-", dir=parent))

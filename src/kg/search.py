@@ -26,33 +26,38 @@ from typing import Any, Iterable, Mapping
 
 from whoosh import index as whoosh_index
 from whoosh import query as wq
+from whoosh.collectors import TopCollector
 from whoosh.scoring import BM25F
 
 from .errors import NotFound, SearchError
-from .index import META_FILE, SCHEMA_VERSION, analyzer, fold, live_version, uk_spelling
+from .index import META_FILE, SCHEMA_VERSION, analyzer, fold, is_short_form, live_version, uk_spelling
 from .model import Concept
 from .settings import Settings
 
 # --- tuning (chosen on tests/data/judged_queries.yaml with bench/relevance.py) --------------
 
 #: Weight of a query word in each searchable field (BM25F field weights).
-FIELD_WEIGHTS: dict[str, float] = {"text": 1.0, "title": 0.3, "section": 0.5, "labels": 0.3, "orgnames": 0.6}
+FIELD_WEIGHTS: dict[str, float] = {"text": 1.0, "title": 0.6, "section": 0.5, "labels": 0.3, "orgnames": 0.6}
 #: BM25 length normalisation per field: titles and headings repeat on many claims.
-FIELD_B: dict[str, float] = {"text": 0.75, "title": 0.3, "section": 0.3, "labels": 0.3, "orgnames": 0.3}
-K1 = 1.2
+FIELD_B: dict[str, float] = {"text": 0.5, "title": 0.3, "section": 0.3, "labels": 0.3, "orgnames": 0.3}
+K1 = 0.8
 #: Weight of an expansion (another label of a concept the query names), spread over its words.
-EXPANSION_WEIGHT = 0.6
+EXPANSION_WEIGHT = 0.5
 #: Weight of "the claim is tagged with a concept the query names".
 CONCEPT_TAG_WEIGHT = 0.4
 #: Bonus for the typed words standing together as a phrase, and for each adjacent pair.
-PHRASE_WEIGHT = 1.0
-PAIR_WEIGHT = 0.5
+PHRASE_WEIGHT = 0.0
+PAIR_WEIGHT = 0.25
 
 #: Fields a user may name in ``field:value``; the first group filters, the second searches words.
 FILTER_FIELDS = ("source", "concept", "post", "org", "year")
 WORD_FIELDS = ("title", "section", "text")
 FIELD_ALIASES = {"src": "source", "ref": "source", "reference": "source", "key": "source",
                  "subject": "concept", "organisation": "org", "organization": "org", "author": "org"}
+#: Score "more like this" gives a claim under the same heading of the same post.
+MLT_SAME_SECTION = 1.0
+#: Fields a word that must (or must not) match is looked for in: the claim's own words and heading.
+STRICT_FIELDS = ("text", "section")
 #: Question words dropped from free text when other words remain ("why is PbR hard ...").
 QUESTION_WORDS = frozenset({"why", "what", "how", "does", "do", "did", "which", "who", "whom", "where",
                             "when", "whose"})
@@ -64,6 +69,7 @@ FACET_LIMIT = 20
 HIGHLIGHT_CHARS = 4000
 QUERY_CACHE_SIZE = 512
 
+_CITATION_PARENS = re.compile(r"\([^()]*\b\d{4}[a-z]?\b[^()]*\)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _ANALYZER = analyzer()
 _TOKEN_CACHE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
@@ -241,7 +247,8 @@ class _Parser:
             group.clauses.append([node, kind])
             pending_and = False
         if not group.clauses:
-            raise _Syntax("an operator or parenthesis has no words to work on")
+            raise _Syntax("OR needs a word on both sides" if self.peek() == "OR"
+                          else "an operator or parenthesis has no words to work on")
         return group
 
     def parse_unary(self):
@@ -286,6 +293,11 @@ def parse(text: str, notices: list[str]):
 
 # --- expansion through concept labels --------------------------------------------------------
 
+#: Expand to every label of a concept, not only its preferred label and short forms. Off: many
+#: alternative labels are narrower phrases ("cluster costs" for care clusters) that drown the query.
+EXPAND_ALL_LABELS = False
+
+
 @dataclass
 class Expansions:
     """Concept labels by their analyzed words, for finding concept names inside free text."""
@@ -302,15 +314,18 @@ class Expansions:
         for cid, (pref, labels) in concepts.items():
             ex.pref[cid] = pref
             ex.ids[fold(cid)] = cid
-            seen: list[tuple[str, ...]] = []
+            expand: list[tuple[str, ...]] = []
             for label in [pref, *labels]:
                 ex.ids.setdefault(fold(label), cid)
                 toks = tokens(label)[0]
-                if toks and toks not in seen:
-                    seen.append(toks)
-                    ex.by_tokens.setdefault(toks, set()).add(cid)
+                if not toks:
+                    continue
+                if cid not in ex.by_tokens.setdefault(toks, set()):
+                    ex.by_tokens[toks].add(cid)
                     ex.longest = max(ex.longest, len(toks))
-            ex.labels[cid] = seen
+                if toks not in expand and (label == pref or EXPAND_ALL_LABELS or is_short_form(label)):
+                    expand.append(toks)
+            ex.labels[cid] = expand
         return ex
 
     def find(self, toks: list[str]) -> list[tuple[int, int, set[str]]]:
@@ -369,7 +384,7 @@ class _Compiler:
         if isinstance(node, Group):
             return self.group(node)
         if isinstance(node, Word):
-            return self.run([node.text])
+            return self.run([node.text], strict=True)
         if isinstance(node, Phrase):
             return self.phrase(node.text)
         if isinstance(node, FieldFilter):
@@ -428,8 +443,12 @@ class _Compiler:
                 options.append(wq.Term(name, j, boost=weight))
         return options[0] if len(options) == 1 else wq.Or(options)
 
-    def run(self, words: list[str]) -> wq.Query | None:
-        """Free words: each in every field, concept expansions, and a phrase bonus."""
+    def run(self, words: list[str], strict: bool = False) -> wq.Query | None:
+        """Free words: each in every field, concept expansions, and a phrase bonus.
+
+        ``strict`` (a word that must or must not match) expands to the concept's names only,
+        not to every claim tagged with the concept, so AND and NOT keep their literal meaning.
+        """
         analyzed = [(w, *tokens(w)) for w in words]
         content = [a for a in analyzed if a[1] or a[2]]
         if not content:
@@ -446,24 +465,30 @@ class _Compiler:
             self.words.append(word)
             self.highlight.update(plain)
             self.highlight.update(joined)
-            clauses.append(self._word_query(plain, joined))
+            clauses.append(self._word_query(plain, joined, fields=STRICT_FIELDS if strict else None))
             positional.extend(plain)
-        clauses.extend(self._expand(positional))
+        clauses.extend(self._expand(positional, tags=not strict))
         if len(positional) >= 2:
-            clauses.append(wq.Phrase("text", positional, boost=PHRASE_WEIGHT))
-            if len(positional) > 2:
+            # Words typed next to each other rank claims that keep them together higher.
+            if PHRASE_WEIGHT and len(positional) > 2:
+                clauses.append(wq.Phrase("text", positional, boost=PHRASE_WEIGHT))
+            if PAIR_WEIGHT:
                 clauses.extend(wq.Phrase("text", positional[k:k + 2], boost=PAIR_WEIGHT)
                                for k in range(len(positional) - 1))
         return clauses[0] if len(clauses) == 1 else wq.Or(clauses)
 
-    def _expand(self, toks: list[str]) -> list[wq.Query]:
+    def _expand(self, toks: list[str], tags: bool = True) -> list[wq.Query]:
         extra = []
         for start, end, cids in self.ex.find(toks):
             typed = tuple(toks[start:end])
             for cid in sorted(cids):
                 self._budget(1)
-                extra.append(wq.Term("concept", cid, boost=CONCEPT_TAG_WEIGHT))
-                for label in self.ex.labels.get(cid, []):
+                if tags:
+                    extra.append(wq.Term("concept", cid.lower(), boost=CONCEPT_TAG_WEIGHT))
+                names = self.ex.labels.get(cid, [])
+                if typed not in names:
+                    continue  # a narrower phrase of the concept: tag it, but do not rename it
+                for label in names:
                     if label == typed:
                         continue
                     self.highlight.update(label)
@@ -482,9 +507,8 @@ class _Compiler:
         self.words.extend(text.split())
         self.highlight.update(plain)
         self.highlight.update(joined)
-        exact = self._word_query(plain, (), fields=("text", "title", "section", "labels"))
-        extra = self._expand(list(plain)) if self.ex.by_tokens.get(plain) else []
-        return wq.Or([exact, *extra]) if extra else exact
+        # Quotes mean "these words, together, in the claim": no other fields, no expansion.
+        return self._word_query(plain, (), fields=("text",))
 
     def field_words(self, name: str, text: str) -> wq.Query | None:
         plain, joined = tokens(text)
@@ -527,6 +551,19 @@ def resolve_filter(name: str, value: str, meta: dict, ex: Expansions) -> str | N
 
 
 # --- the searcher ----------------------------------------------------------------------------
+
+class _CountingCollector(TopCollector):
+    """Keep the top N by score and the set of every matching document, in one pass."""
+
+    def __init__(self, limit: int):
+        # Block-quality skipping would leave matches uncounted, so every match is visited.
+        super().__init__(limit=limit, usequality=False)
+        self.seen: set[int] = set()
+
+    def _collect(self, global_docnum, score):
+        self.seen.add(global_docnum)
+        return super()._collect(global_docnum, score)
+
 
 class _State:
     """One opened version of the index: its Whoosh index, meta, expansions and caches."""
@@ -665,15 +702,15 @@ class Searcher:
         if filter_query is not None:
             q = wq.And([q, wq.ConstantScoreQuery(filter_query, 0.0)])
         s = state.searcher()
-        hits = s.search(q, limit=page * limit, terms=False)
-        if q is wq.NullQuery or isinstance(q, wq.NullQuery.__class__):
-            matched: set[int] = set()
-        else:
-            matched = set(s.docs_for_query(q))
+        # One pass ranks the page and records every match (for the total and the facets).
+        collector = _CountingCollector(page * limit)
+        s.search_with_collector(q, collector)
+        top = collector.results().top_n
+        matched = collector.seen
         total = len(matched)
         start = (page - 1) * limit
-        results = [self._render(s, hit.docnum, hit.score, compiled.highlight)
-                   for hit in list(hits)[start:start + limit]]
+        results = [self._render(s, docnum, score, compiled.highlight)
+                   for score, docnum in top[start:start + limit]]
         suggestion = self._suggest(s, state, text, compiled) if compiled.words else None
         return {
             "query": text,
@@ -797,10 +834,19 @@ class Searcher:
                            hint="use a claim id from a search result, or rebuild with `kg build`")
         stored = s.stored_fields(docnum)
         doc = json.loads(stored["doc"])
-        keywords = s.key_terms_from_text("text", doc["text"], numterms=12, normalize=True)
+        # Citations say who is cited, not what the claim is about: their words would dominate.
+        words = _CITATION_PARENS.sub(" ", doc["text"])
+        keywords = s.key_terms_from_text("text", words, numterms=8, normalize=True)
         clauses = [wq.Term("text", word, boost=weight) for word, weight in keywords]
         clauses += [wq.Term("concept", c["id"].lower(), boost=CONCEPT_TAG_WEIGHT) for c in doc.get("concepts", [])]
         clauses += [wq.Term("source", c["key"].lower(), boost=0.3) for c in doc.get("citations", []) if c.get("key")]
+        # Claims under the same heading of the same post argue the same point.
+        if doc.get("section"):
+            section = tokens(doc["section"])[0]
+            if section:
+                same = wq.And([wq.Term("post", doc["post"]["id"].lower()),
+                               wq.Phrase("section", list(section)) if len(section) > 1 else wq.Term("section", section[0])])
+                clauses.append(wq.ConstantScoreQuery(same, MLT_SAME_SECTION))
         claim = self._render(s, docnum, None, frozenset())
         if not clauses:
             return {"claim": claim, "total": 0, "results": []}

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "serve",
     "refs",
     "graph",
+    "search",
 )
 
 

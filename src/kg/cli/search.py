@@ -1,0 +1,74 @@
+"""kg search."""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import click
+
+from .. import search as search_mod
+from .common import echo_json, with_settings
+
+_MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
+
+
+def _plain(highlight: str, styled: bool) -> str:
+    """Turn a result's HTML highlight into terminal text, marking matches bold (or *word*)."""
+    import html
+
+    def mark(word: str) -> str:
+        word = html.unescape(word)
+        return click.style(word, bold=True, fg="yellow") if styled else f"*{word}*"
+
+    # split() alternates plain text and the captured marked words.
+    parts = _MARK.split(highlight)
+    return "".join(mark(part) if i % 2 else html.unescape(part) for i, part in enumerate(parts))
+
+
+@click.command("search")
+@click.argument("query", nargs=-1)
+@click.option("--limit", type=click.IntRange(1, search_mod.MAX_LIMIT), default=None,
+              help="Results per page (default: the search_page_size setting).")
+@click.option("--page", type=click.IntRange(1), default=1, show_default=True, help="Page of results to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result JSON the web app uses.")
+@with_settings
+def search_command(settings, query: tuple[str, ...], limit: int | None, page: int, as_json: bool) -> None:
+    """Search the claims: free text, "quoted phrases", AND/OR/NOT, field filters.
+
+    \b
+    Fields: source:DH2011b  concept:payment-by-results  post:<post id>  org:ADASS  year:2011
+            title:WORDS  section:WORDS
+    Acronyms and variant spellings find each other (PbR, RAS, S117, personalization).
+    Example: kg search "care transition protocols" --limit 5
+    """
+    result = search_mod.search(settings, " ".join(query), page=page, limit=limit)
+    if as_json:
+        echo_json(result)
+        return
+    styled = sys.stdout.isatty()
+    if result["notice"]:
+        click.echo(f"Note: {result['notice']}", err=True)
+    if result["suggestion"]:
+        click.echo(f"Did you mean: {result['suggestion']}")
+    total, shown = result["total"], len(result["results"])
+    if not total:
+        click.echo(f"No claims match {result['query']!r}.")
+        return
+    first = (result["page"] - 1) * result["limit"] + 1
+    click.echo(f"{total} claims match {result['query']!r}; showing {first}-{first + shown - 1} "
+               f"(page {result['page']} of {result['pages']}).")
+    for rank, item in enumerate(result["results"], start=first):
+        click.echo("")
+        where = item["post"]["title"] + (f" › {item['section']}" if item.get("section") else "")
+        click.echo(f"{rank:>3}. {where}  [{item['id']}, score {item['score']:.2f}]")
+        click.echo(f"     {_plain(item['highlight'], styled)}")
+        if item["citations"]:
+            cites = "; ".join(f"{c['key'] or c['raw'] + ' (unresolved)'}" + (f" p. {c['locator']}" if c["locator"] else "")
+                              for c in item["citations"])
+            click.echo(f"     cites: {cites}")
+        if item["concepts"]:
+            click.echo("     concepts: " + ", ".join(c["label"] for c in item["concepts"]))
+
+
+COMMANDS = [search_command]

@@ -1,0 +1,149 @@
+"""The claim index: analyzer, documents, atomic rebuilds, failures."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+from pathlib import Path
+
+import pytest
+from search_corpus import real_corpus
+
+from kg.errors import SearchError
+from kg.index import META_FILE, VERSION_PREFIX, analyzer, build_index, live_version, uk_spelling
+from kg.model import Corpus
+from kg.search import Searcher
+
+
+@pytest.fixture(scope="module")
+def corpus() -> Corpus:
+    return real_corpus()
+
+
+def _small(corpus: Corpus, claims: int) -> Corpus:
+    kept = corpus.claims[:claims]
+    ids = {c.id for c in kept}
+    return dataclasses.replace(corpus, claims=kept, citations=[c for c in corpus.citations if c.claim_id in ids])
+
+
+@pytest.mark.parametrize("us, uk", [
+    ("personalization", "personalisation"),
+    ("organizations", "organisations"),
+    ("realized", "realised"),
+    ("analyze", "analyse"),
+    ("behavior", "behaviour"),
+    ("size", "size"),
+    ("citizen", "citizen"),
+    ("seized", "seized"),
+    ("personalisation", "personalisation"),
+])
+def test_uk_spelling(us, uk):
+    assert uk_spelling(us) == uk
+
+
+def test_analyzer_joins_hyphenated_words_and_keeps_positions():
+    toks = [(t.text, t.pos) for t in analyzer()("The co-production of out-of-area placements", positions=True)]
+    # parts and the joined form; the joined form shares the last part's position
+    assert toks == [("co", 0), ("product", 1), ("coproduct", 1), ("out", 2), ("area", 3), ("outofarea", 3),
+                    ("placement", 4)]
+    same = {t.text for t in analyzer()("personalization", mode="query")}
+    assert same == {t.text for t in analyzer()("Personalisation", mode="query")}
+
+
+def test_build_indexes_every_claim_with_render_fields(corpus, tmp_path):
+    stats = build_index(corpus, tmp_path / "index")
+    assert stats.documents == len(corpus.claims) and not stats.failures
+    assert (tmp_path / "index").is_symlink()
+    assert Path(stats.path).name.startswith(VERSION_PREFIX)
+    meta = json.loads((tmp_path / "index" / META_FILE).read_text())
+    assert meta["documents"] == len(corpus.claims)
+    assert "DH2011b" in meta["sources"] and "Payment by Results" in meta["sources"]["DH2011b"]
+    assert meta["concepts"]["payment-by-results"]["label"] == "Payment by Results"
+
+    searcher = Searcher(tmp_path / "index")
+    hit = searcher.search('"MHCT score is recorded"')["results"][0]
+    claim = next(c for c in corpus.claims if c.id == hit["id"])
+    assert hit["text"] == claim.text
+    assert hit["post"] == {"id": claim.post_id, "title": next(p.title for p in corpus.posts if p.id == claim.post_id)}
+    assert hit["section"] == claim.section == "Transition protocols"
+    assert {"key": "DH2011b", "locator": "6", "raw": "DH, 2011b:6"} in hit["citations"]
+    assert {c["id"] for c in hit["concepts"]} == set(corpus.subjects[claim.id])
+
+
+def test_rebuild_swaps_atomically_and_prunes_old_versions(corpus, tmp_path):
+    index_dir = tmp_path / "index"
+    build_index(_small(corpus, 100), index_dir)
+    searcher = Searcher(index_dir)
+    first = live_version(index_dir)
+    assert searcher.search("mental health")["total"] > 0
+    small_total = searcher.search("mental health")["total"]
+
+    build_index(corpus, index_dir)
+    second = live_version(index_dir)
+    assert second != first
+    # the same Searcher object notices the swap and reads the new index
+    assert searcher.search("mental health")["total"] > small_total
+    build_index(_small(corpus, 50), index_dir)
+    versions = sorted(p.name for p in tmp_path.glob(f"{VERSION_PREFIX}*"))
+    # the live version and the one before it remain; older ones are removed
+    assert versions == sorted([second.name, live_version(index_dir).name])
+    assert not list(tmp_path.glob(".index-building-*")) and not list(tmp_path.glob(".index-link-*"))
+
+
+def test_readers_never_see_a_half_built_index(corpus, tmp_path):
+    index_dir = tmp_path / "index"
+    small, full = _small(corpus, 60), corpus
+    build_index(small, index_dir)
+    searcher = Searcher(index_dir)
+    expected = {searcher.search("care")["total"]}
+    build_index(full, index_dir)
+    expected.add(searcher.search("care")["total"])
+    seen, errors = [], []
+    stop = threading.Event()
+
+    def read():
+        while not stop.is_set():
+            try:
+                seen.append(searcher.search("care", facets=False)["total"])
+            except Exception as exc:  # noqa: BLE001 - any failure is what this test looks for
+                errors.append(exc)
+
+    readers = [threading.Thread(target=read) for _ in range(3)]
+    for t in readers:
+        t.start()
+    for version in (small, full, small, full):
+        build_index(version, index_dir)
+    stop.set()
+    for t in readers:
+        t.join()
+    assert not errors
+    assert seen and set(seen) <= expected
+
+
+def test_a_bad_claim_becomes_a_failure_and_the_rest_is_indexed(corpus, tmp_path):
+    bad = dataclasses.replace(corpus.claims[0], id="cbroken", text=None)
+    broken = dataclasses.replace(corpus, claims=[bad, *corpus.claims[1:20]])
+    stats = build_index(broken, tmp_path / "index")
+    assert stats.documents == 19
+    assert [f.item for f in stats.failures] == ["cbroken"]
+    assert "claim not indexed" in stats.failures[0].message
+
+
+def test_unwritable_location_is_a_search_error(corpus, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(SearchError, match="cannot write the search index"):
+        build_index(_small(corpus, 5), blocker / "index")
+
+
+def test_missing_index_says_to_build(tmp_path):
+    with pytest.raises(SearchError, match="no search index") as info:
+        Searcher(tmp_path / "index").search("care")
+    assert "kg build" in str(info.value)
+
+
+def test_many_claims_use_several_writer_processes(corpus, tmp_path):
+    stats = build_index(_small(corpus, 200), tmp_path / "index", procs=2)
+    assert stats.procs == 2 and stats.documents == 200
+    assert Searcher(tmp_path / "index").search("personalisation")["total"] > 0
