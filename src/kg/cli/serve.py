@@ -25,6 +25,7 @@ def serve_command(settings, host: str | None, port: int | None) -> None:
     import waitress
 
     from web import create_app
+    from web.sparql_endpoint import close_pool
 
     app = create_app(settings)
     server = waitress.create_server(app, host=settings.host, port=settings.port, threads=settings.threads,
@@ -37,6 +38,7 @@ def serve_command(settings, host: str | None, port: int | None) -> None:
         pass
     finally:
         server.close()
+        close_pool(app)
 
 
 COMMANDS = [serve_command]
