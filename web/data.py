@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import re
-import threading
 from collections import Counter
 from typing import Any, Iterable
 
@@ -54,18 +53,15 @@ def library() -> tuple[dict[str, Reference], list]:
     """
     get_store()  # opens (or reopens after a rebuild) the live store
     state = current_app.extensions[EXTENSION]
-    cached = getattr(state, "library", None)
+    cached = state.library
     if cached is not None and cached[0] == state.store_path:
         return cached[1], cached[2]
     rows = catalog().select("SELECT ?bibtex { ?s kg:citationKey ?key ; kg:bibtex ?bibtex } ORDER BY ?key")
     references, _ = parse_bibtex("\n".join(r["bibtex"] for r in rows), "the graph")
     organisations = load_organisations(get_settings().ontology_dir / "organisations.ttl")
-    with _LIBRARY_LOCK:
+    with state.lock:
         state.library = (state.store_path, references, organisations)
     return references, organisations
-
-
-_LIBRARY_LOCK = threading.Lock()
 
 
 def format_reference(ref: Reference | None, key: str) -> str:

@@ -16,7 +16,6 @@ import pyoxigraph as ox
 from flask import Flask, current_app, g
 
 from kg import graph as graph_mod
-from kg.errors import SettingsError
 from kg.settings import OPTIONS, Settings, load_settings
 
 EXTENSION = "kg"
@@ -28,18 +27,14 @@ class _State:
     lock: threading.Lock = field(default_factory=threading.Lock)
     store: ox.Store | None = None
     store_path: Path | None = None
+    library: tuple | None = None  # (store path, references, organisations), see web.data.library
 
 
 def _settings_from_config(config: Any) -> Settings:
-    # Values from a config mapping or the environment are checked exactly like any other setting.
-    base = load_settings(env={})
+    # Values from a config mapping or the environment are checked like any other setting
+    # (a bad one raises SettingsError naming the setting).
     values = {option.name: config[option.name.upper()] for option in OPTIONS if option.name.upper() in config}
-    try:
-        return base.with_(**values)
-    except SettingsError:
-        raise
-    except (TypeError, ValueError) as exc:  # pragma: no cover - with_ converts these already
-        raise SettingsError(f"bad web app setting: {exc}", hint="fix the config passed to create_app") from None
+    return load_settings(env={}).with_(**values)
 
 
 def init_app(app: Flask) -> None:
