@@ -15,7 +15,7 @@ import rdflib
 from SPARQLWrapper import ASK, CONSTRUCT, JSON, POST, SELECT, TURTLE, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
 
-from kg import sparql
+from kg import catalog, sparql
 
 COUNT_SOURCES = "SELECT (COUNT(?s) AS ?n) WHERE { ?s kg:citationKey ?key }"
 SOURCE_KEYS = "SELECT ?key WHERE { ?s kg:citationKey ?key } ORDER BY ?key"
@@ -275,3 +275,18 @@ def test_sparqlwrapper_sees_the_parser_message(served):
     with pytest.raises(QueryBadFormed) as caught:
         wrapper(served, "SELECT ?x WHERE { ?x ?y ", JSON).query()
     assert "SPARQL syntax error" in str(caught.value)
+
+
+def test_named_query_parameters_bind_variables(web_client, built_settings):
+    page = web_client.get("/sparql?named=claims-citing-source", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert 'name="param.key"' in page
+    query = sparql.named_query(built_settings, "claims-citing-source").text
+    bound = web_client.post("/sparql", data={"query": query, "named": "claims-citing-source", "param.key": "DH2011b"},
+                            headers={"Accept": "application/sparql-results+json"})
+    rows = select_json(bound)["results"]["bindings"]
+    expected = {c["claim"]["id"] for c in catalog.citations_of(built_settings, "DH2011b")}
+    assert rows and {r["key"]["value"] for r in rows} == {"DH2011b"}
+    assert {r["claim"]["value"].rsplit("/", 1)[-1] for r in rows} == expected
+    everything = web_client.post("/sparql", data={"query": query, "named": "claims-citing-source"},
+                                 headers={"Accept": "application/sparql-results+json"})
+    assert len(select_json(everything)["results"]["bindings"]) > len(rows)

@@ -99,10 +99,21 @@ def _named_queries():
     return sparql.list_named_queries(get_settings())
 
 
+def _named_params(chosen: str | None) -> dict[str, str]:
+    """Return the values given for a named query's ``# param:`` variables (``param.key=DH2011b``)."""
+    if not chosen:
+        return {}
+    declared = [name for name, _ in sparql.named_query(get_settings(), chosen).params]
+    values = {name: param(f"param.{name}", limit=500).strip() for name in declared}
+    return {name: value for name, value in values.items() if value}
+
+
 def _form_page(query: str, *, status: int = 200, result=None, error: str | None = None,
-               chosen: str | None = None) -> Response:
-    html = render_template("sparql.html", query=query, result=result, error=error, named=_named_queries(),
-                           chosen=chosen, local_href=local_href)
+               chosen: str | None = None, params: dict[str, str] | None = None) -> Response:
+    named = _named_queries()
+    declared = next((q.params for q in named if q.name == chosen), ())
+    html = render_template("sparql.html", query=query, result=result, error=error, named=named,
+                           chosen=chosen, local_href=local_href, declared=declared, params=params or {})
     return Response(html, status=status, mimetype="text/html")
 
 
@@ -119,15 +130,16 @@ def endpoint() -> Response:
             return _form_page(text or "", chosen=chosen)
         if not text:
             raise SparqlError("no query given", hint="send ?query=SELECT ... (or POST it); see /sparql in a browser for examples")
+    params = _named_params(chosen)
     try:
-        result = sparql.run_query(settings, text, pool=get_pool())
+        result = sparql.run_query(settings, text, params=params or None, pool=get_pool())
     except SparqlError as exc:
         if wants_html():
-            return _form_page(text, status=exc.status, error=str(exc), chosen=chosen)
+            return _form_page(text, status=exc.status, error=str(exc), chosen=chosen, params=params)
         raise
     fmt = _format_for(result.kind)
     if fmt is None:
-        return _form_page(text, result=result, chosen=chosen)
+        return _form_page(text, result=result, chosen=chosen, params=params)
     body = result.serialize(fmt)
     name = sparql.FORMAT_ALIASES.get(fmt, fmt)
     response = Response(body, mimetype=FORMAT_TYPES.get(name, "text/plain"))
