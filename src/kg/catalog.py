@@ -201,11 +201,13 @@ class Catalog:
               ?source kg:citationKey ?key .
               ?citation cito:hasCitedEntity ?source ; dcterms:identifier ?cid ; c4o:hasContent ?raw ;
                         cito:hasCitingEntity ?claim .
-              OPTIONAL { ?citation bibo:locator ?locator }
-              OPTIONAL { ?g co:element ?citation ; c4o:hasContent ?group }
               ?claim dcterms:identifier ?claimId ; c4o:hasContent ?text ; kg:ordinal ?ordinal ;
                      dcterms:isPartOf ?post .
               ?post dcterms:identifier ?postId ; dcterms:title ?postTitle .
+              # Optional parts last: Oxigraph joins in the written order, and an early OPTIONAL
+              # makes it enumerate every citation before binding the source (265 ms -> 4 ms).
+              OPTIONAL { ?citation bibo:locator ?locator }
+              OPTIONAL { ?g co:element ?citation ; c4o:hasContent ?group }
             } ORDER BY ?postTitle ?ordinal ?cid""", key=key)
         return [{"id": r["cid"], "locator": r["locator"], "raw": r["raw"], "group": r["group"],
                  "claim": {"id": r["claimId"], "text": r["text"], "ordinal": r["ordinal"]},
