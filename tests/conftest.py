@@ -18,6 +18,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
+def posts():
+    """The committed seed posts (corpus/posts), by id; the corpus must load without failures."""
+    from kg.corpus import load_posts
+
+    loaded, failures = load_posts(ROOT / "corpus" / "posts")
+    assert failures == []
+    return {post.id: post for post in loaded}
+
+
+@pytest.fixture(scope="session")
 def built_settings(tmp_path_factory):
     """Settings whose data_dir holds the real seed corpus, built once per test session (graph + index)."""
     settings = load_settings(env={}, data_dir=tmp_path_factory.mktemp("built-data"))

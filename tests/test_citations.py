@@ -7,7 +7,6 @@ Spans are post offsets, so the table holds however the claims step splits a post
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
@@ -18,7 +17,6 @@ from kg.citations import (
     parse_cite_query,
     resolve_citations,
 )
-from kg.corpus import load_posts
 from kg.errors import NotFound
 from kg.model import Claim, Post, Reference
 from kg.organisations import OrganisationIndex, load_organisations
@@ -72,13 +70,6 @@ EXPECTED = [
     (PROTOCOLS, 4452, 'King’s Fund, 2012:40', '40', 'KingsFund2012', E),
     (PROTOCOLS, 4594, 'MHN, 2011a:3', '3', 'MHN2011a', E),
 ]
-
-
-@pytest.fixture(scope="module")
-def posts() -> dict[str, Post]:
-    loaded, failures = load_posts(ROOT / "corpus" / "posts")
-    assert failures == []
-    return {post.id: post for post in loaded}
 
 
 @pytest.fixture(scope="module")

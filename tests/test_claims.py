@@ -12,19 +12,11 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from kg.claims import (ClaimOverrides, check_overrides, chunk_post, chunk_posts, claim_id,
                        glued_alt_text, is_question, load_overrides, segment_post)
-from kg.corpus import load_posts
 from kg.errors import ClaimsError
 from kg.model import Post
 
 ROOT = Path(__file__).resolve().parents[1]
 OVERRIDES_FILE = ROOT / "corpus" / "claims-overrides.yaml"
-
-
-@pytest.fixture(scope="module")
-def posts() -> dict[str, Post]:
-    loaded, failures = load_posts(ROOT / "corpus" / "posts")
-    assert failures == []
-    return {post.id: post for post in loaded}
 
 
 @pytest.fixture(scope="module")

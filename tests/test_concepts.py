@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 
 import pytest
 import yaml
-from rdflib import Graph, Literal, URIRef
+from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, SKOS
 
 from kg import claims as claims_mod
@@ -17,7 +16,7 @@ from kg.concepts import (
 )
 from kg.corpus import load_posts
 from kg.errors import ConceptError
-from kg.model import Claim, Concept
+from kg.model import Concept
 from kg.settings import ROOT
 
 SCHEME = ROOT / "ontology" / "concepts.ttl"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 from collections import Counter
-from typing import Any, Iterable
+from typing import Iterable
 
 from flask import current_app, g
 

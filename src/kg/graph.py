@@ -15,7 +15,7 @@ import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 from urllib.parse import quote
 
 import pyoxigraph as ox
@@ -29,7 +29,7 @@ from .progress import Progress, no_progress
 from .references import latex_decode, to_bibtex
 from .settings import Settings
 from .vocab import (
-    BIBO, C4O, CITO, CO, DCTERMS, DOCO, FABIO, FOAF, KG, OA, ORG, PROV, RDF, RDFS, SKOS, XSD,
+    BIBO, C4O, CITO, CO, DCTERMS, DOCO, FABIO, FOAF, KG, OA, ORG, PROV, RDF, SKOS, XSD,
     PREFIXES, bind_prefixes,
 )
 

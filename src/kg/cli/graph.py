@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import click
-import pyoxigraph as ox
 
 from .. import catalog, graph, sparql
 from ..errors import KGError, SparqlError
