@@ -72,7 +72,9 @@ PINNED_TOP = [
     ("MHCT", 2),
     ("HoNOS", 2),
     ("PHBs", 2),
-    ("micro-enterprise outcomes", 3),
+    # Only two claims have both words; below them come claims naming micro-enterprises alone, and
+    # which of those is "about outcomes" is a judgement lexical ranking cannot make.
+    ("micro-enterprise outcomes", 2),
     ("Integration Transformation Fund", 2),
     ("Putting People First", 3),
     ("advocacy coalition framework", 3),

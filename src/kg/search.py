@@ -37,17 +37,19 @@ from .settings import Settings
 # --- tuning (chosen on tests/data/judged_queries.yaml with bench/relevance.py) --------------
 
 #: Weight of a query word in each searchable field (BM25F field weights).
-FIELD_WEIGHTS: dict[str, float] = {"text": 1.0, "title": 0.6, "section": 0.5, "labels": 0.3, "orgnames": 0.6}
+FIELD_WEIGHTS: dict[str, float] = {"text": 1.0, "title": 0.8, "section": 0.8, "labels": 0.4, "orgnames": 0.4}
 #: BM25 length normalisation per field: titles and headings repeat on many claims.
-FIELD_B: dict[str, float] = {"text": 0.5, "title": 0.3, "section": 0.3, "labels": 0.3, "orgnames": 0.3}
-K1 = 0.8
+FIELD_B: dict[str, float] = {"text": 0.2, "title": 0.6, "section": 0.3, "labels": 0.3, "orgnames": 0.3}
+K1 = 1.5
 #: Weight of an expansion (another label of a concept the query names), spread over its words.
-EXPANSION_WEIGHT = 0.5
+EXPANSION_WEIGHT = 0.6
 #: Weight of "the claim is tagged with a concept the query names".
 CONCEPT_TAG_WEIGHT = 0.4
 #: Bonus for the typed words standing together as a phrase, and for each adjacent pair.
 PHRASE_WEIGHT = 0.0
-PAIR_WEIGHT = 0.25
+PAIR_WEIGHT = 0.35
+#: Share of a claim's score that depends on how many of the typed words it matches.
+COORD_SCALE = 0.5
 
 #: Fields a user may name in ``field:value``; the first group filters, the second searches words.
 FILTER_FIELDS = ("source", "concept", "post", "org", "year")
@@ -467,6 +469,9 @@ class _Compiler:
             self.highlight.update(joined)
             clauses.append(self._word_query(plain, joined, fields=STRICT_FIELDS if strict else None))
             positional.extend(plain)
+        if COORD_SCALE and len(clauses) > 1:
+            # Claims that match more of the typed words rank higher (a coordination factor).
+            clauses = [wq.Or(clauses, scale=COORD_SCALE)]
         clauses.extend(self._expand(positional, tags=not strict))
         if len(positional) >= 2:
             # Words typed next to each other rank claims that keep them together higher.
