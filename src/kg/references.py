@@ -33,6 +33,7 @@ from bibtexparser.model import (
     DuplicateFieldKeyBlock,
     Entry,
     Field,
+    ImplicitComment,
     ParsingFailedBlock,
 )
 
@@ -64,6 +65,20 @@ _AVAILABLE = re.compile(r"\s*\(available\b[^()]*(?:\([^()]*\)[^()]*)*\)\s*$", re
 
 #: The naming rule for citation keys: short name, four-digit year, optional a-z suffix.
 KEY_RULE = re.compile(r"^(?P<prefix>[A-Z][A-Za-z0-9]*?)(?P<year>\d{4})(?P<suffix>[a-z]?)$")
+
+#: Entry types BibTeX's standard styles or BibLaTeX know; any other is refused with the list.
+ENTRY_TYPES = frozenset({
+    "article", "book", "booklet", "inbook", "incollection", "inproceedings", "conference", "manual",
+    "mastersthesis", "misc", "phdthesis", "proceedings", "techreport", "unpublished",
+    "artwork", "audio", "bibnote", "bookinbook", "collection", "commentary", "customa", "customb",
+    "customc", "customd", "custome", "customf", "dataset", "electronic", "image", "inreference",
+    "jurisdiction", "legal", "legislation", "letter", "movie", "music", "mvbook", "mvcollection",
+    "mvproceedings", "mvreference", "online", "patent", "performance", "periodical", "reference",
+    "report", "review", "set", "software", "standard", "suppbook", "suppcollection", "suppperiodical",
+    "thesis", "video", "www", "xdata",
+})
+# Text between entries that holds "name = {" is a field an entry lost: a brace closed it too early.
+_STRAY_FIELD = re.compile(r"^[\s,]*([A-Za-z][\w-]*)\s*=\s*[{\"\d]", re.MULTILINE)
 
 _MONTH_MACROS = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
 
@@ -331,10 +346,29 @@ def parse_bibtex(text: str, source: str = "<string>") -> tuple[dict[str, Referen
         library = bibtexparser.parse_string(text)
     references: dict[str, Reference] = {}
     failures: list[Failure] = []
+    previous = None
     for block in library.blocks:
+        after, previous = previous, block
         if isinstance(block, ParsingFailedBlock):
             failures.append(Failure(STEP, f"{source}:{(block.start_line or 0) + 1}",
                                     _failure_message(block, source)))
+        elif isinstance(block, ImplicitComment) and isinstance(after, Entry):
+            # (After a failed block the rest of it lands here too; that block is reported already.)
+            stray = _STRAY_FIELD.search(block.comment or "")
+            if stray:
+                line = (block.start_line or 0) + 1 + block.comment[:stray.start(1)].count("\n")
+                failures.append(Failure(STEP, f"{source}:{line}", (
+                    f"line {line}: field {stray.group(1)!r} stands outside any entry, so it was lost; "
+                    f"the entry above it closes too early: balance its braces in {source}")))
+        elif isinstance(block, Entry) and not block.key.strip():
+            failures.append(Failure(STEP, f"{source}:{(block.start_line or 0) + 1}", (
+                f"line {(block.start_line or 0) + 1}: @{block.entry_type} entry has no key; "
+                f"give it one (e.g. DH2011b) in {source}")))
+        elif isinstance(block, Entry) and block.entry_type.lower() not in ENTRY_TYPES:
+            failures.append(Failure(STEP, f"{source}:{(block.start_line or 0) + 1}", (
+                f"line {(block.start_line or 0) + 1}: entry {block.key!r} has the unknown type "
+                f"@{block.entry_type}; use a BibTeX or BibLaTeX type such as @report, @article, @book "
+                f"or @misc in {source}")))
         elif isinstance(block, Entry):
             fields: dict[str, str] = {}
             for f in block.fields:
@@ -519,6 +553,10 @@ def import_bibtex(path: str | Path, library_path: str | Path, replace: bool = Fa
         raise ReferencesError(f"the library {library_path} has malformed entries: {details}",
                               hint="fix them first; nothing was imported")
     incoming, failures = load_library(path)
+    if not incoming and not failures:
+        raise ReferencesError(f"{path} holds no BibTeX entries",
+                              hint="entries look like @report{DH2011b, title = {...}, year = {2011}}; "
+                                   "check that this is the .bib file you meant")
     report = merge(library, incoming, replace=replace)
     result = ImportReport(source=str(path), library_path=str(library_path), merge=report, failures=failures)
     if report.changed or not Path(library_path).exists():

@@ -65,6 +65,11 @@ QUESTION_WORDS = frozenset({"why", "what", "how", "does", "do", "did", "which", 
                             "when", "whose"})
 #: Most words one query may search for; the rest are ignored with a notice.
 MAX_TERMS = 40
+#: Deepest parenthesis nesting the parser follows; deeper queries are read as plain words.
+MAX_DEPTH = 20
+#: Longest word offered a spelling suggestion: edit-distance search grows with the word, and a
+#: word this long is no misspelling of anything in the index.
+MAX_SUGGEST_CHARS = 40
 MAX_LIMIT = 200
 FACET_LIMIT = 20
 #: Characters of a claim that get highlighted; the rest is shown plain.
@@ -213,6 +218,7 @@ class _Parser:
     def __init__(self, toks: list[_Tok]):
         self.toks = toks
         self.i = 0
+        self.depth = 0
 
     def peek(self) -> str | None:
         return self.toks[self.i].kind if self.i < len(self.toks) else None
@@ -266,7 +272,11 @@ class _Parser:
         tok = self.toks[self.i]
         self.i += 1
         if tok.kind == "LPAREN":
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise _Syntax(f"parentheses nest more than {MAX_DEPTH} deep")
             node = self.parse_or()
+            self.depth -= 1
             if self.peek() != "RPAREN":
                 raise _Syntax("a parenthesis was not closed")
             self.i += 1
@@ -455,7 +465,8 @@ class _Compiler:
         content = [a for a in analyzed if a[1] or a[2]]
         if not content:
             if words:
-                self.notices.append("Only common words (" + ", ".join(words[:6]) + ") were given; "
+                shown = [w if len(w) <= 40 else w[:39] + "…" for w in words[:6]]
+                self.notices.append("Only common words (" + ", ".join(shown) + ") were given; "
                                     "add a more specific word.")
             return None
         kept = [a for a in content if a[0].lower() not in QUESTION_WORDS] or content
@@ -817,7 +828,7 @@ class Searcher:
             toks = plain + joined
             if not toks or any(reader.doc_frequency(f, t) for t in toks for f in ("text", "title")):
                 continue
-            if tuple(plain) in state.expansions.by_tokens or not word.isalpha():
+            if tuple(plain) in state.expansions.by_tokens or not word.isalpha() or len(word) > MAX_SUGGEST_CHARS:
                 continue
             corrector = corrector or s.corrector("text")
             lower = uk_spelling(word.lower())

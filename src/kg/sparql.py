@@ -62,6 +62,15 @@ def check_query(text: str) -> str:
     parser's message for anything that is not SPARQL.
     """
     try:
+        return _check(text)
+    except RecursionError:
+        # rdflib's parser recurses per nested group or parenthesis; Python's stack runs out near 40.
+        raise SparqlError("the query nests groups or parentheses too deeply to be checked",
+                          hint="flatten it: fewer nested { } and ( ), or a sub-query per level") from None
+
+
+def _check(text: str) -> str:
+    try:
         parsed = parseQuery(text)
     except ParseException as exc:
         try:
@@ -69,6 +78,10 @@ def check_query(text: str) -> str:
         except ParseException:
             raise SparqlError(f"SPARQL syntax error: {exc}",
                               hint="fix the query; prefixes such as cito:, kg:, skos: are pre-declared") from None
+        if "request" not in update:
+            # An empty text (or only comments and PREFIX lines) parses as an Update with no operations.
+            raise SparqlError("the query is empty: it has no SELECT, ASK, CONSTRUCT or DESCRIBE",
+                              hint="write a query such as SELECT * WHERE { ?s ?p ?o } LIMIT 10") from None
         names = {node.name for node in _walk(update)}
         if "Load" in names:
             raise QueryRefused("LOAD is refused: queries here are read-only and never fetch remote data",
@@ -451,6 +464,9 @@ def run_query(settings: Settings, text: str, *, timeout: float | None = None, ma
     if len(text) > settings.max_query_chars:
         raise SparqlError(f"the query is {len(text)} characters long; the limit is {settings.max_query_chars}",
                           hint="shorten it or raise max_query_chars (KG_MAX_QUERY_CHARS)")
+    if re.search(r"[\ud800-\udfff]", text):
+        raise SparqlError("the query holds a lone surrogate code point, which is not Unicode text",
+                          hint="send the query as UTF-8; write such characters as \\u escapes")
     check_query(text)
     for name in params or {}:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
