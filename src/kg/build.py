@@ -2,18 +2,30 @@
 
 corpus/posts -> claims -> citations (resolved against references.bib and the organisations)
 -> concepts -> RDF store -> search index. One bad item becomes a Failure; the build goes on.
+
+Builds are incremental: what each post yields (claims, citations, concept links) depends only
+on the post and on the shared inputs (the reference library, the ontology files, the claim
+overrides, the base IRI). The build records a digest of each post in a manifest; the next build
+re-derives only the posts whose digest changed, removes their old triples and index documents,
+and adds the new ones. When a shared input changes, everything is rebuilt. Either way the new
+store and index are written beside the live ones and swapped in, so readers never see a
+half-built graph and a killed build leaves the previous one in place.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
+import hashlib
+import json
 import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
+from . import __version__
 from . import citations as citations_mod
 from . import claims as claims_mod
 from . import concepts as concepts_mod
@@ -22,60 +34,197 @@ from . import graph as graph_mod
 from . import index as index_mod
 from . import organisations as organisations_mod
 from . import references as references_mod
+from .corpus import write_text_atomic
 from .errors import BuildError, KGError
-from .model import Corpus, Failure
+from .model import Citation, Claim, Concept, Corpus, Failure, Organisation, Post, Provenance, Reference
 from .progress import Progress, no_progress
 from .settings import Settings
 
+#: Bump when what a post yields changes shape, so caches and manifests of older builds are ignored.
+FORMAT = 1
+MANIFEST = "manifest.json"
 
-def _fail(step: str, item: str, exc: Exception) -> Failure:
-    return Failure(step, item, str(exc))
+
+@dataclass
+class Inputs:
+    """What every post's derivation shares: the library, the authority, the scheme, the overrides."""
+
+    references: dict[str, Reference]
+    organisations: list[Organisation]
+    concepts: dict[str, Concept]
+    overrides: claims_mod.ClaimOverrides
+    digest: str  # changes whenever any shared input changes
+    failures: list[Failure] = field(default_factory=list)
+    resolver: citations_mod.CitationResolver | None = None
+    tagger: concepts_mod.Tagger | None = None
+
+
+def _digest_files(paths: Iterable[Path], *extra: str) -> str:
+    h = hashlib.sha256()
+    for part in extra:
+        h.update(part.encode("utf-8") + b"\x00")
+    for path in paths:
+        h.update(str(path.name).encode("utf-8") + b"\x00")
+        h.update(path.read_bytes() if path.exists() else b"<missing>")
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def load_inputs(settings: Settings) -> Inputs:
+    """Read the shared inputs of the pipeline: reference library, organisations, concepts, overrides."""
+    failures: list[Failure] = []
+    references: dict[str, Reference] = {}
+    if settings.references_file.exists():
+        references, library_failures = references_mod.load_library(settings.references_file)
+        failures.extend(library_failures)
+    else:
+        failures.append(Failure("references", str(settings.references_file),
+                                "no reference library (run `kg refs extract` to bootstrap it)"))
+    overrides_file = settings.corpus_dir / "claims-overrides.yaml"
+    overrides = claims_mod.load_overrides(overrides_file)
+    organisations = organisations_mod.load_organisations(settings.ontology_dir / "organisations.ttl")
+    concepts = concepts_mod.load_scheme(settings.ontology_dir / "concepts.ttl", base_iri=settings.base_iri)
+    ontology = sorted(settings.ontology_dir.glob("*.ttl"))
+    digest = _digest_files([settings.references_file, overrides_file, *ontology],
+                           __version__, str(FORMAT), settings.base_iri)
+    return Inputs(references, organisations, concepts, overrides, digest, failures,
+                  resolver=citations_mod.CitationResolver(references, organisations),
+                  tagger=concepts_mod.Tagger(concepts))
+
+
+@dataclass
+class PostData:
+    """Everything one post yields, with the post as it was when derived."""
+
+    post: Post
+    claims: list[Claim] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
+    subjects: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    listed: tuple[str, ...] = ()  # reference keys a bibliography post lists
+    failures: list[Failure] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        post = dataclasses.asdict(self.post)
+        return {"post": post,
+                "claims": [dataclasses.asdict(c) for c in self.claims],
+                "citations": [dataclasses.asdict(c) for c in self.citations],
+                "subjects": {k: list(v) for k, v in self.subjects.items()},
+                "listed": list(self.listed),
+                "failures": [dataclasses.asdict(f) for f in self.failures]}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "PostData":
+        post = dict(data["post"])
+        post["provenance"] = tuple(Provenance(**p) for p in post["provenance"])
+        return cls(post=Post(**post),
+                   claims=[Claim(**c) for c in data["claims"]],
+                   citations=[Citation(**c) for c in data["citations"]],
+                   subjects={k: tuple(v) for k, v in data["subjects"].items()},
+                   listed=tuple(data["listed"]),
+                   failures=[Failure(**f) for f in data["failures"]])
+
+    def counts(self) -> dict[str, int]:
+        return {"claims": len(self.claims), "questions": sum(c.is_question for c in self.claims),
+                "citations": len(self.citations),
+                "resolved": sum(c.status == "resolved" for c in self.citations),
+                "tagged_claims": len(self.subjects)}
+
+
+def derive_post(post: Post, inputs: Inputs) -> PostData:
+    """Chunk a post into claims, extract and resolve its citations, and tag its claims."""
+    data = PostData(post=post)
+    try:
+        data.claims = claims_mod.chunk_post(post, inputs.overrides)
+    except KGError as exc:
+        data.failures.append(Failure("claims", post.path or post.id, str(exc)))
+        return data
+    found = [cit for claim in data.claims for cit in citations_mod.extract_citations(claim)]
+    data.citations = citations_mod.resolve_citations(found, inputs.references, inputs.organisations,
+                                                     resolver=inputs.resolver)
+    data.subjects = concepts_mod.tag_claims(data.claims, inputs.concepts, titles={post.id: post.title},
+                                            tagger=inputs.tagger)
+    if references_mod.is_bibliography(post):
+        listed = references_mod.extract_references(post)
+        data.listed = tuple(ref.key for ref in listed if ref.key in inputs.references)
+        missing = [ref.key for ref in listed if ref.key not in inputs.references]
+        if missing:
+            data.failures.append(Failure("references", post.path or post.id,
+                                         f"listed but not in the library: {', '.join(missing)} "
+                                         "(run `kg refs extract` to add them)"))
+    return data
+
+
+def post_digest(post: Post, inputs: Inputs) -> str:
+    """Return the digest that decides whether a post must be derived again."""
+    return hashlib.sha256(f"{corpus_mod.content_hash(post)}:{inputs.digest}".encode()).hexdigest()[:32]
+
+
+class Cache:
+    """Derived post data on disk, addressed by post digest (so an entry is never stale)."""
+
+    def __init__(self, folder: Path | None):
+        self.folder = folder
+
+    def _path(self, digest: str) -> Path:
+        assert self.folder is not None
+        return self.folder / digest[:2] / f"{digest}.json"
+
+    def get(self, digest: str) -> PostData | None:
+        if self.folder is None:
+            return None
+        try:
+            return PostData.from_json(json.loads(self._path(digest).read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # missing or unreadable: derive again
+
+    def put(self, digest: str, data: PostData) -> None:
+        if self.folder is not None:
+            write_text_atomic(self._path(digest), json.dumps(data.to_json(), ensure_ascii=False))
+
+    def keep_only(self, digests: set[str]) -> None:
+        """Delete entries no manifest refers to any more."""
+        if self.folder is None or not self.folder.exists():
+            return
+        for path in self.folder.glob("*/*.json"):
+            if path.stem not in digests:
+                path.unlink(missing_ok=True)
+
+
+def _assemble(posts: list[Post], derived: dict[str, PostData], inputs: Inputs, failures: list[Failure]) -> Corpus:
+    result = Corpus(posts=posts, references=inputs.references, organisations=inputs.organisations,
+                    concepts=inputs.concepts, failures=list(failures))
+    for post in posts:
+        data = derived[post.id]
+        result.claims.extend(data.claims)
+        result.citations.extend(data.citations)
+        result.subjects.update(data.subjects)
+        if references_mod.is_bibliography(post):
+            result.bibliography[post.id] = data.listed
+        result.failures.extend(data.failures)
+    return result
+
+
+def _derive_all(posts: list[Post], inputs: Inputs, progress: Progress, cache: Cache,
+                digests: dict[str, str]) -> dict[str, PostData]:
+    derived = {}
+    for post in progress(posts, "Deriving claims", len(posts)):
+        data = cache.get(digests[post.id])
+        if data is None:
+            data = derive_post(post, inputs)
+            cache.put(digests[post.id], data)
+        derived[post.id] = data
+    return derived
 
 
 def run_pipeline(settings: Settings, progress: Progress | None = None) -> Corpus:
     """Read corpus/ and ontology/ and derive every claim, citation and concept link in memory."""
     progress = progress or no_progress
-    result = Corpus()
     posts, failures = corpus_mod.load_posts(settings.posts_dir)
-    result.posts = posts
-    result.failures.extend(failures)
-
-    overrides = claims_mod.load_overrides(settings.corpus_dir / "claims-overrides.yaml")
-    result.failures.extend(claims_mod.check_overrides(posts, overrides))
-    for post in progress(posts, "Chunking claims", len(posts)):
-        try:
-            result.claims.extend(claims_mod.chunk_post(post, overrides))
-        except KGError as exc:
-            result.failures.append(_fail("claims", post.path or post.id, exc))
-
-    if settings.references_file.exists():
-        references, failures = references_mod.load_library(settings.references_file)
-        result.references = references
-        result.failures.extend(failures)
-    else:
-        result.failures.append(Failure("references", str(settings.references_file),
-                                       "no reference library (run `kg refs extract` to bootstrap it)"))
-    result.organisations = organisations_mod.load_organisations(settings.ontology_dir / "organisations.ttl")
-
-    found = []
-    for claim in progress(result.claims, "Extracting citations", len(result.claims)):
-        found.extend(citations_mod.extract_citations(claim))
-    result.citations = citations_mod.resolve_citations(found, result.references, result.organisations)
-
-    for post in posts:
-        if references_mod.is_bibliography(post):
-            listed = references_mod.extract_references(post)
-            result.bibliography[post.id] = tuple(ref.key for ref in listed if ref.key in result.references)
-            missing = [ref.key for ref in listed if ref.key not in result.references]
-            if missing:
-                result.failures.append(Failure("references", post.path or post.id,
-                                               f"listed but not in the library: {', '.join(missing)} "
-                                               "(run `kg refs extract` to add them)"))
-
-    result.concepts = concepts_mod.load_scheme(settings.ontology_dir / "concepts.ttl", base_iri=settings.base_iri)
-    result.subjects = concepts_mod.tag_claims(progress(result.claims, "Tagging concepts", len(result.claims)),
-                                              result.concepts, titles={p.id: p.title for p in posts})
-    return result
+    inputs = load_inputs(settings)
+    failures = failures + inputs.failures + claims_mod.check_overrides(posts, inputs.overrides)
+    digests = {post.id: post_digest(post, inputs) for post in posts}
+    derived = _derive_all(posts, inputs, progress, Cache(None), digests)
+    return _assemble(posts, derived, inputs, failures)
 
 
 @dataclass
@@ -86,11 +235,15 @@ class BuildReport:
     seconds: float = 0.0
     failures: list[Failure] = field(default_factory=list)
     data_dir: str = ""
+    mode: str = "full"  # "full" | "incremental" | "unchanged"
+    changed: dict[str, list[str]] = field(default_factory=dict)  # added/changed/removed post ids
 
     def summary(self) -> str:
         c = self.counts
+        how = {"full": "full build", "unchanged": "nothing changed",
+               "incremental": ", ".join(f"{len(v)} {k}" for k, v in self.changed.items() if v) or "incremental"}
         lines = [
-            f"Built {self.data_dir} in {self.seconds:.1f} s",
+            f"Built {self.data_dir} in {self.seconds:.1f} s ({how[self.mode] if self.mode in how else self.mode})",
             f"  posts       {c.get('posts', 0):>8}  ({c.get('bibliography_posts', 0)} bibliography, "
             f"{c.get('excerpts', 0)} excerpts)",
             f"  claims      {c.get('claims', 0):>8}  ({c.get('questions', 0)} questions)",
@@ -106,7 +259,8 @@ class BuildReport:
         return "\n".join(lines)
 
     def as_dict(self) -> dict:
-        return {"data_dir": self.data_dir, "seconds": round(self.seconds, 3), "counts": self.counts,
+        return {"data_dir": self.data_dir, "seconds": round(self.seconds, 3), "mode": self.mode,
+                "changed": self.changed, "counts": self.counts,
                 "failures": [{"step": f.step, "item": f.item, "message": f.message} for f in self.failures]}
 
 
@@ -145,15 +299,144 @@ def build_lock(data_dir: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def build(settings: Settings, progress: Progress | None = None) -> BuildReport:
-    """Run the pipeline and write the RDF store and the search index into the data directory."""
+def _read_manifest(settings: Settings) -> dict | None:
+    try:
+        manifest = json.loads((settings.data_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return manifest if manifest.get("format") == FORMAT else None
+
+
+def _live(settings: Settings) -> bool:
+    try:
+        graph_mod.store_path(settings)
+    except KGError:
+        return False
+    return index_mod.live_version(settings.index_dir) is not None
+
+
+def build(settings: Settings, progress: Progress | None = None, full: bool = False) -> BuildReport:
+    """Build (or bring up to date) the RDF store and the search index in the data directory.
+
+    Only posts whose text changed since the last build are derived and written again, unless
+    ``full`` is set or a shared input (library, ontology, overrides, base IRI) changed.
+    """
+    progress = progress or no_progress
     started = time.perf_counter()
     with build_lock(settings.data_dir):
-        corpus = run_pipeline(settings, progress)
-        counts = count(corpus)
-        stats = graph_mod.build_graph(corpus, settings, progress=progress)
-        counts["triples"] = stats.triples
-        indexed = index_mod.build_index(corpus, settings.index_dir, progress=progress)
-        counts["indexed"] = indexed.documents
-    return BuildReport(counts=counts, seconds=time.perf_counter() - started, failures=corpus.failures,
-                       data_dir=str(settings.data_dir))
+        posts, failures = corpus_mod.load_posts(settings.posts_dir)
+        inputs = load_inputs(settings)
+        failures = failures + inputs.failures + claims_mod.check_overrides(posts, inputs.overrides)
+        digests = {post.id: post_digest(post, inputs) for post in posts}
+        cache = Cache(settings.data_dir / "cache")
+        manifest = None if full else _read_manifest(settings)
+        if manifest is not None and (manifest.get("inputs") != inputs.digest or not _live(settings)):
+            manifest = None
+        if manifest is None:
+            report = _full(settings, posts, inputs, failures, digests, cache, progress)
+        else:
+            report = _incremental(settings, posts, inputs, failures, digests, cache, manifest, progress)
+        cache.keep_only(set(digests.values()))
+    report.seconds = time.perf_counter() - started
+    report.data_dir = str(settings.data_dir)
+    return report
+
+
+def _write_manifest(settings: Settings, inputs: Inputs, posts: list[Post], digests: dict[str, str],
+                    per_post: dict[str, dict], counts: dict[str, int]) -> None:
+    manifest = {"format": FORMAT, "version": __version__, "inputs": inputs.digest,
+                "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "dumps": sorted({p.dump for post in posts for p in post.provenance}),
+                "posts": {post.id: {"digest": digests[post.id], **per_post[post.id]} for post in posts},
+                "counts": counts}
+    write_text_atomic(settings.data_dir / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1))
+
+
+def _post_record(post: Post, data: PostData) -> dict:
+    return {**data.counts(), "kind": post.kind, "excerpt": post.excerpt,
+            "cited": sorted({c.reference_key for c in data.citations if c.reference_key}),
+            "failures": [dataclasses.asdict(f) for f in data.failures]}
+
+
+def _totals(inputs: Inputs, records: Iterable[dict]) -> dict[str, int]:
+    records = list(records)
+    totals = {name: sum(r[name] for r in records)
+              for name in ("claims", "questions", "citations", "resolved", "tagged_claims")}
+    return {
+        "posts": len(records),
+        "bibliography_posts": sum(r["kind"] == "bibliography" for r in records),
+        "excerpts": sum(bool(r["excerpt"]) for r in records),
+        "claims": totals["claims"], "questions": totals["questions"],
+        "citations": totals["citations"], "resolved": totals["resolved"],
+        "unresolved": totals["citations"] - totals["resolved"],
+        "references": len(inputs.references),
+        "cited_references": len({key for r in records for key in r["cited"]}),
+        "concepts": len(inputs.concepts), "tagged_claims": totals["tagged_claims"],
+    }
+
+
+def _full(settings: Settings, posts: list[Post], inputs: Inputs, failures: list[Failure],
+          digests: dict[str, str], cache: Cache, progress: Progress) -> BuildReport:
+    derived = _derive_all(posts, inputs, progress, cache, digests)
+    corpus = _assemble(posts, derived, inputs, failures)
+    counts = count(corpus)
+    stats = graph_mod.build_graph(corpus, settings, progress=progress)
+    indexed = index_mod.build_index(corpus, settings.index_dir, progress=progress)
+    counts["triples"] = stats.triples
+    counts["indexed"] = indexed.documents
+    records = {post.id: _post_record(post, derived[post.id]) for post in posts}
+    _write_manifest(settings, inputs, posts, digests, records, counts)
+    return BuildReport(counts=counts, failures=corpus.failures + stats.failures + indexed.failures, mode="full")
+
+
+def _incremental(settings: Settings, posts: list[Post], inputs: Inputs, failures: list[Failure],
+                 digests: dict[str, str], cache: Cache, manifest: dict, progress: Progress) -> BuildReport:
+    before: dict[str, dict] = manifest["posts"]
+    by_id = {post.id: post for post in posts}
+    added = [pid for pid in by_id if pid not in before]
+    changed = [pid for pid in by_id if pid in before and before[pid]["digest"] != digests[pid]]
+    removed = [pid for pid in before if pid not in by_id]
+    # What the live graph holds for the posts that go: re-derived from the cache of the last build.
+    old = {pid: cache.get(before[pid]["digest"]) for pid in changed + removed}
+    if any(data is None for data in old.values()):
+        return _full(settings, posts, inputs, failures, digests, cache, progress)
+    new = {pid: derive_post(by_id[pid], inputs) for pid in added + changed}
+    for pid, data in new.items():
+        cache.put(digests[pid], data)
+
+    records = {pid: before[pid] for pid in by_id if pid not in new}
+    records.update({pid: _post_record(by_id[pid], data) for pid, data in new.items()})
+    counts = _totals(inputs, (records[post.id] for post in posts))
+    # Failures of unchanged posts are remembered in the manifest, so they are reported every time.
+    all_failures = failures + [Failure(**f) for post in posts for f in records[post.id].get("failures", [])]
+    report = BuildReport(counts=counts, failures=all_failures, mode="incremental",
+                         changed={"added": added, "changed": changed, "removed": removed})
+    if not (added or changed or removed):
+        report.mode = "unchanged"
+        report.counts.update(triples=manifest["counts"].get("triples", 0), indexed=manifest["counts"].get("indexed", 0))
+        return report
+
+    # The graph: remove the old lines of changed and removed posts, add the new lines.
+    removed_lines = [line for data in old.values() for line in _lines(data.post, data, inputs, settings)]
+    added_lines = [line for pid, data in new.items() for line in _lines(by_id[pid], data, inputs, settings)]
+    dumps_now = sorted({p.dump for post in posts for p in post.provenance})
+    gone = set(manifest.get("dumps", [])) - set(dumps_now)
+    new_dumps = set(dumps_now) - set(manifest.get("dumps", []))
+    removed_lines += graph_mod.dump_lines(gone, settings)
+    added_lines += graph_mod.dump_lines(new_dumps, settings)
+    graph_counts = {"posts": len(posts), "claims": counts["claims"], "citations": counts["citations"],
+                    "references": len(inputs.references), "organisations": len(inputs.organisations),
+                    "concepts": len(inputs.concepts)}
+    stats = graph_mod.update_graph(settings, removed_lines, added_lines, graph_counts, progress=progress)
+
+    # The index: drop every document of the changed and removed posts, add the new ones.
+    partial = _assemble([by_id[pid] for pid in new], new, inputs, [])
+    indexed = index_mod.update_index(partial, settings.index_dir, remove_posts=changed + removed, progress=progress)
+    report.counts.update(triples=stats.triples, indexed=indexed.documents)
+    _write_manifest(settings, inputs, posts, digests, records, report.counts)
+    return report
+
+
+def _lines(post: Post, data: PostData, inputs: Inputs, settings: Settings) -> list[str]:
+    return graph_mod.post_lines(post, data.claims, data.citations, data.subjects, data.listed,
+                                inputs.references, settings)

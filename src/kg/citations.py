@@ -141,9 +141,13 @@ class CitationResolver:
 
 
 def resolve_citations(citations: Iterable[Citation], references: Mapping[str, Reference],
-                      organisations: OrganisationIndex | Iterable[Organisation] | None = None) -> list[Citation]:
-    """Return the citations with reference_key/status/reason set against the library."""
-    resolver = CitationResolver(references, organisations)
+                      organisations: OrganisationIndex | Iterable[Organisation] | None = None, *,
+                      resolver: CitationResolver | None = None) -> list[Citation]:
+    """Return the citations with reference_key/status/reason set against the library.
+
+    Pass a ``resolver`` built once to resolve many batches (one per post) without rebuilding it.
+    """
+    resolver = resolver or CitationResolver(references, organisations)
     resolved = []
     for citation in citations:
         key, reason, _ = resolver.resolve(citation.author, citation.year)

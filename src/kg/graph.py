@@ -12,10 +12,12 @@ import json
 import os
 import re
 import shutil
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable
+from collections import defaultdict
+from typing import Iterable, Iterator, Mapping
 from urllib.parse import quote
 
 import pyoxigraph as ox
@@ -24,7 +26,7 @@ from rdflib import Graph, URIRef
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 
 from .errors import GraphError
-from .model import Corpus, Failure, Organisation, Reference
+from .model import Citation, Claim, Corpus, Failure, Organisation, Post, Reference
 from .progress import Progress, no_progress
 from .references import latex_decode, to_bibtex
 from .settings import Settings
@@ -186,38 +188,23 @@ def reference_bibtex(ref: Reference) -> str:
     return to_bibtex([ref]).strip() + "\n"
 
 
-def corpus_lines(corpus: Corpus, settings: Settings, failures: list[Failure] | None = None,
-                 progress: Progress = no_progress) -> list[str]:
-    """Map a Corpus to N-Triples lines (without the ontology files)."""
-    failures = [] if failures is None else failures
+def dump_lines(names: Iterable[str], settings: Settings) -> list[str]:
+    """Map the dumps posts were found in to N-Triples."""
     ids = Iris(settings.base_iri)
     out = _Lines()
-    lit, iri, a = out.lit, out.iri, out.a
-
-    # Dumps and posts, with where each post was found.
-    dumps: set[str] = set()
-    for post in progress(corpus.posts, "graph: posts", len(corpus.posts)):
-        p = ids.post(post.id)
-        a(p, FABIO.BlogPost)
-        lit(p, DCTERMS.identifier, post.id)
-        lit(p, DCTERMS.title, post.title)
-        lit(p, C4O.hasContent, post.body)
-        lit(p, KG.excerpt, bool(post.excerpt))
-        lit(p, KG.postKind, post.kind)
-        for n, prov in enumerate(post.provenance, 1):
-            d = ids.dump(prov.dump)
-            dumps.add(prov.dump)
-            iri(p, PROV.wasDerivedFrom, d)
-            derivation = f"{p}#derivation-{n}"
-            iri(p, PROV.qualifiedDerivation, derivation)
-            a(derivation, PROV.Derivation)
-            iri(derivation, PROV.entity, d)
-            lit(derivation, KG.startLine, prov.start_line)
-            lit(derivation, KG.endLine, prov.end_line)
-    for name in sorted(dumps):
+    for name in sorted(names):
         d = ids.dump(name)
-        a(d, PROV.Entity)
-        lit(d, DCTERMS.identifier, name)
+        out.a(d, PROV.Entity)
+        out.lit(d, DCTERMS.identifier, name)
+    return out.lines
+
+
+def global_lines(corpus: Corpus, settings: Settings) -> list[str]:
+    """Map what all posts share to N-Triples: dumps, organisations, references, concepts."""
+    ids = Iris(settings.base_iri)
+    out = _Lines()
+    out.lines.extend(dump_lines({prov.dump for post in corpus.posts for prov in post.provenance}, settings))
+    lit, iri, a = out.lit, out.iri, out.a
 
     # Organisations.
     for org in corpus.organisations:
@@ -276,11 +263,44 @@ def corpus_lines(corpus: Corpus, settings: Settings, failures: list[Failure] | N
         if not concept.broader:
             iri(scheme, SKOS.hasTopConcept, c)
             iri(c, SKOS.topConceptOf, scheme)
+    return out.lines
+
+
+def post_lines(post: Post, claims: Iterable[Claim], citations: Iterable[Citation],
+               subjects: Mapping[str, tuple[str, ...]], listed: Iterable[str],
+               references: Mapping[str, Reference], settings: Settings,
+               failures: list[Failure] | None = None) -> list[str]:
+    """Map one post and everything derived from it to N-Triples.
+
+    Every triple's subject belongs to the post (the post, its derivations, claims, citations,
+    selectors, parenthesis groups), so the lines of two posts never overlap: an incremental
+    build removes a post's old lines and adds its new ones without touching any other post.
+    """
+    failures = [] if failures is None else failures
+    ids = Iris(settings.base_iri)
+    out = _Lines()
+    lit, iri, a = out.lit, out.iri, out.a
+
+    p = ids.post(post.id)
+    a(p, FABIO.BlogPost)
+    lit(p, DCTERMS.identifier, post.id)
+    lit(p, DCTERMS.title, post.title)
+    lit(p, C4O.hasContent, post.body)
+    lit(p, KG.excerpt, bool(post.excerpt))
+    lit(p, KG.postKind, post.kind)
+    for n, prov in enumerate(post.provenance, 1):
+        d = ids.dump(prov.dump)
+        iri(p, PROV.wasDerivedFrom, d)
+        derivation = f"{p}#derivation-{n}"
+        iri(p, PROV.qualifiedDerivation, derivation)
+        a(derivation, PROV.Derivation)
+        iri(derivation, PROV.entity, d)
+        lit(derivation, KG.startLine, prov.start_line)
+        lit(derivation, KG.endLine, prov.end_line)
 
     # Claims, with their exact span in the post.
-    for claim in progress(corpus.claims, "graph: claims", len(corpus.claims)):
+    for claim in claims:
         c = ids.claim(claim.id)
-        p = ids.post(claim.post_id)
         a(c, KG.Claim, OA.SpecificResource)
         if claim.kind == "sentence":
             a(c, DOCO.Sentence)
@@ -293,12 +313,13 @@ def corpus_lines(corpus: Corpus, settings: Settings, failures: list[Failure] | N
         lit(c, KG.claimKind, claim.kind)
         lit(c, KG.isQuestion, bool(claim.is_question))
         _selectors(out, c, claim.start, claim.end, claim.text)
-        for concept_id in corpus.subjects.get(claim.id, ()):
+        for concept_id in subjects.get(claim.id, ()):
             iri(c, DCTERMS.subject, ids.concept(concept_id))
 
     # Citations: one resource is both the cito:Citation and its in-text pointer.
+    citations = list(citations)
     positions: dict[str, int] = {}
-    for cit in progress(corpus.citations, "graph: citations", len(corpus.citations)):
+    for cit in citations:
         t = ids.citation(cit.id)
         claim_iri = ids.claim(cit.claim_id)
         a(t, CITO.Citation, C4O.InTextReferencePointer, OA.SpecificResource)
@@ -322,7 +343,7 @@ def corpus_lines(corpus: Corpus, settings: Settings, failures: list[Failure] | N
             function = CITO.citesForInformation
         iri(t, CITO.hasCitationCharacterization, function)
         if cit.reference_key and cit.status == "resolved":
-            if cit.reference_key not in corpus.references:
+            if cit.reference_key not in references:
                 failures.append(Failure("graph", cit.id, f"citation resolved to {cit.reference_key!r}, "
                                         "which is not in the reference library; run `kg refs check`"))
             source = ids.source(cit.reference_key)
@@ -334,20 +355,34 @@ def corpus_lines(corpus: Corpus, settings: Settings, failures: list[Failure] | N
             lit(t, KG.unresolvedReason, cit.reason or "no matching entry in the reference library")
         g = ids.group(cit.group_id)
         iri(g, CO.element, t)
-    groups = {cit.group_id: cit for cit in corpus.citations}
+    groups = {cit.group_id: cit for cit in citations}
     for group_id, cit in groups.items():
         g = ids.group(group_id)
         a(g, C4O.InTextReferencePointerList)
         lit(g, C4O.hasContent, cit.group_raw)
         iri(g, C4O.hasContext, ids.claim(cit.claim_id))
 
-    # Bibliography posts list their sources.
-    for post_id, keys in corpus.bibliography.items():
-        p = ids.post(post_id)
-        for key in keys:
-            iri(p, CITO.citesForInformation, ids.source(key))
-            iri(p, CITO.cites, ids.source(key))
+    # A bibliography post lists its sources.
+    for key in listed:
+        iri(p, CITO.citesForInformation, ids.source(key))
+        iri(p, CITO.cites, ids.source(key))
     return out.lines
+
+
+def corpus_lines_iter(corpus: Corpus, settings: Settings, failures: list[Failure] | None = None,
+                      progress: Progress = no_progress) -> Iterator[str]:
+    """Map a Corpus to N-Triples lines (without the ontology files), one post at a time."""
+    failures = [] if failures is None else failures
+    claims: dict[str, list[Claim]] = defaultdict(list)
+    citations: dict[str, list[Citation]] = defaultdict(list)
+    for claim in corpus.claims:
+        claims[claim.post_id].append(claim)
+    for cit in corpus.citations:
+        citations[cit.post_id].append(cit)
+    yield from global_lines(corpus, settings)
+    for post in progress(corpus.posts, "Writing the graph", len(corpus.posts)):
+        yield from post_lines(post, claims[post.id], citations[post.id], corpus.subjects,
+                              corpus.bibliography.get(post.id, ()), corpus.references, settings, failures)
 
 
 def _selectors(out: _Lines, s: str, start: int, end: int, exact: str) -> None:
@@ -392,15 +427,18 @@ def build_graph(corpus: Corpus, settings: Settings, progress: Progress | None = 
     progress = progress or no_progress
     began = time.perf_counter()
     failures: list[Failure] = []
-    lines = corpus_lines(corpus, settings, failures, progress)
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
-    target = settings.data_dir / f"store.{stamp}"
+    target = _new_store_dir(settings)
     try:
-        store = ox.Store(str(target))
+        # The triples are streamed through a temporary N-Triples file and bulk-loaded: holding
+        # every line of 10,000 posts in memory at once would cost gigabytes.
+        with tempfile.TemporaryFile("w+b", dir=settings.data_dir) as nt:
+            for line in corpus_lines_iter(corpus, settings, failures, progress):
+                nt.write(line.encode("utf-8"))
+            nt.seek(0)
+            store = ox.Store(str(target))
+            store.bulk_load(input=nt, format=ox.RdfFormat.N_TRIPLES)
         graph = _new_graph(store)
-        graph.parse(data="".join(lines), format="ox-nt", transactional=False)
         for path in ontology_files(settings):
             text = rebase(path.read_text(encoding="utf-8"), settings.base_iri)
             try:
@@ -410,27 +448,75 @@ def build_graph(corpus: Corpus, settings: Settings, progress: Progress | None = 
                                         "fix the file and rebuild"))
         triples = int(next(iter(store.query("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }")))[0].value)
         store.flush()
-        stats = GraphStats(
-            triples=triples, posts=len(corpus.posts), claims=len(corpus.claims),
-            citations=len(corpus.citations), references=len(corpus.references),
-            organisations=len(corpus.organisations), concepts=len(corpus.concepts),
-            seconds=round(time.perf_counter() - began, 3), store=str(settings.store_dir),
-            base_iri=settings.base_iri, built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            failures=failures,
-        )
-        info = stats.to_dict()
-        info["failures"] = [asdict(f) for f in failures]
         # pyoxigraph has no close(): drop every reference so RocksDB closes its files before
         # readers open the folder.
         graph.close()
         del store, graph
         gc.collect()
-        (target / BUILD_INFO).write_text(json.dumps(info, indent=2), encoding="utf-8")
+        counts = {"posts": len(corpus.posts), "claims": len(corpus.claims), "citations": len(corpus.citations),
+                  "references": len(corpus.references), "organisations": len(corpus.organisations),
+                  "concepts": len(corpus.concepts)}
+        stats = _finish(target, settings, triples, counts, began, failures)
         _swap(settings.store_dir, target)
     except BaseException:
         if settings.store_dir.resolve() != target.resolve():
             shutil.rmtree(target, ignore_errors=True)
         raise
+    return stats
+
+
+def update_graph(settings: Settings, removed: list[str], added: list[str], counts: dict[str, int],
+                 progress: Progress | None = None) -> GraphStats:
+    """Make a new live store from the live one, less the ``removed`` and plus the ``added`` lines.
+
+    The live store is copied with a RocksDB checkpoint (hard links to its immutable files, so
+    the copy is cheap and never writes to the live store), changed, then swapped in like a full
+    build. Removing before adding makes the update idempotent: running the same update twice
+    (after a build was killed between its steps) leaves the same graph.
+    """
+    progress = progress or no_progress
+    began = time.perf_counter()
+    live = store_path(settings)
+    target = _new_store_dir(settings)
+    try:
+        ox.Store.read_only(str(live)).backup(str(target))
+        store = ox.Store(str(target))
+        if removed:
+            quads = list(ox.parse(input="".join(removed).encode("utf-8"), format=ox.RdfFormat.N_TRIPLES))
+            for quad in progress(quads, "Updating the graph", len(quads)):
+                store.remove(quad)
+        if added:
+            store.load(input="".join(added).encode("utf-8"), format=ox.RdfFormat.N_TRIPLES)
+        triples = int(next(iter(store.query("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }")))[0].value)
+        store.flush()
+        del store
+        gc.collect()
+        stats = _finish(target, settings, triples, counts, began, [])
+        _swap(settings.store_dir, target)
+    except BaseException:
+        if settings.store_dir.resolve() != target.resolve():
+            shutil.rmtree(target, ignore_errors=True)
+        raise
+    return stats
+
+
+def _new_store_dir(settings: Settings) -> Path:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
+    return settings.data_dir / f"store.{stamp}"
+
+
+def _finish(target: Path, settings: Settings, triples: int, counts: dict[str, int], began: float,
+            failures: list[Failure]) -> GraphStats:
+    """Write the build record that marks a store as complete; return its stats."""
+    stats = GraphStats(
+        triples=triples, **{name: counts.get(name, 0) for name in
+                            ("posts", "claims", "citations", "references", "organisations", "concepts")},
+        seconds=round(time.perf_counter() - began, 3), store=str(settings.store_dir),
+        base_iri=settings.base_iri, built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), failures=failures)
+    info = stats.to_dict()
+    info["failures"] = [asdict(f) for f in failures]
+    (target / BUILD_INFO).write_text(json.dumps(info, indent=2), encoding="utf-8")
     return stats
 
 

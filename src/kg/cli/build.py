@@ -71,16 +71,20 @@ def corpus_import(ctx: click.Context, dumps: tuple[Path, ...], overrides: Path |
 
 @click.command("build")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--full", is_flag=True,
+              help="Derive and write everything again, ignoring what the last build left.")
 @with_settings
-def build_command(settings, as_json: bool) -> None:
+def build_command(settings, as_json: bool, full: bool) -> None:
     """Build the knowledge graph and search index from corpus/ into the data directory.
 
     Reads corpus/posts, corpus/references.bib and ontology/, chunks posts into claims,
     resolves citations, tags concepts, writes the RDF store and the search index, and prints
-    a summary. A bad post file is reported with its path and the build goes on; the exit
-    status is 1 if anything failed.
+    a summary. Only posts changed since the last build are processed again (a change to the
+    library or the ontology rebuilds everything); the new store and index replace the old ones
+    atomically, so a running `kg serve` keeps answering and picks them up. A bad post file is
+    reported with its path and the build goes on; the exit status is 1 if anything failed.
     """
-    report = build_mod.build(settings, progress=progress_bar)
+    report = build_mod.build(settings, progress=progress_bar, full=full)
     if as_json:
         echo_json(report.as_dict())
     else:
