@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import reprlib
 import re
 import tempfile
 import unicodedata
@@ -187,8 +188,10 @@ def find_titles(dumps: dict[str, list[str]], overrides: SplitOverrides) -> dict[
     for name, lines in dumps.items():
         first = next((i for i, line in enumerate(lines) if not is_blank(line) and not is_boilerplate(line)), None)
         if first is not None and first not in titles[name]:
-            raise CorpusError(f"{name}:{first + 1}: the dump does not start with a post title: {lines[first][:60]!r}",
-                              hint="add the line that is the first post's title to corpus/split-overrides.yaml")
+            error = CorpusError(f"{name}:{first + 1}: the dump does not start with a post title: {lines[first][:60]!r}",
+                                hint="add the line that is the first post's title to corpus/split-overrides.yaml")
+            error.dump = name  # type: ignore[attr-defined]  # import_dumps sets this dump aside
+            raise error
     return titles
 
 
@@ -263,12 +266,25 @@ def import_dumps(paths: Iterable[Path], overrides: SplitOverrides) -> ImportResu
     """Read dump files and split them into unique posts; unreadable dumps become failures."""
     dumps: dict[str, list[str]] = {}
     failures: list[Failure] = []
+    where: dict[str, Path] = {}
     for path in sorted(Path(p) for p in paths):
         try:
             dumps[path.name] = read_dump(path)
+            where[path.name] = path
         except CorpusError as exc:
             failures.append(Failure("corpus", str(path), str(exc)))
-    result = merge_occurrences(split_dumps(dumps, overrides))
+    while True:
+        try:
+            occurrences = split_dumps(dumps, overrides)
+            break
+        except CorpusError as exc:
+            # A dump whose first post has no recognisable title must not keep the others out.
+            name = getattr(exc, "dump", None)
+            if name not in dumps:
+                raise
+            failures.append(Failure("corpus", str(where[name]), str(exc)))
+            del dumps[name]
+    result = merge_occurrences(occurrences)
     result.failures = failures + result.failures
     return result
 
@@ -276,6 +292,9 @@ def import_dumps(paths: Iterable[Path], overrides: SplitOverrides) -> ImportResu
 # --- post files -------------------------------------------------------------------------------
 
 _FRONT = "---\n"
+# Values quoted in error messages stay short: YAML aliases let a tiny file hold an enormous value.
+_brief = reprlib.Repr()
+_brief.maxlevel = 2
 # libyaml's loader when PyYAML has it: front matter of 10,000 posts is read on every build.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -295,6 +314,9 @@ def render_post(post: Post) -> str:
 
 def parse_post(text: str, path: str = "<post>") -> Post:
     """Parse a post file's text; raise CorpusError naming the problem and the fix."""
+    if not text.strip():
+        raise CorpusError(f"{path}: the file is empty: no front matter and no text",
+                          hint="write front matter with 'id' and 'title' and then the post's text, or delete the file")
     if not text.startswith(_FRONT):
         raise CorpusError(f"{path}: no front matter (the file must start with a '---' line)",
                           hint="add front matter with at least 'id' and 'title'")
@@ -309,26 +331,39 @@ def parse_post(text: str, path: str = "<post>") -> Post:
         raise CorpusError(f"{path}: front matter must be a mapping of keys to values, not {type(meta).__name__}",
                           hint="write it as 'key: value' lines")
     title = meta.get("title")
+    if title is not None and not isinstance(title, str):
+        raise CorpusError(f"{path}: 'title' must be text, not {type(title).__name__}",
+                          hint="quote it: title: \"...\"")
     if not isinstance(title, str) or not title.strip():
         raise CorpusError(f"{path}: front matter has no 'title'", hint="add a 'title: ...' line")
     post_id = meta.get("id") or slugify(title)
-    if not isinstance(post_id, str) or slugify(post_id) != post_id:
-        raise CorpusError(f"{path}: id {post_id!r} is not a slug (lower-case letters, digits and hyphens)",
-                          hint=f"use 'id: {slugify(str(post_id))}'")
+    if not isinstance(post_id, str):
+        raise CorpusError(f"{path}: 'id' must be text, not {type(post_id).__name__}",
+                          hint=f"use 'id: {slugify(title)}'")
+    if slugify(post_id) != post_id:
+        raise CorpusError(f"{path}: id {_brief.repr(post_id)} is not a slug (lower-case letters, digits and hyphens)",
+                          hint=f"use 'id: {slugify(post_id)}'")
     body = text[end + 1 + len(_FRONT):]
     if body.endswith("\n"):
         body = body[:-1]
     provenance = []
-    for item in meta.get("provenance") or []:
+    entries = meta.get("provenance") or []
+    if not isinstance(entries, list):
+        raise CorpusError(f"{path}: 'provenance' must be a list of entries, not {type(entries).__name__}",
+                          hint="write '- dump: FILE' and 'lines: [FIRST, LAST]' per entry, or drop the key")
+    for item in entries:
         try:
             start, stop = item["lines"]
             provenance.append(Provenance(str(item["dump"]), int(start), int(stop)))
         except (KeyError, TypeError, ValueError):
-            raise CorpusError(f"{path}: bad provenance entry {item!r}",
+            raise CorpusError(f"{path}: bad provenance entry {_brief.repr(item)}",
                               hint="each entry needs 'dump: FILE' and 'lines: [FIRST, LAST]'") from None
     kind = meta.get("kind", "article")
     if kind not in ("article", "bibliography"):
-        raise CorpusError(f"{path}: unknown kind {kind!r}", hint="use 'kind: article' or 'kind: bibliography'")
+        raise CorpusError(f"{path}: unknown kind {_brief.repr(kind)}", hint="use 'kind: article' or 'kind: bibliography'")
+    if not isinstance(meta.get("excerpt", False), bool):
+        raise CorpusError(f"{path}: 'excerpt' must be true or false, not {_brief.repr(meta['excerpt'])}",
+                          hint="write 'excerpt: true' or 'excerpt: false'")
     return Post(id=post_id, title=title.strip(), body=body, provenance=tuple(provenance),
                 excerpt=bool(meta.get("excerpt", False)), kind=kind, path=str(path))
 
