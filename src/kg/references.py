@@ -16,6 +16,7 @@ written. Keys are the acronym or short name + year + suffix: ``DH2011b``, ``King
 from __future__ import annotations
 
 import difflib
+import hashlib
 import logging
 import os
 import re
@@ -448,6 +449,19 @@ def write_library(path: str | Path, refs: Mapping[str, Reference] | Iterable[Ref
 
 # --- Bibliography posts -----------------------------------------------------------------------
 
+def key_prefix(name: str) -> str:
+    """Return the start of a citation key for a name: "King’s Fund" -> "KingsFund".
+
+    A name with no Latin letter to start with ("中国卫生部", "1234") gets "Ref" and letters
+    derived from the name, so its key still follows KEY_RULE and differs from other such names.
+    """
+    prefix = key_part(name)
+    if prefix[:1].isalpha():
+        return prefix[0].upper() + prefix[1:]
+    digest = hashlib.sha1(name.strip().encode("utf-8")).hexdigest()[:6]
+    return "Ref" + prefix + digest.translate(str.maketrans("0123456789", "ghijklmnop"))
+
+
 def parse_reference_line(line: str) -> Reference | None:
     """Return the reference one bibliography line states, or None if the line is not one.
 
@@ -471,7 +485,7 @@ def parse_reference_line(line: str) -> Reference | None:
     fields["institution"] = latex_encode(author)
     fields["year"] = year
     fields["title"] = latex_encode(title, protect_acronyms=True)
-    key = key_part(acronym or author) + year + match.group("suffix")
+    key = key_prefix(acronym or author) + year + match.group("suffix")
     return Reference(key=key, entry_type="techreport", fields=fields)
 
 
@@ -597,7 +611,7 @@ def _expected_key(ref: Reference) -> str | None:
     authors = reference_authors(ref)
     if not authors or not ref.year.strip():
         return None
-    return key_part(authors[0]) + ref.year.strip()
+    return key_prefix(authors[0]) + ref.year.strip()
 
 
 def _key_problem(ref: Reference) -> str | None:
@@ -609,7 +623,7 @@ def _key_problem(ref: Reference) -> str | None:
     year = ref.year.strip()
     if year and match.group("year") != year:
         return f"key {ref.key!r} says {match.group('year')} but the entry's year is {year}{hint}"
-    prefixes = {key_part(form).casefold() for form in reference_authors(ref)}
+    prefixes = {key_prefix(form).casefold() for form in reference_authors(ref)}
     if prefixes and match.group("prefix").casefold() not in prefixes:
         return f"key {ref.key!r} does not start with the entry's author or acronym{hint}"
     return None
