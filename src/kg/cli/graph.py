@@ -34,8 +34,9 @@ def _params(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--format", "-f", "fmt", type=click.Choice(_QUERY_FORMATS), default=None,
               help="Output format [default: table, or turtle for CONSTRUCT/DESCRIBE].")
 @click.option("--list", "list_queries", is_flag=True, help="List the named queries and their parameters.")
-@click.option("--timeout", type=float, default=None, help="Seconds before the query is stopped (default: sparql_timeout).")
-@click.option("--max-rows", type=int, default=None, help="Most rows to return (default: sparql_max_rows).")
+@click.option("--timeout", type=click.FloatRange(0, min_open=True), default=None,
+              help="Seconds before the query is stopped (default: sparql_timeout).")
+@click.option("--max-rows", type=click.IntRange(1), default=None, help="Most rows to return (default: sparql_max_rows).")
 @with_settings
 def sparql_command(settings, query: str | None, name: str | None, params: tuple[str, ...], fmt: str | None,
                    list_queries: bool, timeout: float | None, max_rows: int | None) -> None:
@@ -69,7 +70,14 @@ def sparql_command(settings, query: str | None, name: str | None, params: tuple[
             path = Path(query)
             if not path.is_file():
                 raise SparqlError(f"no query file {path}", hint="check the path, or pass the query text itself")
-            text = path.read_text(encoding="utf-8")
+            try:
+                text = path.read_text(encoding="utf-8")
+            except UnicodeDecodeError as exc:
+                raise SparqlError(f"{path} is not UTF-8 text (byte {exc.start})",
+                                  hint="save the query file as UTF-8") from None
+            except OSError as exc:
+                raise SparqlError(f"cannot read the query file {path}: {exc.strerror}",
+                                  hint="check the path and its permissions") from None
         result = sparql.run_query(settings, text, params=_params(params) or None, **options)
     fmt = fmt or ("turtle" if result.kind == "graph" else "table")
     click.echo(result.serialize(fmt), nl=False)
