@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
+import yaml
 from flask import Blueprint, jsonify, url_for
 
 from kg import sparql
@@ -13,6 +17,14 @@ from .pages import search_filters
 from .resources import get_settings
 
 bp = Blueprint("api", __name__)
+
+OPENAPI_FILE = Path(__file__).with_name("openapi.yaml")
+
+
+@functools.lru_cache(maxsize=1)
+def openapi_document() -> dict:
+    """Return the OpenAPI 3 description of the JSON API (web/openapi.yaml), read once."""
+    return yaml.safe_load(OPENAPI_FILE.read_text(encoding="utf-8"))
 
 
 def _public(query: sparql.NamedQuery) -> dict:
@@ -41,8 +53,15 @@ def index():
             "audit": url_for("api.audit"),
             "queries": url_for("api.queries"),
             "sparql": url_for("sparql.endpoint") + "?query=…",
+            "openapi": url_for("api.openapi"),
         },
     })
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """Describe this JSON API in OpenAPI 3."""
+    return jsonify(openapi_document())
 
 
 @bp.get("/stats")

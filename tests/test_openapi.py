@@ -1,0 +1,260 @@
+"""The HTTP surface: the OpenAPI description is served and complete, schemathesis checks a running
+server against it, and the escaping, header, size and read-only promises hold on every route.
+
+test_web_security.py covers headers on a fixed list of paths, the CSP, CORS, templates without
+inline script and a read-only data dir for GETs; test_web_api.py reflects XSS payloads through
+query parameters. Here: the API description, schemathesis, stored XSS from corpus text and titles,
+headers and size limits on a served instance, and no writes under any method.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+import urllib.error
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from kg import build
+from kg.settings import load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+
+
+# --- the description ------------------------------------------------------------------------
+
+def test_openapi_json_is_served_and_describes_every_json_route(web_app, web_client):
+    response = web_client.get("/api/openapi.json")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    document = response.get_json()
+    assert document["openapi"].startswith("3.")
+    described = set(document["paths"])
+    rules = {re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule) for rule in web_app.url_map.iter_rules()
+             if rule.endpoint.startswith("api.") and "anything" not in rule.rule}
+    assert rules - described == set(), "routes missing from web/openapi.yaml"
+    assert described - rules == {"/sparql"}, "paths described that the app does not have"
+    assert set(document["paths"]["/sparql"]) == {"get", "post"}
+    assert web_client.get("/api/").get_json()["routes"]["openapi"] == "/api/openapi.json"
+
+
+def test_every_operation_documents_the_error_shape(web_client):
+    document = web_client.get("/api/openapi.json").get_json()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            assert operation["summary"], (method, path)
+            assert "default" in operation["responses"], (method, path)
+
+
+# --- schemathesis against the served instance -----------------------------------------------
+
+# Operations are read from the file at collection time (one test per operation); requests go to
+# the served instance. (schemathesis.pytest.from_fixture does not run under pytest 9.)
+SCHEMA = schemathesis.openapi.from_path(ROOT / "web" / "openapi.yaml")
+OPERATIONS = {result.ok().label: result.ok() for result in SCHEMA.get_all_operations()}
+# Where a schema-valid request may still be wrong (any string is a valid `query`, but few are
+# SPARQL; search needs words or a filter), a 400 naming the problem is the right answer.
+GRAMMAR_OPERATIONS = {"GET /sparql", "POST /sparql", "GET /api/search"}
+CALLS: Counter = Counter()
+STATUSES: Counter = Counter()
+
+
+@pytest.fixture(scope="module")
+def counted():
+    yield CALLS
+    # Figures for the report: run `pytest tests/test_openapi.py -s` to see them.
+    print(f"\nschemathesis: {len(CALLS)} operations, {sum(CALLS.values())} requests; "
+          f"statuses {dict(sorted(STATUSES.items()))}")
+
+
+@pytest.mark.parametrize("label", sorted(OPERATIONS))
+@settings(max_examples=25, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_the_served_api_conforms_to_its_description(served, counted, label, data):
+    # Checks: no 5xx, documented status codes and content types, bodies that match their schemas.
+    case = data.draw(OPERATIONS[label].as_strategy())
+    excluded = [schemathesis.checks.positive_data_acceptance] if label in GRAMMAR_OPERATIONS else None
+    response = case.call_and_validate(base_url=served.rstrip("/"), timeout=30, excluded_checks=excluded)
+    CALLS[label] += 1
+    STATUSES[response.status_code] += 1
+
+
+def test_schemathesis_covers_every_operation():
+    assert len(OPERATIONS) == 18, sorted(OPERATIONS)
+
+
+# --- stored XSS: payloads in the corpus itself --------------------------------------------------
+
+PAYLOADS = ['<script>alert("kg")</script>', '"><img src=x onerror=alert(1)>', "'><svg/onload=alert(2)>",
+            "</textarea><script>alert(3)</script>", "javascript:alert(4)"]
+TITLE = 'Evil <script>alert("t")</script> "><img src=x onerror=alert(5)> title'
+
+
+@pytest.fixture(scope="module")
+def xss_app(tmp_path_factory):
+    """A corpus of one hostile post (title, headings, claims, citation, list) next to a real one, built and served."""
+    corpus_dir = tmp_path_factory.mktemp("xss-corpus")
+    posts = corpus_dir / "posts"
+    posts.mkdir()
+    body = "\n\n".join([
+        "Heading <b>bold</b> \"><img src=x onerror=alert(6)>",
+        *(f"Personal budgets matter {p} for care (DH, 2011b:6)." for p in PAYLOADS),
+        "  • a list item <iframe src=javascript:alert(7)></iframe>",
+        "Payment by Results is the tariff <style>body{display:none}</style> (Evil<script>, 2012).",
+    ])
+    (posts / "evil-post.md").write_text(f"---\nid: evil-post\ntitle: '{TITLE}'\n---\n{body}\n", encoding="utf-8")
+    real = sorted((ROOT / "corpus" / "posts").glob("*.md"))[0]
+    shutil.copy(real, posts / real.name)
+    shutil.copy(ROOT / "corpus" / "references.bib", corpus_dir / "references.bib")
+    settings_ = load_settings(env={}, corpus_dir=corpus_dir, data_dir=tmp_path_factory.mktemp("xss-data"))
+    report = build.build(settings_)
+    assert report.failures == [] or all("references" == f.step for f in report.failures), report.failures
+    from web import create_app
+    from web.sparql_endpoint import close_pool
+
+    app = create_app(settings_)
+    yield app
+    close_pool(app)
+
+
+#: The payloads as live markup: none may reach a page unescaped.
+LIVE = ["<script>alert", "<img src=x", "<svg/onload", "<iframe src", "<style>body", "<b>bold"]
+
+
+def _assert_escaped(page: str, where: str) -> None:
+    found = [tag for tag in LIVE if tag in page]
+    assert not found, f"{where}: unescaped markup {found}"
+    assert not re.search(r"<[^>]*\b(href|src)=[\"']?javascript:", page, re.I), where
+
+
+def test_the_escaping_check_catches_live_markup():
+    for page in ['<p><script>alert("kg")</script></p>', '<a href="javascript:alert(4)">x</a>', '<b>bold</b>']:
+        with pytest.raises(AssertionError):
+            _assert_escaped(page, "sample")
+    _assert_escaped("<p>&lt;script&gt;alert(1)&lt;/script&gt; &lt;iframe src=javascript:x&gt;</p>", "sample")
+
+
+def test_hostile_titles_and_text_are_escaped_on_every_page_that_shows_them(xss_app):
+    client = xss_app.test_client()
+    claims = client.get("/api/post/evil-post").get_json()["claims"]
+    assert len(claims) >= 6 and any("<script>" in c["text"] for c in claims), "the payloads must reach the graph"
+    claim_id = next(c["id"] for c in claims if "<script>" in c["text"])
+    citation = next(c for c in claims if c["citations"])["citations"][0]["id"]
+    concept = next(c for c in claims if c["concepts"])["concepts"][0]["id"]
+    pages = ["/", "/posts", "/post/evil-post", f"/claim/{claim_id}", f"/citation/{citation}",
+             "/search?q=personal+budgets", "/search?q=alert", "/search?q=script", "/search?q=onerror",
+             "/search?q=evil", f"/concept/{concept}", "/source/DH2011b", "/audit", "/concepts", "/sources",
+             "/sparql?query=" + urllib.request.quote("SELECT ?t WHERE { ?p dcterms:title ?t }"),
+             "/sparql?named=claims-citing-source&param.key=DH2011b"]
+    shown = 0
+    for path in pages:
+        response = client.get(path, headers=HTML, follow_redirects=True)
+        assert response.status_code == 200, path
+        page = response.get_data(as_text=True)
+        _assert_escaped(page, path)
+        shown += "alert(" in html.unescape(page)
+    assert shown >= 8, "the payload text should be visible (escaped) on most of these pages"
+
+
+def test_hostile_text_in_json_and_rdf_stays_data(xss_app):
+    client = xss_app.test_client()
+    response = client.get("/api/search", query_string={"q": "alert"})
+    assert response.mimetype == "application/json"
+    for hit in response.get_json()["results"]:
+        assert "<script" not in hit["highlight"] and "<img" not in hit["highlight"]
+        assert html.unescape(re.sub(r"</?mark>", "", hit["highlight"])) == hit["text"]
+    turtle = client.get("/post/evil-post", headers={"Accept": "text/turtle"})
+    assert turtle.mimetype == "text/turtle" and turtle.headers["X-Content-Type-Options"] == "nosniff"
+
+
+# --- headers, sizes and read-only, on the served instance ------------------------------------
+
+def _get(url: str, headers: dict | None = None, data: bytes | None = None, method: str | None = None):
+    request = urllib.request.Request(url, headers=headers or {}, data=data, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+def _routes(served_pages):
+    return ["", "search?q=care", "sources", "source/DH2011b", "source/DH2011b/bibtex", "concepts",
+            "concept/payment-by-results", "posts", "audit", "sparql", "cite?q=DH+2011b", "sources/bibtex",
+            "api/", "api/stats", "api/openapi.json", "api/search?q=care", "api/sources", "api/concepts",
+            "api/posts", "api/claims", "api/audit", "api/queries", "api/nope", "nope", "static/style.css",
+            "favicon.ico", "sparql?query=SELECT%20*%20%7B%3Fs%20%3Fp%20%3Fo%7D%20LIMIT%201",
+            "sparql?query=SELEC", "search?q=" + "x" * 20_000]
+
+
+@pytest.mark.parametrize("accept", ["text/html", "application/json", "*/*"])
+def test_security_headers_on_every_route_of_a_served_instance(served, accept):
+    for path in _routes(served):
+        status, headers, _ = _get(served + path, {"Accept": accept})
+        assert status < 500, path
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"], path
+        assert headers["X-Content-Type-Options"] == "nosniff", path
+        assert headers["X-Frame-Options"] == "DENY" and headers["Referrer-Policy"] == "same-origin", path
+        assert "Set-Cookie" not in headers, path
+        assert (headers.get("Server") or "kg") == "kg", "the server must not announce its software"
+
+
+def test_request_size_limits_on_a_served_instance(served, built_settings):
+    limit = built_settings.max_request_bytes
+    body = b"query=" + b"x" * (limit + 10)
+    status, _, content = _get(served + "sparql", {"Content-Type": "application/x-www-form-urlencoded",
+                                                  "Accept": "application/json"}, data=body)
+    assert status == 413
+    long_url = served + "api/search?q=" + "x" * 70_000
+    status, _, _ = _get(long_url, {"Accept": "application/json"})
+    assert status in (400, 414, 431), "an enormous URL is refused, not served"
+
+
+def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in folder.rglob("*") if p.is_file()}
+
+
+def test_no_method_on_any_route_writes_to_the_data_dir(served, built_settings):
+    before = _snapshot(built_settings.data_dir)
+    for path in _routes(served)[:-1]:
+        for method in ("POST", "PUT", "DELETE", "PATCH"):
+            status, _, _ = _get(served + path, {"Accept": "application/json",
+                                                "Content-Type": "application/sparql-update"},
+                                data=b"DROP ALL", method=method)
+            assert status < 500, (method, path)
+    for update in ("DROP ALL", "CLEAR DEFAULT", 'INSERT DATA { <http://a> <http://b> "c" }',
+                   "LOAD <file:///etc/passwd>"):
+        for content_type, data in (("application/sparql-query", update.encode()),
+                                   ("application/x-www-form-urlencoded", b"query=" + update.encode()),
+                                   ("application/x-www-form-urlencoded", b"update=" + update.encode())):
+            status, _, _ = _get(served + "sparql", {"Content-Type": content_type, "Accept": "application/json"},
+                                data=data)
+            assert status in (400, 403), (update, content_type, status)
+    assert _snapshot(built_settings.data_dir) == before
+
+
+@pytest.mark.parametrize("label", ["GET /api/search", "GET /api/claims", "GET /api/claim/{claim_id}/similar",
+                                   "GET /api/sources", "GET /api/cite", "GET /sparql"])
+@settings(max_examples=20, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_the_served_api_never_fails_on_what_its_description_does_not_allow(served, counted, label, data):
+    # Negative cases: wrong types, out of range, missing or extra values. The description is
+    # stricter than the server in places (it accepts longer filters), so the property is "no 5xx,
+    # and a 4xx is in the one error shape", not "every violation is refused".
+    case = data.draw(OPERATIONS[label].as_strategy(generation_mode=schemathesis.GenerationMode.NEGATIVE))
+    response = case.call(base_url=served.rstrip("/"), timeout=30)
+    CALLS[label + " (negative)"] += 1
+    STATUSES[response.status_code] += 1
+    assert response.status_code < 500, (case.as_curl_command(), response.text[:300])
+    if response.status_code >= 400 and response.headers.get("Content-Type", "").startswith("application/json"):
+        body = response.json()
+        assert body["ok"] is False and body["status"] == response.status_code and body["error"]
