@@ -342,6 +342,7 @@ def _worker_main(conn) -> None:
             if opened is None or opened[0] != path:
                 opened = None  # release the previous store's files first
                 opened = (path, ox.Store.read_only(path))
+            conn.send(("started", None))  # the time limit counts from here
             reply = ("ok", execute(opened[1], text, params, max_rows))
         except SyntaxError as exc:
             reply = ("syntax", str(exc))
@@ -376,6 +377,10 @@ class _Worker:
             self.kill()
         else:
             self.conn.close()
+
+
+#: Longest wait for a worker to start and open the store before the query's own time limit begins.
+STARTUP_SECONDS = 30.0
 
 
 class QueryPool:
@@ -415,12 +420,20 @@ class QueryPool:
         worker = self._acquire()
         try:
             worker.conn.send((path, text, params, max_rows))
-            if not worker.conn.poll(timeout):
+            # Starting a worker and opening the store are not the query's time: under load they
+            # took long enough that quick queries were stopped as if they were runaways.
+            if not worker.conn.poll(max(timeout, STARTUP_SECONDS)):
                 worker.kill()
-                raise QueryTimeout(f"the query ran past its time limit of {timeout:g} s and was stopped",
-                                   hint="narrow it (more specific patterns, a LIMIT) or raise sparql_timeout "
-                                        "(KG_SPARQL_TIMEOUT)")
+                raise QueryTimeout(f"no query worker could start within {max(timeout, STARTUP_SECONDS):g} s",
+                                   hint="the server is overloaded; try again in a moment")
             status, payload = worker.conn.recv()
+            if status == "started":
+                if not worker.conn.poll(timeout):
+                    worker.kill()
+                    raise QueryTimeout(f"the query ran past its time limit of {timeout:g} s and was stopped",
+                                       hint="narrow it (more specific patterns, a LIMIT) or raise sparql_timeout "
+                                            "(KG_SPARQL_TIMEOUT)")
+                status, payload = worker.conn.recv()
         except (EOFError, BrokenPipeError, ConnectionResetError):
             worker.kill()
             raise SparqlError("the query worker stopped unexpectedly",
