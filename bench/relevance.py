@@ -21,8 +21,17 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests"), str(ROOT / "bench")]
 from fts5_baseline import FTS5  # noqa: E402
 from search_corpus import load_judged, metrics, pipeline_available, real_corpus  # noqa: E402
 
+import kg.search as search_mod  # noqa: E402
 from kg.index import build_index  # noqa: E402
 from kg.search import Searcher  # noqa: E402
+
+#: Ablations: each switches parts of the ranking off (module constants of kg.search) to show its gain.
+ABLATIONS = {
+    "claim text only (no title/section/labels/org fields)":
+        {"FIELD_WEIGHTS": {"text": 1.0, "title": 0.0, "section": 0.0, "labels": 0.0, "orgnames": 0.0}},
+    "no concept expansion or concept tags": {"EXPANSION_WEIGHT": 0.0, "CONCEPT_TAG_WEIGHT": 0.0},
+    "no adjacent-pair bonus": {"PAIR_WEIGHT": 0.0},
+}
 
 
 def evaluate(corpus=None, judged=None, k: int = 10) -> dict:
@@ -50,10 +59,28 @@ def evaluate(corpus=None, judged=None, k: int = 10) -> dict:
                        else "stand-in concept step (kg.concepts not yet available)"}}
 
 
+def ablation(corpus=None, judged=None) -> dict[str, float]:
+    """Mean nDCG@10 of kg search with each ablation applied in turn (the full system first)."""
+    corpus = corpus or real_corpus()
+    judged = judged or load_judged()
+    out = {"full system": evaluate(corpus, judged)["mean"]["ours"]["ndcg"]}
+    for name, changes in ABLATIONS.items():
+        saved = {key: getattr(search_mod, key) for key in changes}
+        try:
+            for key, value in changes.items():
+                setattr(search_mod, key, value)
+            out[name] = evaluate(corpus, judged)["mean"]["ours"]["ndcg"]
+        finally:
+            for key, value in saved.items():
+                setattr(search_mod, key, value)
+    return out
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print the full report as JSON")
     parser.add_argument("--details", action="store_true", help="show each query's top 3 claims")
+    parser.add_argument("--ablation", action="store_true", help="also show the mean with parts switched off")
     args = parser.parse_args(argv)
     report = evaluate()
     if args.json:
@@ -71,6 +98,10 @@ def main(argv=None) -> None:
     m = report["mean"]
     print(f"{'MEAN':<46} {'':<12} {m['ours']['ndcg']:>8.3f} {m['fts5']['ndcg']:>6.3f}"
           f"   {m['ours']['recall']:>5.2f} {m['fts5']['recall']:>5.2f}")
+    if args.ablation:
+        print("\nAblation (mean nDCG@10):")
+        for name, value in ablation().items():
+            print(f"  {name:<56} {value:.3f}")
 
 
 if __name__ == "__main__":

@@ -6,13 +6,15 @@ import json
 import math
 import re
 import threading
+from pathlib import Path
 
 import pytest
 from search_corpus import judgement_of, load_judged, metrics, real_corpus
 
+from kg import generations
 from kg import search as search_mod
 from kg.errors import NotFound, SearchError
-from kg.index import build_index
+from kg.index import write_index
 from kg.settings import load_settings
 
 JUDGED = {item["query"]: item for item in load_judged()}
@@ -25,9 +27,11 @@ def corpus():
 
 @pytest.fixture(scope="module")
 def settings(corpus, tmp_path_factory):
+    # The layout `kg build` leaves: a version folder, made live through data/current.
     data = tmp_path_factory.mktemp("data")
-    build_index(corpus, data / "index")
-    return load_settings(env={}, data_dir=data)
+    settings = load_settings(env={}, data_dir=data)
+    generations.publish(settings, index=Path(write_index(corpus, data).path))
+    return settings
 
 
 @pytest.fixture(scope="module")

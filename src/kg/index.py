@@ -8,6 +8,7 @@ concept labels query expansion uses, so a search needs nothing but the index fol
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -21,7 +22,8 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from whoosh import index as whoosh_index
-from whoosh.analysis import Composable, Filter, LowercaseFilter, StemFilter, Token, Tokenizer
+from whoosh.analysis import Composable, Filter, LowercaseFilter, Token, Tokenizer
+from whoosh.analysis import StemFilter as WhooshStemFilter
 from whoosh.analysis.filters import STOP_WORDS
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 
@@ -35,8 +37,9 @@ SCHEMA_VERSION = 1
 META_FILE = "meta.json"
 VERSION_PREFIX = "index-v"
 
-#: Above this many claims a build uses several writer processes (measured in bench/search_latency.py).
-MULTIPROCESS_THRESHOLD = 20_000
+#: Writer processes by default. Measured at 100k claims on 2 shared cores (bench/RESULTS-search.md):
+#: procs=2 took 262 s against 185 s for one process, the merge outweighing the parallel analysis.
+DEFAULT_PROCS = 1
 
 # A word, keeping intra-word hyphens ("co-production") and dots ("e.g") together.
 _WORD = re.compile(r"\w+(?:[-‐‑.]\w+)*", re.UNICODE)
@@ -158,6 +161,16 @@ class StopFilter(Filter):
                 t.pos = pos
             t.stopped = False
             yield t
+
+
+class StemFilter(WhooshStemFilter):
+    """English stems, cached with functools.lru_cache: Whoosh's own cache is not thread-safe."""
+
+    def clear(self):
+        self._stem = functools.lru_cache(maxsize=self.cachesize or None)(self.stemfn)
+
+    def cache_info(self):
+        return self._stem.cache_info()
 
 
 def analyzer() -> Composable:
@@ -371,20 +384,31 @@ def build_index(corpus: Corpus, index_dir: str | Path, progress: Progress | None
                 procs: int | None = None, multisegment: bool = False, limitmb: int = 128) -> IndexStats:
     """Index every claim of the corpus into a new folder beside ``index_dir`` and swap it in.
 
-    ``procs`` defaults to one writer process below MULTIPROCESS_THRESHOLD claims and two above.
+    ``procs`` > 1 analyses documents in that many processes (Whoosh's MpWriter), merged into one
+    segment unless ``multisegment``; the default is DEFAULT_PROCS.
     A claim that cannot be indexed becomes a Failure in the returned stats; the rest go on.
+    """
+    index_dir = Path(index_dir)
+    stats = write_index(corpus, index_dir.parent, progress, procs=procs, multisegment=multisegment, limitmb=limitmb)
+    swap_in(Path(stats.path), index_dir)
+    return stats
+
+
+def write_index(corpus: Corpus, parent: str | Path, progress: Progress | None = None, *,
+                procs: int | None = None, multisegment: bool = False, limitmb: int = 128) -> IndexStats:
+    """Index every claim of the corpus into a new version folder under ``parent``; swap nothing.
+
+    The caller makes the version live (``swap_in``, or kg.generations with the graph store).
     """
     started = time.perf_counter()
     progress = progress or no_progress
-    index_dir = Path(index_dir)
-    parent = index_dir.parent
+    parent = Path(parent)
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SearchError(f"cannot write the search index under {parent}: {exc}",
                           hint="pass --data DIR naming a folder kg may write") from None
-    if procs is None:
-        procs = 2 if len(corpus.claims) >= MULTIPROCESS_THRESHOLD and (os.cpu_count() or 1) > 1 else 1
+    procs = DEFAULT_PROCS if procs is None else max(1, procs)
     building = Path(tempfile.mkdtemp(prefix=".index-building-", dir=parent))
     failures: list[Failure] = []
     try:
@@ -413,9 +437,63 @@ def build_index(corpus: Corpus, index_dir: str | Path, progress: Progress | None
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
         raise
-    swap_in(final, index_dir)
     return IndexStats(documents=documents, path=str(final), seconds=time.perf_counter() - started,
                       segments=segments, procs=procs, failures=failures)
+
+
+def update_index(corpus: Corpus, live: str | Path, parent: str | Path, *, remove_posts: Iterable[str] = (),
+                 cited: Iterable[str] | None = None, post_titles: dict[str, str] | None = None,
+                 progress: Progress | None = None) -> IndexStats:
+    """Write a new index version under ``parent``: the ``live`` one without ``remove_posts``, plus
+    ``corpus``'s claims; swap nothing.
+
+    ``corpus`` holds only the posts to (re)index, with the shared references, organisations and
+    concepts; ``cited`` and ``post_titles`` describe the whole corpus for meta.json. Whoosh never
+    rewrites a file in place (new segments, new tables of contents), so the new version starts
+    as hard links to the live one's files and the live one is never touched.
+    """
+    started = time.perf_counter()
+    progress = progress or no_progress
+    live, parent = Path(live), Path(parent)
+    building = Path(tempfile.mkdtemp(prefix=".index-building-", dir=parent))
+    failures: list[Failure] = []
+    try:
+        for path in live.iterdir():
+            if path.is_file() and path.name != META_FILE and not path.name.endswith("LOCK"):
+                os.link(path, building / path.name)
+        ix = whoosh_index.open_dir(str(building))
+        writer = ix.writer()
+        try:
+            for post_id in remove_posts:
+                writer.delete_by_term("post", post_id.lower())
+            for document in _documents(corpus, progress, failures):
+                writer.add_document(**document)
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+        documents = ix.doc_count()
+        segments = len(ix.reader().leaf_readers()) if documents else 0
+        ix.close()
+        meta = json.loads((live / META_FILE).read_text(encoding="utf-8"))
+        fresh = build_meta(corpus, documents)
+        meta.update(built=fresh["built"], documents=documents, orgs=fresh["orgs"], concepts=fresh["concepts"])
+        if post_titles is not None:
+            meta["posts"] = dict(post_titles)
+        if cited is not None:
+            meta["sources"] = {key: source_label(key, corpus.references) for key in sorted(cited)}
+        (building / META_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        final = parent / f"{VERSION_PREFIX}{time.time_ns()}"
+        os.rename(building, final)
+    except OSError as exc:
+        shutil.rmtree(building, ignore_errors=True)
+        raise SearchError(f"cannot update the search index under {parent}: {exc}",
+                          hint="check the data directory is writable and has free space, or run `kg build --full`") from exc
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    return IndexStats(documents=documents, path=str(final), seconds=time.perf_counter() - started,
+                      segments=segments, procs=1, failures=failures)
 
 
 def swap_in(version: Path, index_dir: Path) -> None:
@@ -440,8 +518,6 @@ def swap_in(version: Path, index_dir: Path) -> None:
 def live_version(index_dir: str | Path) -> Path | None:
     """Return the versioned folder ``index_dir`` points at now, or None if there is no index."""
     index_dir = Path(index_dir)
-    if index_dir.is_symlink():
-        return Path(os.path.realpath(index_dir))
-    if index_dir.is_dir():
-        return index_dir
-    return None
+    # Resolved through every symlink (data/current -> builds/<gen>, its index -> index-v<ns>),
+    # so a reader notices when a build swaps in a new version.
+    return Path(os.path.realpath(index_dir)) if index_dir.is_dir() else None

@@ -48,8 +48,10 @@ CONCEPT_TAG_WEIGHT = 0.4
 #: Bonus for the typed words standing together as a phrase, and for each adjacent pair.
 PHRASE_WEIGHT = 0.0
 PAIR_WEIGHT = 0.35
-#: Share of a claim's score that depends on how many of the typed words it matches.
-COORD_SCALE = 0.5
+#: Share of a claim's score that depends on how many of the typed words it matches (Whoosh's
+#: coordination factor). Off: it made several-word queries 4x slower at 20k claims and did not help
+#: nDCG@10 (0.851 with 0.5, 0.853 without; bench/RESULTS-search.md).
+COORD_SCALE = 0.0
 
 #: Fields a user may name in ``field:value``; the first group filters, the second searches words.
 FILTER_FIELDS = ("source", "concept", "post", "org", "year")
