@@ -79,7 +79,7 @@ def test_kg_build_reports_a_bad_post_file_and_builds_the_rest(tmp_path):
     assert set(failed) == {str(bad), str(unclosed)}
     assert "not UTF-8" in failed[str(bad)] and "not valid YAML" in failed[str(unclosed)]
     assert f"Error: [corpus] {bad}" in result.stderr
-    assert (data / "store").exists() and (data / "index").exists()
+    assert (data / "current" / "store").exists() and (data / "current" / "index").exists()
 
 
 def test_kg_build_prints_a_summary(tmp_path):

@@ -103,7 +103,7 @@ def test_failed_build_leaves_the_live_store(tmp_path, built, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(graph, "_swap", boom)
+    monkeypatch.setattr(graph.generations, "publish", boom)
     with pytest.raises(RuntimeError):
         build_graph(corpus, s)
     assert s.store_dir.resolve() == before and open_graph(s) is not None

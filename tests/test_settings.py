@@ -24,7 +24,8 @@ def test_defaults_point_into_the_checkout():
     settings = load_settings(env={})
     assert settings.corpus_dir == ROOT / "corpus"
     assert settings.data_dir == ROOT / "data"
-    assert settings.store_dir == ROOT / "data" / "store"
+    assert settings.store_dir == ROOT / "data" / "current" / "store"
+    assert settings.index_dir == ROOT / "data" / "current" / "index"
     assert settings.port == 8080 and settings.host == "127.0.0.1"
 
 

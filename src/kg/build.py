@@ -19,6 +19,7 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from . import citations as citations_mod
 from . import claims as claims_mod
 from . import concepts as concepts_mod
 from . import corpus as corpus_mod
+from . import generations
 from . import graph as graph_mod
 from . import index as index_mod
 from . import organisations as organisations_mod
@@ -299,6 +301,23 @@ def build_lock(data_dir: Path) -> Iterator[None]:
         os.close(fd)
 
 
+def clear_leftovers(settings: Settings) -> None:
+    """Remove what killed builds left behind: unfinished stores and indexes, temporary files.
+
+    Call only under the build lock: then no other build is writing them.
+    """
+    data = settings.data_dir
+    generations.prune(settings)
+    for pattern in (".index-building-*", ".current-link-*"):
+        for path in data.glob(pattern):
+            if path.is_symlink() or path.is_file():
+                path.unlink(missing_ok=True)
+            else:
+                shutil.rmtree(path, ignore_errors=True)
+    for path in data.glob("**/.*.tmp"):
+        path.unlink(missing_ok=True)
+
+
 def _read_manifest(settings: Settings) -> dict | None:
     try:
         manifest = json.loads((settings.data_dir / MANIFEST).read_text(encoding="utf-8"))
@@ -324,6 +343,7 @@ def build(settings: Settings, progress: Progress | None = None, full: bool = Fal
     progress = progress or no_progress
     started = time.perf_counter()
     with build_lock(settings.data_dir):
+        clear_leftovers(settings)
         posts, failures = corpus_mod.load_posts(settings.posts_dir)
         inputs = load_inputs(settings)
         failures = failures + inputs.failures + claims_mod.check_overrides(posts, inputs.overrides)
@@ -380,8 +400,9 @@ def _full(settings: Settings, posts: list[Post], inputs: Inputs, failures: list[
     derived = _derive_all(posts, inputs, progress, cache, digests)
     corpus = _assemble(posts, derived, inputs, failures)
     counts = count(corpus)
-    stats = graph_mod.build_graph(corpus, settings, progress=progress)
-    indexed = index_mod.build_index(corpus, settings.index_dir, progress=progress)
+    stats = graph_mod.build_graph(corpus, settings, progress=progress, publish=False)
+    indexed = index_mod.write_index(corpus, settings.data_dir, progress=progress)
+    generations.publish(settings, store=Path(stats.store), index=Path(indexed.path))
     counts["triples"] = stats.triples
     counts["indexed"] = indexed.documents
     records = {post.id: _post_record(post, derived[post.id]) for post in posts}
@@ -427,11 +448,16 @@ def _incremental(settings: Settings, posts: list[Post], inputs: Inputs, failures
     graph_counts = {"posts": len(posts), "claims": counts["claims"], "citations": counts["citations"],
                     "references": len(inputs.references), "organisations": len(inputs.organisations),
                     "concepts": len(inputs.concepts)}
-    stats = graph_mod.update_graph(settings, removed_lines, added_lines, graph_counts, progress=progress)
+    stats = graph_mod.update_graph(settings, removed_lines, added_lines, graph_counts, progress=progress,
+                                   publish=False)
 
     # The index: drop every document of the changed and removed posts, add the new ones.
     partial = _assemble([by_id[pid] for pid in new], new, inputs, [])
-    indexed = index_mod.update_index(partial, settings.index_dir, remove_posts=changed + removed, progress=progress)
+    indexed = index_mod.update_index(partial, index_mod.live_version(settings.index_dir), settings.data_dir,
+                                     remove_posts=changed + removed,
+                                     cited={key for post in posts for key in records[post.id]["cited"]},
+                                     post_titles={post.id: post.title for post in posts}, progress=progress)
+    generations.publish(settings, store=Path(stats.store), index=Path(indexed.path))
     report.counts.update(triples=stats.triples, indexed=indexed.documents)
     _write_manifest(settings, inputs, posts, digests, records, report.counts)
     return report

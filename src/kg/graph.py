@@ -1,8 +1,9 @@
 """Write the corpus into a persistent RDF store (Oxigraph through rdflib + oxrdflib) and open it.
 
 The mapping reuses standard vocabularies (see ontology/kg.ttl for the overview and our few
-terms). ``build_graph`` writes a new store beside the live one and swaps a symlink, so a reader
-never sees a half-built store; ``open_graph`` opens the live one read-only.
+terms). ``build_graph`` writes a new store beside the live one and makes it live in one atomic step
+(kg.generations), so a reader never sees a half-built store; ``open_graph`` opens the live one
+read-only.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from oxrdflib import OxigraphStore
 from rdflib import Graph, URIRef
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 
+from . import generations
 from .errors import GraphError
 from .model import Citation, Claim, Corpus, Failure, Organisation, Post, Reference
 from .progress import Progress, no_progress
@@ -422,8 +424,13 @@ def _new_graph(ox_store: ox.Store) -> Graph:
     return bind_prefixes(graph)
 
 
-def build_graph(corpus: Corpus, settings: Settings, progress: Progress | None = None) -> GraphStats:
-    """Write ``corpus`` (plus the ontology files) into a new store and make it the live one."""
+def build_graph(corpus: Corpus, settings: Settings, progress: Progress | None = None, *,
+                publish: bool = True) -> GraphStats:
+    """Write ``corpus`` (plus the ontology files) into a new store and make it the live one.
+
+    With ``publish=False`` the new store is only written (``stats.store`` names it): the build
+    makes it live together with its search index (kg.generations).
+    """
     progress = progress or no_progress
     began = time.perf_counter()
     failures: list[Failure] = []
@@ -457,7 +464,8 @@ def build_graph(corpus: Corpus, settings: Settings, progress: Progress | None = 
                   "references": len(corpus.references), "organisations": len(corpus.organisations),
                   "concepts": len(corpus.concepts)}
         stats = _finish(target, settings, triples, counts, began, failures)
-        _swap(settings.store_dir, target)
+        if publish:
+            generations.publish(settings, store=target)
     except BaseException:
         if settings.store_dir.resolve() != target.resolve():
             shutil.rmtree(target, ignore_errors=True)
@@ -466,7 +474,7 @@ def build_graph(corpus: Corpus, settings: Settings, progress: Progress | None = 
 
 
 def update_graph(settings: Settings, removed: list[str], added: list[str], counts: dict[str, int],
-                 progress: Progress | None = None) -> GraphStats:
+                 progress: Progress | None = None, *, publish: bool = True) -> GraphStats:
     """Make a new live store from the live one, less the ``removed`` and plus the ``added`` lines.
 
     The live store is copied with a RocksDB checkpoint (hard links to its immutable files, so
@@ -492,7 +500,8 @@ def update_graph(settings: Settings, removed: list[str], added: list[str], count
         del store
         gc.collect()
         stats = _finish(target, settings, triples, counts, began, [])
-        _swap(settings.store_dir, target)
+        if publish:
+            generations.publish(settings, store=target)
     except BaseException:
         if settings.store_dir.resolve() != target.resolve():
             shutil.rmtree(target, ignore_errors=True)
@@ -512,33 +521,12 @@ def _finish(target: Path, settings: Settings, triples: int, counts: dict[str, in
     stats = GraphStats(
         triples=triples, **{name: counts.get(name, 0) for name in
                             ("posts", "claims", "citations", "references", "organisations", "concepts")},
-        seconds=round(time.perf_counter() - began, 3), store=str(settings.store_dir),
+        seconds=round(time.perf_counter() - began, 3), store=str(target),
         base_iri=settings.base_iri, built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), failures=failures)
     info = stats.to_dict()
     info["failures"] = [asdict(f) for f in failures]
     (target / BUILD_INFO).write_text(json.dumps(info, indent=2), encoding="utf-8")
     return stats
-
-
-def _swap(link: Path, target: Path) -> None:
-    """Point ``link`` at ``target`` atomically; keep the store it replaced, drop older ones."""
-    previous = link.resolve() if link.is_symlink() else None
-    if link.exists() and not link.is_symlink():
-        # A plain folder from an older layout: move it aside so the symlink can take its place.
-        legacy = link.with_name(f"store.legacy-{time.monotonic_ns()}")
-        link.rename(legacy)
-        previous = legacy
-    tmp_link = link.with_name(f".store-link-{os.getpid()}")
-    if tmp_link.is_symlink() or tmp_link.exists():
-        tmp_link.unlink()
-    tmp_link.symlink_to(target.name)
-    os.replace(tmp_link, link)  # atomic: readers see the old store or the new one
-    # Readers that opened the previous store keep it until they next reopen; anything older
-    # than that has no reader left that the swap protocol promises to serve.
-    keep = {target.resolve(), previous}
-    for old in link.parent.glob("store.*"):
-        if old.is_dir() and old.resolve() not in keep:
-            shutil.rmtree(old, ignore_errors=True)
 
 
 def store_path(settings: Settings) -> Path:

@@ -105,13 +105,15 @@ class Settings:
         return replace(self, **{name: _convert(name, value, "argument") for name, value in changes.items()})
 
     # Derived locations inside the data directory.
+    # The live build: data/current points at a generation pairing a store and an index
+    # (kg.generations); readers resolve these paths when they open them.
     @property
     def store_dir(self) -> Path:
-        return self.data_dir / "store"
+        return self.data_dir / "current" / "store"
 
     @property
     def index_dir(self) -> Path:
-        return self.data_dir / "index"
+        return self.data_dir / "current" / "index"
 
     @property
     def posts_dir(self) -> Path:
