@@ -8,6 +8,10 @@ from ..graph import store_path
 from .common import with_settings
 
 
+#: Bytes waitress accepts beyond max_request_bytes before refusing a body itself.
+WAITRESS_HEADROOM = 1 << 20
+
+
 @click.command("serve")
 @click.option("--host", default=None, help="Address to listen on (default: 127.0.0.1, or KG_HOST).")
 @click.option("--port", type=int, default=None, help="Port to listen on (default: 8080, or KG_PORT; 0 picks a free one).")
@@ -28,8 +32,12 @@ def serve_command(settings, host: str | None, port: int | None) -> None:
     from web.sparql_endpoint import close_pool
 
     app = create_app(settings)
+    # waitress's own cap sits a little above the app's, so a body just over max_request_bytes gets
+    # the app's 413 (the one error shape, naming the setting); waitress still refuses, in plain
+    # text, anything far larger before buffering it.
     server = waitress.create_server(app, host=settings.host, port=settings.port, threads=settings.threads,
-                                    max_request_body_size=settings.max_request_bytes, ident="kg")
+                                    max_request_body_size=settings.max_request_bytes + WAITRESS_HEADROOM,
+                                    ident="kg")
     shown = f"[{server.effective_host}]" if ":" in str(server.effective_host) else server.effective_host
     click.echo(f"Serving {settings.data_dir} at http://{shown}:{server.effective_port}/ (press Ctrl+C to stop)")
     try:
