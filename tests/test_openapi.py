@@ -278,3 +278,31 @@ def test_the_served_api_never_fails_on_what_its_description_does_not_allow(serve
     if response.status_code >= 400 and response.headers.get("Content-Type", "").startswith("application/json"):
         body = response.json()
         assert body["ok"] is False and body["status"] == response.status_code and body["error"]
+
+
+# --- reflected input on every page route, any text ---------------------------------------------
+
+PAGE_ROUTES = ["/source/{}", "/source/{}/bibtex", "/concept/{}", "/post/{}", "/claim/{}", "/org/{}",
+               "/citation/{}", "/citation-group/{}", "/dump/{}", "/search?q={}", "/search?q=care&concept={}",
+               "/search?q=care&page={}", "/cite?q={}", "/sources?org={}", "/sources?sort={}", "/sparql?named={}",
+               "/sparql?query={}", "/concept/payment-by-results?format={}", "/api/search?q={}", "/api/cite?q={}"]
+HOSTILE = st.lists(st.one_of(st.sampled_from(list("<>\"'&/\\%;:=() ") + ["<script>", "javascript:", "\x00", "..",
+                                                                             "%2F", "\u202e", "{{7*7}}", "${x}"]),
+                              st.characters(blacklist_categories=("Cs",))), min_size=1, max_size=20).map("".join)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(route=st.sampled_from(PAGE_ROUTES), text=HOSTILE, accept=st.sampled_from([HTML["Accept"], "application/json"]))
+def test_any_text_in_any_route_is_answered_and_never_reflected_raw(web_app, route, text, accept):
+    from urllib.parse import quote
+
+    marked = f"zq{text}qz"  # markers that make a raw echo unmistakable
+    response = web_app.test_client().get(route.format(quote(marked, safe="")), headers={"Accept": accept})
+    assert response.status_code < 500, (route, marked, response.get_data(as_text=True)[:300])
+    body = response.get_data(as_text=True)
+    if response.mimetype == "text/html" and any(ch in text for ch in "<>\"'&"):
+        assert marked not in body, f"{route} reflected {marked!r} unescaped"
+    if response.mimetype == "application/json" and response.status_code >= 400:
+        error = response.get_json()
+        assert error["ok"] is False and error["status"] == response.status_code and error["error"]
