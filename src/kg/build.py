@@ -239,6 +239,7 @@ class BuildReport:
     data_dir: str = ""
     mode: str = "full"  # "full" | "incremental" | "unchanged"
     changed: dict[str, list[str]] = field(default_factory=dict)  # added/changed/removed post ids
+    steps: dict[str, float] = field(default_factory=dict)  # seconds per step: load, derive, graph, index, publish
 
     def summary(self) -> str:
         c = self.counts
@@ -263,6 +264,7 @@ class BuildReport:
     def as_dict(self) -> dict:
         return {"data_dir": self.data_dir, "seconds": round(self.seconds, 3), "mode": self.mode,
                 "changed": self.changed, "counts": self.counts,
+                "steps": {name: round(seconds, 3) for name, seconds in self.steps.items()},
                 "failures": [{"step": f.step, "item": f.item, "message": f.message} for f in self.failures]}
 
 
@@ -344,6 +346,7 @@ def build(settings: Settings, progress: Progress | None = None, full: bool = Fal
     started = time.perf_counter()
     with build_lock(settings.data_dir):
         clear_leftovers(settings)
+        clock = _Clock()
         posts, failures = corpus_mod.load_posts(settings.posts_dir)
         inputs = load_inputs(settings)
         failures = failures + inputs.failures + claims_mod.check_overrides(posts, inputs.overrides)
@@ -352,11 +355,15 @@ def build(settings: Settings, progress: Progress | None = None, full: bool = Fal
         manifest = None if full else _read_manifest(settings)
         if manifest is not None and (manifest.get("inputs") != inputs.digest or not _live(settings)):
             manifest = None
+        clock.lap("load")
         if manifest is None:
-            report = _full(settings, posts, inputs, failures, digests, cache, progress)
+            report = _full(settings, posts, inputs, failures, digests, cache, progress, clock)
         else:
-            report = _incremental(settings, posts, inputs, failures, digests, cache, manifest, progress)
+            report = _incremental(settings, posts, inputs, failures, digests, cache, manifest, progress, clock)
+        clock.lap("publish")  # the store and index going live, and the manifest
         cache.keep_only(set(digests.values()))
+        clock.lap("cache")
+        report.steps = clock.laps
     report.seconds = time.perf_counter() - started
     report.data_dir = str(settings.data_dir)
     return report
@@ -396,12 +403,16 @@ def _totals(inputs: Inputs, records: Iterable[dict]) -> dict[str, int]:
 
 
 def _full(settings: Settings, posts: list[Post], inputs: Inputs, failures: list[Failure],
-          digests: dict[str, str], cache: Cache, progress: Progress) -> BuildReport:
+          digests: dict[str, str], cache: Cache, progress: Progress, clock: "_Clock | None" = None) -> BuildReport:
+    clock = clock or _Clock()
     derived = _derive_all(posts, inputs, progress, cache, digests)
     corpus = _assemble(posts, derived, inputs, failures)
     counts = count(corpus)
+    clock.lap("derive")
     stats = graph_mod.build_graph(corpus, settings, progress=progress, publish=False)
+    clock.lap("graph")
     indexed = index_mod.write_index(corpus, settings.data_dir, progress=progress)
+    clock.lap("index")
     generations.publish(settings, store=Path(stats.store), index=Path(indexed.path))
     counts["triples"] = stats.triples
     counts["indexed"] = indexed.documents
@@ -411,7 +422,9 @@ def _full(settings: Settings, posts: list[Post], inputs: Inputs, failures: list[
 
 
 def _incremental(settings: Settings, posts: list[Post], inputs: Inputs, failures: list[Failure],
-                 digests: dict[str, str], cache: Cache, manifest: dict, progress: Progress) -> BuildReport:
+                 digests: dict[str, str], cache: Cache, manifest: dict, progress: Progress,
+                 clock: "_Clock | None" = None) -> BuildReport:
+    clock = clock or _Clock()
     before: dict[str, dict] = manifest["posts"]
     by_id = {post.id: post for post in posts}
     added = [pid for pid in by_id if pid not in before]
@@ -420,7 +433,7 @@ def _incremental(settings: Settings, posts: list[Post], inputs: Inputs, failures
     # What the live graph holds for the posts that go: re-derived from the cache of the last build.
     old = {pid: cache.get(before[pid]["digest"]) for pid in changed + removed}
     if any(data is None for data in old.values()):
-        return _full(settings, posts, inputs, failures, digests, cache, progress)
+        return _full(settings, posts, inputs, failures, digests, cache, progress, clock)
     new = {pid: derive_post(by_id[pid], inputs) for pid in added + changed}
     for pid, data in new.items():
         cache.put(digests[pid], data)
@@ -448,8 +461,10 @@ def _incremental(settings: Settings, posts: list[Post], inputs: Inputs, failures
     graph_counts = {"posts": len(posts), "claims": counts["claims"], "citations": counts["citations"],
                     "references": len(inputs.references), "organisations": len(inputs.organisations),
                     "concepts": len(inputs.concepts)}
+    clock.lap("derive")
     stats = graph_mod.update_graph(settings, removed_lines, added_lines, graph_counts, progress=progress,
                                    publish=False)
+    clock.lap("graph")
 
     # The index: drop every document of the changed and removed posts, add the new ones.
     partial = _assemble([by_id[pid] for pid in new], new, inputs, [])
@@ -457,10 +472,24 @@ def _incremental(settings: Settings, posts: list[Post], inputs: Inputs, failures
                                      remove_posts=changed + removed,
                                      cited={key for post in posts for key in records[post.id]["cited"]},
                                      post_titles={post.id: post.title for post in posts}, progress=progress)
+    clock.lap("index")
     generations.publish(settings, store=Path(stats.store), index=Path(indexed.path))
     report.counts.update(triples=stats.triples, indexed=indexed.documents)
     _write_manifest(settings, inputs, posts, digests, records, report.counts)
     return report
+
+
+class _Clock:
+    """Seconds spent per step of a build, for the report (bench/build_scale.py reads them)."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = self.laps.get(name, 0.0) + now - self._last
+        self._last = now
 
 
 def _lines(post: Post, data: PostData, inputs: Inputs, settings: Settings) -> list[str]:

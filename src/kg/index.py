@@ -25,7 +25,9 @@ from whoosh import index as whoosh_index
 from whoosh.analysis import Composable, Filter, LowercaseFilter, Token, Tokenizer
 from whoosh.analysis import StemFilter as WhooshStemFilter
 from whoosh.analysis.filters import STOP_WORDS
+from whoosh.codec import whoosh3
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.formats import Positions
 
 from .errors import SearchError
 from .model import Claim, Concept, Corpus, Failure, Organisation
@@ -40,6 +42,11 @@ VERSION_PREFIX = "index-v"
 #: Writer processes by default. Measured at 100k claims on 2 shared cores (bench/RESULTS-search.md):
 #: procs=2 took 262 s against 185 s for one process, the merge outweighing the parallel analysis.
 DEFAULT_PROCS = 1
+
+#: Whoosh's posting pool budget (its own size estimate, about 180 bytes a posting). Past it the
+#: pool pickles sorted runs to disk and merges them back, which cost 40% of the index build
+#: (1,000 posts, 810k postings: 22 s CPU at 128 MB, 13.6 s at 1024 MB, peak RSS 195 -> 215 MB).
+LIMIT_MB = 2048
 
 # A word, keeping intra-word hyphens ("co-production") and dots ("e.g") together.
 _WORD = re.compile(r"\w+(?:[-‐‑.]\w+)*", re.UNICODE)
@@ -178,16 +185,116 @@ def analyzer() -> Composable:
     return WordTokenizer() | LowercaseFilter() | UKSpellingFilter() | StopFilter() | StemFilter(cachesize=50000)
 
 
+class TextField(TEXT):
+    """A TEXT field that analyses a claim's text once for both its postings and its spelling words.
+
+    Whoosh runs the analyzer twice per document for a field with ``spelling=True``: once for the
+    postings, once without the stemmer for the spelling words. Here one pass without the stemmer
+    gives the spelling words, and the stemmer (the analyzer's last step, cached) turns the same
+    tokens into the postings: the terms, positions and weights are those of ``TEXT.index``.
+    """
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_spelling", None)
+        return state
+
+    def _single_pass(self):
+        items = getattr(self.analyzer, "items", ())
+        if type(self.format) is not Positions or not items or not isinstance(items[-1], WhooshStemFilter):
+            return None
+        return items[-1]
+
+    def index(self, value, **kwargs):
+        stemmer = self._single_pass()
+        if kwargs or stemmer is None or not isinstance(value, str):
+            self.__dict__.pop("_spelling", None)
+            yield from super().index(value, **kwargs)
+            return
+        stem, ignore = stemmer._stem, stemmer.ignore
+        poses: dict[str, list[int]] = defaultdict(list)
+        weights: dict[str, float] = defaultdict(float)
+        words = set()
+        for t in self.analyzer(value, no_morph=True, positions=True, boosts=True, mode="index"):
+            if t.stopped:
+                continue
+            words.add(t.text)
+            term = t.text if t.text in ignore else stem(t.text)
+            poses[term].append(t.pos)
+            weights[term] += t.boost
+        self._spelling = (value, words)
+        boost = self.format.field_boost
+        for term, positions in poses.items():
+            yield term.encode("utf-8"), len(positions), weights[term] * boost, self.format.encode(positions)
+
+    def spellable_words(self, value):
+        remembered = self.__dict__.get("_spelling")
+        if remembered is not None and remembered[0] is value:
+            return iter(sorted(remembered[1]))
+        return super().spellable_words(value)
+
+
+class RepeatedTextField(TEXT):
+    """A TEXT field whose values repeat across documents (a post's title, a section heading,
+    concept labels): each distinct value is analysed once per writer, not once per claim."""
+
+    _MEMO_SIZE = 4096
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_memo", None)
+        return state
+
+    def index(self, value, **kwargs):
+        if kwargs or not isinstance(value, str):
+            return super().index(value, **kwargs)
+        memo = self.__dict__.setdefault("_memo", {})
+        postings = memo.get(value)
+        if postings is None:
+            if len(memo) >= self._MEMO_SIZE:
+                memo.clear()
+            postings = memo[value] = tuple(super().index(value))
+        return iter(postings)
+
+
+def _cache_missing_columns() -> None:
+    """Remember, per segment reader, that a column file does not exist.
+
+    Whoosh's W3PerDocReader looks a field's length column up with a filesystem stat on every
+    call when the column is missing (keyword and spelling fields have none), and the segment
+    writer asks once per posting: 80,000 stats for 4,000 claims. A segment's files never change
+    once written, so the answer holds for the reader's lifetime.
+    """
+    reader = whoosh3.W3PerDocReader
+    if getattr(reader, "_kg_missing_cached", False):
+        return
+    original = reader._cached_reader
+
+    def _cached_reader(self, fieldname, column):
+        if fieldname in self._readers:
+            return self._readers[fieldname]
+        found = original(self, fieldname, column)
+        if found is None:
+            self._readers[fieldname] = None
+        return found
+
+    reader._cached_reader = _cached_reader
+    reader._kg_missing_cached = True
+
+
+_cache_missing_columns()
+
+
 def schema() -> Schema:
     """The index schema: searchable text fields, filter/facet keyword fields and one stored blob."""
     text = analyzer()
     return Schema(
         id=ID(stored=True, unique=True),
-        text=TEXT(analyzer=text, phrase=True, spelling=True),
-        title=TEXT(analyzer=text, phrase=True),
-        section=TEXT(analyzer=text, phrase=True),
-        labels=TEXT(analyzer=text, phrase=True),  # labels of the claim's concepts
-        orgnames=TEXT(analyzer=text, phrase=True),  # names and acronyms of the cited organisations
+        text=TextField(analyzer=text, phrase=True, spelling=True),
+        title=RepeatedTextField(analyzer=text, phrase=True),
+        section=RepeatedTextField(analyzer=text, phrase=True),
+        labels=RepeatedTextField(analyzer=text, phrase=True),  # labels of the claim's concepts
+        orgnames=RepeatedTextField(analyzer=text, phrase=True),  # names and acronyms of the cited organisations
         source=KEYWORD(lowercase=True),
         concept=KEYWORD(lowercase=True),
         post=KEYWORD(lowercase=True),
@@ -381,7 +488,7 @@ def build_meta(corpus: Corpus, documents: int) -> dict:
 # --- writing and swapping --------------------------------------------------------------------
 
 def build_index(corpus: Corpus, index_dir: str | Path, progress: Progress | None = None, *,
-                procs: int | None = None, multisegment: bool = False, limitmb: int = 128) -> IndexStats:
+                procs: int | None = None, multisegment: bool = False, limitmb: int = LIMIT_MB) -> IndexStats:
     """Index every claim of the corpus into a new folder beside ``index_dir`` and swap it in.
 
     ``procs`` > 1 analyses documents in that many processes (Whoosh's MpWriter), merged into one
@@ -395,7 +502,7 @@ def build_index(corpus: Corpus, index_dir: str | Path, progress: Progress | None
 
 
 def write_index(corpus: Corpus, parent: str | Path, progress: Progress | None = None, *,
-                procs: int | None = None, multisegment: bool = False, limitmb: int = 128) -> IndexStats:
+                procs: int | None = None, multisegment: bool = False, limitmb: int = LIMIT_MB) -> IndexStats:
     """Index every claim of the corpus into a new version folder under ``parent``; swap nothing.
 
     The caller makes the version live (``swap_in``, or kg.generations with the graph store).
