@@ -9,6 +9,7 @@ concept labels query expansion uses, so a search needs nothing but the index fol
 from __future__ import annotations
 
 import functools
+from contextlib import contextmanager
 import json
 import os
 import re
@@ -501,6 +502,41 @@ def build_index(corpus: Corpus, index_dir: str | Path, progress: Progress | None
     return stats
 
 
+@contextmanager
+def _new_version(parent: Path, doing: str, hint: str) -> Iterator[tuple[Path, list[Path]]]:
+    """Yield a scratch folder under ``parent`` and a list; on success the folder is renamed to a
+    new version folder (appended to the list), on any failure it is removed."""
+    building = Path(tempfile.mkdtemp(prefix=".index-building-", dir=parent))
+    final: list[Path] = []
+    try:
+        yield building, final
+        final.append(parent / f"{VERSION_PREFIX}{time.time_ns()}")
+        os.rename(building, final[0])
+    except OSError as exc:
+        shutil.rmtree(building, ignore_errors=True)
+        raise SearchError(f"cannot {doing} the search index under {parent}: {exc}", hint=hint) from exc
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+
+
+def _fill(writer, corpus: Corpus, progress: Progress, failures: list[Failure],
+          remove_posts: Iterable[str] = ()) -> int:
+    """Delete the documents of ``remove_posts``, add the corpus's claims and commit; return how many were added."""
+    added = 0
+    try:
+        for post_id in remove_posts:
+            writer.delete_by_term("post", post_id.lower())
+        for document in _documents(corpus, progress, failures):
+            writer.add_document(**document)
+            added += 1
+    except BaseException:
+        writer.cancel()
+        raise
+    writer.commit()
+    return added
+
+
 def write_index(corpus: Corpus, parent: str | Path, progress: Progress | None = None, *,
                 procs: int | None = None, multisegment: bool = False, limitmb: int = LIMIT_MB) -> IndexStats:
     """Index every claim of the corpus into a new version folder under ``parent``; swap nothing.
@@ -516,35 +552,18 @@ def write_index(corpus: Corpus, parent: str | Path, progress: Progress | None = 
         raise SearchError(f"cannot write the search index under {parent}: {exc}",
                           hint="pass --data DIR naming a folder kg may write") from None
     procs = DEFAULT_PROCS if procs is None else max(1, procs)
-    building = Path(tempfile.mkdtemp(prefix=".index-building-", dir=parent))
     failures: list[Failure] = []
-    try:
+    with _new_version(parent, "write", "check the data directory is writable and has free space, "
+                                       "or pass --data DIR") as (building, final):
         ix = whoosh_index.create_in(str(building), schema())
         writer = ix.writer(procs=procs, limitmb=limitmb, multisegment=multisegment) if procs > 1 \
             else ix.writer(limitmb=limitmb)
-        documents = 0
-        try:
-            for document in _documents(corpus, progress, failures):
-                writer.add_document(**document)
-                documents += 1
-        except BaseException:
-            writer.cancel()
-            raise
-        writer.commit()
+        documents = _fill(writer, corpus, progress, failures)
         segments = len(ix.reader().leaf_readers()) if documents else 0
         ix.close()
         (building / META_FILE).write_text(json.dumps(build_meta(corpus, documents), ensure_ascii=False),
                                           encoding="utf-8")
-        final = parent / f"{VERSION_PREFIX}{time.time_ns()}"
-        os.rename(building, final)
-    except OSError as exc:
-        shutil.rmtree(building, ignore_errors=True)
-        raise SearchError(f"cannot write the search index under {parent}: {exc}",
-                          hint="check the data directory is writable and has free space, or pass --data DIR") from exc
-    except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
-        raise
-    return IndexStats(documents=documents, path=str(final), seconds=time.perf_counter() - started,
+    return IndexStats(documents=documents, path=str(final[0]), seconds=time.perf_counter() - started,
                       segments=segments, procs=procs, failures=failures)
 
 
@@ -562,23 +581,14 @@ def update_index(corpus: Corpus, live: str | Path, parent: str | Path, *, remove
     started = time.perf_counter()
     progress = progress or no_progress
     live, parent = Path(live), Path(parent)
-    building = Path(tempfile.mkdtemp(prefix=".index-building-", dir=parent))
     failures: list[Failure] = []
-    try:
+    with _new_version(parent, "update", "check the data directory is writable and has free space, "
+                                        "or run `kg build --full`") as (building, final):
         for path in live.iterdir():
             if path.is_file() and path.name != META_FILE and not path.name.endswith("LOCK"):
                 os.link(path, building / path.name)
         ix = whoosh_index.open_dir(str(building))
-        writer = ix.writer()
-        try:
-            for post_id in remove_posts:
-                writer.delete_by_term("post", post_id.lower())
-            for document in _documents(corpus, progress, failures):
-                writer.add_document(**document)
-        except BaseException:
-            writer.cancel()
-            raise
-        writer.commit()
+        _fill(ix.writer(), corpus, progress, failures, remove_posts)
         documents = ix.doc_count()
         segments = len(ix.reader().leaf_readers()) if documents else 0
         ix.close()
@@ -590,16 +600,7 @@ def update_index(corpus: Corpus, live: str | Path, parent: str | Path, *, remove
         if cited is not None:
             meta["sources"] = {key: source_label(key, corpus.references) for key in sorted(cited)}
         (building / META_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-        final = parent / f"{VERSION_PREFIX}{time.time_ns()}"
-        os.rename(building, final)
-    except OSError as exc:
-        shutil.rmtree(building, ignore_errors=True)
-        raise SearchError(f"cannot update the search index under {parent}: {exc}",
-                          hint="check the data directory is writable and has free space, or run `kg build --full`") from exc
-    except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
-        raise
-    return IndexStats(documents=documents, path=str(final), seconds=time.perf_counter() - started,
+    return IndexStats(documents=documents, path=str(final[0]), seconds=time.perf_counter() - started,
                       segments=segments, procs=1, failures=failures)
 
 
