@@ -100,7 +100,8 @@ def run_size(work: Path, n: int, seed: int, keep: bool) -> dict:
         if report["mode"] != "incremental" or len(report["changed"].get(what, [])) != 1:
             raise SystemExit(f"expected an incremental build with one post {what}, got {report['mode']} "
                              f"{report['changed']}")
-    return {"n": n, "counts": full["counts"], "full_s": full_s, "full_rss": full_rss, "steps": full.get("steps", {}),
+    return {"n": n, "commit": subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h"], capture_output=True,
+                                             text=True).stdout.strip(), "counts": full["counts"], "full_s": full_s, "full_rss": full_rss, "steps": full.get("steps", {}),
             "change_s": change_s, "change_rss": change_rss, "change_steps": inc_change.get("steps", {}),
             "add_s": add_s, "add_rss": add_rss, "restore_s": restore_s}
 
@@ -113,9 +114,9 @@ def report(rows: list[dict]) -> str:
              "maximum resident set size. Incremental builds run on the data directory of the full build: "
              f"one post ({CHANGED_POST}) given one more cited sentence, then one new post added.\n"]
     lines.append(table(
-        ["posts", "claims", "citations", "triples", "full build s", "peak RSS MiB", "1 changed s",
+        ["posts", "kg commit", "claims", "citations", "triples", "full build s", "peak RSS MiB", "1 changed s",
          "1 added s", "incr. peak MiB", "targets (10k)"],
-        [[r["n"], r["counts"].get("claims"), r["counts"].get("citations"), r["counts"].get("triples"),
+        [[r["n"], r.get("commit", ""), r["counts"].get("claims"), r["counts"].get("citations"), r["counts"].get("triples"),
           f"{r['full_s']:.1f}", f"{r['full_rss']:.0f}", f"{r['change_s']:.2f}", f"{r['add_s']:.2f}",
           f"{max(r['change_rss'], r['add_rss']):.0f}",
           ("full <= 300 s: " + ("met" if r["full_s"] <= 300 else "MISSED") + "; RSS <= 3072: "
@@ -148,9 +149,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="print the table only; leave bench/RESULTS.md alone")
     args = parser.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
-    rows = []
+    # Sizes measured by earlier runs (another --sizes) stay in the table until measured again.
+    saved = args.work / "build_scale.json"
+    known = {int(k): v for k, v in json.loads(saved.read_text()).items()} if saved.exists() else {}
     for n in sorted(int(s) for s in args.sizes.split(",")):
-        rows.append(run_size(args.work, n, args.seed, args.keep))
+        known[n] = run_size(args.work, n, args.seed, args.keep)
+        saved.write_text(json.dumps(known, indent=1))
+        rows = [known[k] for k in sorted(known)]
         text = report(rows)
         if not args.no_write:
             update_section("build_scale", text)  # after every size: partial results survive a stop

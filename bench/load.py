@@ -1,0 +1,215 @@
+"""HTTP throughput and latency of `kg serve` under load from wrk, steady and through rebuilds.
+
+    .venv/bin/python bench/load.py --size 10000 [--work /tmp/kgbench] [--duration 60] [--connections 8]
+
+Uses the corpus and data directory bench/build_scale.py leaves (WORK/corpus-N, WORK/data-N).
+Starts `kg serve` on a free port and drives it with wrk (2 threads, --connections keep-alive
+connections) through bench/load.lua: a fixed mix of 30 searches (/api/search?q=..., the query
+mix of bench/serve_bench.py) and source pages (/source/KEY, HTML, 2 in every 5 requests, keys
+of the 20 most cited sources). Every response that is not 200, and every socket error, counts
+as an error. Two runs:
+
+1. steady: --duration seconds;
+2. rebuild: wrk runs while one post is changed (a sentence with a unique word added) and
+   `kg build` runs, then `kg build --full`; wrk is stopped 5 s after the second build ends (at
+   least --duration seconds in all). After the first build the unique word must be found through
+   the running server: it picked the new build up without a restart. The post is restored and
+   the data directory rebuilt at the end.
+
+Results replace the "load" section of bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+sys.path[:0] = [str(BENCH)]
+
+from benchlib import KG, command_line, machine, rss_mib, table, update_section  # noqa: E402
+from serve_bench import ALL_QUERIES, Server  # noqa: E402
+
+MARK = "zebrafinchbenchmark"
+
+
+def get_json(server: Server, path: str) -> dict:
+    conn = http.client.HTTPConnection(server.host, server.port, timeout=60)
+    conn.request("GET", path)
+    response = conn.getresponse()
+    body = response.read()
+    conn.close()
+    if response.status != 200:
+        raise SystemExit(f"GET {path} answered {response.status}: {body[:300]!r}")
+    return json.loads(body)
+
+
+def load_paths(server: Server) -> list[str]:
+    sources = get_json(server, "/api/sources")
+    items = sources.get("sources", sources) if isinstance(sources, dict) else sources
+    keys = [s["key"] for s in items][:20]
+    if not keys:
+        raise SystemExit("the server lists no sources; build a corpus with citations first")
+    searches = ["/api/search?q=" + urllib.parse.quote(q) for q in ALL_QUERIES]
+    pages = ["/source/" + urllib.parse.quote(k) for k in keys]
+    mix, s, p = [], 0, 0
+    while s < len(searches) or p < len(pages):
+        for _ in range(3):
+            mix.append(searches[s % len(searches)])
+            s += 1
+        for _ in range(2):
+            mix.append(pages[p % len(pages)])
+            p += 1
+    return mix
+
+
+_WRK = {
+    "requests": re.compile(r"(\d+) requests in ([\d.]+)(\w+)"),
+    "rps": re.compile(r"Requests/sec:\s+([\d.]+)"),
+    "non2xx": re.compile(r"Non-2xx or 3xx responses: (\d+)"),
+    "socket": re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)"),
+    "kg_failed": re.compile(r"KG non-200 responses: (\d+)"),
+    "pcts": re.compile(r"KG latency p50/p95/p99 ms: ([\d.]+) ([\d.]+) ([\d.]+)"),
+}
+
+
+def parse_wrk(out: str) -> dict:
+    found = {name: rx.search(out) for name, rx in _WRK.items()}
+    if not found["rps"] or not found["requests"]:
+        raise SystemExit(f"could not read wrk's output:\n{out}")
+    socket = [int(x) for x in found["socket"].groups()] if found["socket"] else [0, 0, 0, 0]
+    p50, p95, p99 = (float(x) for x in found["pcts"].groups())
+    errors = (int(found["non2xx"].group(1)) if found["non2xx"] else 0) + sum(socket)
+    return {"requests": int(found["requests"].group(1)), "rps": float(found["rps"].group(1)),
+            "non200": int(found["kg_failed"].group(1)), "socket": socket, "errors": errors,
+            "p50": p50, "p95": p95, "p99": p99}
+
+
+def start_wrk(server: Server, paths_file: Path, connections: int, duration: int) -> subprocess.Popen:
+    return subprocess.Popen(["wrk", "-t", "2", "-c", str(connections), "-d", f"{duration}s", "--timeout", "30s",
+                             "-s", str(BENCH / "load.lua"), f"http://{server.host}:{server.port}"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "KG_LOAD_PATHS": str(paths_file)})
+
+
+def kg_build(corpus: Path, data: Path, *extra: str) -> tuple[float, dict]:
+    began = time.perf_counter()
+    proc = subprocess.run([str(KG), "build", "--data", str(data), "--json", *extra], capture_output=True, text=True,
+                          env={**os.environ, "KG_CORPUS_DIR": str(corpus)})
+    report = json.loads(proc.stdout) if proc.stdout.strip().startswith("{") else {}
+    if proc.returncode != 0 and not report.get("failures"):
+        raise SystemExit(f"kg build failed:\n{proc.stderr[-3000:]}")
+    return time.perf_counter() - began, report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument("--size", type=int, default=10000, help="posts of the generated corpus (default: %(default)s)")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/kgbench"), help="folder of corpora and data (default: %(default)s)")
+    parser.add_argument("--duration", type=int, default=60, help="seconds of the steady run (default: %(default)s)")
+    parser.add_argument("--connections", type=int, default=8, help="concurrent connections (default: %(default)s)")
+    parser.add_argument("--skip-rebuild", action="store_true", help="only the steady run")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave bench/RESULTS.md alone")
+    args = parser.parse_args(argv)
+    corpus, data = args.work / f"corpus-{args.size}", args.work / f"data-{args.size}"
+    if not (data / "current").exists():
+        raise SystemExit(f"{data} is not built; run bench/build_scale.py --sizes {args.size} first")
+    server = Server(data)
+    runs, rebuild = {}, {}
+    try:
+        server.wait_first_search()
+        paths = load_paths(server)
+        with tempfile.NamedTemporaryFile("w", suffix=".paths", delete=False) as f:
+            f.write("\n".join(paths) + "\n")
+            paths_file = Path(f.name)
+        searches = sum(p.startswith("/api/search") for p in paths) / len(paths)
+
+        wrk = start_wrk(server, paths_file, args.connections, args.duration)
+        peak = 0.0
+        while wrk.poll() is None:
+            peak = max(peak, rss_mib(server.proc.pid))
+            time.sleep(1)
+        runs["steady"] = {**parse_wrk(wrk.stdout.read()), "rss": peak}
+        print("steady", runs["steady"], flush=True)
+
+        if not args.skip_rebuild:
+            post = sorted((corpus / "posts").glob("synthetic-00005*.md"))[0]
+            original = post.read_text(encoding="utf-8")
+            wrk = start_wrk(server, paths_file, args.connections, 3600)
+            began = time.perf_counter()
+            peak = 0.0
+            stop = threading.Event()
+
+            def watch():
+                nonlocal peak
+                while not stop.is_set():
+                    peak = max(peak, rss_mib(server.proc.pid))
+                    time.sleep(1)
+
+            watcher = threading.Thread(target=watch, daemon=True)
+            watcher.start()
+            try:
+                time.sleep(5)
+                post.write_text(original.rstrip("\n") + f"\n\nThe {MARK} pilot reported its outcomes (DH, 2011b:6).\n",
+                                encoding="utf-8")
+                rebuild["incremental_s"], report = kg_build(corpus, data)
+                rebuild["incremental_mode"] = report.get("mode")
+                found = get_json(server, "/api/search?q=" + MARK)
+                rebuild["picked_up"] = found.get("total", 0) >= 1
+                rebuild["full_s"], report = kg_build(corpus, data, "--full")
+                found = get_json(server, "/api/search?q=" + MARK)
+                rebuild["picked_up_after_full"] = found.get("total", 0) >= 1
+                remaining = args.duration - (time.perf_counter() - began)
+                time.sleep(max(5.0, remaining))
+            finally:
+                post.write_text(original, encoding="utf-8")
+                if wrk.poll() is None:
+                    wrk.send_signal(signal.SIGINT)
+                out = wrk.communicate(timeout=60)[0]
+                stop.set()
+            runs["through rebuilds"] = {**parse_wrk(out), "rss": peak}
+            print("rebuild", runs["through rebuilds"], rebuild, flush=True)
+            kg_build(corpus, data)  # back to the generated corpus
+    finally:
+        server.stop()
+
+    lines = [f"## HTTP under load (bench/load.py)\n", f"Machine: {machine()}\n", f"Command: `{command_line()}`\n",
+             f"wrk (2 threads, {args.connections} connections, keep-alive) on `kg serve` over the {args.size:,}-post "
+             f"data directory; the mix is {searches:.0%} searches (30 queries) and {1 - searches:.0%} HTML source pages "
+             "(20 most cited sources). Errors = non-2xx responses + socket errors (connect, read, write, timeout).\n"]
+    lines.append(table(["run", "seconds", "requests", "requests/s", "searches/s (share)", "p50 ms", "p95 ms", "p99 ms",
+                        "errors", "server RSS peak MiB"],
+                       [[name, f"{r['requests'] / r['rps']:.0f}" if r["rps"] else "-", r["requests"], f"{r['rps']:.1f}",
+                         f"{r['rps'] * searches:.1f}", f"{r['p50']:.1f}", f"{r['p95']:.1f}", f"{r['p99']:.1f}",
+                         r["errors"], f"{r['rss']:.0f}"] for name, r in runs.items()]))
+    if rebuild:
+        lines.append(f"\nDuring the second run: `kg build` after changing one post took {rebuild['incremental_s']:.1f} s "
+                     f"({rebuild['incremental_mode']}); the running server found the new word afterwards: "
+                     f"{'yes' if rebuild['picked_up'] else 'NO'}; then `kg build --full` took {rebuild['full_s']:.1f} s "
+                     f"(word still found: {'yes' if rebuild['picked_up_after_full'] else 'NO'}). Failed requests "
+                     f"through both rebuilds: {runs['through rebuilds']['errors']}.\n")
+    steady = runs["steady"]
+    lines.append(f"Target: >= 100 searches/s with no errors: {steady['rps'] * searches:.1f} searches/s within "
+                 f"{steady['rps']:.1f} requests/s, {steady['errors']} errors "
+                 f"({'met' if steady['rps'] * searches >= 100 and steady['errors'] == 0 else 'MISSED'}).\n")
+    text = "\n".join(lines)
+    print(text)
+    if not args.no_write:
+        update_section("load", text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
