@@ -78,7 +78,7 @@ def prune(settings: Settings) -> None:
     builds = data / BUILDS
     if live is None or not builds.is_dir():
         return
-    older = sorted((g for g in builds.iterdir() if g.name < live.name), key=lambda g: g.name)
+    older = sorted((g.resolve() for g in builds.iterdir() if g.name < live.name), key=lambda g: g.name)
     keep = {live, *(older[-1:])}
     used: set[Path] = set()
     for generation in keep:
