@@ -147,12 +147,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true",
                         help="keep an existing data directory (its cache makes the full build's derive step cheaper)")
     parser.add_argument("--no-write", action="store_true", help="print the table only; leave bench/RESULTS.md alone")
+    parser.add_argument("--report-only", action="store_true",
+                        help="measure nothing: rewrite the section from the figures saved in WORK/build_scale.json")
     args = parser.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     # Sizes measured by earlier runs (another --sizes) stay in the table until measured again.
     saved = args.work / "build_scale.json"
     known = {int(k): v for k, v in json.loads(saved.read_text()).items()} if saved.exists() else {}
-    for n in sorted(int(s) for s in args.sizes.split(",")):
+    sizes = [] if args.report_only else sorted(int(s) for s in args.sizes.split(","))
+    text = report([known[k] for k in sorted(known)]) if known else "nothing measured yet\n"
+    if args.report_only and known and not args.no_write:
+        update_section("build_scale", text)
+    for n in sizes:
         known[n] = run_size(args.work, n, args.seed, args.keep)
         saved.write_text(json.dumps(known, indent=1))
         rows = [known[k] for k in sorted(known)]

@@ -16,7 +16,7 @@ as an error. Two runs:
    the running server: it picked the new build up without a restart. The post is restored and
    the data directory rebuilt at the end.
 
-Results replace the "load" section of bench/RESULTS.md.
+Results replace the "load-N" section of bench/RESULTS.md (one per size).
 """
 
 from __future__ import annotations
@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines)
     print(text)
     if not args.no_write:
-        update_section("load", text)
+        update_section(f"load-{args.size}", text)
     return 0
 
 

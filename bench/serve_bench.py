@@ -19,7 +19,7 @@ On a data directory built by `kg build` (bench/build_scale.py leaves one per siz
   read-only Store, the same text and prefixes, the rows iterated up to the same cap); ratio;
 * the server's RSS (its process plus its SPARQL workers) after all of the above.
 
-Results replace the "serve_bench" section of bench/RESULTS.md (one table per data directory size).
+Results replace the "serve_bench-DATADIR" section of bench/RESULTS.md (one per data directory).
 """
 
 from __future__ import annotations
@@ -214,7 +214,7 @@ def bench_sparql(settings, repeat: int) -> list[dict]:
 
 def report(data: Path, starts: list[float], search: dict, queries: list[dict], rss: dict, repeat: int) -> str:
     cold = statistics.median(starts)
-    lines = [f"### {data.name}: {search['claims']:,} claims\n",
+    lines = [f"### {data}: {search['claims']:,} claims\n",
              f"Cold start, `kg serve` spawn to the first answered /api/search, {len(starts)} starts: "
              f"median {cold:.2f} s, max {max(starts):.2f} s (target <= 2 s: {'met' if max(starts) <= 2 else 'MISSED'}).\n",
              f"Search latency in ms, {repeat} timed runs of each query after one warm-up "
@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--starts", type=int, default=3, help="cold starts to time (default: %(default)s)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave bench/RESULTS.md alone")
     args = parser.parse_args(argv)
-    sections = [f"## Serving: cold start, search, SPARQL (bench/serve_bench.py)\n", f"Machine: {machine()}\n",
+    header = [f"## Serving: cold start, search, SPARQL (bench/serve_bench.py)\n", f"Machine: {machine()}\n",
                 f"Command: `{command_line()}`\n"]
     for data in args.data:
         settings = load_settings(env={"KG_DATA_DIR": str(data)})
@@ -285,11 +285,10 @@ def main(argv: list[str] | None = None) -> int:
                    "total": rss_mib(server.proc.pid)}
         finally:
             server.stop()
-        sections.append(report(data, starts, search, queries, rss, args.repeat))
-        text = "\n".join(sections)
+        text = "\n".join([*header, report(data, starts, search, queries, rss, args.repeat)])
         print(text, flush=True)
         if not args.no_write:
-            update_section("serve_bench", text)
+            update_section(f"serve_bench-{data.name}", text)
     return 0
 
 
