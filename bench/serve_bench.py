@@ -241,7 +241,10 @@ def report(data: Path, starts: list[float], search: dict, queries: list[dict], r
                       "met" if q["kg"][1] <= 1000 else "MISSED"])
     lines.append(table(["query", "rows", "kg p50", "kg p95", "direct p50", "direct p95", "kg / direct (p50)",
                         "p95 <= 1 s"], qrows))
-    lines.append(f"\nServer RSS after the runs above: {rss['main']:.0f} MiB (server process), "
+    own = rss["main"]
+    lines.append(f"\nServer RSS after the runs above: {own.get('VmRSS', 0):.0f} MiB (server process: "
+                 f"{own.get('RssAnon', 0):.0f} MiB anonymous, {own.get('RssFile', 0):.0f} MiB mapped files, "
+                 "the Whoosh index among them), "
                  f"{rss['total']:.0f} MiB with its SPARQL worker processes (target <= 600 MiB: "
                  f"{'met' if rss['total'] <= 600 else 'MISSED'}).\n")
     return "\n".join(lines)
@@ -292,11 +295,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _own_rss(pid: int) -> float:
+def _own_rss(pid: int) -> dict:
+    """VmRSS of one process and its parts: anonymous memory and mapped files (Whoosh maps the index)."""
+    out = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "RssAnon", "RssFile"):
+            out[name] = int(value.split()[0]) / 1024
+    return out
 
 
 if __name__ == "__main__":
