@@ -73,13 +73,18 @@ def post_file(corpus: Path, post_id: str) -> Path:
     return matches[0]
 
 
-def run_size(work: Path, n: int, seed: int, keep: bool) -> dict:
+def run_size(work: Path, n: int, seed: int, keep: bool, previous: dict | None = None) -> dict:
+    """Measure size n; with ``previous`` (figures of an earlier run), only the incremental builds."""
     corpus = ensure_corpus(work, n, seed)
     data = data_dir(work, n)
-    if data.exists() and not keep:
-        shutil.rmtree(data)
-    full, full_s, full_rss = kg_build(corpus, data, full=True)
-    print(f"  {n}: full build {full_s:.1f} s, peak {full_rss:.0f} MiB, steps {full.get('steps')}", flush=True)
+    if previous is None:
+        if data.exists() and not keep:
+            shutil.rmtree(data)
+        full, full_s, full_rss = kg_build(corpus, data, full=True)
+        print(f"  {n}: full build {full_s:.1f} s, peak {full_rss:.0f} MiB, steps {full.get('steps')}", flush=True)
+    else:
+        full = {"counts": previous["counts"], "steps": previous["steps"]}
+        full_s, full_rss = previous["full_s"], previous["full_rss"]
 
     changed = post_file(corpus, CHANGED_POST)
     original = changed.read_text(encoding="utf-8")
@@ -147,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true",
                         help="keep an existing data directory (its cache makes the full build's derive step cheaper)")
     parser.add_argument("--no-write", action="store_true", help="print the table only; leave bench/RESULTS.md alone")
+    parser.add_argument("--incremental-only", action="store_true",
+                        help="keep the full-build figures saved for each size; time the incremental builds again "
+                             "on the data directory left by that full build")
     parser.add_argument("--report-only", action="store_true",
                         help="measure nothing: rewrite the section from the figures saved in WORK/build_scale.json")
     args = parser.parse_args(argv)
@@ -159,7 +167,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.report_only and known and not args.no_write:
         update_section("build_scale", text)
     for n in sizes:
-        known[n] = run_size(args.work, n, args.seed, args.keep)
+        previous = known.get(n) if args.incremental_only else None
+        if args.incremental_only and previous is None:
+            raise SystemExit(f"no saved full build of {n} posts in {saved}; run without --incremental-only first")
+        known[n] = run_size(args.work, n, args.seed, args.keep, previous)
+        if previous is not None:
+            known[n]["commit"] = f"{previous.get('commit', '')} full / {known[n]['commit']} incremental"
         saved.write_text(json.dumps(known, indent=1))
         rows = [known[k] for k in sorted(known)]
         text = report(rows)
