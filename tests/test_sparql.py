@@ -186,3 +186,40 @@ def test_reopen_and_named_query_is_fast(settings):
     began = time.perf_counter()
     run_named(settings, "most-cited-sources")
     assert time.perf_counter() - began < 1.0
+
+
+@pytest.mark.parametrize("name,param,values", [
+    ("claims-citing-source", "key", ["DH2011b", "KingsFund2012", "NoSuchKey"]),
+    ("claims-about-concept", "concept", ["payment-by-results", "personal-budgets"]),
+    ("sources-for-concept", "concept", ["payment-by-results", "mental-health"]),
+])
+def test_named_parameters_bound_in_the_query_match_substitution(settings, name, param, values):
+    # run_named binds parameters with a VALUES block (the planner can start from it); the rows
+    # must be exactly those of Oxigraph's own substitution of the same text.
+    query = sparql.named_query(settings, name)
+    for value in values:
+        bound = run_named(settings, name, {param: value})
+        substituted = run_query(settings, query.text, params={param: value})
+        assert bound.variables == substituted.variables
+        assert bound.rows == substituted.rows
+    assert run_named(settings, name, {param: values[0]}).rows
+
+
+def test_bound_parameter_values_are_escaped(settings):
+    for value in ['DH"2011b', "DH\\2011b", "DH2011b\n} SELECT", "it's\ttabbed\r"]:
+        text = sparql.bind_values(sparql.named_query(settings, "claims-citing-source").text, {"key": value})
+        assert sparql.check_query(text) == "select"
+        assert run_named(settings, "claims-citing-source", {"key": value}).rows == []
+    text = sparql.bind_values("# WHERE { in a comment\nSELECT * WHERE { ?s ?p ?o }", {"s": "x"})
+    assert text == '# WHERE { in a comment\nSELECT * WHERE { VALUES (?s) { ("x") } ?s ?p ?o }'
+    with pytest.raises(SparqlError):
+        sparql.bind_values("SELECT * { ?s ?p ?o }", {"s": "x"})
+
+
+def test_notes_after_the_leading_comment_stay_out_of_the_description(settings):
+    # The rewritten queries explain their shape in a second comment block (after a blank line).
+    query = sparql.named_query(settings, "single-source-claims")
+    assert query.description == ("Claims that rest on a single source, with that source: "
+                                 "candidates for a second reference.")
+    assert sparql.named_query(settings, "sources-for-concept").params == (
+        ("concept", "the concept id, e.g. payment-by-results (leave unset for every concept)"),)

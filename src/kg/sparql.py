@@ -547,6 +547,37 @@ def named_query(settings: Settings, name: str) -> NamedQuery:
                    + "`kg sparql --list` shows them all", suggestions=close)
 
 
+def _sparql_string(value: str) -> str:
+    escaped = (value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+               .replace("\r", "\\r").replace("\t", "\\t"))
+    return f'"{escaped}"'
+
+
+_OUTER_WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
+
+
+def bind_values(text: str, params: dict[str, str]) -> str:
+    """Return ``text`` with ``params`` bound by a VALUES block opening its outermost WHERE group.
+
+    Oxigraph applies ``substitutions`` after planning, so a bound ?key did not narrow the
+    patterns: claims-citing-source for one key took 200 ms at 3,000 posts, against 10 ms with
+    the value in the group, where the planner starts from it. The named queries are ours, so
+    their outer WHERE is the first one outside comments (sub-queries nest inside it).
+    """
+    if not params:
+        return text
+    # Search a copy with comment lines blanked, so a comment never hides or fakes the WHERE.
+    masked = re.sub(r"(?m)^[ \t]*#.*$", lambda m: " " * len(m.group()), text)
+    match = _OUTER_WHERE.search(masked)
+    if match is None:
+        raise SparqlError("the named query has no WHERE { ... } to bind its parameters in",
+                          hint="write the query as SELECT ... WHERE { ... }")
+    names = sorted(params)
+    block = (" VALUES (" + " ".join(f"?{n}" for n in names) + ") { ("
+             + " ".join(_sparql_string(params[n]) for n in names) + ") }")
+    return text[:match.end()] + block + text[match.end():]
+
+
 def run_named(settings: Settings, name: str, params: dict[str, str] | None = None, **options: Any) -> QueryResult:
     """Run a named query with its ``# param:`` variables bound from ``params``."""
     query = named_query(settings, name)
@@ -555,4 +586,4 @@ def run_named(settings: Settings, name: str, params: dict[str, str] | None = Non
     if unknown:
         raise SparqlError(f"named query {name} has no parameter {', '.join(unknown)}",
                           hint="its parameters: " + (", ".join(sorted(declared)) or "none"))
-    return run_query(settings, query.text, params=params, **options)
+    return run_query(settings, bind_values(query.text, params or {}), **options)
