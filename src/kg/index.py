@@ -27,8 +27,9 @@ from whoosh.analysis import Composable, Filter, LowercaseFilter, Token, Tokenize
 from whoosh.analysis import StemFilter as WhooshStemFilter
 from whoosh.analysis.filters import STOP_WORDS
 from whoosh.codec import whoosh3
-from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
-from whoosh.formats import Positions
+from whoosh.analysis import IDTokenizer
+from whoosh.fields import ID, KEYWORD, STORED, TEXT, FieldType, Schema
+from whoosh.formats import Existence, Positions
 
 from .errors import SearchError
 from .model import Claim, Concept, Corpus, Failure, Organisation
@@ -36,7 +37,7 @@ from .progress import Progress, no_progress
 from .references import key_year, latex_decode
 
 #: Bumped when the schema or meta.json changes shape; a searcher refuses an older index.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 META_FILE = "meta.json"
 VERSION_PREFIX = "index-v"
 
@@ -186,8 +187,52 @@ def analyzer() -> Composable:
     return WordTokenizer() | LowercaseFilter() | UKSpellingFilter() | StopFilter() | StemFilter(cachesize=50000)
 
 
+class _Analysis:
+    """One claim text analysed once: its stemmed terms with positions and weights, its words.
+
+    The text field (postings and spelling words) and the pairs field (adjacent terms) both need
+    the analysis of the same claim text; whichever Whoosh indexes first computes it, the other
+    finds it here (the writer passes both the same string object).
+    """
+
+    def __init__(self):
+        self.value = None
+        self.result = None
+
+    def __call__(self, analyzer, value: str):
+        if self.value is value:
+            return self.result
+        items = getattr(analyzer, "items", ())
+        stemmer = items[-1] if items and isinstance(items[-1], WhooshStemFilter) else None
+        if stemmer is None:
+            return None
+        stem, ignore = stemmer._stem, stemmer.ignore
+        poses: dict[str, list[int]] = defaultdict(list)
+        weights: dict[str, float] = defaultdict(float)
+        words = set()
+        for t in analyzer(value, no_morph=True, positions=True, boosts=True, mode="index"):
+            if t.stopped:
+                continue
+            words.add(t.text)
+            term = t.text if t.text in ignore else stem(t.text)
+            poses[term].append(t.pos)
+            weights[term] += t.boost
+        self.value, self.result = value, (poses, weights, words)
+        return self.result
+
+
+def _pairs(poses: dict[str, list[int]]) -> set[str]:
+    """Every "a b" where term b stands at the position right after term a (a phrase of two)."""
+    at: dict[int, list[str]] = defaultdict(list)
+    for term, positions in poses.items():
+        for pos in positions:
+            at[pos].append(term)
+    return {f"{a} {b}" for pos, firsts in at.items() for a in firsts for b in at.get(pos + 1, ())}
+
+
 class TextField(TEXT):
-    """A TEXT field that analyses a claim's text once for both its postings and its spelling words.
+    """A TEXT field that analyses a claim's text once for its postings, its spelling words and
+    its adjacent pairs (see PairsField).
 
     Whoosh runs the analyzer twice per document for a field with ``spelling=True``: once for the
     postings, once without the stemmer for the spelling words. Here one pass without the stemmer
@@ -195,34 +240,25 @@ class TextField(TEXT):
     tokens into the postings: the terms, positions and weights are those of ``TEXT.index``.
     """
 
+    def __init__(self, *args, analysis: _Analysis | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.analysis = analysis or _Analysis()
+
     def __getstate__(self):
         state = dict(self.__dict__)
         state.pop("_spelling", None)
+        state["analysis"] = _Analysis()
         return state
 
-    def _single_pass(self):
-        items = getattr(self.analyzer, "items", ())
-        if type(self.format) is not Positions or not items or not isinstance(items[-1], WhooshStemFilter):
-            return None
-        return items[-1]
-
     def index(self, value, **kwargs):
-        stemmer = self._single_pass()
-        if kwargs or stemmer is None or not isinstance(value, str):
+        result = None
+        if not kwargs and isinstance(value, str) and type(self.format) is Positions:
+            result = self.analysis(self.analyzer, value)
+        if result is None:
             self.__dict__.pop("_spelling", None)
             yield from super().index(value, **kwargs)
             return
-        stem, ignore = stemmer._stem, stemmer.ignore
-        poses: dict[str, list[int]] = defaultdict(list)
-        weights: dict[str, float] = defaultdict(float)
-        words = set()
-        for t in self.analyzer(value, no_morph=True, positions=True, boosts=True, mode="index"):
-            if t.stopped:
-                continue
-            words.add(t.text)
-            term = t.text if t.text in ignore else stem(t.text)
-            poses[term].append(t.pos)
-            weights[term] += t.boost
+        poses, weights, words = result
         self._spelling = (value, words)
         boost = self.format.field_boost
         for term, positions in poses.items():
@@ -233,6 +269,51 @@ class TextField(TEXT):
         if remembered is not None and remembered[0] is value:
             return iter(sorted(remembered[1]))
         return super().spellable_words(value)
+
+
+class PairsField(FieldType):
+    """Which terms stand next to each other, per text field: the term ``"<field> <a> <b>"``.
+
+    A two-word phrase is then one posting list instead of a position check in every claim that
+    has both words (kg.search answers phrases from it; 35x faster on common words at 10,000
+    posts). The value is ``(field name, text)`` pairs, analysed as those fields are.
+    """
+
+    _MEMO_SIZE = 4096
+
+    def __init__(self, analyzer, analysis: _Analysis):
+        super().__init__(Existence(), IDTokenizer(), scorable=False, stored=False)
+        self.text_analyzer = analyzer
+        self.analysis = analysis
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_memo", None)
+        state["analysis"] = _Analysis()
+        return state
+
+    def _field_pairs(self, name: str, value: str) -> set[str]:
+        if name == "text":  # unique per claim: shared with the text field, not memoised
+            result = self.analysis(self.text_analyzer, value)
+            if result is not None:
+                return _pairs(result[0])
+        memo = self.__dict__.setdefault("_memo", {})
+        found = memo.get(value)
+        if found is None:
+            if len(memo) >= self._MEMO_SIZE:
+                memo.clear()
+            poses: dict[str, list[int]] = defaultdict(list)
+            for t in self.text_analyzer(value, positions=True, mode="index"):
+                poses[t.text].append(t.pos)
+            found = memo[value] = _pairs(poses)
+        return found
+
+    def index(self, value, **kwargs):
+        terms = set()
+        for name, text in value:
+            if text:
+                terms.update(f"{name} {pair}" for pair in self._field_pairs(name, text))
+        return ((term.encode("utf-8"), 1, 1.0, b"") for term in sorted(terms))
 
 
 class RepeatedTextField(TEXT):
@@ -289,13 +370,15 @@ _cache_missing_columns()
 def schema() -> Schema:
     """The index schema: searchable text fields, filter/facet keyword fields and one stored blob."""
     text = analyzer()
+    analysis = _Analysis()
     return Schema(
         id=ID(stored=True, unique=True),
-        text=TextField(analyzer=text, phrase=True, spelling=True),
+        text=TextField(analyzer=text, phrase=True, spelling=True, analysis=analysis),
         title=RepeatedTextField(analyzer=text, phrase=True),
         section=RepeatedTextField(analyzer=text, phrase=True),
         labels=RepeatedTextField(analyzer=text, phrase=True),  # labels of the claim's concepts
         orgnames=RepeatedTextField(analyzer=text, phrase=True),  # names and acronyms of the cited organisations
+        pairs=PairsField(text, analysis),  # adjacent terms of the fields above, for phrases
         source=KEYWORD(lowercase=True),
         concept=KEYWORD(lowercase=True),
         post=KEYWORD(lowercase=True),
@@ -453,13 +536,17 @@ def _document(claim: Claim, posts, citations, corpus: Corpus, aliases, orgs, nam
         "citations": [{"key": c.reference_key, "locator": c.locator, "raw": c.raw} for c in citations],
         "concepts": [{"id": cid, "label": corpus.concepts[cid].pref_label} for cid in concept_ids],
     }
+    labels = " ; ".join(labels)
+    orgnames = " ; ".join(n for n in names if n)
     return {
         "id": claim.id,
         "text": claim.text,
         "title": title,
         "section": claim.section or "",
-        "labels": " ; ".join(labels),
-        "orgnames": " ; ".join(n for n in names if n),
+        "labels": labels,
+        "orgnames": orgnames,
+        "pairs": (("text", claim.text), ("title", title), ("section", claim.section or ""),
+                  ("labels", labels), ("orgnames", orgnames)),
         "source": " ".join(sources),
         "concept": " ".join(concept_ids),
         "post": claim.post_id,
