@@ -26,7 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchlib import KG, PYTHON, ROOT, command_line, machine, run_timed, table, update_section  # noqa: E402
 
-STEPS = ("load", "derive", "graph", "index", "publish", "cache")
+# graph_wait: a full build bulk-loads the store in the background while it writes the index;
+# "graph" is then writing the triples and graph_wait the load's time past the index.
+STEPS = ("load", "derive", "graph", "index", "graph_wait", "publish", "cache")
 CHANGED_POST = "synthetic-00002"
 ADDED_POST = "synthetic-bench-added"
 EDIT = "\n\nCommissioners said the new tariff would be reviewed by the end of the year (DH, 2011b:6).\n"
@@ -128,7 +130,9 @@ def report(rows: list[dict]) -> str:
            + ("met" if r["full_rss"] <= 3072 else "MISSED") + "; 1 changed <= 5 s: "
            + ("met" if r["change_s"] <= 5 else "MISSED")) if r["n"] >= 10000 else ""]
          for r in rows]))
-    lines.append("\nSeconds per step of the full build (from the build report) and of the one-post change:\n")
+    lines.append("\nSeconds per step of the full build (from the build report) and of the one-post change. "
+                 "Builds that bulk-load the store while writing the index (graph_wait present) count in "
+                 "\"graph\" only writing the triples; graph_wait is the load's time past the index:\n")
     lines.append(table(["posts", *STEPS, "incr: " + ", ".join(STEPS)],
                        [[r["n"], *(f"{r['steps'].get(s, 0):.1f}" for s in STEPS),
                          ", ".join(f"{r['change_steps'].get(s, 0):.2f}" for s in STEPS)] for r in rows]))

@@ -124,3 +124,21 @@ def test_export_formats(built):
     assert "@prefix cito: <http://purl.org/spar/cito/>" in ttl and "^^xsd:string" not in ttl
     import json
     assert isinstance(json.loads(graph.export_graph(settings, "jsonld")), list)
+
+
+def test_failure_while_the_store_loads_leaves_the_live_store(tmp_path, built):
+    # The build writes the index while the store bulk-loads in the background: if the index
+    # fails, the half-made store and its N-Triples file go, and the live store stays.
+    settings, corpus, _ = built
+    s = settings.with_(data_dir=tmp_path)
+    build_graph(corpus, s)
+    before = s.store_dir.resolve()
+    with pytest.raises(RuntimeError, match="index failed"):
+        with graph.loading(corpus, s) as load:
+            assert load.thread is not None  # the load runs while the block does
+            raise RuntimeError("index failed")
+    assert load.stats is None
+    assert [p for p in tmp_path.glob("store.*") if p.is_dir()] == [before]
+    assert list(tmp_path.glob(".*.tmp")) == []
+    assert open_graph(s) is not None
+

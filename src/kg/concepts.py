@@ -108,6 +108,8 @@ def _word_form(word: str) -> str:
 
 
 def _fold(text: str) -> str:
+    if text.isascii():  # NFKC leaves ASCII as it is, and every folded apostrophe is non-ASCII
+        return text
     return unicodedata.normalize("NFKC", text).translate(_FRONT_APOSTROPHES)
 
 

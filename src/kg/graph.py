@@ -14,7 +14,9 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from collections import defaultdict
@@ -82,6 +84,10 @@ class GraphStats:
         return asdict(self)
 
 
+#: What quote(local, safe="-._~") leaves as it is.
+_IRI_SAFE = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
 class Iris:
     """Resource IRIs under one base, per the shared conventions."""
 
@@ -90,7 +96,9 @@ class Iris:
 
     def _iri(self, kind: str, local: str) -> str:
         # Slugs and keys are already IRI-safe; quoting guards against anything that is not.
-        return f"{self.base}{kind}/{quote(local, safe='-._~')}"
+        if _IRI_SAFE.fullmatch(local) is None:
+            local = quote(local, safe="-._~")
+        return f"{self.base}{kind}/{local}"
 
     def post(self, post_id: str) -> str:
         return self._iri("post", post_id)
@@ -128,12 +136,21 @@ _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"}
 _ESCAPE_RE = re.compile(r'[\\"\n\r]')
 
 
+_XSD_BOOLEAN, _XSD_INTEGER = str(XSD.boolean), str(XSD.integer)
+
+
+def _escape(match: re.Match) -> str:
+    return _ESCAPES[match.group()]
+
+
 def _lit(value: object, datatype: str | None = None, lang: str | None = None) -> str:
     if isinstance(value, bool):
-        value, datatype = ("true" if value else "false"), str(XSD.boolean)
+        value, datatype = ("true" if value else "false"), _XSD_BOOLEAN
     elif isinstance(value, int):
-        value, datatype = str(value), datatype or str(XSD.integer)
-    text = _ESCAPE_RE.sub(lambda m: _ESCAPES[m.group()], str(value))
+        value, datatype = str(value), datatype or _XSD_INTEGER
+    text = str(value)
+    if _ESCAPE_RE.search(text) is not None:
+        text = _ESCAPE_RE.sub(_escape, text)
     if lang:
         return f'"{text}"@{lang}'
     if datatype:
@@ -147,18 +164,63 @@ class _Lines:
     def __init__(self) -> None:
         self.lines: list[str] = []
 
-    def iri(self, s: str, p: URIRef, o: str) -> None:
+    def iri(self, s: str, p: str, o: str) -> None:
         self.lines.append(f"<{s}> <{p}> <{o}> .\n")
 
-    def lit(self, s: str, p: URIRef, value: object, datatype: str | None = None,
+    def lit(self, s: str, p: str, value: object, datatype: str | None = None,
             lang: str | None = None) -> None:
         if value is None or value == "":
             return
         self.lines.append(f"<{s}> <{p}> {_lit(value, datatype, lang)} .\n")
 
-    def a(self, s: str, *classes: URIRef) -> None:
+    def a(self, s: str, *classes: str) -> None:
         for cls in classes:
-            self.iri(s, RDF.type, cls)
+            self.lines.append(f"<{s}> <{_T.type}> <{cls}> .\n")
+
+
+class _T:
+    """The terms post_lines writes, as plain strings looked up once.
+
+    A DefinedNamespace attribute is a method call each time; at four million triples that
+    was a sixth of writing the graph.
+    """
+
+    type = str(RDF.type)
+    BlogPost, Claim, Sentence = str(FABIO.BlogPost), str(KG.Claim), str(DOCO.Sentence)
+    SpecificResource, Derivation = str(OA.SpecificResource), str(PROV.Derivation)
+    Citation, Pointer, PointerList = str(CITO.Citation), str(C4O.InTextReferencePointer), str(C4O.InTextReferencePointerList)
+    TextPositionSelector, TextQuoteSelector = str(OA.TextPositionSelector), str(OA.TextQuoteSelector)
+    identifier, title, isPartOf, subject = str(DCTERMS.identifier), str(DCTERMS.title), str(DCTERMS.isPartOf), str(DCTERMS.subject)
+    hasContent, hasContext = str(C4O.hasContent), str(C4O.hasContext)
+    excerpt, postKind, startLine, endLine = str(KG.excerpt), str(KG.postKind), str(KG.startLine), str(KG.endLine)
+    ordinal, section, claimKind, isQuestion = str(KG.ordinal), str(KG.section), str(KG.claimKind), str(KG.isQuestion)
+    citedAuthor, citedYear, citationStatus = str(KG.citedAuthor), str(KG.citedYear), str(KG.citationStatus)
+    unresolvedReason = str(KG.unresolvedReason)
+    wasDerivedFrom, qualifiedDerivation, entity = (str(PROV.wasDerivedFrom), str(PROV.qualifiedDerivation),
+                                                   str(PROV.entity))
+    hasSource, hasSelector, start, end, exact = (str(OA.hasSource), str(OA.hasSelector), str(OA.start), str(OA.end),
+                                                 str(OA.exact))
+    hasCitingEntity, hasCitedEntity, cites = str(CITO.hasCitingEntity), str(CITO.hasCitedEntity), str(CITO.cites)
+    hasCitationCharacterization = str(CITO.hasCitationCharacterization)
+    citesForInformation = str(CITO.citesForInformation)
+    locator, element = str(BIBO.locator), str(CO.element)
+
+
+#: CiTO function local name -> its IRI, or None for a name CiTO lacks.
+_FUNCTIONS: dict[str, str | None] = {}
+
+
+def _function_iri(name: str) -> str | None:
+    try:
+        return _FUNCTIONS[name]
+    except KeyError:
+        pass
+    try:
+        iri = str(getattr(CITO, name))
+    except AttributeError:
+        iri = None
+    _FUNCTIONS[name] = iri
+    return iri
 
 
 def _norm(text: str) -> str:
@@ -282,41 +344,42 @@ def post_lines(post: Post, claims: Iterable[Claim], citations: Iterable[Citation
     ids = Iris(settings.base_iri)
     out = _Lines()
     lit, iri, a = out.lit, out.iri, out.a
+    T = _T
 
     p = ids.post(post.id)
-    a(p, FABIO.BlogPost)
-    lit(p, DCTERMS.identifier, post.id)
-    lit(p, DCTERMS.title, post.title)
-    lit(p, C4O.hasContent, post.body)
-    lit(p, KG.excerpt, bool(post.excerpt))
-    lit(p, KG.postKind, post.kind)
+    a(p, T.BlogPost)
+    lit(p, T.identifier, post.id)
+    lit(p, T.title, post.title)
+    lit(p, T.hasContent, post.body)
+    lit(p, T.excerpt, bool(post.excerpt))
+    lit(p, T.postKind, post.kind)
     for n, prov in enumerate(post.provenance, 1):
         d = ids.dump(prov.dump)
-        iri(p, PROV.wasDerivedFrom, d)
+        iri(p, T.wasDerivedFrom, d)
         derivation = f"{p}#derivation-{n}"
-        iri(p, PROV.qualifiedDerivation, derivation)
-        a(derivation, PROV.Derivation)
-        iri(derivation, PROV.entity, d)
-        lit(derivation, KG.startLine, prov.start_line)
-        lit(derivation, KG.endLine, prov.end_line)
+        iri(p, T.qualifiedDerivation, derivation)
+        a(derivation, T.Derivation)
+        iri(derivation, T.entity, d)
+        lit(derivation, T.startLine, prov.start_line)
+        lit(derivation, T.endLine, prov.end_line)
 
     # Claims, with their exact span in the post.
     for claim in claims:
         c = ids.claim(claim.id)
-        a(c, KG.Claim, OA.SpecificResource)
+        a(c, T.Claim, T.SpecificResource)
         if claim.kind == "sentence":
-            a(c, DOCO.Sentence)
-        lit(c, DCTERMS.identifier, claim.id)
-        iri(c, DCTERMS.isPartOf, p)
-        iri(c, OA.hasSource, p)
-        lit(c, C4O.hasContent, claim.text)
-        lit(c, KG.ordinal, claim.ordinal)
-        lit(c, KG.section, claim.section)
-        lit(c, KG.claimKind, claim.kind)
-        lit(c, KG.isQuestion, bool(claim.is_question))
+            a(c, T.Sentence)
+        lit(c, T.identifier, claim.id)
+        iri(c, T.isPartOf, p)
+        iri(c, T.hasSource, p)
+        lit(c, T.hasContent, claim.text)
+        lit(c, T.ordinal, claim.ordinal)
+        lit(c, T.section, claim.section)
+        lit(c, T.claimKind, claim.kind)
+        lit(c, T.isQuestion, bool(claim.is_question))
         _selectors(out, c, claim.start, claim.end, claim.text)
         for concept_id in subjects.get(claim.id, ()):
-            iri(c, DCTERMS.subject, ids.concept(concept_id))
+            iri(c, T.subject, ids.concept(concept_id))
 
     # Citations: one resource is both the cito:Citation and its in-text pointer.
     citations = list(citations)
@@ -324,50 +387,49 @@ def post_lines(post: Post, claims: Iterable[Claim], citations: Iterable[Citation
     for cit in citations:
         t = ids.citation(cit.id)
         claim_iri = ids.claim(cit.claim_id)
-        a(t, CITO.Citation, C4O.InTextReferencePointer, OA.SpecificResource)
-        lit(t, DCTERMS.identifier, cit.id)
-        iri(t, CITO.hasCitingEntity, claim_iri)
-        iri(t, C4O.hasContext, claim_iri)
-        iri(t, OA.hasSource, ids.post(cit.post_id))
-        lit(t, C4O.hasContent, cit.raw)
+        a(t, T.Citation, T.Pointer, T.SpecificResource)
+        lit(t, T.identifier, cit.id)
+        iri(t, T.hasCitingEntity, claim_iri)
+        iri(t, T.hasContext, claim_iri)
+        iri(t, T.hasSource, ids.post(cit.post_id))
+        lit(t, T.hasContent, cit.raw)
         _selectors(out, t, cit.start, cit.end, cit.raw)
-        lit(t, BIBO.locator, cit.locator)
-        lit(t, KG.citedAuthor, cit.author)
-        lit(t, KG.citedYear, cit.year)
-        lit(t, KG.citationStatus, cit.status)
+        lit(t, T.locator, cit.locator)
+        lit(t, T.citedAuthor, cit.author)
+        lit(t, T.citedYear, cit.year)
+        lit(t, T.citationStatus, cit.status)
         positions[cit.claim_id] = positions.get(cit.claim_id, 0) + 1
-        lit(t, KG.ordinal, positions[cit.claim_id])
-        try:
-            function = getattr(CITO, cit.function)
-        except AttributeError:
+        lit(t, T.ordinal, positions[cit.claim_id])
+        function = _function_iri(cit.function)
+        if function is None:
             failures.append(Failure("graph", cit.id, f"unknown CiTO citation function {cit.function!r}; "
                                     "used cito:citesForInformation instead (fix the rule in kg.citations)"))
-            function = CITO.citesForInformation
-        iri(t, CITO.hasCitationCharacterization, function)
+            function = T.citesForInformation
+        iri(t, T.hasCitationCharacterization, function)
         if cit.reference_key and cit.status == "resolved":
             if cit.reference_key not in references:
                 failures.append(Failure("graph", cit.id, f"citation resolved to {cit.reference_key!r}, "
                                         "which is not in the reference library; run `kg refs check`"))
             source = ids.source(cit.reference_key)
-            iri(t, CITO.hasCitedEntity, source)
+            iri(t, T.hasCitedEntity, source)
             # The direct CiTO links too, so simple queries need no reification.
             iri(claim_iri, function, source)
-            iri(claim_iri, CITO.cites, source)
+            iri(claim_iri, T.cites, source)
         else:
-            lit(t, KG.unresolvedReason, cit.reason or "no matching entry in the reference library")
+            lit(t, T.unresolvedReason, cit.reason or "no matching entry in the reference library")
         g = ids.group(cit.group_id)
-        iri(g, CO.element, t)
+        iri(g, T.element, t)
     groups = {cit.group_id: cit for cit in citations}
     for group_id, cit in groups.items():
         g = ids.group(group_id)
-        a(g, C4O.InTextReferencePointerList)
-        lit(g, C4O.hasContent, cit.group_raw)
-        iri(g, C4O.hasContext, ids.claim(cit.claim_id))
+        a(g, T.PointerList)
+        lit(g, T.hasContent, cit.group_raw)
+        iri(g, T.hasContext, ids.claim(cit.claim_id))
 
     # A bibliography post lists its sources.
     for key in listed:
-        iri(p, CITO.citesForInformation, ids.source(key))
-        iri(p, CITO.cites, ids.source(key))
+        iri(p, T.citesForInformation, ids.source(key))
+        iri(p, T.cites, ids.source(key))
     return out.lines
 
 
@@ -389,13 +451,13 @@ def corpus_lines_iter(corpus: Corpus, settings: Settings, failures: list[Failure
 
 def _selectors(out: _Lines, s: str, start: int, end: int, exact: str) -> None:
     position, quote_ = f"{s}#position", f"{s}#quote"
-    out.iri(s, OA.hasSelector, position)
-    out.a(position, OA.TextPositionSelector)
-    out.lit(position, OA.start, start)
-    out.lit(position, OA.end, end)
-    out.iri(s, OA.hasSelector, quote_)
-    out.a(quote_, OA.TextQuoteSelector)
-    out.lit(quote_, OA.exact, exact)
+    out.iri(s, _T.hasSelector, position)
+    out.a(position, _T.TextPositionSelector)
+    out.lit(position, _T.start, start)
+    out.lit(position, _T.end, end)
+    out.iri(s, _T.hasSelector, quote_)
+    out.a(quote_, _T.TextQuoteSelector)
+    out.lit(quote_, _T.exact, exact)
 
 
 def rebase(text: str, base: str) -> str:
@@ -431,20 +493,69 @@ def build_graph(corpus: Corpus, settings: Settings, progress: Progress | None = 
     With ``publish=False`` the new store is only written (``stats.store`` names it): the build
     makes it live together with its search index (kg.generations).
     """
+    with loading(corpus, settings, progress) as load:
+        pass
+    stats = load.stats
+    assert stats is not None
+    if publish:
+        try:
+            generations.publish(settings, store=Path(stats.store))
+        except BaseException:
+            if settings.store_dir.resolve() != Path(stats.store).resolve():
+                shutil.rmtree(stats.store, ignore_errors=True)
+            raise
+    return stats
+
+
+class GraphLoad:
+    """A store being bulk-loaded in a background thread; ``stats`` is set once it is finished."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self.stats: GraphStats | None = None
+        self.error: BaseException | None = None
+        self.thread: threading.Thread | None = None
+
+
+@contextmanager
+def loading(corpus: Corpus, settings: Settings, progress: Progress | None = None) -> Iterator[GraphLoad]:
+    """Write ``corpus`` as N-Triples, then bulk-load it into a new store while the caller works.
+
+    Oxigraph's bulk loader runs without Python's lock, so the build writes the search index
+    meanwhile instead of waiting for it: at 10,000 posts both take minutes. On leaving the
+    block the load is waited for, the ontology files are added, and ``stats`` describes the
+    finished (unpublished) store. If the block or the load fails, the new store is removed.
+    """
     progress = progress or no_progress
     began = time.perf_counter()
     failures: list[Failure] = []
-
     target = _new_store_dir(settings)
+    load = GraphLoad(target)
+    # The triples go through a temporary N-Triples file: holding every line of 10,000 posts in
+    # memory at once would cost gigabytes.
+    nt = tempfile.NamedTemporaryFile("w+b", dir=settings.data_dir, prefix=".graph-", suffix=".nt.tmp",
+                                     delete=False)
     try:
-        # The triples are streamed through a temporary N-Triples file and bulk-loaded: holding
-        # every line of 10,000 posts in memory at once would cost gigabytes.
-        with tempfile.TemporaryFile("w+b", dir=settings.data_dir) as nt:
+        with nt:
             for line in corpus_lines_iter(corpus, settings, failures, progress):
                 nt.write(line.encode("utf-8"))
-            nt.seek(0)
-            store = ox.Store(str(target))
-            store.bulk_load(input=nt, format=ox.RdfFormat.N_TRIPLES)
+
+        def bulk_load() -> None:
+            try:
+                ox.Store(str(target)).bulk_load(path=nt.name, format=ox.RdfFormat.N_TRIPLES)
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+                load.error = exc
+
+        load.thread = threading.Thread(target=bulk_load, name="kg-graph-bulk-load", daemon=True)
+        load.thread.start()
+        try:
+            yield load
+        finally:
+            load.thread.join()
+            Path(nt.name).unlink(missing_ok=True)
+        if load.error is not None:
+            raise load.error
+        store = ox.Store(str(target))
         graph = _new_graph(store)
         for path in ontology_files(settings):
             text = rebase(path.read_text(encoding="utf-8"), settings.base_iri)
@@ -463,14 +574,12 @@ def build_graph(corpus: Corpus, settings: Settings, progress: Progress | None = 
         counts = {"posts": len(corpus.posts), "claims": len(corpus.claims), "citations": len(corpus.citations),
                   "references": len(corpus.references), "organisations": len(corpus.organisations),
                   "concepts": len(corpus.concepts)}
-        stats = _finish(target, settings, triples, counts, began, failures)
-        if publish:
-            generations.publish(settings, store=target)
+        load.stats = _finish(target, settings, triples, counts, began, failures)
     except BaseException:
+        Path(nt.name).unlink(missing_ok=True)
         if settings.store_dir.resolve() != target.resolve():
             shutil.rmtree(target, ignore_errors=True)
         raise
-    return stats
 
 
 def update_graph(settings: Settings, removed: list[str], added: list[str], counts: dict[str, int],
