@@ -402,7 +402,8 @@ def _write_manifest(settings: Settings, inputs: Inputs, posts: list[Post], diges
                 "dumps": sorted({p.dump for post in posts for p in post.provenance}),
                 "posts": {post.id: {"digest": digests[post.id], **per_post[post.id]} for post in posts},
                 "counts": counts}
-    write_text_atomic(settings.data_dir / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1))
+    # No indent: with one json.dumps falls back to its pure-Python encoder (6x slower at 10,000 posts).
+    write_text_atomic(settings.data_dir / MANIFEST, json.dumps(manifest, ensure_ascii=False, separators=(",", ":")))
 
 
 def _post_record(post: Post, data: PostData) -> dict:

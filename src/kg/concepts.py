@@ -442,34 +442,47 @@ class Tagger:
     # The raw pass: every non-overlapping mention, longest first, context labels not yet judged.
     def _mentions(self, text: str) -> list[Mention]:
         folded = _fold(text)
-        words = list(_WORD.finditer(folded.casefold()))
-        if not words:
+        lowered = folded.casefold()
+        # Word strings first; their positions are found only for a text that mentions something
+        # (most claims mention nothing, and match objects cost more than the matching).
+        tokens = _WORD.findall(lowered)
+        if not tokens:
             return []
-        forms = [_word_form(m.group(0)) for m in words]
-        offsets, position = [], 0
-        for form in forms:
-            offsets.append(position)
-            position += len(form) + 1
+        forms = [_word_form(token) for token in tokens]
         canonical = " ".join(forms)
 
         candidates: list[tuple[int, int, _Target]] = []  # (first word, last word + 1, target)
         if self._word_re is not None:
+            offsets: list[int] | None = None
             for m in self._word_re.finditer(canonical):
                 target = self._words.get(m.group(0).replace(" ", ""))
                 if target is None:
                     continue
+                if offsets is None:
+                    offsets, position = [], 0
+                    for form in forms:
+                        offsets.append(position)
+                        position += len(form) + 1
                 first = bisect_right(offsets, m.start()) - 1
                 last = bisect_right(offsets, m.end() - 1)
                 candidates.append((first, last, target))
+        words: list[re.Match] | None = None
         if self._acronym_re is not None:
-            starts = [w.start() for w in words]
+            starts: list[int] | None = None
             for m in self._acronym_re.finditer(folded):
                 key = m.group(0)
                 target = self._acronyms.get(key) or self._acronyms.get(key[:-1])
                 if target is None:
                     continue
+                if starts is None:
+                    words = list(_WORD.finditer(lowered))
+                    starts = [w.start() for w in words]
                 first = bisect_right(starts, m.start()) - 1
                 candidates.append((first, first + 1, target))
+        if not candidates:
+            return []
+        if words is None:
+            words = list(_WORD.finditer(lowered))
 
         candidates.sort(key=lambda c: (c[0], -(c[1] - c[0]), c[2].concept_id is None))
         mentions: list[Mention] = []
