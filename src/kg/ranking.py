@@ -94,16 +94,21 @@ class Postings:
 
     @staticmethod
     def _read_leaf(leaf, offset: int, field: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
-        m = leaf.postings(field, btext)
+        return Postings._read_matcher(leaf.postings(field, btext), offset)
+
+    @staticmethod
+    def _read_matcher(m, offset: int) -> tuple[np.ndarray, np.ndarray]:
         if isinstance(m, FilterMatcher):
             m = m.child  # deleted claims are masked out at the end, with Postings.live
         ids, weights = [], []
         if isinstance(m, W3LeafMatcher):
             # Whole blocks at a time: the block's ids and its float32 weights as stored.
             while m.is_active():
-                m._read_ids()
+                m._read_data()
+                raw = np.asarray(m._data[0], dtype=np.int64)
+                # Whoosh stores a block's ids as gaps (its delta_decode is a Python loop).
+                ids.append(raw if m._byteids else np.cumsum(raw))
                 m._read_weights()
-                ids.append(np.asarray(m._ids, dtype=np.int64))
                 weights.append(np.asarray(m._weights, dtype=np.float32))
                 m._next_block()
         else:
@@ -140,10 +145,17 @@ class Postings:
         """
         ids_of: dict[str, list[np.ndarray]] = {}
         for leaf, offset in searcher.reader().leaf_readers():
-            for term, _info in leaf.iter_field(field):
+            terms, format_ = getattr(leaf, "_terms", None), searcher.schema[field].format
+            for term, info in leaf.iter_field(field):
                 text = term.decode("utf-8") if isinstance(term, bytes) else term
                 btext = term if isinstance(term, bytes) else term.encode("utf-8")
-                ids, _weights = self._read_leaf(leaf, offset, field, btext)
+                if hasattr(terms, "_codec") and hasattr(terms, "_postfile"):
+                    # The term info is in hand: open its postings without looking the term up again
+                    # (10,000 post ids at 10,000 posts: 1.1 s -> see bench/RESULTS.md).
+                    m = terms._codec.postings_reader(terms._postfile, info, format_, term=(field, btext))
+                    ids, _weights = self._read_matcher(m, offset)
+                else:
+                    ids, _weights = self._read_leaf(leaf, offset, field, btext)
                 ids_of.setdefault(text, []).append(ids)
         terms = sorted(ids_of)
         claims = [np.concatenate(ids_of[t]) for t in terms]
@@ -168,12 +180,23 @@ class Postings:
 
 
 class _Result:
-    """A query node's answer: a dense mask of matching claims and their scores (0 elsewhere)."""
+    """A query node's answer over every claim: a mask of the matches and their scores (0 elsewhere)."""
 
     __slots__ = ("mask", "scores")
 
     def __init__(self, mask: np.ndarray, scores: np.ndarray):
         self.mask = mask
+        self.scores = scores
+
+
+class _Sparse:
+    """A query node's answer as its matching claims (sorted, unique) and their scores: a leaf's
+    posting list stays this small until an OR adds it into a dense answer."""
+
+    __slots__ = ("ids", "scores")
+
+    def __init__(self, ids: np.ndarray, scores: np.ndarray):
+        self.ids = ids
         self.scores = scores
 
 
@@ -191,11 +214,17 @@ class Evaluator:
     def _empty(self) -> _Result:
         return _Result(np.zeros(self.size, dtype=bool), np.zeros(self.size, dtype=np.float64))
 
-    def _sparse(self, ids: np.ndarray, scores: np.ndarray) -> _Result:
-        result = self._empty()
-        result.mask[ids] = True
-        result.scores[ids] = scores
-        return result
+    def _sparse(self, ids: np.ndarray, scores: np.ndarray) -> _Sparse:
+        return _Sparse(ids, scores)
+
+    def dense(self, result: _Result | _Sparse) -> _Result:
+        """Return the answer as a mask and scores over every claim."""
+        if isinstance(result, _Result):
+            return result
+        dense = self._empty()
+        dense.mask[result.ids] = True
+        dense.scores[result.ids] = result.scores
+        return dense
 
     def term_scores(self, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         """Return (claims, Whoosh's score of the term in each) for one term, boost 1."""
@@ -224,7 +253,7 @@ class Evaluator:
             return self._term(wq.Term(field, words[0], boost=q.boost))
         parts = [self.term_scores(field, w) for w in words]
         if any(not len(ids) for ids, _ in parts):
-            return self._empty()  # as Whoosh: a word missing from the field matches nothing
+            return self._null(q)  # as Whoosh: a word missing from the field matches nothing
         ids = self.phrase_claims(field, tuple(words))
         # Whoosh scores a phrase as the sum of its words' scores (a tree of intersections).
         scores = [term_scores[np.searchsorted(term_ids, ids)] for term_ids, term_scores in parts]
@@ -261,7 +290,7 @@ class Evaluator:
 
     # -- compounds --
 
-    def evaluate(self, q: wq.Query) -> _Result:
+    def evaluate(self, q: wq.Query) -> _Result | _Sparse:
         """Return the mask and scores of ``q`` (deleted claims not yet removed)."""
         handler = _HANDLERS.get(type(q))
         return handler(self, q) if handler else self._whoosh(q)
@@ -269,17 +298,22 @@ class Evaluator:
     def _or(self, q: wq.Or) -> _Result:
         if q.scale or q.minmatch:
             return self._whoosh(q)
-        parts = [self.evaluate(sub) for sub in q.subqueries]
-        if not parts:
-            return self._empty()
-        mask = parts[0].mask.copy()
-        for part in parts[1:]:
-            mask |= part.mask
-        scores = _tree_sum([part.scores for part in parts])
-        return _Result(mask, scores * q.boost if q.boost != 1.0 else scores)
+        total = self._empty()
+        mask, scores = total.mask, total.scores
+        for sub in q.subqueries:
+            part = self.evaluate(sub)
+            if isinstance(part, _Sparse):
+                mask[part.ids] = True
+                scores[part.ids] += part.scores
+            else:
+                mask |= part.mask
+                scores += part.scores
+        if q.boost != 1.0:
+            scores *= q.boost
+        return total
 
     def _and(self, q: wq.And) -> _Result:
-        parts = [self.evaluate(sub) for sub in q.subqueries]
+        parts = [self.dense(self.evaluate(sub)) for sub in q.subqueries]
         if not parts:
             return self._empty()
         mask = parts[0].mask.copy()
@@ -289,18 +323,20 @@ class Evaluator:
         return _Result(mask, scores * q.boost if q.boost != 1.0 else scores)
 
     def _and_maybe(self, q: wq.AndMaybe) -> _Result:
-        required, optional = self.evaluate(q.a), self.evaluate(q.b)
+        required, optional = self.dense(self.evaluate(q.a)), self.dense(self.evaluate(q.b))
         scores = required.scores + optional.scores * required.mask
         return _Result(required.mask, scores * q.boost if q.boost != 1.0 else scores)
 
     def _and_not(self, q: wq.AndNot) -> _Result:
-        positive, negative = self.evaluate(q.a), self.evaluate(q.b)
+        positive, negative = self.dense(self.evaluate(q.a)), self.dense(self.evaluate(q.b))
         mask = positive.mask & ~negative.mask
         scores = positive.scores * mask
         return _Result(mask, scores * q.boost if q.boost != 1.0 else scores)
 
     def _constant(self, q: wq.ConstantScoreQuery) -> _Result:
         inner = self.evaluate(q.child)
+        if isinstance(inner, _Sparse):
+            return _Sparse(inner.ids, np.full(len(inner.ids), float(q.score)))
         return _Result(inner.mask, inner.mask * float(q.score))
 
     def _every(self, q: wq.Every) -> _Result:
@@ -308,8 +344,8 @@ class Evaluator:
             return self._whoosh(q)
         return _Result(self.postings.live.copy(), np.full(self.size, float(q.boost)))
 
-    def _null(self, q) -> _Result:
-        return self._empty()
+    def _null(self, q) -> _Sparse:
+        return _Sparse(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
 
     def _whoosh(self, q: wq.Query) -> _Result:
         """Any other query: Whoosh's own matcher, one claim at a time."""
@@ -349,9 +385,15 @@ def run(searcher, postings: Postings, q: wq.Query, top: int) -> tuple[list[tuple
     Ties are broken by claim number, lowest first, as Whoosh's collector does.
     """
     result = Evaluator(searcher, postings).evaluate(q)
-    mask = result.mask & postings.live
-    ids = np.flatnonzero(mask)
-    scores = result.scores[ids]
+    if isinstance(result, _Sparse):
+        keep = postings.live[result.ids]
+        ids, scores = result.ids[keep], result.scores[keep]
+        mask = np.zeros(postings.size, dtype=bool)
+        mask[ids] = True
+    else:
+        mask = result.mask & postings.live
+        ids = np.flatnonzero(mask)
+        scores = result.scores[ids]
     if len(ids) > top:
         # The top scores by value, then every claim tied with the last of them (lowest first).
         threshold = np.partition(scores, len(scores) - top)[len(scores) - top]

@@ -12,6 +12,7 @@ words and says so in ``notice``.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import math
@@ -594,7 +595,8 @@ class _State:
         self.lock = threading.Lock()
         self.cache: OrderedDict[str, _Compiled] = OrderedDict()
         self.postings = ranking.Postings(self.searcher())
-        self._facets: dict[str, tuple[list[str], Any, Any]] | None = None
+        self._facets: dict[str, tuple[list[str], Any, Any, dict[str, int]]] | None = None
+        self._source_keys: dict[str, str] | None = None
 
     def searcher(self):
         s = getattr(self.local, "searcher", None)
@@ -622,13 +624,23 @@ class _State:
                 self.cache.popitem(last=False)
         return result
 
-    def facet_tables(self) -> dict[str, tuple[list[str], Any, Any]]:
+    def source_keys(self) -> dict[str, str]:
+        """Each cited source's key by its lower-case form (the index keeps keys lower-cased)."""
+        if self._source_keys is None:
+            self._source_keys = {key.lower(): key for key in self.meta.get("sources", {})}
+        return self._source_keys
+
+    def facet_tables(self) -> dict[str, tuple[list[str], Any, Any, dict[str, int]]]:
         """Each facet field's values with their claims, as arrays (kg.ranking.Postings.field_table)."""
         if self._facets is None:
             with self.lock:
                 if self._facets is None:
                     searcher = self.searcher()
-                    self._facets = {name: self.postings.field_table(searcher, name) for name in FILTER_FIELDS[:4]}
+                    facets = {}
+                    for name in FILTER_FIELDS[:4]:
+                        values, claims, numbers = self.postings.field_table(searcher, name)
+                        facets[name] = (values, claims, numbers, {v: i for i, v in enumerate(values)})
+                    self._facets = facets
         return self._facets
 
 
@@ -772,20 +784,19 @@ class Searcher:
         out = {}
         tables = state.facet_tables()
         for name, plural in (("source", "sources"), ("concept", "concepts"), ("post", "posts"), ("org", "orgs")):
-            chosen = {v.lower() for v in selected.get(name, ())}
-            values, claims, numbers = tables[name]
-            counts = np.bincount(numbers[matched[claims]], minlength=len(values)).tolist()
-            rows = [(value, count) for value, count in zip(values, counts) if count or value in chosen]
-            rows.sort(key=lambda r: (-r[1], r[0]))
-            shown = rows[:FACET_LIMIT] + [r for r in rows[FACET_LIMIT:] if r[0] in chosen]
-            out[plural] = [self._facet_row(name, value, count, meta, state, value in chosen)
-                           for value, count in shown]
+            values, claims, numbers, number_of = tables[name]
+            counts = np.bincount(numbers[matched[claims]], minlength=len(values))
+            chosen = {number_of[v.lower()] for v in selected.get(name, ()) if v.lower() in number_of}
+            shown = _top_rows(counts, FACET_LIMIT)
+            shown += sorted(chosen - set(shown), key=lambda i: (-counts[i], i))
+            out[plural] = [self._facet_row(name, values[i], int(counts[i]), meta, state, i in chosen)
+                           for i in shown]
         return out
 
     @staticmethod
     def _facet_row(name: str, value: str, count: int, meta: dict, state: _State, selected: bool) -> dict:
         if name == "source":
-            key = next((k for k in meta.get("sources", {}) if k.lower() == value), value)
+            key = state.source_keys().get(value, value)
             return {"value": key, "label": meta["sources"].get(key, key), "count": count, "selected": selected}
         if name == "concept":
             return {"value": value, "label": state.expansions.pref.get(value, value), "count": count,
@@ -847,11 +858,26 @@ class Searcher:
         claim = self._render(s, docnum, None, frozenset())
         if not clauses:
             return {"claim": claim, "total": 0, "results": []}
-        q = wq.Or(clauses)
-        hits = s.search(q, limit=limit, mask=wq.Term("id", claim_id), terms=False)
+        q = wq.AndNot(wq.Or(clauses), wq.Term("id", claim_id))
+        top, matched = ranking.run(s, state.postings, q, limit)
         highlight = frozenset(word for word, _ in keywords)
-        return {"claim": claim, "total": len(hits),
-                "results": [self._render(s, hit.docnum, hit.score, highlight) for hit in hits]}
+        return {"claim": claim, "total": int(matched.sum()),
+                "results": [self._render(s, docnum, score, highlight) for score, docnum in top]}
+
+
+def _top_rows(counts, limit: int) -> list[int]:
+    """The numbers of the ``limit`` largest non-zero counts, count down, then number (= value) up."""
+    rows = np.flatnonzero(counts)
+    if len(rows) > limit:
+        found = counts[rows]
+        rows = rows[found >= np.partition(found, len(found) - limit)[len(found) - limit]]
+    return rows[np.lexsort((rows, -counts[rows]))][:limit].tolist()
+
+
+@functools.lru_cache(maxsize=4096)
+def _term_spans(text: str) -> tuple[tuple[str, int, int], ...]:
+    """Each index term of the text with its characters (a shown claim is analysed once, not per query)."""
+    return tuple((t.text, t.startchar, t.endchar) for t in _ANALYZER(text, chars=True, mode="query"))
 
 
 def highlight_html(text: str, terms: frozenset[str] | set[str]) -> str:
@@ -859,11 +885,7 @@ def highlight_html(text: str, terms: frozenset[str] | set[str]) -> str:
     if not terms:
         return html.escape(text, quote=False)
     head, tail = text[:HIGHLIGHT_CHARS], text[HIGHLIGHT_CHARS:]
-    spans = []
-    for t in _ANALYZER(head, chars=True, mode="query"):
-        if t.text in terms:
-            spans.append((t.startchar, t.endchar))
-    spans.sort()
+    spans = sorted((start, end) for term, start, end in _term_spans(head) if term in terms)
     merged: list[list[int]] = []
     for start, end in spans:
         if merged and start <= merged[-1][1]:
