@@ -17,7 +17,10 @@ On a data directory built by `kg build` (bench/build_scale.py leaves one per siz
   case) and with the example value its comment gives, through kg.sparql.run_named (a worker
   process, the row cap, the time limit) and directly in pyoxigraph on the same store (a
   read-only Store, the same text and prefixes, the rows iterated up to the same cap); ratio;
-* the server's RSS (its process plus its SPARQL workers) after all of the above.
+* the server's RSS after all of the above plus a round of source and concept pages over HTTP:
+  its VmRSS split into anonymous memory and mapped files (from /proc/PID/smaps: the Whoosh
+  segment files, the RocksDB files of the store, the rest), and the VmRSS of each of its
+  descendant processes (the forkserver and the SPARQL workers, which waitress's threads start).
 
 Results replace the "serve_bench-DATADIR" section of bench/RESULTS.md (one per data directory).
 """
@@ -41,7 +44,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [str(BENCH), str(BENCH.parent / "src")]
 
 import pyoxigraph as ox  # noqa: E402
-from benchlib import KG, command_line, machine, percentile, rss_mib, table, update_section  # noqa: E402
+from benchlib import KG, command_line, machine, percentile, table, update_section  # noqa: E402
 from fts5_baseline import FTS5  # noqa: E402
 
 from kg import search as search_mod  # noqa: E402
@@ -242,11 +245,14 @@ def report(data: Path, starts: list[float], search: dict, queries: list[dict], r
     lines.append(table(["query", "rows", "kg p50", "kg p95", "direct p50", "direct p95", "kg / direct (p50)",
                         "p95 <= 1 s"], qrows))
     own = rss["main"]
-    lines.append(f"\nServer RSS after the runs above: {own.get('VmRSS', 0):.0f} MiB (server process: "
-                 f"{own.get('RssAnon', 0):.0f} MiB anonymous, {own.get('RssFile', 0):.0f} MiB mapped files, "
-                 "the Whoosh index among them), "
-                 f"{rss['total']:.0f} MiB with its SPARQL worker processes (target <= 600 MiB: "
-                 f"{'met' if rss['total'] <= 600 else 'MISSED'}).\n")
+    kids = rss["children"]
+    lines.append(f"\nServer RSS after the runs above and the pages of the {PAGES_EACH} most-cited sources and "
+                 f"{PAGES_EACH} biggest concepts: {own['VmRSS']:.0f} MiB, peak {own['VmHWM']:.0f} MiB (server process: "
+                 f"{own['RssAnon']:.0f} MiB anonymous, {own['RssFile']:.0f} MiB mapped files: "
+                 f"{own['whoosh']:.0f} Whoosh index, {own['rocksdb']:.0f} graph store, {own['other']:.0f} other); "
+                 f"{len(kids)} descendant processes (SPARQL forkserver and workers): "
+                 f"{sum(kids.values()):.0f} MiB ({', '.join(f'{v:.0f}' for v in kids.values()) or 'none'}); "
+                 f"{rss['total']:.0f} MiB in all (target <= 600 MiB: {'met' if rss['total'] <= 600 else 'MISSED'}).\n")
     return "\n".join(lines)
 
 
@@ -284,8 +290,8 @@ def main(argv: list[str] | None = None) -> int:
                              headers={"Accept": "application/sparql-results+json"})
                 conn.getresponse().read()
             conn.close()
-            rss = {"main": _own_rss(server.proc.pid),
-                   "total": rss_mib(server.proc.pid)}
+            drive_pages(server, settings)
+            rss = server_rss(server.proc.pid)
         finally:
             server.stop()
         text = "\n".join([*header, report(data, starts, search, queries, rss, args.repeat)])
@@ -295,14 +301,100 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _own_rss(pid: int) -> dict:
-    """VmRSS of one process and its parts: anonymous memory and mapped files (Whoosh maps the index)."""
+#: Pages fetched after the searches and queries, before RSS is read: the most-cited sources and
+#: the concepts with the most claims (the pages that hold the most rows).
+PAGES_EACH = 5
+
+
+def drive_pages(server: Server, settings) -> None:
+    """Fetch the source pages of the most-cited sources and the concept pages of the biggest concepts."""
+    conn = http.client.HTTPConnection(server.host, server.port, timeout=300)
+
+    def get(path: str) -> bytes:
+        conn.request("GET", path, headers={"Accept": "text/html"})
+        response = conn.getresponse()
+        body = response.read()
+        if response.status != 200:
+            raise SystemExit(f"{path} answered {response.status}: {body[:300]!r}")
+        return body
+
+    sources = json.loads(get("/api/sources"))["sources"]
+    flat, todo = {}, list(json.loads(get("/api/concepts"))["tree"])
+    while todo:
+        node = todo.pop()
+        flat[node["id"]] = node["claims"]
+        todo.extend(node["narrower"])
+    concepts = sorted(flat, key=lambda cid: (-flat[cid], cid))
+    for key in [s["key"] for s in sources[:PAGES_EACH]]:
+        get("/source/" + urllib.parse.quote(key))
+    for cid in concepts[:PAGES_EACH]:
+        get("/concept/" + urllib.parse.quote(cid))
+    conn.close()
+
+
+def descendants(pid: int) -> list[int]:
+    """Every descendant of ``pid``, whichever of its threads started it.
+
+    /proc/PID/task/TID/children lists the children of one thread only, and the server's SPARQL
+    forkserver is started by a waitress worker thread, not the main one.
+    """
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            tasks = list(Path(f"/proc/{p}/task").iterdir())
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                kids = [int(k) for k in (task / "children").read_text().split()]
+            except OSError:
+                continue
+            found.extend(kids)
+            todo.extend(kids)
+    return found
+
+
+def _status_mib(pid: int) -> dict:
     out = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         name, _, value = line.partition(":")
-        if name in ("VmRSS", "RssAnon", "RssFile"):
+        if name in ("VmRSS", "RssAnon", "RssFile", "VmHWM"):
             out[name] = int(value.split()[0]) / 1024
     return out
+
+
+def _mapped_files_mib(pid: int) -> dict:
+    """Resident MiB of the file mappings, by kind: Whoosh segments, RocksDB (the store), other files."""
+    out = {"whoosh": 0.0, "rocksdb": 0.0, "other": 0.0}
+    kind = None
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        head = line.split()
+        if head and "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):
+            path = head[5] if len(head) > 5 else ""
+            if not path.startswith("/"):
+                kind = None
+            elif path.endswith(".seg") or "/index" in path:
+                kind = "whoosh"
+            elif path.endswith((".sst", ".log")) or "/store" in path:
+                kind = "rocksdb"
+            else:
+                kind = "other"
+        elif kind and head and head[0] == "Rss:":
+            out[kind] += int(head[1]) / 1024
+    return out
+
+
+def server_rss(pid: int) -> dict:
+    """The server's VmRSS with its anonymous / file-mapped split, and each descendant's VmRSS."""
+    main = {**_status_mib(pid), **_mapped_files_mib(pid)}
+    kids = {}
+    for kid in descendants(pid):
+        try:
+            kids[kid] = _status_mib(kid)["VmRSS"]
+        except (OSError, KeyError):
+            pass
+    return {"main": main, "children": kids, "total": main["VmRSS"] + sum(kids.values())}
 
 
 if __name__ == "__main__":

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+
 import click
 
 from ..graph import store_path
@@ -10,6 +13,27 @@ from .common import with_settings
 
 #: Bytes waitress accepts beyond max_request_bytes before refusing a body itself.
 WAITRESS_HEADROOM = 1 << 20
+
+#: glibc malloc arenas the server may use (mallopt M_ARENA_MAX; glibc's default is 8 per core).
+MALLOC_ARENAS = 2
+_M_ARENA_MAX = -8
+
+
+def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
+    """Cap glibc's malloc arenas before the server's threads start; return False where that is not glibc.
+
+    Each waitress thread otherwise gets an arena of its own, and the memory a big page (a concept
+    with thousands of claims, its Oxigraph query) frees stays in that thread's arena: at 3,000
+    posts five concept and five source pages left the server at 659 MiB with the default and
+    379 MiB with two arenas.
+    """
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        mallopt = libc.mallopt if libc is not None else None
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt and mallopt(_M_ARENA_MAX, arenas))
 
 
 @click.command("serve")
@@ -25,6 +49,7 @@ def serve_command(settings, host: str | None, port: int | None) -> None:
     """
     settings = settings.with_(**{name: value for name, value in (("host", host), ("port", port)) if value is not None})
     store_path(settings)  # fail now, with the fix, rather than on the first request
+    limit_malloc_arenas()
     # Imported here: `kg` must not import `web` when the CLI loads.
     import waitress
 
