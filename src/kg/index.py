@@ -38,6 +38,10 @@ from .references import key_year, latex_decode
 
 #: Bumped when the schema or meta.json changes shape; a searcher refuses an older index.
 SCHEMA_VERSION = 2
+#: Fields whose adjacent terms the pairs field holds (PairsField). Not the concept labels or the
+#: organisation names: a phrase there comes only from a hyphenated word, rare enough for Whoosh's
+#: own phrase matcher, and every pair is one more posting to write for every claim.
+PAIRED_FIELDS = ("text", "title", "section")
 META_FILE = "meta.json"
 VERSION_PREFIX = "index-v"
 
@@ -545,8 +549,7 @@ def _document(claim: Claim, posts, citations, corpus: Corpus, aliases, orgs, nam
         "section": claim.section or "",
         "labels": labels,
         "orgnames": orgnames,
-        "pairs": (("text", claim.text), ("title", title), ("section", claim.section or ""),
-                  ("labels", labels), ("orgnames", orgnames)),
+        "pairs": (("text", claim.text), ("title", title), ("section", claim.section or "")),
         "source": " ".join(sources),
         "concept": " ".join(concept_ids),
         "post": claim.post_id,

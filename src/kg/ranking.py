@@ -28,6 +28,8 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.util.numeric import byte_to_length
 
+from .index import PAIRED_FIELDS
+
 #: The field that holds "<field> <a> <b>" for every two adjacent terms (kg.index.PairsField).
 PAIRS_FIELD = "pairs"
 #: Decoded posting lists kept in memory, in bytes (ids and weights, 12 bytes a posting): the
@@ -247,7 +249,7 @@ class Evaluator:
 
     def _phrase(self, q: wq.Phrase) -> _Result:
         field, words = q.fieldname, list(q.words)
-        if field not in self.schema or PAIRS_FIELD not in self.schema or q.slop != 1 or not words:
+        if field not in PAIRED_FIELDS or PAIRS_FIELD not in self.schema or q.slop != 1 or not words:
             return self._whoosh(q)
         if len(words) == 1:
             return self._term(wq.Term(field, words[0], boost=q.boost))
