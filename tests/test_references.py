@@ -360,3 +360,19 @@ def test_to_bibtex_round_trips_through_bibtexparser(rows):
     assert [(r.key, r.entry_type, r.fields) for r in parsed.values()] == [(r.key, r.entry_type, r.fields) for r in refs]
     for ref, (name, _year, title) in zip(parsed.values(), rows):
         assert latex_decode(ref.fields["author"]) == name and latex_decode(ref.title) == title
+
+
+@pytest.mark.parametrize("refs, prose, expected", [
+    (3, 3, True),   # half the lines are references: a bibliography
+    (3, 4, False),  # one prose line more: an article
+    (2, 0, False),  # too few references
+    (4, 1, True),
+    (0, 6, False),
+])
+def test_is_bibliography_at_the_half_way_line(refs, prose, expected):
+    reference = "Department of Health (DH) ({}), Payment by Results: a simple guide (available here)"
+    lines = [reference.format(2010 + n) for n in range(refs)]
+    lines += [f"Commissioners said the tariff ({n}), which paid by activity, would change." for n in range(prose)]
+    # The order must not matter: references first, prose first, interleaved.
+    for body in (lines, lines[::-1], lines[::2] + lines[1::2]):
+        assert refs_mod.is_bibliography(Post(id="p", title="T", body="\n\n".join(body))) is expected
