@@ -25,7 +25,7 @@ from urllib.parse import quote
 
 import pyoxigraph as ox
 from oxrdflib import OxigraphStore
-from rdflib import Graph, URIRef
+from rdflib import Graph
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 
 from . import generations
