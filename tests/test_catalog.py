@@ -133,3 +133,13 @@ def test_cli_sparql_and_export(built, tmp_path):
     out = tmp_path / "graph.nt"
     assert _run(settings, "export", "--format", "nt", "-o", str(out)).exit_code == 0
     assert out.read_text().count("\n") == Catalog(settings).stats()["triples"]
+
+
+def test_concept_lists_each_claims_citations_and_concepts_once(built):
+    _, cat = built
+    broad = [c["id"] for c in cat.concepts()["az"] if cat.concept(c["id"])["narrower"]]
+    assert broad
+    for concept_id in broad:
+        for claim in cat.concept(concept_id)["claims"]:
+            alone = cat.claim(claim["id"])  # the claim's own citations and concepts, one pattern match
+            assert claim["citations"] == alone["citations"] and claim["concepts"] == alone["concepts"], claim["id"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import time
 
 import click
 
@@ -19,6 +20,41 @@ MALLOC_ARENAS = 2
 _M_ARENA_MAX = -8
 
 
+#: A request that takes this many seconds is a big one (a concept or source page with thousands of
+#: claims): the heap it freed is handed back to the system when it ends.
+TRIM_AFTER_SECONDS = 1.0
+
+
+def _libc():
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name) if name else None
+    except OSError:
+        return None
+
+
+class TrimAfterSlowRequests:
+    """WSGI middleware: after a request slower than ``seconds``, return freed heap memory (malloc_trim).
+
+    glibc keeps what a big page freed for later allocations; without handing it back, the RSS
+    of a server that has shown a few big concept pages stays at its peak.
+    """
+
+    def __init__(self, app, seconds: float = TRIM_AFTER_SECONDS):
+        self.app = app
+        self.seconds = seconds
+        libc = _libc()
+        self._trim = getattr(libc, "malloc_trim", None)
+
+    def __call__(self, environ, start_response):
+        began = time.monotonic()
+        try:
+            return self.app(environ, start_response)
+        finally:
+            if self._trim is not None and time.monotonic() - began >= self.seconds:
+                self._trim(0)
+
+
 def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
     """Cap glibc's malloc arenas before the server's threads start; return False where that is not glibc.
 
@@ -27,12 +63,7 @@ def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
     posts five concept and five source pages left the server at 659 MiB with the default and
     379 MiB with two arenas.
     """
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name) if name else None
-        mallopt = libc.mallopt if libc is not None else None
-    except (OSError, AttributeError):
-        return False
+    mallopt = getattr(_libc(), "mallopt", None)
     return bool(mallopt and mallopt(_M_ARENA_MAX, arenas))
 
 
@@ -60,7 +91,7 @@ def serve_command(settings, host: str | None, port: int | None) -> None:
     # waitress's own cap sits a little above the app's, so a body just over max_request_bytes gets
     # the app's 413 (the one error shape, naming the setting); waitress still refuses, in plain
     # text, anything far larger before buffering it.
-    server = waitress.create_server(app, host=settings.host, port=settings.port, threads=settings.threads,
+    server = waitress.create_server(TrimAfterSlowRequests(app), host=settings.host, port=settings.port, threads=settings.threads,
                                     max_request_body_size=settings.max_request_bytes + WAITRESS_HEADROOM,
                                     ident="kg")
     shown = f"[{server.effective_host}]" if ":" in str(server.effective_host) else server.effective_host
