@@ -223,3 +223,20 @@ def test_notes_after_the_leading_comment_stay_out_of_the_description(settings):
                                  "candidates for a second reference.")
     assert sparql.named_query(settings, "sources-for-concept").params == (
         ("concept", "the concept id, e.g. payment-by-results (leave unset for every concept)"),)
+
+
+def test_pool_keeps_one_small_idle_worker_and_stops_a_big_one(settings):
+    """An idle worker stays warm for the next query unless a big query left it holding memory."""
+    pool = sparql.QueryPool()
+    try:
+        for _ in range(2):
+            assert run_query(settings, "ASK { ?c a kg:Claim }", pool=pool).boolean is True
+        assert len(pool._idle) == 1
+        warm = pool._idle[0].process.pid
+        run_query(settings, "ASK { ?c a cito:Citation }", pool=pool)
+        assert [w.process.pid for w in pool._idle] == [warm]  # the same worker answered again
+        pool.MAX_IDLE_RSS_MIB = sparql._rss_mib(warm) - 1  # as if the last query had grown it
+        run_query(settings, "ASK { ?c a cito:Citation }", pool=pool)
+        assert pool._idle == []
+    finally:
+        pool.close()
