@@ -117,16 +117,25 @@ def rss_mib(pid: int) -> float:
 
 
 def children(pid: int) -> list[int]:
-    """Every descendant process id of ``pid``."""
+    """Every descendant of ``pid``, whichever of its threads started it.
+
+    /proc/PID/task/TID/children lists the children of one thread only, and the server's SPARQL
+    forkserver is started by a waitress worker thread, not the main one.
+    """
     found, todo = [], [pid]
     while todo:
         p = todo.pop()
         try:
-            kids = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+            tasks = list(Path(f"/proc/{p}/task").iterdir())
         except OSError:
             continue
-        found.extend(int(k) for k in kids)
-        todo.extend(int(k) for k in kids)
+        for task in tasks:
+            try:
+                kids = [int(k) for k in (task / "children").read_text().split()]
+            except OSError:
+                continue
+            found.extend(kids)
+            todo.extend(kids)
     return found
 
 

@@ -44,7 +44,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [str(BENCH), str(BENCH.parent / "src")]
 
 import pyoxigraph as ox  # noqa: E402
-from benchlib import KG, command_line, machine, percentile, table, update_section  # noqa: E402
+from benchlib import KG, children, command_line, machine, percentile, table, update_section  # noqa: E402
 from fts5_baseline import FTS5  # noqa: E402
 
 from kg import search as search_mod  # noqa: E402
@@ -265,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--starts", type=int, default=3, help="cold starts to time (default: %(default)s)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave bench/RESULTS.md alone")
     args = parser.parse_args(argv)
-    header = [f"## Serving: cold start, search, SPARQL (bench/serve_bench.py)\n", f"Machine: {machine()}\n",
+    header = ["## Serving: cold start, search, SPARQL (bench/serve_bench.py)\n", f"Machine: {machine()}\n",
                 f"Command: `{command_line()}`\n"]
     for data in args.data:
         settings = load_settings(env={"KG_DATA_DIR": str(data)})
@@ -332,29 +332,6 @@ def drive_pages(server: Server, settings) -> None:
     conn.close()
 
 
-def descendants(pid: int) -> list[int]:
-    """Every descendant of ``pid``, whichever of its threads started it.
-
-    /proc/PID/task/TID/children lists the children of one thread only, and the server's SPARQL
-    forkserver is started by a waitress worker thread, not the main one.
-    """
-    found, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            tasks = list(Path(f"/proc/{p}/task").iterdir())
-        except OSError:
-            continue
-        for task in tasks:
-            try:
-                kids = [int(k) for k in (task / "children").read_text().split()]
-            except OSError:
-                continue
-            found.extend(kids)
-            todo.extend(kids)
-    return found
-
-
 def _status_mib(pid: int) -> dict:
     out = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -389,7 +366,7 @@ def server_rss(pid: int) -> dict:
     """The server's VmRSS with its anonymous / file-mapped split, and each descendant's VmRSS."""
     main = {**_status_mib(pid), **_mapped_files_mib(pid)}
     kids = {}
-    for kid in descendants(pid):
+    for kid in children(pid):
         try:
             kids[kid] = _status_mib(kid)["VmRSS"]
         except (OSError, KeyError):
