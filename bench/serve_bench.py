@@ -114,8 +114,12 @@ class Server:
                 self.proc.wait()
 
 
-def timed(fn, repeat: int) -> list[float]:
-    fn()  # warm
+def timed(fn, repeat: int, first: list[float] | None = None) -> list[float]:
+    """Run fn once to warm up (its time appended to ``first``), then time it ``repeat`` times."""
+    began = time.perf_counter()
+    fn()
+    if first is not None:
+        first.append((time.perf_counter() - began) * 1000)
     out = []
     for _ in range(repeat):
         began = time.perf_counter()
@@ -154,12 +158,13 @@ def bench_search(settings, server: Server, repeat: int) -> dict:
 
     per_class = {}
     for name, queries in [*QUERIES.items(), ("all", ALL_QUERIES)]:
-        lib, web, fts5 = [], [], []
+        lib, web, fts5, lib_first = [], [], [], []
         for q in queries:
-            lib += timed(lambda: search_mod.search(settings, q), repeat)
+            lib += timed(lambda: search_mod.search(settings, q), repeat, lib_first if name != "all" else None)
             web += timed(lambda: http_search(q), repeat)
             fts5 += timed(lambda: (fts.search(q, limit=20), fts.count(q)), repeat)
-        per_class[name] = {"lib": stats_ms(lib), "http": stats_ms(web), "fts5": stats_ms(fts5)}
+        per_class[name] = {"lib": stats_ms(lib), "http": stats_ms(web), "fts5": stats_ms(fts5),
+                           "first": stats_ms(lib_first) if lib_first else None}
     conn.close()
     per_class["claims"] = len(fts.db.execute("SELECT rowid FROM claims").fetchall())
     return per_class
@@ -192,8 +197,8 @@ def bench_sparql(settings, repeat: int) -> list[dict]:
                 answered["truncated"] = result.truncated
 
             def direct_run():
-                substitutions = {ox.Variable(k): ox.Literal(v) for k, v in params.items()}
-                answer = store.query(query.text, prefixes=PREFIXES, substitutions=substitutions)
+                # The same text kg runs: parameters bound by a VALUES block (kg.sparql.bind_values).
+                answer = store.query(sparql.bind_values(query.text, params), prefixes=PREFIXES)
                 if isinstance(answer, ox.QuerySolutions):
                     n = 0
                     for solution in answer:
@@ -227,6 +232,12 @@ def report(data: Path, starts: list[float], search: dict, queries: list[dict], r
                        [[name, *(f"{v:.1f}" for v in (s["lib"] + s["http"] + s["fts5"])),
                          f"{s['lib'][0] / s['fts5'][0]:.1f}x" if s["fts5"][0] else "-"]
                         for name, s in search.items() if name != "claims"]))
+    firsts = [(name, s["first"]) for name, s in search.items() if name != "claims" and s.get("first")]
+    if firsts:
+        lines.append("\nThe warm-up run of each query through the library, the first time this process searched for "
+                     "it (its words' posting lists not yet in kg's cache unless an earlier query read them), ms: "
+                     + "; ".join(f"{name} p50 {v[0]:.1f}, p95 {v[1]:.1f}" for name, v in firsts)
+                     + ". A new server pays these once per word, until kg's posting cache holds it.\n")
     allq = search["all"]
     lines.append(f"\nTargets (library, all queries): p50 {allq['lib'][0]:.1f} ms <= 30: "
                  f"{'met' if allq['lib'][0] <= 30 else 'MISSED'}; p95 {allq['lib'][1]:.1f} ms <= 150: "
