@@ -161,13 +161,16 @@ class Catalog:
             claim["citations"].append({"id": cit["id"], "raw": cit["raw"], "locator": cit["locator"]})
         co_cited = self.select("""
             SELECT ?other ?title (COUNT(DISTINCT ?group) AS ?together) WHERE {
+              # From the source outwards (Oxigraph joins in the written order): starting from
+              # every group took 2.6 s for DH2011b at 10,000 posts, this 0.8 s.
               ?source kg:citationKey ?key .
-              ?group co:element ?c1, ?c2 .
               ?c1 cito:hasCitedEntity ?source .
+              ?group co:element ?c1 .
+              ?group co:element ?c2 .
               ?c2 cito:hasCitedEntity ?s2 .
+              FILTER (?s2 != ?source)
               ?s2 kg:citationKey ?other .
               OPTIONAL { ?s2 dcterms:title ?title }
-              FILTER (?s2 != ?source)
             } GROUP BY ?other ?title ORDER BY DESC(?together) ?other""", key=key)
         concepts = self.select("""
             SELECT ?id ?label (COUNT(DISTINCT ?claim) AS ?claims) WHERE {
@@ -207,9 +210,16 @@ class Catalog:
               # Optional parts last: Oxigraph joins in the written order, and an early OPTIONAL
               # makes it enumerate every citation before binding the source (265 ms -> 4 ms).
               OPTIONAL { ?citation bibo:locator ?locator }
-              OPTIONAL { ?g co:element ?citation ; c4o:hasContent ?group }
             } ORDER BY ?postTitle ?ordinal ?cid""", key=key)
-        return [{"id": r["cid"], "locator": r["locator"], "raw": r["raw"], "group": r["group"],
+        # The parenthesis each citation stands in, asked apart: as an OPTIONAL above, Oxigraph
+        # joined every group of the graph to the citations (DH2011b at 10,000 posts: 3.4 -> 0.4 s).
+        groups = {r["cid"]: r["group"] for r in self.select("""
+            SELECT ?cid ?group WHERE {
+              ?source kg:citationKey ?key .
+              ?citation cito:hasCitedEntity ?source ; dcterms:identifier ?cid .
+              ?g co:element ?citation ; c4o:hasContent ?group .
+            }""", key=key)}
+        return [{"id": r["cid"], "locator": r["locator"], "raw": r["raw"], "group": groups.get(r["cid"]),
                  "claim": {"id": r["claimId"], "text": r["text"], "ordinal": r["ordinal"]},
                  "post": {"id": r["postId"], "title": r["postTitle"]}} for r in rows]
 
