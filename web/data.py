@@ -23,7 +23,7 @@ from kg.model import Reference
 from kg.organisations import load_organisations
 from kg.references import key_year, latex_decode, parse_bibtex, reference_authors, to_bibtex
 
-from .resources import EXTENSION, get_settings, get_store
+from .resources import EXTENSION, cached_answer, get_settings, get_store
 
 #: Searches offered on the home page; each finds claims in the seed corpus.
 EXAMPLE_SEARCHES = ("care transition protocols", "personal budgets", "Payment by Results clusters",
@@ -199,7 +199,7 @@ def sources(sort: str = "citations", org: str | None = None) -> dict:
 
 def source(key: str) -> dict:
     """Return a source page: reference, BibTeX, citing claims by post, co-cited sources, concepts."""
-    found = catalog().source(key)
+    found = cached_answer("source", key, lambda: catalog().source(key))
     references, _ = library()
     ref = references.get(key)
     return {
@@ -416,7 +416,7 @@ def _subtree(concept_id: str) -> set[str]:
 
 def concept(concept_id: str) -> dict:
     """Return a concept: labels, definition, neighbours, claims, most-cited sources, co-occurring concepts."""
-    found = catalog().concept(concept_id)
+    found = cached_answer("concept", concept_id, lambda: catalog().concept(concept_id))
     subtree = _subtree(concept_id)
     together: Counter[str] = Counter()
     labels: dict[str, str] = {}
