@@ -416,7 +416,9 @@ def _subtree(concept_id: str) -> set[str]:
 
 def concept(concept_id: str) -> dict:
     """Return a concept: labels, definition, neighbours, claims, most-cited sources, co-occurring concepts."""
-    found = cached_answer("concept", concept_id, lambda: catalog().concept(concept_id))
+    # Not kept like sources: a broad concept's answer lists every claim (8-10 MB of JSON at
+    # 10,000 posts), and a few of them would outgrow the server's memory budget.
+    found = catalog().concept(concept_id)
     subtree = _subtree(concept_id)
     together: Counter[str] = Counter()
     labels: dict[str, str] = {}
