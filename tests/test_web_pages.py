@@ -371,9 +371,16 @@ def test_source_answers_are_kept_per_live_store(web_app, monkeypatch):
     with state.lock:
         state.answers = None  # earlier tests viewed these pages
     client = web_app.test_client()
-    first = [client.get("/source/DH2011b").data, client.get("/api/source/DH2011b").data]
-    second = [client.get("/source/DH2011b").data, client.get("/api/source/DH2011b").data]
-    assert first == second and calls == ["DH2011b"]
+    from web import data as web_data
+
+    pages = []
+    build_page = web_data.source
+    monkeypatch.setattr(web_data, "source", lambda key: pages.append(key) or build_page(key))
+    html = {"Accept": "text/html"}
+    first = [client.get("/source/DH2011b", headers=html).data, client.get("/api/source/DH2011b").data]
+    second = [client.get("/source/DH2011b", headers=html).data, client.get("/api/source/DH2011b").data]
+    assert first == second and b"<html" in first[0] and calls == ["DH2011b"]
+    assert pages == ["DH2011b", "DH2011b", "DH2011b"]  # the second HTML view was not even rendered
     with state.lock:  # the answers kept belong to another store, as after a rebuild went live
         state.answers = (Path("/an/older/generation/store"), state.answers[1])
     assert client.get("/source/DH2011b").status_code == 200

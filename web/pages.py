@@ -13,7 +13,7 @@ from . import data
 from .http import int_param, param, wants_html
 from .linked import rdf_or_none
 from .picture import concept_picture
-from .resources import get_settings
+from .resources import cached_answer, get_settings
 
 bp = Blueprint("pages", __name__)
 
@@ -213,9 +213,20 @@ def source(key: str):
     answer = rdf_or_none()
     if answer is not None:
         return answer
-    found = data.source(key)
-    found["url_safe"] = bool(found["url"]) and str(found["url"]).startswith(("http://", "https://"))
-    return page("source.html", found, src=found)
+    def answer() -> dict:
+        found = data.source(key)
+        found["url_safe"] = bool(found["url"]) and str(found["url"]).startswith(("http://", "https://"))
+        return found
+
+    if not wants_html():
+        return page("source.html", answer())
+
+    def render() -> str:
+        return render_template("source.html", src=answer())
+
+    # The page of a most-cited source lists hundreds of citations (165 KB at 10,000 posts): it is
+    # rendered once per live store and path, like the answer it shows (see cached_answer).
+    return Response(cached_answer("source-page", request.full_path, render), mimetype="text/html")
 
 
 @bp.get("/source/<key>/bibtex")
