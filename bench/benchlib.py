@@ -94,6 +94,20 @@ def run_timed(args: list[str], env: dict | None = None, check: bool = True) -> T
     return Timed(seconds, peak, proc.returncode, proc.stdout, stderr)
 
 
+def timed(fn, repeat: int, first: list[float] | None = None) -> list[float]:
+    """Run fn once to warm up (its time appended to ``first``), then time it ``repeat`` times."""
+    began = time.perf_counter()
+    fn()
+    if first is not None:
+        first.append((time.perf_counter() - began) * 1000)
+    out = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - began) * 1000)
+    return out
+
+
 def percentile(values: list[float], q: float) -> float:
     """The q-th percentile (0..100) by linear interpolation; NaN for no values."""
     if not values:

@@ -115,7 +115,7 @@ def run_size(work: Path, n: int, seed: int, keep: bool, previous: dict | None = 
 
 def report(rows: list[dict]) -> str:
     base = rows[0]
-    lines = [f"## Build at scale (bench/build_scale.py)\n", f"Machine: {machine()}\n",
+    lines = ["## Build at scale (bench/build_scale.py)\n", f"Machine: {machine()}\n",
              f"Command: `{command_line()}`\n",
              "Each build is a `kg build` child process under `/usr/bin/time -v`; peak RSS is GNU time's "
              "maximum resident set size. Incremental builds run on the data directory of the full build: "

@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.stop()
 
-    lines = [f"## HTTP under load (bench/load.py)\n", f"Machine: {machine()}\n", f"Command: `{command_line()}`\n",
+    lines = ["## HTTP under load (bench/load.py)\n", f"Machine: {machine()}\n", f"Command: `{command_line()}`\n",
              f"wrk (2 threads, {args.connections} connections, keep-alive) on `kg serve` over the {args.size:,}-post "
              f"data directory; the mix is {searches:.0%} searches (30 queries) and {1 - searches:.0%} HTML source pages "
              "(20 most cited sources). Errors = non-2xx responses + socket errors (connect, read, write, timeout).\n"]

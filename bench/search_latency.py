@@ -37,7 +37,7 @@ from fts5_baseline import FTS5  # noqa: E402
 from search_corpus import real_corpus  # noqa: E402
 
 from kg.index import build_index  # noqa: E402
-from kg.model import Citation, Claim, Corpus, Post  # noqa: E402
+from kg.model import Claim, Corpus, Post  # noqa: E402
 from kg.search import Searcher  # noqa: E402
 
 QUERIES = {

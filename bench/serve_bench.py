@@ -44,7 +44,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [str(BENCH), str(BENCH.parent / "src")]
 
 import pyoxigraph as ox  # noqa: E402
-from benchlib import KG, children, command_line, machine, percentile, table, update_section  # noqa: E402
+from benchlib import KG, children, command_line, machine, percentile, table, timed, update_section  # noqa: E402
 from fts5_baseline import FTS5  # noqa: E402
 
 from kg import search as search_mod  # noqa: E402
@@ -112,20 +112,6 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
-
-
-def timed(fn, repeat: int, first: list[float] | None = None) -> list[float]:
-    """Run fn once to warm up (its time appended to ``first``), then time it ``repeat`` times."""
-    began = time.perf_counter()
-    fn()
-    if first is not None:
-        first.append((time.perf_counter() - began) * 1000)
-    out = []
-    for _ in range(repeat):
-        began = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - began) * 1000)
-    return out
 
 
 def stats_ms(values: list[float]) -> tuple[float, float]:

@@ -17,7 +17,6 @@ import re
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -25,6 +24,7 @@ import pyoxigraph as ox
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+from benchlib import timed  # noqa: E402
 from kg import sparql  # noqa: E402
 from kg.errors import QueryTimeout  # noqa: E402
 from kg.graph import store_path  # noqa: E402
@@ -39,16 +39,10 @@ def p50_p95(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def timed(fn, repeat: int) -> list[float] | None:
-    """Warm up once, then time ``repeat`` runs in ms; None if the query timed out."""
+def timed_or_none(fn, repeat: int) -> list[float] | None:
+    """Warm up once, then time ``repeat`` runs in ms (benchlib.timed); None if the query timed out."""
     try:
-        fn()
-        out = []
-        for _ in range(repeat):
-            began = time.perf_counter()
-            fn()
-            out.append((time.perf_counter() - began) * 1000)
-        return out
+        return timed(fn, repeat)
     except QueryTimeout:
         return None
 
@@ -111,12 +105,12 @@ def main() -> None:
                             str(value)
 
             row = [label]
-            kg_ms = timed(kg_run, args.repeat)
+            kg_ms = timed_or_none(kg_run, args.repeat)
             row.append(answered.get("rows", ""))
             if args.before:
-                row.append(cell(timed(before_run, args.repeat)) if before else "(new) | (new)")
+                row.append(cell(timed_or_none(before_run, args.repeat)) if before else "(new) | (new)")
             row.append(cell(kg_ms))
-            row.append(cell(timed(direct_run, args.repeat)) if kg_ms is not None else "skipped | skipped")
+            row.append(cell(timed_or_none(direct_run, args.repeat)) if kg_ms is not None else "skipped | skipped")
             row.append("met" if kg_ms is not None and p50_p95(kg_ms)[1] <= 1000 else "MISSED")
             print("| " + " | ".join(row) + " |", flush=True)
     sparql.default_pool().close()
