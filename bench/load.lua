@@ -20,9 +20,16 @@ function init(args)
   counter = id * 7
 end
 
+-- Source pages are asked for as a browser asks (HTML); searches as the API (JSON).
+local html = { ["Accept"] = "text/html" }
+
 function request()
   counter = counter + 1
-  return wrk.format("GET", paths[(counter % #paths) + 1])
+  local path = paths[(counter % #paths) + 1]
+  if string.sub(path, 1, 8) == "/source/" then
+    return wrk.format("GET", path, html)
+  end
+  return wrk.format("GET", path)
 end
 
 function response(status, headers, body)
