@@ -176,3 +176,14 @@ def test_unknown_query_nodes_fall_back_to_whoosh(one_segment):
     expected = _whoosh_hits(s, q)
     assert int(mask.sum()) == len(expected) > 0
     assert [d for _, d in top] == [d for _, d in expected[:5]]
+
+
+def test_benchmark_queries_never_fall_back_to_whoosh_except_organisation_phrases(one_segment, monkeypatch):
+    """Whoosh's matcher is the slow path (588 ms for one labels phrase at 10,000 posts)."""
+    fell_back = []
+    original = ranking.Evaluator._whoosh
+    monkeypatch.setattr(ranking.Evaluator, "_whoosh", lambda self, q: fell_back.append(q) or original(self, q))
+    s = one_segment.searcher()
+    for text in BENCH_QUERIES + [item["query"] for item in load_judged()]:
+        ranking.run(s, one_segment.postings, one_segment.compiled(text).query, 20)
+    assert fell_back and all(isinstance(q, wq.Phrase) and q.fieldname == "orgnames" for q in fell_back)
