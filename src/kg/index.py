@@ -38,11 +38,11 @@ from .references import key_year, latex_decode
 
 #: Bumped when the schema or meta.json changes shape; a searcher refuses an older index.
 SCHEMA_VERSION = 3
-#: Fields whose adjacent terms the pairs field holds (PairsField). Concept labels too: they repeat
-#: on every claim tagged with the concept, so "micro-enterprise" (a phrase of two terms there) took
-#: Whoosh's phrase matcher 588 ms at 10,000 posts. Not organisation names: a phrase there comes only
-#: from a hyphenated word in a name, rare enough for Whoosh's matcher.
-PAIRED_FIELDS = ("text", "title", "section", "labels")
+#: Fields whose adjacent terms the pairs field holds (PairsField). Not concept labels or
+#: organisation names: concept labels repeat on every tagged claim, and their pairs doubled the
+#: index build at 10,000 posts (175 -> 345 s); a phrase there comes only from a hyphenated word,
+#: and kg.ranking remembers its claims per index version after Whoosh's matcher found them once.
+PAIRED_FIELDS = ("text", "title", "section")
 META_FILE = "meta.json"
 VERSION_PREFIX = "index-v"
 
