@@ -196,3 +196,26 @@ def test_phrases_in_fields_without_pairs_go_through_whoosh_once_per_index(one_se
     for text in texts:
         ranking.run(s, postings, one_segment.compiled(text).query, 20)
     assert len(fell_back) == first
+
+
+def test_long_phrase_check_without_whoosh_span_matcher_falls_back_to_whoosh(one_segment, monkeypatch):
+    """If Whoosh's phrase matcher is not the span matcher kg.ranking reads, Whoosh finds the claims."""
+    s = one_segment.searcher()
+    words = ("care", "support", "plan")
+    expected = {hit.docnum for hit in s.search(wq.Phrase("text", list(words)), limit=None)}
+    original = wq.Phrase.matcher
+    monkeypatch.setattr(wq.Phrase, "matcher", lambda self, searcher, context=None: matching_wrapper(
+        original(self, searcher, context)))
+    ev = ranking.Evaluator(s, ranking.Postings(s))
+    assert set(ev.phrase_claims("text", words).tolist()) == expected
+
+
+def matching_wrapper(m):
+    """A matcher with no _get_spans anywhere inside: Whoosh's ListMatcher over m's matches."""
+    from whoosh.matching import ListMatcher
+
+    ids = []
+    while m.is_active():
+        ids.append(m.id())
+        m.next()
+    return ListMatcher(ids)

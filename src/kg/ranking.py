@@ -11,8 +11,9 @@ field lengths as Whoosh stores them (one byte, logarithmic), the boosts of every
 sums over an OR and an AND, constant scores for filters. tests/test_ranking.py checks the
 ranking against Whoosh's collector on the project's corpus. A phrase of two words is one
 posting list of the index's ``pairs`` field (kg.index.PairsField); a longer phrase is checked
-with Whoosh's own phrase matcher on the claims that hold all of its pairs. A query node this
-module does not know is evaluated by Whoosh's matcher, so nothing is ever left out.
+with Whoosh's own phrase matcher on the claims that hold all of its pairs, and a phrase in a
+field without pairs is found by that matcher; either is remembered per index version. A query
+node this module does not know is evaluated by Whoosh's matcher, so nothing is ever left out.
 """
 
 from __future__ import annotations
@@ -284,7 +285,7 @@ class Evaluator:
         while not hasattr(m, "_get_spans") and isinstance(m, matching.WrappingMatcher):
             m = m.child
         if not hasattr(m, "_get_spans"):  # not Whoosh's span matcher: let it find the claims itself
-            return np.intersect1d(self._whoosh(wq.Phrase(field, list(words))).mask.nonzero()[0], candidates)
+            return np.intersect1d(self._whoosh(wq.Phrase(field, list(words))).ids, candidates)
         inner = m.child  # the intersection of the words' postings; _get_spans checks positions there
         found = []
         for docnum in candidates.tolist():
