@@ -55,6 +55,13 @@ def get_json(server: Server, path: str) -> dict:
     return json.loads(body)
 
 
+def replace_text(path: Path, text: str) -> None:
+    """Write a corpus file whole or not at all: a benchmark stopped mid-write must not empty a post."""
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
 def get_page(server: Server, path: str) -> None:
     """GET path as load.lua asks for it (source pages as HTML); raise unless it answers 200."""
     conn = http.client.HTTPConnection(server.host, server.port, timeout=120)
@@ -177,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_rebuild:
             post = sorted((corpus / "posts").glob("synthetic-00005*.md"))[0]
             original = post.read_text(encoding="utf-8")
+            if not original.strip():
+                raise SystemExit(f"{post} is empty: regenerate the corpus with bench/generate.py")
             wrk = start_wrk(server, paths_file, args.connections, 3600)
             began = time.perf_counter()
             peak = 0.0
@@ -192,8 +201,7 @@ def main(argv: list[str] | None = None) -> int:
             watcher.start()
             try:
                 time.sleep(5)
-                post.write_text(original.rstrip("\n") + f"\n\nThe {MARK} pilot reported its outcomes (DH, 2011b:6).\n",
-                                encoding="utf-8")
+                replace_text(post, original.rstrip("\n") + f"\n\nThe {MARK} pilot reported its outcomes (DH, 2011b:6).\n")
                 rebuild["incremental_s"], report = kg_build(corpus, data)
                 rebuild["incremental_mode"] = report.get("mode")
                 found = get_json(server, "/api/search?q=" + MARK)
@@ -204,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
                 remaining = args.duration - (time.perf_counter() - began)
                 time.sleep(max(5.0, remaining))
             finally:
-                post.write_text(original, encoding="utf-8")
+                replace_text(post, original)
                 if wrk.poll() is None:
                     wrk.send_signal(signal.SIGINT)
                 out = wrk.communicate(timeout=60)[0]
