@@ -121,6 +121,16 @@ def start_wrk(server: Server, paths_file: Path, connections: int, duration: int)
                             env={**os.environ, "KG_LOAD_PATHS": str(paths_file)})
 
 
+def timed_run(server: Server, paths_file: Path, connections: int, duration: int) -> dict:
+    """Run wrk over the paths for ``duration`` seconds; its figures and the server's peak RSS."""
+    wrk = start_wrk(server, paths_file, connections, duration)
+    peak = 0.0
+    while wrk.poll() is None:
+        peak = max(peak, rss_mib(server.proc.pid))
+        time.sleep(1)
+    return {**parse_wrk(wrk.stdout.read()), "rss": peak}
+
+
 def kg_build(corpus: Path, data: Path, *extra: str) -> tuple[float, dict]:
     began = time.perf_counter()
     proc = subprocess.run([str(KG), "build", "--data", str(data), "--json", *extra], capture_output=True, text=True,
@@ -161,24 +171,12 @@ def main(argv: list[str] | None = None) -> int:
             get_page(server, path)
         warmup = (len(set(paths)), time.perf_counter() - began)
 
-        wrk = start_wrk(server, paths_file, args.connections, args.duration)
-        peak = 0.0
-        while wrk.poll() is None:
-            peak = max(peak, rss_mib(server.proc.pid))
-            time.sleep(1)
-        runs["steady"] = {**parse_wrk(wrk.stdout.read()), "rss": peak}
+        runs["steady"] = timed_run(server, paths_file, args.connections, args.duration)
         print("steady", runs["steady"], flush=True)
-
         # The same, searches only: what the searches/s target is about.
-        with tempfile.NamedTemporaryFile("w", suffix=".paths", delete=False) as f:
-            f.write("\n".join(p for p in paths if p.startswith("/api/search")) + "\n")
-            searches_file = Path(f.name)
-        wrk = start_wrk(server, searches_file, args.connections, args.duration)
-        peak = 0.0
-        while wrk.poll() is None:
-            peak = max(peak, rss_mib(server.proc.pid))
-            time.sleep(1)
-        runs["searches only"] = {**parse_wrk(wrk.stdout.read()), "rss": peak}
+        searches_file = paths_file.with_suffix(".searches")
+        searches_file.write_text("\n".join(p for p in paths if p.startswith("/api/search")) + "\n")
+        runs["searches only"] = timed_run(server, searches_file, args.connections, args.duration)
         print("searches only", runs["searches only"], flush=True)
 
         if not args.skip_rebuild:
