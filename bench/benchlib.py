@@ -28,6 +28,21 @@ HEADER = ("# Scale benchmarks (issue 7)\n\n"
           "to FTS5 and pyoxigraph are measured in the same run and are the figures to compare.\n")
 
 
+#: The fixed query mix of the search benchmarks (search_latency, serve_bench, load), by class.
+QUERIES = {
+    "one word": ["personalisation", "tariff", "commissioning", "integration", "carers", "outcomes",
+                 "coproduction", "HoNOS", "RAS", "evidence"],
+    "several words": ["care transition protocols", "personal health budgets", "mental health spending",
+                      "data quality in payment by results", "older people personal budgets",
+                      "why is PbR hard in mental health", "micro-enterprise outcomes",
+                      "integrated personal commissioning", "adult social care funding cuts",
+                      "advocacy coalition framework"],
+    "phrase": ['"national tariff"', '"direct payments"', '"adult social care"', '"mental health services"',
+               '"personal budgets"', '"local authority"', '"social care"', '"care and support"',
+               '"payment system"', '"public services"'],
+}
+
+
 def machine() -> str:
     """One line naming the machine, Python and the kg commit the figures belong to."""
     mem_kb = 0

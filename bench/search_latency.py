@@ -38,20 +38,8 @@ from search_corpus import real_corpus  # noqa: E402
 
 from kg.index import build_index  # noqa: E402
 from kg.model import Claim, Corpus, Post  # noqa: E402
+from benchlib import QUERIES  # noqa: E402
 from kg.search import Searcher  # noqa: E402
-
-QUERIES = {
-    "one word": ["personalisation", "tariff", "commissioning", "integration", "carers", "outcomes",
-                 "coproduction", "HoNOS", "RAS", "evidence"],
-    "several words": ["care transition protocols", "personal health budgets", "mental health spending",
-                      "data quality in payment by results", "older people personal budgets",
-                      "why is PbR hard in mental health", "micro-enterprise outcomes",
-                      "integrated personal commissioning", "adult social care funding cuts",
-                      "advocacy coalition framework"],
-    "phrase": ['"national tariff"', '"direct payments"', '"adult social care"', '"mental health services"',
-               '"personal budgets"', '"local authority"', '"social care"', '"care and support"',
-               '"payment system"', '"public services"'],
-}
 
 _TOKEN = re.compile(r"\S+")
 

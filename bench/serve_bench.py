@@ -44,7 +44,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [str(BENCH), str(BENCH.parent / "src")]
 
 import pyoxigraph as ox  # noqa: E402
-from benchlib import KG, children, command_line, machine, percentile, table, timed, update_section  # noqa: E402
+from benchlib import KG, QUERIES, children, command_line, machine, percentile, table, timed, update_section  # noqa: E402
 from fts5_baseline import FTS5  # noqa: E402
 
 from kg import search as search_mod  # noqa: E402
@@ -55,19 +55,6 @@ from kg.index import live_version  # noqa: E402
 from kg.settings import load_settings  # noqa: E402
 from kg.vocab import PREFIXES  # noqa: E402
 
-# The query mix of bench/search_latency.py, copied so this script does not build its corpus.
-QUERIES = {
-    "one word": ["personalisation", "tariff", "commissioning", "integration", "carers", "outcomes",
-                 "coproduction", "HoNOS", "RAS", "evidence"],
-    "several words": ["care transition protocols", "personal health budgets", "mental health spending",
-                      "data quality in payment by results", "older people personal budgets",
-                      "why is PbR hard in mental health", "micro-enterprise outcomes",
-                      "integrated personal commissioning", "adult social care funding cuts",
-                      "advocacy coalition framework"],
-    "phrase": ['"national tariff"', '"direct payments"', '"adult social care"', '"mental health services"',
-               '"personal budgets"', '"local authority"', '"social care"', '"care and support"',
-               '"payment system"', '"public services"'],
-}
 ALL_QUERIES = [q for qs in QUERIES.values() for q in qs]
 _SERVING = re.compile(r"Serving .* at http://([^/]+):(\d+)/")
 _EXAMPLE = re.compile(r"e\.g\.\s*([\w\-]+)")

@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from typing import Iterable
 
-from flask import current_app, g
+from flask import g
 
 from kg import catalog as catalog_mod
 from kg import search as search_mod
@@ -23,7 +23,7 @@ from kg.model import Reference
 from kg.organisations import load_organisations
 from kg.references import key_year, latex_decode, parse_bibtex, reference_authors, to_bibtex
 
-from .resources import EXTENSION, cached_answer, get_settings, get_store
+from .resources import cached_answer, get_settings, get_store
 
 #: Searches offered on the home page; each finds claims in the seed corpus.
 EXAMPLE_SEARCHES = ("care transition protocols", "personal budgets", "Payment by Results clusters",
@@ -49,19 +49,14 @@ def catalog() -> catalog_mod.Catalog:
 def library() -> tuple[dict[str, Reference], list]:
     """Return the built references (parsed from the graph's BibTeX) and the organisations.
 
-    Cached on the app per live store, so a rebuild is picked up and nothing reads corpus/.
+    Kept per live store (resources.cached_answer), so a rebuild is picked up and nothing reads corpus/.
     """
-    get_store()  # opens (or reopens after a rebuild) the live store
-    state = current_app.extensions[EXTENSION]
-    cached = state.library
-    if cached is not None and cached[0] == state.store_path:
-        return cached[1], cached[2]
-    rows = catalog().select("SELECT ?bibtex { ?s kg:citationKey ?key ; kg:bibtex ?bibtex } ORDER BY ?key")
-    references, _ = parse_bibtex("\n".join(r["bibtex"] for r in rows), "the graph")
-    organisations = load_organisations(get_settings().ontology_dir / "organisations.ttl")
-    with state.lock:
-        state.library = (state.store_path, references, organisations)
-    return references, organisations
+    def read() -> tuple[dict[str, Reference], list]:
+        rows = catalog().select("SELECT ?bibtex { ?s kg:citationKey ?key ; kg:bibtex ?bibtex } ORDER BY ?key")
+        references, _ = parse_bibtex("\n".join(r["bibtex"] for r in rows), "the graph")
+        return references, load_organisations(get_settings().ontology_dir / "organisations.ttl")
+
+    return cached_answer("library", "", read)
 
 
 def format_reference(ref: Reference | None, key: str) -> str:

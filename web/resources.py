@@ -28,7 +28,6 @@ class _State:
     lock: threading.Lock = field(default_factory=threading.Lock)
     store: ox.Store | None = None
     store_path: Path | None = None
-    library: tuple | None = None  # (store path, references, organisations), see web.data.library
     answers: tuple | None = None  # (store path, OrderedDict of answers), see cached_answer
 
 
@@ -63,8 +62,8 @@ def get_store() -> ox.Store:
     return g.kg_store
 
 
-#: Answers kept per live store (source pages): a built store never changes, so an answer holds
-#: until a rebuild swaps the store. A most-cited source's page at 10,000 posts takes 0.5-0.9 s of
+#: Answers kept per live store (the reference library, source pages): a built store never changes,
+#: so an answer holds until a rebuild swaps the store. A most-cited source's page at 10,000 posts takes 0.5-0.9 s of
 #: Oxigraph joins; the cache keeps that to the first view per build. A source's answer is its
 #: citations (a few hundred at most), so 256 of them stay within a few tens of MB.
 ANSWER_CACHE_SIZE = 256

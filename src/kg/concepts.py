@@ -37,11 +37,11 @@ from functools import lru_cache
 from pathlib import Path
 
 from rdflib import Graph, Literal, URIRef
-from rdflib.exceptions import ParserError
 from rdflib.namespace import RDF, SKOS
 
 from .errors import ConceptError
 from .model import Claim, Concept
+from .vocab import read_turtle
 
 __all__ = [
     "CONCEPTS_FILE", "CONTEXT_LABEL", "Mention", "STOP_PHRASES", "SOURCE_BASE", "Tagger",
@@ -193,15 +193,7 @@ def load_scheme(path: str | Path, base_iri: str = SOURCE_BASE) -> dict[str, Conc
     malformed or the scheme is inconsistent (see ``check_scheme``).
     """
     path = Path(path)
-    graph = Graph()
-    try:
-        graph.parse(path, format="turtle")
-    except FileNotFoundError:
-        raise ConceptError(f"concept scheme {path} does not exist",
-                           hint="restore ontology/concepts.ttl or set ontology_dir") from None
-    except (ParserError, SyntaxError, ValueError) as exc:
-        raise ConceptError(f"concept scheme {path} is not valid Turtle: {exc}",
-                           hint="fix the file; its header states the conventions") from None
+    graph = read_turtle(path, ConceptError, "concept scheme", "ontology/concepts.ttl")
 
     schemes = [s for s in graph.subjects(RDF.type, SKOS.ConceptScheme) if isinstance(s, URIRef)]
     if len(schemes) != 1:

@@ -14,11 +14,11 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from rdflib import Graph, Literal, URIRef
-from rdflib.exceptions import ParserError
 from rdflib.namespace import FOAF, ORG, RDF, SKOS
 
 from .errors import ReferencesError
 from .model import Organisation
+from .vocab import read_turtle
 
 __all__ = ["ORGANISATIONS_FILE", "OrganisationIndex", "key_part", "load_organisations", "normalise_name"]
 
@@ -59,15 +59,7 @@ def load_organisations(path: str | Path) -> list[Organisation]:
     name or two names or two acronyms: the authority must say each thing once.
     """
     path = Path(path)
-    graph = Graph()
-    try:
-        graph.parse(path, format="turtle")
-    except FileNotFoundError:
-        raise ReferencesError(f"organisation authority {path} does not exist",
-                              hint="restore ontology/organisations.ttl or set ontology_dir") from None
-    except (ParserError, SyntaxError, ValueError) as exc:
-        raise ReferencesError(f"organisation authority {path} is not valid Turtle: {exc}",
-                              hint="fix the file; see the conventions in its header") from None
+    graph = read_turtle(path, ReferencesError, "organisation authority", "ontology/organisations.ttl")
 
     subjects = {s for cls in _ORG_CLASSES for s in graph.subjects(RDF.type, cls) if isinstance(s, URIRef)}
     organisations: list[Organisation] = []

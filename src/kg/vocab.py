@@ -7,7 +7,10 @@ declared here with only the terms we use; ``KG`` holds the few terms no standard
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rdflib import Graph, URIRef
+from rdflib.exceptions import ParserError
 from rdflib.namespace import (
     DCTERMS,
     FOAF,
@@ -25,7 +28,7 @@ from rdflib.namespace import (
 
 __all__ = [
     "BIBO", "C4O", "CITO", "CO", "DCTERMS", "DOCO", "FABIO", "FOAF", "KG", "OA", "ORG", "OWL",
-    "PREFIXES", "PROV", "RDF", "RDFS", "SH", "SKOS", "XSD", "bind_prefixes", "sparql_prologue",
+    "PREFIXES", "PROV", "RDF", "RDFS", "SH", "SKOS", "XSD", "bind_prefixes", "read_turtle", "sparql_prologue",
 ]
 
 
@@ -192,3 +195,16 @@ def bind_prefixes(graph: Graph) -> Graph:
 def sparql_prologue() -> str:
     """Return the PREFIX lines kg pre-declares, one per line."""
     return "".join(f"PREFIX {prefix}: <{iri}>\n" for prefix, iri in PREFIXES.items())
+
+
+def read_turtle(path: Path, error: type[Exception], what: str, restore: str) -> Graph:
+    """Parse one of the ontology's Turtle files; raise ``error`` naming ``what`` when it is missing or broken."""
+    graph = Graph()
+    try:
+        graph.parse(path, format="turtle")
+    except FileNotFoundError:
+        raise error(f"{what} {path} does not exist", hint=f"restore {restore} or set ontology_dir") from None
+    except (ParserError, SyntaxError, ValueError) as exc:
+        raise error(f"{what} {path} is not valid Turtle: {exc}",
+                    hint="fix the file; its header states the conventions") from None
+    return graph
