@@ -122,6 +122,46 @@ _CAPTION_PREFIX = re.compile(
     r"(?:(?:image|photo|picture|graphic|illustration|chart)s?\s+(?:via|by|from|courtesy)\b"
     r"|(?:source|credit|image|photo|picture|caption)s?\s*:"
     r"|click\b.*\benlarge\b)", re.IGNORECASE)
+_CREDIT_WORD = r"(?:photo(?:graph)?s?|images?|pictures?|illustrations?|graphics?|credits?|(?:photo|image|picture) credits?)"
+# "Photograph: Jane Doe/PA", "Image: Getty", "© Example Trust 2019", "Figure 2: Spending by region"
+_CREDIT = re.compile(rf"(?:{_CREDIT_WORD}\s*[:|]|©|\(c\)\s*(?:19|20)\d\d|copyright\b)", re.IGNORECASE)
+# A caption that ends in its credit: "Care workers in Leeds. Photograph: Jane Doe/PA".
+_TRAILING_CREDIT = re.compile(rf"(?:^|[.!?)\]”’\s])(?:{_CREDIT_WORD}\s*:|©)[^.!?]{{1,80}}$", re.IGNORECASE)
+_FIGURE_LABEL = re.compile(r"(?:figure|fig\.|chart|table|graph|map|box|infographic)\s*\d+[a-z]?\s*[:.–—-]", re.IGNORECASE)
+#: At most this many words in a line of site chrome (share buttons, cookie notices, bylines).
+MAX_CHROME_WORDS = 30
+# A call to action of the site, not the author: "Read more", "Share this", "Find out more >".
+_ACTION = re.compile(
+    r"(?:read(?:\s+(?:more|the\s+full|full|on|our|the\s+(?:report|blog|briefing|article|story|post))|\s*$)"
+    r"|continue\s+reading|share(?=\s*(?:this|on|via|article|post|page|:|$))|tweet(?:\s+this)?|email\s+(?:this|us)"
+    r"|print(?:\s+this)?|subscribe|sign\s+up|download\s+(?:the|our|full|pdf)|click|skip\s+to|back\s+to"
+    r"|see\s+(?:all|more)|find\s+out\s+more|follow\s+us|log\s+in|leave\s+a\s+(?:comment|reply))\b",
+    re.IGNORECASE)
+# A label the page prints over the post: "Tags: …", "Published: 23/09/2019", "Posted in Blogs".
+_META_LABEL = re.compile(
+    r"(?:tags?|categor(?:y|ies)|topics?|keywords|filed\s+under|posted\s+(?:in|on|by)|published(?:\s+on)?|"
+    r"updated|last\s+(?:updated|modified)|share(?:\s+this)?(?:\s+\w+)?|related(?:\s+\w+)?|reading\s+time|"
+    r"this\s+content\s+relates\s+to\b[^:]*)\s*:", re.IGNORECASE)
+# Words of the site's machinery, never of a policy argument about care.
+_CHROME = re.compile(
+    r"\b(?:cookies?|newsletters?|unsubscribe|privacy\s+(?:policy|notice|settings)|inbox|akismet|spam|"
+    r"enter\s+your\s+(?:comment|name|email)|javascript|browser\s+settings|all\s+rights\s+reserved)\b",
+    re.IGNORECASE)
+_WORD_COUNT = re.compile(r"\(\s*(?:c\.\s*|approx\.?\s*)?\d[\d,]*\s+words\s*\)|^\s*\d[\d,]*\s+words\s*$", re.IGNORECASE)
+_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|"
+          r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")
+# A line that is nothing but a date: "13 October, 2025", "23/09/2019", "March 2, 2019".
+_DATE_LINE = re.compile(
+    rf"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+)?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH},?\s+\d{{4}}"
+    rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|\d{{1,2}}/\d{{1,2}}/\d{{2,4}}|\d{{4}}-\d\d-\d\d)",
+    re.IGNORECASE)
+_NAME = r"(?:[A-Z][a-z’'\-]+|[A-Z]\.)(?:\s+(?:[A-Z][a-z’'\-]+|[A-Z]\.|de|van|von|der|le|la)){1,3}"
+# "By Jane Doe", "Written by Jane Doe and Raj Patel, Senior Fellow", "Author: Jane Doe".
+_BYLINE = re.compile(rf"(?:by|written\s+by|posted\s+by|authors?\s*:)\s+{_NAME}(?:\s*(?:,|and|&)\s*{_NAME})*"
+                     r"(?:\s*[,|–—-]\s*[^.!?]{0,60})?", re.IGNORECASE)
+# A name glued to its biography: "Jane DoeJane is a senior fellow" (the page's author box).
+_GLUED_BIO = re.compile(rf"({_NAME})(?=[A-Z][a-z’']+\s+(?:is|was|has|leads|works|joined|heads|writes)\b)")
+_BIO_VERB = re.compile(r"\s+(?:is|was|has\s+been|leads|works|joined|heads|writes)\b")
 _FILE_NAME = re.compile(r"\S*_\S*|\S+\.(?:jpe?g|png|gif|svg|webp)", re.IGNORECASE)
 # A chart title ends in the period it covers: "UK public spending, 1940-2015".
 _CHART_TITLE = re.compile(r".*,\s*(?:19|20)\d\d(?:[-–/]\d{1,4})?\s*(?:[-–]|to)\s*(?:19|20)?\d\d(?:[-–/]\d{1,4})?")
@@ -143,6 +183,48 @@ def _caption_line(text: str) -> bool:
     if " " not in text and _FILE_NAME.fullmatch(text):
         return True
     return _is_label(text) and bool(_CHART_TITLE.fullmatch(text))
+
+
+def debris_kind(text: str, author: str | None = None) -> str | None:
+    """Say whether a whole line is page furniture rather than the author's prose.
+
+    Returns "caption" for what belongs to a picture or chart (a credit, a figure's label, a
+    caption ending in its credit), "debris" for the site's machinery (a share or "Read more"
+    line, a cookie or newsletter notice, a byline, a word count, a date alone, a label such as
+    "Tags:"), and None for prose. The rules go by a line's shape, never by its words alone: a
+    sentence that mentions a photograph or a newsletter stays a claim.
+    """
+    text = text.strip()
+    words = text.split()
+    if not words:
+        return None
+    n = len(words)
+    if n <= MAX_LABEL_WORDS and (_CAPTION_PREFIX.match(text) or _CREDIT.match(text) or _FIGURE_LABEL.match(text)):
+        return "caption"
+    if n <= 40 and _TRAILING_CREDIT.search(text):
+        return "caption"
+    if _WORD_COUNT.fullmatch(text) or (n <= 4 and _WORD_COUNT.search(text)):
+        return "debris"
+    if n <= 6 and _DATE_LINE.fullmatch(text.rstrip(".")):
+        return "debris"
+    if n <= MAX_CHROME_WORDS and _META_LABEL.match(text):
+        return "debris"
+    if n <= 10 and _ACTION.match(text) and (text[-1] not in ".!?" or text.endswith(("...", "…"))):
+        return "debris"
+    if n <= MAX_CHROME_WORDS and _CHROME.search(text):
+        return "debris"
+    if n <= 16 and _BYLINE.fullmatch(text.rstrip(".")):
+        return "debris"
+    if _GLUED_BIO.match(text):
+        return "debris"
+    if author and n <= 80:
+        # The author box at the end: "Jane Doe is Director of Policy at the Example Trust."
+        for name in re.split(r",\s*|\s+and\s+|\s*&\s*", author):
+            name = name.strip()
+            if len(name.split()) >= 2 and text.startswith(name) and (
+                    _BIO_VERB.match(text, len(name)) or text[len(name):len(name) + 1].isupper()):
+                return "debris"
+    return None
 
 
 def _same_caption(a: str, b: str) -> bool:
@@ -421,12 +503,18 @@ def _units(body: str, block: list[tuple[int, int]]) -> list[_Unit]:
     return units
 
 
-def _classify_lines(post: Post, body: str, unit: _Unit, overrides: ClaimOverrides) -> list[str]:
-    """Say what each line of a prose unit is: heading, caption, reference or text."""
+def _classify_lines(post: Post, body: str, unit: _Unit, overrides: ClaimOverrides,
+                    structured: bool = False) -> list[str]:
+    """Say what each line of a prose unit is: heading, caption, debris, reference or text.
+
+    In a post whose markup says what is a heading (``structured``), a paragraph is never
+    taken for one.
+    """
     texts = [body[a:b].strip() for a, b in unit.lines]
     kinds: list[str | None] = [overrides.kind_of(post.id, t) for t in texts]
     if post.kind == "bibliography":
         kinds = [k or ("reference" if _REFERENCE_LINE.match(t) else None) for k, t in zip(kinds, texts)]
+    kinds = [k or debris_kind(t, post.author) for k, t in zip(kinds, texts)]
     free = [i for i, k in enumerate(kinds) if k is None]
     # A block of several short unpunctuated lines is a caption ("PbR worked examples" /
     # "Click to enlarge"); so is a line the scrape doubled.
@@ -439,7 +527,7 @@ def _classify_lines(post: Post, body: str, unit: _Unit, overrides: ClaimOverride
         doubled = any(0 <= j < len(texts) and _same_caption(texts[i], texts[j]) for j in (i - 1, i + 1))
         if (doubled and _is_label(texts[i].replace("(pdf)", "").strip() or ".")) or _caption_line(texts[i]):
             kinds[i] = "caption"
-        elif len(texts) == 1 and _heading_line(texts[i]):
+        elif len(texts) == 1 and _heading_line(texts[i]) and not structured:
             kinds[i] = "heading?"  # confirmed only if body text follows
         else:
             kinds[i] = "text"
@@ -450,12 +538,15 @@ def segment_post(post: Post, overrides: ClaimOverrides | None = None) -> list[Se
     """Divide a post body into segments, in order: claims and the parts kept out of claims."""
     overrides = overrides or ClaimOverrides()
     body = post.body
-    # One entry per unit: ("item", unit) or ("lines", unit, kinds).
+    # One entry per unit: (unit, None) for a list item, (unit, kinds of its lines) for prose.
     plan: list[tuple] = []
-    for block in _blocks(body):
-        for unit in _units(body, block):
-            kinds = _classify_lines(post, body, unit, overrides) if unit.kind == "prose" else None
-            plan.append((unit, kinds))
+    if post.blocks:
+        plan = _plan_blocks(post, overrides)
+    else:
+        for block in _blocks(body):
+            for unit in _units(body, block):
+                kinds = _classify_lines(post, body, unit, overrides) if unit.kind == "prose" else None
+                plan.append((unit, kinds))
 
     # A heading stands before body text; a short last line is a sentence ("What does this tell you?").
     seen_text = False
@@ -479,10 +570,17 @@ def segment_post(post: Post, overrides: ClaimOverrides | None = None) -> list[Se
 
     for unit, kinds in plan:
         if kinds is None:
-            add("marker", *unit.marker)
-            a, b = unit.marker[1], unit.lines[-1][1]
+            a, b = (unit.marker[1] if unit.marker else unit.lines[0][0]), unit.lines[-1][1]
             while a < b and body[a].isspace():
                 a += 1
+            furniture = debris_kind(body[a:b], post.author)
+            if furniture:  # a share button or a credit set out as a list
+                if unit.marker:
+                    add("marker", *unit.marker)
+                add(furniture, a, b)
+                continue
+            if unit.marker:
+                add("marker", *unit.marker)
             glued = glued_alt_text(body[a:b])
             if glued:
                 add("debris", a, a + glued)
@@ -491,7 +589,11 @@ def segment_post(post: Post, overrides: ClaimOverrides | None = None) -> list[Se
             if tail and tail.start() > a:
                 add("debris", tail.start(), b)
                 b = tail.start()
-            add("list-item", a, b)
+            carved = _inline_debris(body, a, b)
+            for da, db in carved:
+                add("debris", da, db)
+            for sa, sb in _outside(carved, a, b):
+                add("list-item", sa, sb)
             continue
         run: list[tuple[int, int]] = []
         for index, ((ls, le), kind) in enumerate(zip(unit.lines, kinds)):
@@ -539,8 +641,69 @@ def _emit_run(body: str, run: list[tuple[int, int]], unit_start: bool, add) -> N
         end = tail.start()
     pieces.append((a, end))
     for pa, pb in pieces:
-        for sa, sb in sentence_spans(body, pa, pb):
-            add("sentence", sa, sb)
+        carved = _inline_debris(body, pa, pb)
+        for da, db in carved:
+            add("debris", da, db)
+        for qa, qb in _outside(carved, pa, pb):
+            for sa, sb in sentence_spans(body, qa, qb):
+                add("sentence", sa, sb)
+
+
+# "(950 words)" after a title, a "[…]" or "Read more" closing an excerpt.
+_INLINE_DEBRIS = re.compile(
+    r"\(\s*(?:c\.\s*|approx\.?\s*)?\d[\d,]*\s+words\s*\)"
+    r"|\s*\[\s*(?:…|\.\.\.)\s*\]\s*$"
+    r"|(?<=[.!?…”’\s])\s*(?:read\s+more|read\s+the\s+full\s+\w+|continue\s+reading\b[^.!?]{0,80})\W{0,3}\s*$",
+    re.IGNORECASE)
+
+
+def _inline_debris(body: str, a: int, b: int) -> list[tuple[int, int]]:
+    """Spans of [a, b) that are debris inside prose; never the whole of it."""
+    return [m.span() for m in _INLINE_DEBRIS.finditer(body, a, b) if m.start() > a or m.end() < b]
+
+
+def _outside(spans: list[tuple[int, int]], a: int, b: int) -> list[tuple[int, int]]:
+    """The parts of [a, b) outside the given spans (sorted, disjoint)."""
+    parts, at = [], a
+    for sa, sb in spans:
+        if sa > at:
+            parts.append((at, sa))
+        at = max(at, sb)
+    if at < b:
+        parts.append((at, b))
+    return parts
+
+
+_BLOCK_KINDS = {"heading": "heading", "caption": "caption", "code": "debris"}
+
+
+def _plan_blocks(post: Post, overrides: ClaimOverrides) -> list[tuple]:
+    """Plan the segments of a post whose markup gave its blocks: headings and list items as
+    the markup says, paragraphs and quotations read line by line like any prose."""
+    body = post.body
+    plan: list[tuple] = []
+    for block in post.blocks:
+        lines = []
+        pos = block.start
+        for line in body[block.start:block.end].split("\n"):
+            if line.strip():
+                lines.append((pos, pos + len(line)))
+            pos += len(line) + 1
+        if not lines:
+            continue
+        if block.kind in _BLOCK_KINDS:
+            kind = _BLOCK_KINDS[block.kind]
+            if kind == "heading":
+                kind = debris_kind(body[block.start:block.end], post.author) or kind
+            plan.append((_Unit("prose", [(block.start, block.end)]), [kind]))
+        elif block.kind == "list-item":
+            plan.append((_Unit("item", [(block.start, block.end)]), None))
+        else:
+            for unit in _units(body, lines):
+                kinds = (_classify_lines(post, body, unit, overrides, structured=True)
+                         if unit.kind == "prose" else None)
+                plan.append((unit, kinds))
+    return plan
 
 
 # --------------------------------------------------------------------------- claims

@@ -357,14 +357,10 @@ def render_post(post: Post) -> str:
     return f"{_FRONT}{front}{_FRONT}{post.body}\n"
 
 
-def parse_post(text: str, path: str = "<post>") -> Post:
-    """Parse a post file's text; raise CorpusError naming the problem and the fix."""
-    if not text.strip():
-        raise CorpusError(f"{path}: the file is empty: no front matter and no text",
-                          hint="write front matter with 'id' and 'title' and then the post's text, or delete the file")
+def read_front_matter(text: str, path: str = "<post>") -> tuple[dict | None, int]:
+    """Return a post file's front matter (None if it has none) and the offset its body starts at."""
     if not text.startswith(_FRONT):
-        raise CorpusError(f"{path}: no front matter (the file must start with a '---' line)",
-                          hint="add front matter with at least 'id' and 'title'")
+        return None, 0
     end = text.find("\n" + _FRONT, len(_FRONT) - 1)
     if end < 0:
         raise CorpusError(f"{path}: front matter is not closed by a '---' line", hint="add the closing '---' line")
@@ -378,6 +374,29 @@ def parse_post(text: str, path: str = "<post>") -> Post:
     if not isinstance(meta, dict):
         raise CorpusError(f"{path}: front matter must be a mapping of keys to values, not {type(meta).__name__}",
                           hint="write it as 'key: value' lines")
+    return meta, end + 1 + len(_FRONT)
+
+
+def is_scraped(meta: dict | None) -> bool:
+    """Whether front matter belongs to a post split from a dump (its body is the dump's text).
+
+    `kg corpus import` writes 'provenance' into every post it writes; 'format: text' says
+    the same of a hand-written file whose body is plain text, not Markdown.
+    """
+    return meta is not None and ("provenance" in meta or meta.get("format") == "text")
+
+
+def parse_post(text: str, path: str = "<post>") -> Post:
+    """Parse a post file's text; raise CorpusError naming the problem and the fix."""
+    if not text.strip():
+        raise CorpusError(f"{path}: the file is empty: no front matter and no text",
+                          hint="write front matter with 'id' and 'title' and then the post's text, or delete the file")
+    if not text.startswith(_FRONT):
+        raise CorpusError(f"{path}: no front matter (the file must start with a '---' line)",
+                          hint="add front matter with at least 'id' and 'title'")
+    meta, body_start = read_front_matter(text, path)
+    assert meta is not None
+    end = body_start - 1 - len(_FRONT)
     title = meta.get("title")
     if title is not None and not isinstance(title, str):
         raise CorpusError(f"{path}: 'title' must be text, not {type(title).__name__}",
@@ -436,16 +455,22 @@ def read_post(path: Path) -> Post:
 
 
 def post_paths(posts_dir: Path) -> list[Path]:
-    """List the post files of a folder, in name order."""
+    """List the post files of a folder (every type a reader of kg.posts reads), in name order."""
+    from .posts import SUFFIXES
+
     # Names sorted as strings (Path.glob and Path sorting cost a fifth of reading 10,000 posts).
     folder = Path(posts_dir)
     with os.scandir(folder) as entries:
-        names = sorted(e.name for e in entries if e.name.endswith(".md") and e.is_file())
+        names = sorted(e.name for e in entries
+                       if not e.name.startswith(".") and os.path.splitext(e.name)[1].lower() in SUFFIXES
+                       and e.is_file())
     return [folder / name for name in names]
 
 
 def load_posts(posts_dir: Path) -> tuple[list[Post], list[Failure]]:
-    """Read every post file; bad files and duplicate ids become failures, the rest load."""
+    """Read every post file, whatever its format; bad files and duplicate ids become failures, the rest load."""
+    from .posts import read_file
+
     posts: list[Post] = []
     failures: list[Failure] = []
     seen: dict[str, str] = {}
@@ -454,16 +479,17 @@ def load_posts(posts_dir: Path) -> tuple[list[Post], list[Failure]]:
                           hint="run `kg corpus import corpus/raw/*.txt` or set KG_CORPUS_DIR")
     for path in post_paths(posts_dir):
         try:
-            post = read_post(path)
+            found = read_file(path)
         except CorpusError as exc:
             failures.append(Failure("corpus", str(path), exc.message + (f" ({exc.hint})" if exc.hint else "")))
             continue
-        if post.id in seen:
-            failures.append(Failure("corpus", str(path), f"duplicate post id {post.id!r}, also in {seen[post.id]} "
-                                    "(give one of them another 'id:' in its front matter)"))
-            continue
-        seen[post.id] = str(path)
-        posts.append(post)
+        for post in found:
+            if post.id in seen:
+                failures.append(Failure("corpus", str(path), f"duplicate post id {post.id!r}, also in {seen[post.id]} "
+                                        "(give one of them another 'id:' in its front matter)"))
+                continue
+            seen[post.id] = str(path)
+            posts.append(post)
     return posts, failures
 
 
@@ -507,4 +533,8 @@ def content_hash(post: Post) -> str:
     for part in (post.id, post.title, post.kind, str(post.excerpt), post.body):
         h.update(part.encode("utf-8"))
         h.update(b"\x00")
+    # What only posts read from markup have; a scraped post's digest stays what it was.
+    extra = (post.author, post.date, post.url, post.blocks, post.links, post.origins)
+    if any(extra):
+        h.update(repr(extra).encode("utf-8"))
     return h.hexdigest()

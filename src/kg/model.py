@@ -19,9 +19,54 @@ class Provenance:
     end_line: int  # the post's last line (inclusive)
 
 
+@dataclass(frozen=True)
+class Block:
+    """A span of a post body whose role the source's markup states: a heading, a list item.
+
+    Posts read from Markdown, HTML or a feed know their structure; a scraped dump does not,
+    so its posts have no blocks and the claim chunker reads the structure off the text.
+    """
+
+    kind: str  # "heading" | "paragraph" | "list-item" | "quote" | "code" | "caption"
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Link:
+    """A hyperlink in a post: the span of its text in the body and where it points."""
+
+    start: int
+    end: int
+    url: str
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a run of body characters stands in the source file: body[start:end] came from
+    file[file_start:file_end] (the same text, or the text an entity or escape stands for)."""
+
+    start: int
+    end: int
+    file_start: int
+    file_end: int
+
+
+def _tuple_of(cls, values) -> tuple:
+    # Posts come back from the build cache as JSON: lists of dicts become model objects again.
+    return tuple(v if isinstance(v, cls) else cls(**v) for v in values or ())
+
+
 @dataclass
 class Post:
-    """One unique blog post: its title and verbatim body, and every place it was found."""
+    """One unique blog post: its title and body text, and every place it was found.
+
+    A scraped post's body is the dump's text verbatim. A post read from markup (Markdown,
+    HTML, a feed) has the text a reader sees as its body, with the markup left out; ``blocks``
+    say which spans are headings and list items, ``links`` where its links point, and
+    ``origins`` map body offsets back to exact offsets in the file (see ``file_span``).
+    """
 
     id: str  # readable slug, e.g. "payment-by-results-in-mental-health-introduction"
     title: str
@@ -30,6 +75,40 @@ class Post:
     excerpt: bool = False  # the scrape cut the post off ("Continue reading")
     kind: str = "article"  # "article" | "bibliography" (a post that lists references)
     path: str | None = None  # the corpus/posts file it was read from, if any
+    author: str | None = None  # as the source gives it: "Anna Smith", "Anna Smith and Raj Patel"
+    date: str | None = None  # ISO 8601 date of publication, "2019-03-14"
+    url: str | None = None  # where the post was published
+    source_format: str = "text"  # the reader that read it: "text", "markdown", "html", "feed", "wxr"
+    blocks: tuple[Block, ...] = ()
+    links: tuple[Link, ...] = ()
+    origins: tuple[Origin, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.provenance = _tuple_of(Provenance, self.provenance)
+        self.blocks = _tuple_of(Block, self.blocks)
+        self.links = _tuple_of(Link, self.links)
+        self.origins = _tuple_of(Origin, self.origins)
+
+    def file_span(self, start: int, end: int) -> tuple[int, int] | None:
+        """Return the span of the source file that body[start:end] was read from (None if unknown)."""
+        if not self.origins:
+            return None
+        first = next((o for o in self.origins if o.end > start), None)
+        last = next((o for o in reversed(self.origins) if o.start < end), None)
+        if first is None or last is None:
+            return None
+
+        def at(o: Origin, offset: int) -> int:
+            # Inside a verbatim run offsets correspond one to one; an entity maps as a whole.
+            if o.end - o.start == o.file_end - o.file_start:
+                return o.file_start + (offset - o.start)
+            return o.file_start if offset <= o.start else o.file_end
+
+        return at(first, max(start, first.start)), at(last, min(end, last.end))
+
+    def links_in(self, start: int, end: int) -> tuple[Link, ...]:
+        """Return the links whose text lies within body[start:end] (a claim's links)."""
+        return tuple(link for link in self.links if start <= link.start and link.end <= end)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,61 @@
+"""Read an RSS or Atom feed (feedparser): a whole blog in one file, one post per entry."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import urlparse
+
+import feedparser
+
+from .. import corpus
+from ..errors import CorpusError
+from ..model import Post
+from . import _meta
+from ._html import html_post, unique_ids
+
+NAME = "feed"
+SUFFIXES = (".rss", ".atom", ".xml")
+
+
+def entry_id(link: str | None, title: str) -> str:
+    """A post's id: the last part of its address ("/blog/why-it-matters/" -> "why-it-matters"), else its title."""
+    if link:
+        parts = [p for p in urlparse(link).path.split("/") if p]
+        if parts:
+            last = re.sub(r"\.(?:html?|php|aspx?)$", "", parts[-1])
+            if re.search(r"[a-z]", last, re.IGNORECASE) and len(last) > 3:
+                return corpus.slugify(last)
+    return corpus.slugify(title)
+
+
+def read(path: Path, text: str) -> list[Post]:
+    """Read every entry of a feed as a Post; a file that is no feed is reported with its line."""
+    parsed = feedparser.parse(text)
+    if parsed.bozo and not parsed.entries:
+        exc = parsed.get("bozo_exception")
+        line = getattr(exc, "getLineNumber", lambda: 1)()
+        raise CorpusError(f"{path}:{line}: not a readable RSS or Atom feed: {exc}",
+                          hint="export the feed again, or check the XML at that line")
+    if not parsed.entries:
+        raise CorpusError(f"{path}:1: the feed has no entries", hint="export a feed that holds the posts")
+    posts = []
+    for n, entry in enumerate(parsed.entries, 1):
+        title = entry.get("title") or ""
+        where = f"{path}: entry {n} ({title[:40]!r}): "
+        if not title.strip():
+            raise CorpusError(f"{where}has no title", hint="give every entry a <title>")
+        content = entry.get("content")
+        fragment = content[0].get("value", "") if content else ""
+        excerpt = None
+        if not fragment.strip():
+            fragment, excerpt = entry.get("summary", ""), True  # the feed carries only a summary
+        link = entry.get("link")
+        stamp = entry.get("published_parsed") or entry.get("updated_parsed")
+        authors = [a.get("name") for a in entry.get("authors", []) if a.get("name")]
+        posts.append(html_post(fragment, post_id=entry_id(link, title), title=title, path=str(path),
+                               source_format=NAME, author=_meta.author(authors or entry.get("author"), where),
+                               date=_meta.date(stamp, where) if stamp else None,
+                               url=link if link and link.startswith(("http://", "https://")) else None,
+                               excerpt=excerpt))
+    return unique_ids(posts)
