@@ -23,6 +23,7 @@ from typing import Iterable, Mapping
 import yaml
 
 from .errors import ClaimsError
+from .furniture import CAPTION_PREFIX as _CAPTION_PREFIX, debris_kind
 from .model import Claim, Failure, Post
 
 #: Segment kinds that are claims, and those that are skipped (kept out of every claim).
@@ -118,50 +119,6 @@ _CONTINUE_READING = re.compile(r"\s*\bContinue reading\W{0,3}\s*$")
 _REFERENCE_LINE = re.compile(r"\s*[^\n()]{2,150}?(?:[^\S\n]\([^()\n]{1,40}\))?[^\S\n]\((?:1[6-9]|20)\d\d[a-z]?\),\s*\S")
 _ROMAN = re.compile(r"(?:[IVXLC]{1,5}|[A-H])\.\s+")
 _SENTENCE_PUNCT = re.compile(r"[.!?;]")
-_CAPTION_PREFIX = re.compile(
-    r"(?:(?:image|photo|picture|graphic|illustration|chart)s?\s+(?:via|by|from|courtesy)\b"
-    r"|(?:source|credit|image|photo|picture|caption)s?\s*:"
-    r"|click\b.*\benlarge\b)", re.IGNORECASE)
-_CREDIT_WORD = r"(?:photo(?:graph)?s?|images?|pictures?|illustrations?|graphics?|credits?|(?:photo|image|picture) credits?)"
-# "Photograph: Jane Doe/PA", "Image: Getty", "© Example Trust 2019", "Figure 2: Spending by region"
-_CREDIT = re.compile(rf"(?:{_CREDIT_WORD}\s*[:|]|©|\(c\)\s*(?:19|20)\d\d|copyright\b)", re.IGNORECASE)
-# A caption that ends in its credit: "Care workers in Leeds. Photograph: Jane Doe/PA".
-_TRAILING_CREDIT = re.compile(rf"(?:^|[.!?)\]”’\s])(?:{_CREDIT_WORD}\s*:|©)[^.!?]{{1,80}}$", re.IGNORECASE)
-_FIGURE_LABEL = re.compile(r"(?:figure|fig\.|chart|table|graph|map|box|infographic)\s*\d+[a-z]?\s*[:.–—-]", re.IGNORECASE)
-#: At most this many words in a line of site chrome (share buttons, cookie notices, bylines).
-MAX_CHROME_WORDS = 30
-# A call to action of the site, not the author: "Read more", "Share this", "Find out more >".
-_ACTION = re.compile(
-    r"(?:read(?:\s+(?:more|the\s+full|full|on|our|the\s+(?:report|blog|briefing|article|story|post))|\s*$)"
-    r"|continue\s+reading|share(?=\s*(?:this|on|via|article|post|page|:|$))|tweet(?:\s+this)?|email\s+(?:this|us)"
-    r"|print(?:\s+this)?|subscribe|sign\s+up|download\s+(?:the|our|full|pdf)|click|skip\s+to|back\s+to"
-    r"|see\s+(?:all|more)|find\s+out\s+more|follow\s+us|log\s+in|leave\s+a\s+(?:comment|reply))\b",
-    re.IGNORECASE)
-# A label the page prints over the post: "Tags: …", "Published: 23/09/2019", "Posted in Blogs".
-_META_LABEL = re.compile(
-    r"(?:tags?|categor(?:y|ies)|topics?|keywords|filed\s+under|posted\s+(?:in|on|by)|published(?:\s+on)?|"
-    r"updated|last\s+(?:updated|modified)|share(?:\s+this)?(?:\s+\w+)?|related(?:\s+\w+)?|reading\s+time|"
-    r"this\s+content\s+relates\s+to\b[^:]*)\s*:", re.IGNORECASE)
-# Words of the site's machinery, never of a policy argument about care.
-_CHROME = re.compile(
-    r"\b(?:cookies?|newsletters?|unsubscribe|privacy\s+(?:policy|notice|settings)|inbox|akismet|spam|"
-    r"enter\s+your\s+(?:comment|name|email)|javascript|browser\s+settings|all\s+rights\s+reserved)\b",
-    re.IGNORECASE)
-_WORD_COUNT = re.compile(r"\(\s*(?:c\.\s*|approx\.?\s*)?\d[\d,]*\s+words\s*\)|^\s*\d[\d,]*\s+words\s*$", re.IGNORECASE)
-_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|"
-          r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")
-# A line that is nothing but a date: "13 October, 2025", "23/09/2019", "March 2, 2019".
-_DATE_LINE = re.compile(
-    rf"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+)?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH},?\s+\d{{4}}"
-    rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|\d{{1,2}}/\d{{1,2}}/\d{{2,4}}|\d{{4}}-\d\d-\d\d)",
-    re.IGNORECASE)
-_NAME = r"(?:[A-Z][a-z’'\-]+|[A-Z]\.)(?:\s+(?:[A-Z][a-z’'\-]+|[A-Z]\.|de|van|von|der|le|la)){1,3}"
-# "By Jane Doe", "Written by Jane Doe and Raj Patel, Senior Fellow", "Author: Jane Doe".
-_BYLINE = re.compile(rf"(?:by|written\s+by|posted\s+by|authors?\s*:)\s+{_NAME}(?:\s*(?:,|and|&)\s*{_NAME})*"
-                     r"(?:\s*[,|–—-]\s*[^.!?]{0,60})?", re.IGNORECASE)
-# A name glued to its biography: "Jane DoeJane is a senior fellow" (the page's author box).
-_GLUED_BIO = re.compile(rf"({_NAME})(?=[A-Z][a-z’']+\s+(?:is|was|has|leads|works|joined|heads|writes)\b)")
-_BIO_VERB = re.compile(r"\s+(?:is|was|has\s+been|leads|works|joined|heads|writes)\b")
 _FILE_NAME = re.compile(r"\S*_\S*|\S+\.(?:jpe?g|png|gif|svg|webp)", re.IGNORECASE)
 # A chart title ends in the period it covers: "UK public spending, 1940-2015".
 _CHART_TITLE = re.compile(r".*,\s*(?:19|20)\d\d(?:[-–/]\d{1,4})?\s*(?:[-–]|to)\s*(?:19|20)?\d\d(?:[-–/]\d{1,4})?")
@@ -183,48 +140,6 @@ def _caption_line(text: str) -> bool:
     if " " not in text and _FILE_NAME.fullmatch(text):
         return True
     return _is_label(text) and bool(_CHART_TITLE.fullmatch(text))
-
-
-def debris_kind(text: str, author: str | None = None) -> str | None:
-    """Say whether a whole line is page furniture rather than the author's prose.
-
-    Returns "caption" for what belongs to a picture or chart (a credit, a figure's label, a
-    caption ending in its credit), "debris" for the site's machinery (a share or "Read more"
-    line, a cookie or newsletter notice, a byline, a word count, a date alone, a label such as
-    "Tags:"), and None for prose. The rules go by a line's shape, never by its words alone: a
-    sentence that mentions a photograph or a newsletter stays a claim.
-    """
-    text = text.strip()
-    words = text.split()
-    if not words:
-        return None
-    n = len(words)
-    if n <= MAX_LABEL_WORDS and (_CAPTION_PREFIX.match(text) or _CREDIT.match(text) or _FIGURE_LABEL.match(text)):
-        return "caption"
-    if n <= 40 and _TRAILING_CREDIT.search(text):
-        return "caption"
-    if _WORD_COUNT.fullmatch(text) or (n <= 4 and _WORD_COUNT.search(text)):
-        return "debris"
-    if n <= 6 and _DATE_LINE.fullmatch(text.rstrip(".")):
-        return "debris"
-    if n <= MAX_CHROME_WORDS and _META_LABEL.match(text):
-        return "debris"
-    if n <= 10 and _ACTION.match(text) and (text[-1] not in ".!?" or text.endswith(("...", "…"))):
-        return "debris"
-    if n <= MAX_CHROME_WORDS and _CHROME.search(text):
-        return "debris"
-    if n <= 16 and _BYLINE.fullmatch(text.rstrip(".")):
-        return "debris"
-    if _GLUED_BIO.match(text):
-        return "debris"
-    if author and n <= 80:
-        # The author box at the end: "Jane Doe is Director of Policy at the Example Trust."
-        for name in re.split(r",\s*|\s+and\s+|\s*&\s*", author):
-            name = name.strip()
-            if len(name.split()) >= 2 and text.startswith(name) and (
-                    _BIO_VERB.match(text, len(name)) or text[len(name):len(name) + 1].isupper()):
-                return "debris"
-    return None
 
 
 def _same_caption(a: str, b: str) -> bool:

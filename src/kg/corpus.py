@@ -24,6 +24,7 @@ from typing import Iterable
 import yaml
 
 from .errors import CorpusError
+from .furniture import closes_post, opens_post
 from .model import Failure, Post, Provenance
 
 BOILERPLATE = frozenset({"Advertisement"})
@@ -169,10 +170,55 @@ def _title_signal(lines: list[str], i: int) -> bool:
     previous = lines[prev]
     if is_boilerplate(previous) or _FOOTNOTE.match(previous) or _UPDATE.match(previous):
         return True
-    if previous.rstrip().endswith(CONTINUE_READING):
-        return True
+    if previous.rstrip().endswith(CONTINUE_READING) or closes_post(previous):
+        return True  # the page's furniture after a post: "Share this", "Tags: ...", "Read more"
     nxt = _next_content(lines, i)
-    return nxt is not None and lines[nxt].strip().startswith(SERIES_PREAMBLE)
+    # A byline or a date under the line is what a page prints under a post's title.
+    return nxt is not None and (lines[nxt].strip().startswith(SERIES_PREAMBLE) or opens_post(lines[nxt]))
+
+
+@dataclass(frozen=True)
+class Review:
+    """A boundary the splitter decided without a clear cue, for a person to check."""
+
+    dump: str
+    line: int  # 1-based
+    text: str
+    reason: str
+
+
+#: A sub-heading is short; a heading-like line this long after a finished paragraph may be a title.
+UNSURE_TITLE_WORDS = 4
+_NUMBERED = re.compile(r"(?:[IVXLC]{1,5}|[A-H]|\d{1,2})[.)]\s")
+_PERIOD = re.compile(r",\s*(?:19|20)\d\d(?:[-–/]\d{1,4})?(?:\s*(?:[-–]|to)\s*(?:19|20)?\d\d(?:[-–/]\d{1,4})?)?$")
+_FINISHED = re.compile(r"[.!?…][”’\"')\]]*\s*$")
+
+
+def unsure_boundaries(dumps: dict[str, list[str]], titles: dict[str, list[int]]) -> list[Review]:
+    """List lines that look like a post's title but that nothing in the dump marks as one.
+
+    The line stands alone, reads as a heading, is longer than a sub-heading usually is (or
+    asks a question), and follows a finished paragraph: a post may start there, or it may be
+    a sub-heading. A person decides in corpus/split-overrides.yaml ('titles' or 'not_titles').
+    """
+    found = []
+    for name, lines in dumps.items():
+        chosen = set(titles.get(name, ()))
+        for i, line in enumerate(lines):
+            if i in chosen or not _standalone(lines, i) or not is_heading_like(line):
+                continue
+            text = normalise_line(line)
+            if len(text.split()) < UNSURE_TITLE_WORDS or _NUMBERED.match(text) or _PERIOD.search(text):
+                continue  # short, numbered ("II. Extending ..."), or a chart's title ("..., 2000-1 to 2012-13")
+            prev, _ = _previous_content(lines, i)
+            nxt = _next_content(lines, i)
+            if prev is None or nxt is None or not _FINISHED.search(lines[prev]):
+                continue
+            if is_heading_like(lines[nxt]) and _standalone(lines, nxt):
+                continue  # a run of short lines: a list or a caption, not a title
+            found.append(Review(name, i + 1, text, "reads like a title after a finished paragraph, but nothing "
+                                "marks a new post (no date, byline or page furniture): read as a sub-heading"))
+    return found
 
 
 def find_titles(dumps: dict[str, list[str]], overrides: SplitOverrides) -> dict[str, list[int]]:
@@ -195,18 +241,53 @@ def find_titles(dumps: dict[str, list[str]], overrides: SplitOverrides) -> dict[
     return titles
 
 
-def split_dumps(dumps: dict[str, list[str]], overrides: SplitOverrides) -> list[Occurrence]:
-    """Split dumps (file name -> lines) into post occurrences, in dump and line order."""
+def _nothing_between(lines: list[str], a: int, b: int) -> bool:
+    return all(is_blank(line) or is_boilerplate(line) for line in lines[a + 1:b])
+
+
+def _without_empty_posts(name: str, lines: list[str], starts: list[int], notes: list[Review]
+                         ) -> tuple[list[int], set[int]]:
+    """Drop title lines that would start a post with no text: a title printed twice is one
+    title (the repeat is left out of the body), a title-like line straight before another is a
+    label of the page (it joins the post after it). Return the starts and the repeated lines."""
+    kept: list[int] = []
+    repeats: set[int] = set()
+    for n, start in enumerate(starts):
+        if kept and _nothing_between(lines, kept[-1], start) and \
+                normalise_line(lines[kept[-1]]) == normalise_line(lines[start]):
+            repeats.add(start)
+            notes.append(Review(name, start + 1, normalise_line(lines[start]),
+                                f"the title of line {kept[-1] + 1} printed again: one post, the repeat left out"))
+            continue
+        nxt = starts[n + 1] if n + 1 < len(starts) else None
+        if nxt is not None and _nothing_between(lines, start, nxt) and \
+                normalise_line(lines[start]) != normalise_line(lines[nxt]):
+            notes.append(Review(name, start + 1, normalise_line(lines[start]),
+                                f"no text before the title of line {nxt + 1}: read as a label above it, "
+                                "kept in that post's text"))
+            continue
+        kept.append(start)
+    return kept, repeats
+
+
+def split_dumps(dumps: dict[str, list[str]], overrides: SplitOverrides,
+                notes: list[Review] | None = None) -> list[Occurrence]:
+    """Split dumps (file name -> lines) into post occurrences, in dump and line order.
+
+    No occurrence is empty; the decisions that keep them so are added to ``notes``.
+    """
     titles = find_titles(dumps, overrides)
+    notes = [] if notes is None else notes
     occurrences: list[Occurrence] = []
     for name, lines in dumps.items():
-        starts = titles[name]
+        starts, repeats = _without_empty_posts(name, lines, titles[name], notes)
         for n, start in enumerate(starts):
             stop = starts[n + 1] if n + 1 < len(starts) else len(lines)
             end = stop - 1
-            while end > start and (is_blank(lines[end]) or is_boilerplate(lines[end])):
+            while end > start and (is_blank(lines[end]) or is_boilerplate(lines[end]) or end in repeats):
                 end -= 1
-            body = [line for line in lines[start + 1:end + 1] if not is_boilerplate(line)]
+            body = [line for k, line in enumerate(lines[start + 1:end + 1], start + 1)
+                    if not is_boilerplate(line) and k not in repeats]
             occurrences.append(Occurrence(name, normalise_line(lines[start]), start + 1, end + 1, body))
     return occurrences
 
@@ -233,6 +314,7 @@ class ImportResult:
     posts: list[Post] = field(default_factory=list)
     occurrences: int = 0
     failures: list[Failure] = field(default_factory=list)
+    review: list[Review] = field(default_factory=list)  # boundaries decided without a clear cue
 
 
 def merge_occurrences(occurrences: Iterable[Occurrence]) -> ImportResult:
@@ -274,8 +356,9 @@ def import_dumps(paths: Iterable[Path], overrides: SplitOverrides) -> ImportResu
         except CorpusError as exc:
             failures.append(Failure("corpus", str(path), str(exc)))
     while True:
+        notes: list[Review] = []
         try:
-            occurrences = split_dumps(dumps, overrides)
+            occurrences = split_dumps(dumps, overrides, notes)
             break
         except CorpusError as exc:
             # A dump whose first post has no recognisable title must not keep the others out.
@@ -286,6 +369,8 @@ def import_dumps(paths: Iterable[Path], overrides: SplitOverrides) -> ImportResu
             del dumps[name]
     result = merge_occurrences(occurrences)
     result.failures = failures + result.failures
+    unsure = unsure_boundaries(dumps, find_titles(dumps, overrides)) if dumps else []
+    result.review = sorted(notes + unsure, key=lambda r: (r.dump, r.line))
     return result
 
 

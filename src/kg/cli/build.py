@@ -47,8 +47,11 @@ def corpus_import(ctx: click.Context, dumps: tuple[Path, ...], overrides: Path |
 
     Posts repeated across dumps become one file that lists every dump and line range it was
     found at. Titles the heuristics cannot see are listed in corpus/split-overrides.yaml.
+    A title printed twice makes one post, never an empty one. With --dry-run, the boundaries
+    decided without a clear cue are listed with their dump, line and why, for a person to
+    confirm in the overrides file ('titles' or 'not_titles').
 
-    Example: kg corpus import corpus/raw/*.txt
+    Example: kg corpus import --dry-run corpus/raw/*.txt
     """
     settings = settings_from(ctx)
     overrides_path = overrides or settings.corpus_dir / "split-overrides.yaml"
@@ -63,6 +66,13 @@ def corpus_import(ctx: click.Context, dumps: tuple[Path, ...], overrides: Path |
         for post in result.posts:
             places = ", ".join(f"{p.dump}:{p.start_line}-{p.end_line}" for p in post.provenance)
             click.echo(f"  {post.id}  [{places}]")
+        if result.review:
+            click.echo(f"{len(result.review)} boundaries to review (decide them in {overrides_path}):")
+            for item in result.review:
+                click.echo(f"  {item.dump}:{item.line}: {item.text!r}: {item.reason}")
+    if result.review and not dry_run:
+        click.echo(f"{len(result.review)} boundaries were decided without a clear cue: "
+                   "list them with `kg corpus import --dry-run`", err=True)
     for failure in result.failures:
         click.echo(f"Error: {failure.item}: {failure.message}", err=True)
     if result.failures:
