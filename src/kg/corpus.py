@@ -24,7 +24,7 @@ from typing import Iterable
 import yaml
 
 from .errors import CorpusError
-from .furniture import closes_post, opens_post
+from .furniture import closes_post, is_furniture, opens_post
 from .model import Failure, Post, Provenance
 
 BOILERPLATE = frozenset({"Advertisement"})
@@ -67,8 +67,8 @@ def is_heading_like(line: str) -> bool:
         return False
     if _LIST_ITEM.match(line) or _FOOTNOTE.match(line) or text.startswith("["):
         return False
-    if text.endswith((",", ";", ":")):
-        return False
+    if text.endswith((",", ";", ":")) or is_furniture(text):
+        return False  # "Tags: care homes", "Share this", "Photograph: ..." are no titles
     # A sentence ending in a full stop is prose, unless every "sentence" is one word
     # ("Integrated. Personal. Commissioning.").
     if text.endswith(".") and not all(len(part.split()) == 1 for part in text.rstrip(".").split(". ")):

@@ -36,6 +36,8 @@ _META_LABEL = re.compile(
     r"(?:tags?|categor(?:y|ies)|topics?|keywords|filed\s+under|posted\s+(?:in|on|by)|published(?:\s+on)?|"
     r"updated|last\s+(?:updated|modified)|share(?:\s+this)?(?:\s+\w+)?|related(?:\s+\w+)?|reading\s+time|"
     r"this\s+content\s+relates\s+to\b[^:]*)\s*:", re.IGNORECASE)
+# "Posted in News", "Filed under Adult social care, Carers" (no colon).
+_FILED = re.compile(r"(?:posted|filed)\s+(?:in|under)\s+[\w&’',\- ]{1,60}", re.IGNORECASE)
 # Words of the site's machinery, never of a policy argument about care.
 _CHROME = re.compile(
     r"\b(?:cookies?|newsletters?|unsubscribe|privacy\s+(?:policy|notice|settings)|inbox|akismet|spam|"
@@ -82,6 +84,8 @@ def debris_kind(text: str, author: str | None = None) -> str | None:
         return "debris"
     if n <= 16 and opens_post(text):
         return "debris"
+    if n <= 8 and _FILED.fullmatch(text.rstrip(".")):
+        return "debris"
     if n <= MAX_CHROME_WORDS and _META_LABEL.match(text):
         return "debris"
     if n <= 10 and _ACTION.match(text) and (text[-1] not in ".!?" or text.endswith(("...", "…"))):
@@ -114,6 +118,14 @@ def opens_post(text: str) -> bool:
 
 
 def closes_post(text: str) -> bool:
-    """Whether a line is what a page prints at the end of a post: share, tags, "Read more"."""
-    kind = debris_kind(text)
-    return kind == "debris" and not opens_post(text)
+    """Whether a line is what a page prints at the end of a post: share, tags, "Read more", a
+    sign-off byline. (A date alone belongs under the title above it, so it closes nothing.)"""
+    if debris_kind(text) != "debris":
+        return False
+    stripped = text.strip().rstrip(".")
+    return not _DATE_LINE.fullmatch(stripped) and not (opens_post(stripped) and not _BYLINE.fullmatch(stripped))
+
+
+def is_furniture(text: str) -> bool:
+    """Whether a line is page furniture of any kind (never a post's title)."""
+    return debris_kind(text) is not None

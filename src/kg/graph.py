@@ -353,6 +353,13 @@ def post_lines(post: Post, claims: Iterable[Claim], citations: Iterable[Citation
     lit(p, T.hasContent, post.body)
     lit(p, T.excerpt, bool(post.excerpt))
     lit(p, T.postKind, post.kind)
+    if post.author:  # as the source names them: one agent, "Anna Smith and Raj Patel"
+        agent = f"{p}#author"
+        iri(p, str(DCTERMS.creator), agent)
+        a(agent, str(FOAF.Agent))
+        lit(agent, str(FOAF.name), post.author)
+    lit(p, str(DCTERMS.issued), post.date, str(XSD.date))
+    lit(p, str(FABIO.hasURL), post.url, str(XSD.anyURI))
     for n, prov in enumerate(post.provenance, 1):
         d = ids.dump(prov.dump)
         iri(p, T.wasDerivedFrom, d)

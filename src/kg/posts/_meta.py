@@ -60,3 +60,32 @@ def url(value: object, where: str = "", field: str = "url") -> str | None:
         return value.strip()
     raise CorpusError(f"{where}'{field}' {str(value)[:60]!r} is not a web address",
                       hint=f"write '{field}: https://...' or drop the key")
+
+
+def whole_file(path: str, text: str):
+    """The provenance of a post that is a whole file: its name and every line."""
+    from pathlib import Path
+
+    from ..model import Provenance
+    return (Provenance(Path(path).name, 1, max(1, text.count("\n") + (0 if text.endswith("\n") else 1))),)
+
+
+def element_lines(text: str, tags: tuple[str, ...]) -> list[tuple[int, int]]:
+    """The 1-based first and last line of each element with one of these tags, in file order."""
+    names = "|".join(re.escape(t) for t in tags)
+    spans = []
+    for m in re.finditer(rf"<(?:{names})[\s>]", text):
+        close = re.compile(rf"</(?:{names})\s*>").search(text, m.end())
+        end = close.end() if close else len(text)
+        spans.append((text.count("\n", 0, m.start()) + 1, text.count("\n", 0, end) + 1))
+    return spans
+
+
+def provenance_of(path: str, span: tuple[int, int] | None, text: str):
+    """The provenance of a post that is one element of a file (the whole file if it is not found)."""
+    from pathlib import Path
+
+    from ..model import Provenance
+    if span is None:
+        return whole_file(path, text)
+    return (Provenance(Path(path).name, span[0], span[1]),)

@@ -40,6 +40,7 @@ def read(path: Path, text: str) -> list[Post]:
     if not parsed.entries:
         raise CorpusError(f"{path}:1: the feed has no entries", hint="export a feed that holds the posts")
     posts = []
+    spans = _meta.element_lines(text, ("item", "entry"))
     for n, entry in enumerate(parsed.entries, 1):
         title = entry.get("title") or ""
         where = f"{path}: entry {n} ({title[:40]!r}): "
@@ -53,9 +54,12 @@ def read(path: Path, text: str) -> list[Post]:
         link = entry.get("link")
         stamp = entry.get("published_parsed") or entry.get("updated_parsed")
         authors = [a.get("name") for a in entry.get("authors", []) if a.get("name")]
-        posts.append(html_post(fragment, post_id=entry_id(link, title), title=title, path=str(path),
+        post = html_post(fragment, post_id=entry_id(link, title), title=title, path=str(path),
                                source_format=NAME, author=_meta.author(authors or entry.get("author"), where),
                                date=_meta.date(stamp, where) if stamp else None,
                                url=link if link and link.startswith(("http://", "https://")) else None,
-                               excerpt=excerpt))
+                               excerpt=excerpt)
+        post.provenance = _meta.provenance_of(str(path), spans[n - 1] if len(spans) == len(parsed.entries) else None,
+                                              text)
+        posts.append(post)
     return unique_ids(posts)

@@ -43,6 +43,7 @@ def read(path: Path, text: str) -> list[Post]:
     post = html_post(article, post_id=corpus.slugify(Path(path).stem), title=title, path=str(path),
                      source_format=NAME, author=_meta.author(meta.author if meta else None, where),
                      date=date, url=url, excerpt=False)
+    post.provenance = _meta.whole_file(str(path), text)
     _drop_title(post)
     return [post]
 

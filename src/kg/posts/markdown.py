@@ -256,7 +256,8 @@ def parse(raw: str, path: str) -> list[Post]:
                  author=_meta.author(meta.get(author_key), where(author_key), author_key),
                  date=_meta.date(meta.get("date"), where("date")),
                  url=_meta.url(meta.get(url_key), where(url_key), url_key),
-                 source_format=NAME, blocks=blocks, links=links, origins=origins)]
+                 source_format=NAME, blocks=blocks, links=links, origins=origins,
+                 provenance=_meta.whole_file(path, raw))]
 
 
 def read(path: Path, raw: str) -> list[Post]:

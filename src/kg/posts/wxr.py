@@ -52,7 +52,9 @@ def read(path: Path, text: str) -> list[Post]:
         raise CorpusError(f"{path}:1: no <channel> in the export", hint="export from WordPress again (Tools > Export)")
     names = {_wp(a, "author_login", ns): _wp(a, "author_display_name", ns) for a in channel.findall(f"{ns}author")}
     posts: list[Post] = []
-    for n, item in enumerate(channel.findall("item"), 1):
+    items = channel.findall("item")
+    spans = _meta.element_lines(text, ("item",))
+    for n, item in enumerate(items, 1):
         if _wp(item, "post_type", ns) != "post" or _wp(item, "status", ns) not in ("publish", ""):
             continue
         title = (item.findtext("title") or "").strip()
@@ -64,11 +66,13 @@ def read(path: Path, text: str) -> list[Post]:
         link = (item.findtext("link") or "").strip()
         date = _wp(item, "post_date", ns)
         content = item.findtext("content:encoded", namespaces=_NS) or ""
-        posts.append(html_post(_paragraphs(content), post_id=corpus.slugify(slug) if slug else corpus.slugify(title),
+        post = html_post(_paragraphs(content), post_id=corpus.slugify(slug) if slug else corpus.slugify(title),
                                title=title, path=str(path), source_format=NAME,
                                author=_meta.author(names.get(login) or login or None, where),
                                date=_meta.date(date, where, "wp:post_date") if date and not date.startswith("0000") else None,
-                               url=link if link.startswith(("http://", "https://")) else None, excerpt=False))
+                               url=link if link.startswith(("http://", "https://")) else None, excerpt=False)
+        post.provenance = _meta.provenance_of(str(path), spans[n - 1] if len(spans) == len(items) else None, text)
+        posts.append(post)
     if not posts:
         raise CorpusError(f"{path}:1: the export holds no published posts",
                           hint="export 'Posts' (or 'All content') from WordPress, not only pages or media")
