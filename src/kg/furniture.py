@@ -20,7 +20,9 @@ _CREDIT_WORD = r"(?:photo(?:graph)?s?|images?|pictures?|illustrations?|graphics?
 # "Photograph: Jane Doe/PA", "Image: Getty", "© Example Trust 2019", "Figure 2: Spending by region"
 _CREDIT = re.compile(rf"(?:{_CREDIT_WORD}\s*[:|]|©|\(c\)\s*(?:19|20)\d\d|copyright\b)", re.IGNORECASE)
 # A caption that ends in its credit: "Care workers in Leeds. Photograph: Jane Doe/PA".
-_TRAILING_CREDIT = re.compile(rf"(?:^|[.!?)\]”’\s])(?:{_CREDIT_WORD}\s*:|©)[^.!?]{{1,80}}$", re.IGNORECASE)
+# (Capitalised, as pages print it: "two pictures: one from 2010" is prose.)
+_TRAILING_CREDIT = re.compile(r"(?:^|[.!?)\]”’\s])(?:(?:Photo(?:graph)?|Image|Picture|Illustration|Credit)s?"
+                              r"(?: credits?)?\s*:|©)[^.!?]{1,80}$")
 _FIGURE_LABEL = re.compile(r"(?:figure|fig\.|chart|table|graph|map|box|infographic)\s*\d+[a-z]?\s*[:.–—-]", re.IGNORECASE)
 #: At most this many words in a line of site chrome (share buttons, cookie notices, bylines).
 MAX_CHROME_WORDS = 30
@@ -40,8 +42,11 @@ _META_LABEL = re.compile(
 _FILED = re.compile(r"(?:posted|filed)\s+(?:in|under)\s+[\w&’',\- ]{1,60}", re.IGNORECASE)
 # Words of the site's machinery, never of a policy argument about care.
 _CHROME = re.compile(
-    r"\b(?:cookies?|newsletters?|unsubscribe|privacy\s+(?:policy|notice|settings)|inbox|akismet|spam|"
-    r"enter\s+your\s+(?:comment|name|email)|javascript|browser\s+settings|all\s+rights\s+reserved)\b",
+    r"\b(?:(?:we|this\s+(?:web)?site)\s+uses?\s+cookies|cookies?\s+(?:settings|policy|preferences|notice)"
+    r"|accept\s+(?:all\s+)?cookies|(?:sign\s+up|subscribe)\s+(?:to|for)\s+(?:our|the|my)\b[^.]{0,30}?"
+    r"\b(?:newsletter|bulletin|mailing\s+list|e-?news|updates)|our\s+(?:weekly\s+|monthly\s+)?newsletter"
+    r"|privacy\s+(?:policy|notice|settings)|unsubscribe|akismet|reduce\s+spam|enter\s+your\s+(?:comment|name|email)"
+    r"|all\s+rights\s+reserved|registered\s+charity(?:\s+(?:number|no))?|enable\s+javascript)\b",
     re.IGNORECASE)
 _WORD_COUNT = re.compile(r"\(\s*(?:c\.\s*|approx\.?\s*)?\d[\d,]*\s+words\s*\)|^\s*\d[\d,]*\s+words\s*$", re.IGNORECASE)
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|"
@@ -56,7 +61,8 @@ _NAME = r"(?:[A-Z][a-z’'\-]+|[A-Z]\.)(?:\s+(?:[A-Z][a-z’'\-]+|[A-Z]\.|de|van
 _BYLINE = re.compile(rf"(?:by|written\s+by|posted\s+by|authors?\s*:)\s+{_NAME}(?:\s*(?:,|and|&)\s*{_NAME})*"
                      r"(?:\s*[,|–—-]\s*[^.!?]{0,60})?", re.IGNORECASE)
 # A name glued to its biography: "Jane DoeJane is a senior fellow" (the page's author box).
-_GLUED_BIO = re.compile(rf"({_NAME})(?=[A-Z][a-z’']+\s+(?:is|was|has|leads|works|joined|heads|writes)\b)")
+_GLUED_BIO = re.compile(rf"(?P<name>{_NAME})(?P<next>[A-Z][a-z’']+)(?=\s+(?:(?:is|was)\s+(?:a|an|the|our|head|director|chief|"
+                        r"senior|professor|programme|policy)|has\s+been|leads|works|joined|heads|writes)\b)")
 _BIO_VERB = re.compile(r"\s+(?:is|was|has\s+been|leads|works|joined|heads|writes)\b")
 
 
@@ -94,7 +100,8 @@ def debris_kind(text: str, author: str | None = None) -> str | None:
         return "debris"
     if n <= 16 and _BYLINE.fullmatch(text.rstrip(".")):
         return "debris"
-    if _GLUED_BIO.match(text):
+    glued = _GLUED_BIO.match(text)
+    if glued and (glued["next"] == glued["name"].split()[0] or len(glued["name"].split()) >= 2):
         return "debris"
     if author and n <= 80:
         # The author box at the end: "Jane Doe is Director of Policy at the Example Trust."

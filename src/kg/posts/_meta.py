@@ -49,7 +49,7 @@ def date(value: object, where: str = "", field: str = "date") -> str | None:
         except (TypeError, ValueError, IndexError):
             pass
     raise CorpusError(f"{where}'{field}' {str(value)[:40]!r} is not a date",
-                      hint=f"write '{field}: 2019-03-14' (year-month-day)")
+                      hint=f"write '{field}: 2019-03-14', year-month-day")
 
 
 def url(value: object, where: str = "", field: str = "url") -> str | None:

@@ -32,11 +32,13 @@ def entry_id(link: str | None, title: str) -> str:
 def read(path: Path, text: str) -> list[Post]:
     """Read every entry of a feed as a Post; a file that is no feed is reported with its line."""
     parsed = feedparser.parse(text)
-    if parsed.bozo and not parsed.entries:
-        exc = parsed.get("bozo_exception")
+    exc = parsed.get("bozo_exception")
+    # A malformed feed is refused whole: feedparser's lenient reading of broken XML can run
+    # entries together or drop their text, and nothing may be lost silently.
+    if parsed.bozo and (not parsed.entries or hasattr(exc, "getLineNumber")):
         line = getattr(exc, "getLineNumber", lambda: 1)()
-        raise CorpusError(f"{path}:{line}: not a readable RSS or Atom feed: {exc}",
-                          hint="export the feed again, or check the XML at that line")
+        raise CorpusError(f"{path}:{line}: not a well-formed RSS or Atom feed: {getattr(exc, 'getMessage', lambda: exc)()}",
+                          hint="export the feed again, or fix the XML at that line")
     if not parsed.entries:
         raise CorpusError(f"{path}:1: the feed has no entries", hint="export a feed that holds the posts")
     posts = []

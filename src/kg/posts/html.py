@@ -6,6 +6,7 @@ out; the article's own HTML is then read like any other (kg.posts._html).
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,7 +27,7 @@ def read(path: Path, text: str) -> list[Post]:
     article = trafilatura.extract(text, output_format="html", include_links=True, include_formatting=True,
                                   include_images=False, include_comments=False, include_tables=True,
                                   favor_recall=True)
-    if not article:
+    if not article or not _has_prose(article):
         raise CorpusError(f"{path}:1: no article text found in the page",
                           hint="save the page as 'Web page, complete' or 'HTML only' from the article's own "
                                "address, or copy its text into a .md file")
@@ -46,6 +47,12 @@ def read(path: Path, text: str) -> list[Post]:
     post.provenance = _meta.whole_file(str(path), text)
     _drop_title(post)
     return [post]
+
+
+def _has_prose(article: str) -> bool:
+    # A page of menus and links gives trafilatura a few words; an article has sentences.
+    words = re.sub(r"<[^>]+>", " ", article).split()
+    return len(words) >= 25 and bool(re.search(r"\w[.!?]", article))
 
 
 def _drop_title(post: Post) -> None:
