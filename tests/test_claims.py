@@ -510,3 +510,92 @@ def test_any_mix_of_corpus_paragraphs_is_partitioned(posts, data):
     glue = data.draw(st.sampled_from(["\n\n", "\n", " ", "\n\xa0\n"]))
     body = glue.join(picked)
     assert_partition(body, segment_post(Post(id="p", title="t", body=body)))
+
+
+# --------------------------------------------------------------------------- page furniture
+# Shapes of debris seen on public policy blogs and briefings (credits, bylines, share lines,
+# cookie notices), written here in our own words; each must stay out of claims, and the prose
+# beside each shape must stay a claim.
+
+from kg.furniture import debris_kind  # noqa: E402
+
+
+@pytest.mark.parametrize("line, kind", [
+    ("Photograph: Jane Doe/PA", "caption"),
+    ("Photograph: Jane Doe/PA Wire", "caption"),
+    ("Image: Getty Images", "caption"),
+    ("Credit: Northshire Council", "caption"),
+    ("© Example Trust 2021", "caption"),
+    ("Photo credit: Sam Lee", "caption"),
+    ("Figure 3: Delayed discharges by month, 2019", "caption"),
+    ("A nurse on a ward in Leeds. Photograph: Tom Price/Getty", "caption"),
+    ("(950 words)", "debris"),
+    ("1,200 words", "debris"),
+    ("By Jane Doe", "debris"),
+    ("Written by Jane Doe and Raj Patel, Senior Fellows", "debris"),
+    ("Jane DoeJane is a senior fellow at the Example Trust.", "debris"),
+    ("Share this article", "debris"),
+    ("Share on Twitter", "debris"),
+    ("Read more", "debris"),
+    ("Read the full story", "debris"),
+    ("Continue reading Why we need a plan", "debris"),
+    ("Find out more about this series >", "debris"),
+    ("Tags: social care, integration", "debris"),
+    ("Posted in News", "debris"),
+    ("Published: 23/09/2019", "debris"),
+    ("14 March 2022", "debris"),
+    ("We use cookies to make this site work.", "debris"),
+    ("Sign up to our newsletter for monthly updates.", "debris"),
+    ("This site uses Akismet to reduce spam.", "debris"),
+    # Prose that mentions the same words stays prose.
+    ("A photograph of the ward was published in 2019.", None),
+    ("We looked at two pictures: one from 2010 and one from 2020.", None),
+    ("The council newsletter reached 40,000 homes last spring.", None),
+    ("By 2030 most councils will face a funding gap.", None),
+    ("Share of spending on adult social care", None),
+    ("Read the report carefully before deciding what it means.", None),
+    ("Published research on the scheme is thin.", None),
+    ("Follow the money", None),
+    ("The Care Act 2014 came into force in April 2015.", None),
+])
+def test_page_furniture_is_told_from_prose_by_its_shape(line, kind):
+    assert debris_kind(line) == kind
+
+
+def _kinds(body: str, **fields) -> list[tuple[str, str]]:
+    return [(s.kind, s.text) for s in segment_post(Post(id="p", title="T", body=body, **fields))]
+
+
+def test_a_word_count_after_a_line_of_prose_is_cut_out():
+    assert _kinds("Councils face a gap of £2 billion. (950 words)") == [
+        ("sentence", "Councils face a gap of £2 billion."), ("debris", "(950 words)")]
+
+
+def test_a_continue_reading_link_with_its_title_is_cut_out():
+    assert _kinds("The gap keeps growing. Continue reading Why councils matter") == [
+        ("sentence", "The gap keeps growing."), ("debris", "Continue reading Why councils matter")]
+
+
+@pytest.mark.parametrize("body, alt", [
+    ("a nurse with a patientThe figures show a rise.", "a nurse with a patient"),
+    ("A NURSE WITH A PATIENTThe figures show a rise.", "A NURSE WITH A PATIENT"),
+    ("Care Home ResidentsMany people now pay for their own care.", "Care Home Residents"),
+])
+def test_alt_text_glued_to_prose_is_debris_in_any_case(body, alt):
+    segments = _kinds(body)
+    assert segments[0] == ("debris", alt)
+    assert [k for k, _ in segments[1:]] == ["sentence"]
+
+
+def test_a_share_button_set_out_as_a_list_is_not_a_list_item():
+    assert _kinds("Spending rose in 2019.\n\n  • Share on Facebook\n  • Councils spent more on care.") == [
+        ("sentence", "Spending rose in 2019."), ("marker", "•"), ("debris", "Share on Facebook"),
+        ("marker", "•"), ("list-item", "Councils spent more on care.")]
+
+
+def test_the_authors_own_biography_is_not_a_claim():
+    body = "Spending rose in 2019.\n\nJane Doe is director of policy at the Example Trust."
+    assert _kinds(body, author="Jane Doe")[-1] == ("debris", "Jane Doe is director of policy at the Example Trust.")
+    # Without the post's author it is an ordinary sentence about someone.
+    assert _kinds(body)[-1][0] == "sentence"
+

@@ -269,8 +269,10 @@ def test_a_title_printed_twice_makes_one_post_not_an_empty_one():
     result = corpus.import_dumps([DUMP], corpus.SplitOverrides())
     assert [p.body for p in result.posts if not p.body.strip()] == []
     fair = next(p for p in result.posts if p.title == "A fair deal for care workers")
-    assert "A fair deal for care workers" not in fair.body
     assert fair.provenance[0].start_line == 11
+    # The repeat stays in the body (a body is the dump's own lines), never in a claim.
+    assert fair.body.startswith("A fair deal for care workers\n")
+    assert "A fair deal for care workers" not in [c.text for c in claims.chunk_post(fair)]
 
 
 def test_a_persons_decision_in_the_overrides_file_splits_the_uncued_boundary(tmp_path):
@@ -300,3 +302,15 @@ def test_the_seed_posts_are_read_as_the_scraped_text_they_are():
     assert failures == [] and len(posts) == 37
     assert {p.source_format for p in posts} == {"text"}
     assert all(not p.blocks and not p.links and not p.origins for p in posts)
+
+
+@pytest.mark.parametrize("lines, titles", [
+    (["Title one", "", "Title one", "", "Text."], ["Title one"]),
+    (["Title one", "", "Text.", "", "Share this:", "", "Blog", "", "Title two", "", "More text."],
+     ["Title one", "Title two"]),
+    (["Title one", "", "Text.", "", "Share this:", "", "Title two"], ["Title one"]),
+])
+def test_no_occurrence_is_ever_empty(lines, titles):
+    occurrences = corpus.split_dumps({"d.txt": lines}, corpus.SplitOverrides(titles=frozenset({"Blog", "Title two"})))
+    assert [o.title for o in occurrences] == titles
+    assert all(o.body.strip() for o in occurrences)

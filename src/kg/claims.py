@@ -418,6 +418,10 @@ def _units(body: str, block: list[tuple[int, int]]) -> list[_Unit]:
     return units
 
 
+def _first_content(body: str) -> int:
+    return len(body) - len(body.lstrip())
+
+
 def _classify_lines(post: Post, body: str, unit: _Unit, overrides: ClaimOverrides,
                     structured: bool = False) -> list[str]:
     """Say what each line of a prose unit is: heading, caption, debris, reference or text.
@@ -430,6 +434,8 @@ def _classify_lines(post: Post, body: str, unit: _Unit, overrides: ClaimOverride
     if post.kind == "bibliography":
         kinds = [k or ("reference" if _REFERENCE_LINE.match(t) else None) for k, t in zip(kinds, texts)]
     kinds = [k or debris_kind(t, post.author) for k, t in zip(kinds, texts)]
+    if unit.lines[0][0] == _first_content(body) and kinds[0] is None and _normalise(texts[0]) == _normalise(post.title):
+        kinds[0] = "debris"  # the title printed again at the top of the body
     free = [i for i, k in enumerate(kinds) if k is None]
     # A block of several short unpunctuated lines is a caption ("PbR worked examples" /
     # "Click to enlarge"); so is a line the scrape doubled.

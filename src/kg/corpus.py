@@ -245,29 +245,43 @@ def _nothing_between(lines: list[str], a: int, b: int) -> bool:
     return all(is_blank(line) or is_boilerplate(line) for line in lines[a + 1:b])
 
 
-def _without_empty_posts(name: str, lines: list[str], starts: list[int], notes: list[Review]
-                         ) -> tuple[list[int], set[int]]:
-    """Drop title lines that would start a post with no text: a title printed twice is one
-    title (the repeat is left out of the body), a title-like line straight before another is a
-    label of the page (it joins the post after it). Return the starts and the repeated lines."""
+def _without_empty_posts(name: str, lines: list[str], starts: list[int], notes: list[Review]) -> list[int]:
+    """Drop title lines that would start a post with no text.
+
+    A title printed twice is one title: the repeat stays the first line of the body, which the
+    claim chunker keeps out of claims. A title-like line straight before another title is a
+    label of the page: it stays at the end of the post above it, or, at the top of a dump, the
+    title under it becomes the first line of its post. Every line stays in exactly one post.
+    """
     kept: list[int] = []
-    repeats: set[int] = set()
+    skip: set[int] = set()
     for n, start in enumerate(starts):
+        if start in skip:
+            continue
         if kept and _nothing_between(lines, kept[-1], start) and \
                 normalise_line(lines[kept[-1]]) == normalise_line(lines[start]):
-            repeats.add(start)
             notes.append(Review(name, start + 1, normalise_line(lines[start]),
-                                f"the title of line {kept[-1] + 1} printed again: one post, the repeat left out"))
+                                f"the title of line {kept[-1] + 1} printed again: one post, not an empty one"))
             continue
         nxt = starts[n + 1] if n + 1 < len(starts) else None
+        if nxt is None and kept and _nothing_between(lines, start, len(lines)):
+            notes.append(Review(name, start + 1, normalise_line(lines[start]),
+                                f"a title with no text after it at the end of the dump: kept at the end of "
+                                f"the post of line {kept[-1] + 1}"))
+            continue
         if nxt is not None and _nothing_between(lines, start, nxt) and \
                 normalise_line(lines[start]) != normalise_line(lines[nxt]):
-            notes.append(Review(name, start + 1, normalise_line(lines[start]),
-                                f"no text before the title of line {nxt + 1}: read as a label above it, "
-                                "kept in that post's text"))
-            continue
+            if kept:
+                notes.append(Review(name, start + 1, normalise_line(lines[start]),
+                                    f"no text before the title of line {nxt + 1}: read as a label, "
+                                    f"kept at the end of the post of line {kept[-1] + 1}"))
+                continue
+            notes.append(Review(name, nxt + 1, normalise_line(lines[nxt]),
+                                f"straight under the title of line {start + 1} with no text between: "
+                                "read as the first line of that post"))
+            skip.add(nxt)
         kept.append(start)
-    return kept, repeats
+    return kept
 
 
 def split_dumps(dumps: dict[str, list[str]], overrides: SplitOverrides,
@@ -280,14 +294,13 @@ def split_dumps(dumps: dict[str, list[str]], overrides: SplitOverrides,
     notes = [] if notes is None else notes
     occurrences: list[Occurrence] = []
     for name, lines in dumps.items():
-        starts, repeats = _without_empty_posts(name, lines, titles[name], notes)
+        starts = _without_empty_posts(name, lines, titles[name], notes)
         for n, start in enumerate(starts):
             stop = starts[n + 1] if n + 1 < len(starts) else len(lines)
             end = stop - 1
-            while end > start and (is_blank(lines[end]) or is_boilerplate(lines[end]) or end in repeats):
+            while end > start and (is_blank(lines[end]) or is_boilerplate(lines[end])):
                 end -= 1
-            body = [line for k, line in enumerate(lines[start + 1:end + 1], start + 1)
-                    if not is_boilerplate(line) and k not in repeats]
+            body = [line for line in lines[start + 1:end + 1] if not is_boilerplate(line)]
             occurrences.append(Occurrence(name, normalise_line(lines[start]), start + 1, end + 1, body))
     return occurrences
 
