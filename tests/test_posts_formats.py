@@ -314,3 +314,39 @@ def test_no_occurrence_is_ever_empty(lines, titles):
     occurrences = corpus.split_dumps({"d.txt": lines}, corpus.SplitOverrides(titles=frozenset({"Blog", "Title two"})))
     assert [o.title for o in occurrences] == titles
     assert all(o.body.strip() for o in occurrences)
+
+
+def test_a_post_read_from_markup_survives_the_build_cache(loaded):
+    from kg.build import PostData
+
+    post = loaded["discharge-delays"]
+    again = PostData.from_json(json.loads(json.dumps(PostData(post=post).to_json()))).post
+    assert again == post
+    assert again.file_span(0, 10) == post.file_span(0, 10) is not None
+
+
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st  # noqa: E402
+
+_PIECES = st.sampled_from(["# ", "## ", "- ", "1. ", "> ", "*", "**", "_", "`", "[", "]", "(", ")",
+                           "](https://x.org/a)", "![alt](i.png)", "&amp;", "&pound;", "\\*", "\n", "\n\n",
+                           "    ", "Word", "care", " ", ".", "£5", "“q”", "<b>", "---", "===", "\r\n"])
+
+
+@hsettings(max_examples=150, deadline=None, derandomize=True, database=None,
+           suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_PIECES, max_size=40).map("".join))
+def test_any_markdown_reads_with_exact_offsets(text):
+    from kg.posts import markdown
+
+    raw = "---\ntitle: T\n---\n" + text
+    (post,) = markdown.parse(raw, "fuzz.md")
+    for block in post.blocks:
+        assert 0 <= block.start < block.end <= len(post.body)
+    for link in post.links:
+        assert 0 <= link.start < link.end <= len(post.body)
+    for origin in post.origins:
+        piece, source = post.body[origin.start:origin.end], raw[origin.file_start:origin.file_end]
+        if origin.end - origin.start == origin.file_end - origin.file_start:
+            assert piece == source
+    segments = claims.segment_post(post)
+    assert all(post.body[s.start:s.end] == s.text for s in segments)

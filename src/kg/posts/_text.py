@@ -63,11 +63,13 @@ class TextBuilder:
         if self._block is None:
             self.open("paragraph")
         if self.length == self._block[1]:
-            value = value.lstrip()
-            if not value:
+            stripped = value.lstrip()
+            if not stripped:
                 return
-            if file_start is not None and file_end is not None and file_end - file_start > len(value):
-                file_start = file_end - len(value)
+            verbatim = file_start is not None and file_end is not None and file_end - file_start == len(value)
+            if verbatim:
+                file_start += len(value) - len(stripped)  # type: ignore[operator]
+            value = stripped
         start = self.length
         self._put(value)
         if file_start is not None:
