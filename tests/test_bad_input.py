@@ -129,7 +129,11 @@ def test_kg_build_reports_every_bad_post_file_and_builds_the_rest(bad_corpus, tm
     assert report["counts"]["posts"] == 4 and report["counts"]["indexed"] > 0
 
 
-def test_an_enormous_post_is_read_chunked_cited_and_tagged_in_bounded_time(tmp_path):
+@pytest.mark.parametrize("front, least", [
+    ("format: text\n", 9_999_000),  # read as the scraped text it is: the body is the file's text
+    ("", 9_900_000),  # read as Markdown: the body is the text without its markup
+])
+def test_an_enormous_post_is_read_chunked_cited_and_tagged_in_bounded_time(tmp_path, front, least):
     # 10 MB of real corpus prose in one post. Run in a subprocess so a hang fails the test
     # (timeout) instead of stalling the suite.
     script = textwrap.dedent("""
@@ -140,10 +144,10 @@ def test_an_enormous_post_is_read_chunked_cited_and_tagged_in_bounded_time(tmp_p
         bodies = [p.body for p in corpus.load_posts(Path(sys.argv[2]))[0]]
         text = "\\n\\n".join(bodies)
         big = ((text + "\\n\\n") * (10_000_000 // len(text) + 1))[:10_000_000]
-        (folder / "big.md").write_text("---\\nid: big\\ntitle: Big\\n---\\n" + big, encoding="utf-8")
+        (folder / "big.md").write_text("---\\nid: big\\ntitle: Big\\n" + sys.argv[4] + "---\\n" + big, encoding="utf-8")
         began = time.perf_counter()
         posts, failures = corpus.load_posts(folder)
-        assert failures == [] and len(posts[0].body) >= 9_999_000
+        assert failures == [] and len(posts[0].body) >= int(sys.argv[5])
         found = claims.chunk_post(posts[0])
         cited = [c for claim in found for c in citations.extract_citations(claim)]
         scheme = concepts.load_scheme(Path(sys.argv[3]))
@@ -152,7 +156,7 @@ def test_an_enormous_post_is_read_chunked_cited_and_tagged_in_bounded_time(tmp_p
         print(len(found), len(cited), len(tagged), round(time.perf_counter() - began, 1))
     """)
     process = subprocess.run([sys.executable, "-c", script, str(tmp_path), str(ROOT / "corpus" / "posts"),
-                              str(ROOT / "ontology" / "concepts.ttl")],
+                              str(ROOT / "ontology" / "concepts.ttl"), front, str(least)],
                              capture_output=True, text=True, timeout=240)
     assert process.returncode == 0, process.stderr[-2000:]
     claims_n, cited_n, tagged_n, seconds = process.stdout.split()

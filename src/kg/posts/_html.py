@@ -82,7 +82,7 @@ class _Converter(HTMLParser):
             return
         if not self.pre:
             data = collapse(data.replace("\n", " ").replace("\r", " ").replace("\t", " "))
-            if self.b.in_block and self.b.parts and self.b.parts[-1].endswith((" ", "\n")):
+            if self.b.in_block and self.b.ends_in_space():
                 data = data.lstrip(" ")
         if data.strip() or (data and self.b.in_block):
             self.b.text(data)

@@ -15,44 +15,70 @@ _SPACE = re.compile(r"[^\S\n]+")
 
 
 class TextBuilder:
-    """Collect blocks of text; each piece may say which span of the source file it came from."""
+    """Collect blocks of text; each piece may say which span of the source file it came from.
+
+    Text goes into the open block; closing it trims the block and commits it after a blank line,
+    so building a body is linear in its length (a 10 MB post is read in seconds).
+    """
 
     def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.length = 0
+        self.parts: list[str] = []  # committed text
+        self.length = 0  # length of the committed text
         self.blocks: list[Block] = []
         self.links: list[Link] = []
         self.origins: list[Origin] = []
-        self._block: tuple[str, int] | None = None
-        self._links: list[tuple[int, str, str | None]] = []
+        self._kind: str | None = None
+        self._cur: list[str] = []  # the open block's text
+        self._cur_len = 0
+        self._cur_origins: list[Origin] = []  # offsets relative to the open block
+        self._cur_links: list[Link] = []
+        self._open_links: list[tuple[int, str, str | None]] = []
 
     # -- blocks
 
     def open(self, kind: str) -> None:
         """Start a block of the given kind (closing any open one)."""
         self.close()
-        if self.length:
-            self._put("\n\n")
-        self._block = (kind, self.length)
+        self._kind = kind
 
     def close(self) -> None:
         """End the open block; a block that holds only white space is dropped."""
-        if self._block is None:
+        if self._kind is None:
             return
-        kind, start = self._block
-        self._block = None
-        text = "".join(self.parts)[start:] if start < self.length else ""
-        stripped = text.rstrip()
-        if not stripped.strip():
-            self._truncate(start - 2 if start >= 2 else start)
-            return
-        self._truncate(start + len(stripped))
+        kind, self._kind = self._kind, None
+        text = "".join(self._cur)
+        origins, links = self._cur_origins, self._cur_links
+        self._cur, self._cur_len, self._cur_origins, self._cur_links = [], 0, [], []
+        self._open_links = []
         lead = len(text) - len(text.lstrip())
-        self.blocks.append(Block(kind, start + lead, start + len(stripped)))
+        end = len(text.rstrip())
+        if end <= lead:
+            return
+        base = self.length + (2 if self.length else 0) - lead
+        if self.length:
+            self.parts.append("\n\n")
+        self.parts.append(text[lead:end])
+        self.length = base + end
+        self.blocks.append(Block(kind, base + lead, base + end))
+        for o in origins:
+            a, b = max(o.start, lead), min(o.end, end)
+            if a >= b:
+                continue
+            verbatim = o.end - o.start == o.file_end - o.file_start
+            fa = o.file_start + (a - o.start) if verbatim else o.file_start
+            fb = o.file_end - (o.end - b) if verbatim else o.file_end
+            self.origins.append(Origin(base + a, base + b, fa, fb))
+        for link in links:
+            a, b = max(link.start, lead), min(link.end, end)
+            if a < b:
+                self.links.append(Link(base + a, base + b, link.url, link.title))
 
     @property
     def in_block(self) -> bool:
-        return self._block is not None
+        return self._kind is not None
+
+    def ends_in_space(self) -> bool:
+        return bool(self._cur) and self._cur[-1][-1:].isspace()
 
     # -- text
 
@@ -60,48 +86,39 @@ class TextBuilder:
         """Add text to the open block; file offsets, when known, say where it stands in the file."""
         if not value:
             return
-        if self._block is None:
+        if self._kind is None:
             self.open("paragraph")
-        if self.length == self._block[1]:
-            stripped = value.lstrip()
-            if not stripped:
-                return
-            verbatim = file_start is not None and file_end is not None and file_end - file_start == len(value)
-            if verbatim:
-                file_start += len(value) - len(stripped)  # type: ignore[operator]
-            value = stripped
-        start = self.length
-        self._put(value)
+        start = self._cur_len
+        self._cur.append(value)
+        self._cur_len += len(value)
         if file_start is not None:
-            self.origins.append(Origin(start, self.length, file_start,
-                                       file_end if file_end is not None else file_start + len(value)))
+            self._cur_origins.append(Origin(start, self._cur_len, file_start,
+                                            file_end if file_end is not None else file_start + len(value)))
 
     def space(self) -> None:
         """Add one space unless the text already ends in white space."""
-        if self._block is not None and self.length > self._block[1] and not self.parts[-1][-1:].isspace():
-            self._put(" ")
+        if self._cur and not self.ends_in_space():
+            self.text(" ")
 
     def newline(self) -> None:
-        if self._block is not None and self.length > self._block[1]:
-            self._put("\n")
+        if self._cur:
+            self.text("\n")
 
     # -- links
 
     def link_open(self, url: str, title: str | None = None) -> None:
-        self._links.append((self.length, url, title))
+        self._open_links.append((self._cur_len, url, title))
 
     def link_close(self) -> None:
-        if not self._links:
+        if not self._open_links:
             return
-        start, url, title = self._links.pop()
-        end = self.length
-        body = "".join(self.parts)
-        while start < end and body[start].isspace():
-            start += 1
-        while end > start and body[end - 1].isspace():
-            end -= 1
+        start, url, title = self._open_links.pop()
+        end = self._cur_len
+        text = "".join(self._cur)[start:end]
+        start += len(text) - len(text.lstrip())
+        end -= len(text) - len(text.rstrip())
         if url and start < end:
-            self.links.append(Link(start, end, url, title))
+            self._cur_links.append(Link(start, end, url, title))
 
     # -- result
 
@@ -109,24 +126,8 @@ class TextBuilder:
         """Return the body, its blocks, links and origins (blocks closed, links in order)."""
         self.close()
         body = "".join(self.parts)
-        links = tuple(sorted((l for l in self.links if l.end <= len(body)), key=lambda l: (l.start, l.end)))
-        origins = tuple(o for o in self.origins if o.end <= len(body))
-        return body, tuple(self.blocks), links, origins
-
-    def _put(self, value: str) -> None:
-        self.parts.append(value)
-        self.length += len(value)
-
-    def _truncate(self, length: int) -> None:
-        body = "".join(self.parts)[:length]
-        self.parts = [body] if body else []
-        self.length = len(body)
-        self.origins = [o if o.end <= length else Origin(o.start, length, o.file_start,
-                                                         o.file_start + (length - o.start)
-                                                         if o.end - o.start == o.file_end - o.file_start
-                                                         else o.file_end)
-                        for o in self.origins if o.start < length]
-        self.links = [l for l in self.links if l.end <= length]
+        links = tuple(sorted(self.links, key=lambda link: (link.start, link.end)))
+        return body, tuple(self.blocks), links, tuple(self.origins)
 
 
 def collapse(text: str) -> str:
