@@ -2,10 +2,14 @@
 
 A claim is a sentence of prose or a whole list item (bulleted or numbered). The rest of the
 body is accounted for by skipped segments: headings (they become the ``section`` of the
-claims under them), image captions and figure titles, scraping debris (image alt text glued
-to the first word of a line, a trailing "Continue reading"), list and footnote markers, and
-the reference lines of bibliography posts. ``segment_post`` returns every segment in body
-order, so nothing is lost silently; ``chunk_post`` returns just the claims.
+claims under them), image captions, credits and figure titles, page furniture and scraping
+debris (bylines, share and "Read more" lines, word counts, cookie notices, image alt text
+glued to the first word of a line: see kg.furniture), list and footnote markers, and the
+reference lines of bibliography posts. ``segment_post`` returns every segment in body order,
+so nothing is lost silently; ``chunk_post`` returns just the claims.
+
+A post whose reader knew its structure (Markdown, HTML, a feed: ``Post.blocks``) has its
+headings and list items from the markup; a scraped post's structure is read off its text.
 
 The rules are heuristics read off the corpus. What they cannot tell apart (a figure title
 that looks like a heading, a lone alt-text line) is decided in a small reviewed file,

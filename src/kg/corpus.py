@@ -1,12 +1,18 @@
 """Step 1: split raw dumps into posts, and read and write the post files of corpus/posts/.
 
+``load_posts`` is the one entry point the build calls: it reads every post file of a folder
+through the reader its type calls for (kg.posts: Markdown, saved HTML, feeds, WordPress
+exports, dumps).
+
 A dump is several blog posts run together. A post starts at its title: a short line standing
 alone that follows a structural boundary (the start of the dump, an "Advertisement" line, a
 spacer line of non-breaking spaces, the footnotes or the "Update (...)" that close a post, a cut-off
-"Continue reading"), or that is followed by the series preamble "This post is one in a
-series", or that is a title elsewhere. Where the dump gives no such signal, the reviewed file
-corpus/split-overrides.yaml names the title. Posts found in several dumps become one post
-listing every place they came from.
+"Continue reading", page furniture such as "Share this" or "Tags: ..."), or that is followed by
+the series preamble "This post is one in a series" or by a byline or a date, or that is a
+title elsewhere. Where the dump gives no such signal, the reviewed file
+corpus/split-overrides.yaml names the title; ``unsure_boundaries`` lists the lines a person
+should look at. A title printed twice makes one post. Posts found in several dumps become one
+post listing every place they came from.
 """
 
 from __future__ import annotations
