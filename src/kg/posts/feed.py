@@ -6,8 +6,6 @@ import re
 from pathlib import Path
 from urllib.parse import urlparse
 
-import feedparser
-
 from .. import corpus
 from ..errors import CorpusError
 from ..model import Post
@@ -31,6 +29,8 @@ def entry_id(link: str | None, title: str) -> str:
 
 def read(path: Path, text: str) -> list[Post]:
     """Read every entry of a feed as a Post; a file that is no feed is reported with its line."""
+    import feedparser  # a second to import: only builds that read feeds pay for it
+
     parsed = feedparser.parse(text)
     exc = parsed.get("bozo_exception")
     # A malformed feed is refused whole: feedparser's lenient reading of broken XML can run

@@ -10,8 +10,6 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-import trafilatura
-
 from .. import corpus
 from ..errors import CorpusError
 from ..model import Post
@@ -24,6 +22,8 @@ SUFFIXES = (".html", ".htm")
 
 def read(path: Path, text: str) -> list[Post]:
     """Extract the article of a saved page as one Post."""
+    import trafilatura  # a second to import: only builds that read saved pages pay for it
+
     article = trafilatura.extract(text, output_format="html", include_links=True, include_formatting=True,
                                   include_images=False, include_comments=False, include_tables=True,
                                   favor_recall=True)
