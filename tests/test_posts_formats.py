@@ -350,3 +350,20 @@ def test_any_markdown_reads_with_exact_offsets(text):
             assert piece == source
     segments = claims.segment_post(post)
     assert all(post.body[s.start:s.end] == s.text for s in segments)
+
+
+def test_the_graph_of_posts_in_every_format_conforms_to_the_shapes(built):
+    import pyoxigraph as ox
+    import pyshacl
+    from rdflib import Graph
+
+    from kg.graph import open_store
+    from kg.settings import load_settings
+
+    _, env, result = built
+    assert result.exit_code == 0, result.output
+    settings = load_settings(env=env)
+    text = open_store(settings).dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph()).decode()
+    shapes = Graph().parse(settings.ontology_dir / "shapes.ttl")
+    conforms, _, report = pyshacl.validate(Graph().parse(data=text, format="nt"), shacl_graph=shapes, advanced=True)
+    assert conforms, report
