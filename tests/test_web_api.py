@@ -57,7 +57,7 @@ def test_search_filters_and_paging(web_client, built_settings):
 
 def test_cite_lookup(web_client):
     body = api(web_client, "/api/cite", query_string={"q": "(DH, 2011b:6)"})
-    assert body["key"] == "DH2011b" and body["url"] == "/source/DH2011b"
+    assert body["key"] == "DH2011b" and body["url"] == "/source/DH2011b?locator=6" and body["locator"] == "6"
     missing = api(web_client, "/api/cite", 404, query_string={"q": "Department of Health 2011"})
     assert_error(missing, 404)
     assert missing["suggestions"] == ["DH2011a", "DH2011b"]

@@ -104,28 +104,57 @@ def export_command(settings, fmt: str, output: Path | None) -> None:
 
 @click.command("cite")
 @click.argument("query")
-@click.option("--json", "as_json", is_flag=True, help="Print {reference, citations} as JSON.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print {query, lookup, sources, reference, locator, citations} as JSON (the shape of /api/cite's lookup).")
 @with_settings
 def cite_command(settings, query: str, as_json: bool) -> None:
     """Show a source and every claim that cites it, grouped by post, with locators.
 
-    QUERY is a key (DH2011b), a human form (DH 2011b, Department of Health 2011b) or a raw
-    citation ("(DH, 2011b:6)").
+    QUERY is a key (DH2011b), a human form (DH 2011b, Department of Health 2011b) or a pasted
+    citation, one or a group ("(DH, 2011b:6; DH, 2013:5)"): each source it names is shown, and
+    the claims citing the page written (:6) are starred. An author and year that name several
+    sources (Department of Health 2011) lists them to choose from and exits 1. Sources are
+    looked up in the reference library of the build in --data, not in corpus/.
+
+    Example: kg cite '(DH, 2011b:6)' --data data/
     """
     found = catalog.cite(settings, query)
+    unresolved = not found["sources"]
     if as_json:
-        echo_json({"reference": found["reference"], "citations": found["citations"]})
+        echo_json({name: found[name] for name in ("query", "lookup", "sources", "reference", "locator", "citations")})
+        if unresolved:
+            raise SystemExit(1)
         return
-    ref = found["reference"]
+    for entry in found["lookup"]:
+        if entry["status"] == "ambiguous":
+            click.echo(f"{entry['text']} names {len(entry['candidates'])} sources; ask for one of:")
+            for choice in entry["choices"]:
+                click.echo(f"  {choice['key']}  {choice['title'] or ''} ({choice['year'] or 'n.d.'})")
+        elif entry["status"] == "unknown":
+            click.echo(f"{entry['text']}: {entry['reason']}"
+                       + (f" (closest: {', '.join(entry['candidates'])})" if entry["candidates"] else ""), err=True)
+    for number, source in enumerate(found["sources"]):
+        if number:
+            click.echo("\n" + "-" * 40)
+        _echo_source(source)
+    if unresolved:
+        raise KGError(f"{found['query']!r} names no single source", hint="ask for one of the keys listed above")
+
+
+def _echo_source(source: dict) -> None:
+    ref, locator = source["reference"], source["locator"]
     click.echo(f"{ref['key']}: {ref['title']} ({ref['year']})")
     click.echo(ref["bibtex"] or "")
-    count = len(found["citations"])
-    click.echo(f"Cited {count} time{'s' if count != 1 else ''}:")
-    for post in found["posts"]:
+    count = len(source["citations"])
+    at_page = sum(1 for c in source["citations"] if catalog.cites_page(c["locator"], locator or ""))
+    click.echo(f"Cited {count} time{'s' if count != 1 else ''}"
+               + (f"; {at_page} at p. {locator} (starred)" if locator else "") + ":")
+    for post in source["posts"]:
         click.echo(f"\n  {post['title']}  [{post['id']}]")
         for claim in post["claims"]:
             where = ", ".join(f"p. {c['locator']}" if c["locator"] else "no page" for c in claim["citations"])
-            click.echo(f"    #{claim['ordinal']} ({where}) {claim['text']}")
+            star = "*" if locator and any(catalog.cites_page(c["locator"], locator) for c in claim["citations"]) else " "
+            click.echo(f"   {star}#{claim['ordinal']} ({where}) {claim['text']}")
     if ref["co_cited"]:
         click.echo("\nCited together with: " + ", ".join(c["key"] for c in ref["co_cited"]))
 
