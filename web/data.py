@@ -423,11 +423,8 @@ def concepts() -> dict:
     entries = []
     for c in found["az"]:
         entries.append({"label": c["label"], "id": c["id"], "pref_label": c["label"], "preferred": True})
-        seen = {c["label"].casefold()}
-        for alt in c["alt_labels"]:
-            if alt.casefold() not in seen:  # "adult social care" adds nothing next to "Adult social care"
-                seen.add(alt.casefold())
-                entries.append({"label": alt, "id": c["id"], "pref_label": c["label"], "preferred": False})
+        for alt in c["alt_labels"]:  # already each once ignoring case (kg.concepts.other_labels)
+            entries.append({"label": alt, "id": c["id"], "pref_label": c["label"], "preferred": False})
     entries.sort(key=lambda e: (e["label"].casefold(), not e["preferred"]))
     letters: dict[str, list[dict]] = {}
     for entry in entries:

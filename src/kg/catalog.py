@@ -15,6 +15,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from .citations import CitationResolver, parse_citation, parse_cite_query
+from .concepts import other_labels
 from .errors import NotFound
 from .graph import Iris, _lit, build_info, open_store
 from .model import Organisation, Reference
@@ -359,7 +360,7 @@ class Catalog:
         """Return the concept scheme as a tree (broader -> narrower) and as an A-Z list."""
         rows = self._concept_rows()
         info = {r["id"]: {"id": r["id"], "label": r["label"], "claims": r["claims"],
-                          "alt_labels": sorted(filter(None, (r["alts"] or "").split("\x1f")), key=str.lower)}
+                          "alt_labels": other_labels(r["label"], (r["alts"] or "").split("\x1f"))}
                 for r in rows}
         children: dict[str, set[str]] = {}
         has_parent: set[str] = set()
@@ -417,7 +418,7 @@ class Catalog:
               ?s kg:citationKey ?key . OPTIONAL { ?s dcterms:title ?title }
             } GROUP BY ?key ?title ORDER BY DESC(?citations) ?key""", id=concept_id)
         return {"id": concept_id, "iri": row["concept"], "label": row["label"],
-                "alt_labels": sorted(filter(None, (row["alts"] or "").split("\x1f")), key=str.lower),
+                "alt_labels": other_labels(row["label"], (row["alts"] or "").split("\x1f")),
                 "definition": row["definition"], **neighbours, "claims": claims, "sources": sources}
 
     # --- Audit and linked data -----------------------------------------------------------
