@@ -10,9 +10,10 @@ import click
 from .. import references as refs_mod
 from ..corpus import load_posts, write_text_atomic
 from ..errors import KGError, ReferencesError
-from .common import echo_json, settings_from, with_settings
+from .common import ShowsPlaces, echo_json, settings_from, with_settings
 
-_LIBRARY_HELP = "Reference library to read and write (default: corpus/references.bib)."
+_LIBRARY_HELP = ("Reference library to read and write (default: references.bib in the corpus folder, "
+                 "the corpus_dir setting, KG_CORPUS_DIR).")
 
 
 def _merge_json(report: refs_mod.MergeReport) -> dict:
@@ -25,12 +26,16 @@ def _merge_json(report: refs_mod.MergeReport) -> dict:
 
 @click.group("refs")
 def refs_group() -> None:
-    """Manage the reference library (corpus/references.bib)."""
+    """Manage the reference library: references.bib in the corpus folder, or --library FILE.
+
+    The corpus folder is the corpus_dir setting (KG_CORPUS_DIR in the environment, corpus_dir in
+    kg.toml; default corpus/ in the checkout). `kg refs check` audits a build (--data DIR).
+    """
 
 
-@refs_group.command("extract")
+@refs_group.command("extract", cls=ShowsPlaces, uses=("posts_dir", "references_file"))
 @click.option("--posts", "posts_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder of post files to read (default: corpus/posts).")
+              help="Folder of post files to read (default: posts/ in the corpus_dir setting, KG_CORPUS_DIR).")
 @click.option("--library", type=click.Path(dir_okay=False, path_type=Path), default=None, help=_LIBRARY_HELP)
 @click.option("--replace", is_flag=True, help="Overwrite entries whose fields differ (default: keep the library's).")
 @click.option("--json", "as_json", is_flag=True, help="Print the merge report as JSON.")
@@ -40,7 +45,8 @@ def refs_extract(ctx: click.Context, posts_dir: Path | None, library: Path | Non
     """Parse the bibliography posts and merge their references into the library.
 
     One entry per listed reference; fields already in the library are never overwritten (unless
-    --replace) and a work already there under another key is not added twice.
+    --replace) and a work already there under another key is not added twice. Reads posts/ and
+    writes references.bib of the corpus_dir setting (KG_CORPUS_DIR), unless --posts / --library.
 
     Example: kg refs extract
     """
@@ -55,7 +61,7 @@ def refs_extract(ctx: click.Context, posts_dir: Path | None, library: Path | Non
         click.echo(report.summary())
 
 
-@refs_group.command("import")
+@refs_group.command("import", cls=ShowsPlaces, uses=("references_file",))
 @click.argument("bibfile", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--library", type=click.Path(dir_okay=False, path_type=Path), default=None, help=_LIBRARY_HELP)
 @click.option("--replace", is_flag=True,
@@ -67,9 +73,11 @@ def refs_import(ctx: click.Context, bibfile: Path, library: Path | None, replace
                 as_json: bool) -> None:
     """Merge a .bib file into the library; the library file is replaced atomically.
 
+    The library written is references.bib of the corpus_dir setting (KG_CORPUS_DIR in the
+    environment, corpus_dir in kg.toml; default corpus/ in the checkout), or --library FILE.
     Malformed entries are reported with their line numbers and skipped; the rest import. A key
     already in the library with other content is reported and kept (use --replace to take the
-    incoming entry).
+    incoming entry). Run `kg build` afterwards for the build to use it.
 
     Example: kg refs import ~/zotero-export.bib
     """
@@ -102,7 +110,7 @@ def _build_library(settings, library: Path | None, data_given: bool):
     return catalog.Catalog(settings).library()
 
 
-@click.command("bibtex")
+@click.command("bibtex", cls=ShowsPlaces, uses=("data_dir", "references_file"))
 @click.argument("keys", nargs=-1)
 @click.option("--post", default=None, help="Only the sources the post with this id cites.")
 @click.option("--concept", default=None, help="Only the sources of claims about this concept (id), narrower ones included.")
