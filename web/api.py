@@ -75,8 +75,10 @@ def search():
     """Search the claims; exactly the JSON of `kg search --json`."""
     query = param("q")
     filters = search_filters()
-    if not (query.strip() or filters):
-        raise KGError("no search given", hint="pass q=words (and/or a filter such as concept=personalisation)")
+    if not query.strip():
+        # q is required (web/openapi.yaml): a filter alone is typed into it, q=concept:personalisation.
+        raise KGError("no search given", hint="pass q=words, and a filter beside it if you like "
+                      "(q=care&concept=personalisation) or typed into it (q=concept:personalisation)")
     limit = int_param("limit", get_settings().search_page_size, maximum=200)
     return jsonify(data.search(query, page=int_param("page", 1), filters=filters, limit=limit))
 

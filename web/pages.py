@@ -72,8 +72,9 @@ def search_filters() -> dict[str, list[str]]:
     limit = get_settings().max_query_chars
     filters: dict[str, list[str]] = {}
     for name in FILTERS:
-        values = [v.strip() for v in request.args.getlist(name) if v.strip()]
-        for value in values:
+        raw = request.args.getlist(name)
+        values = [v.strip() for v in raw if v.strip()]
+        for value in raw:  # as sent, like every other parameter (web/openapi.yaml's maxLength)
             if len(value) > limit:
                 raise KGError(f"filter {name} is {len(value)} characters long; the limit is {limit}",
                               hint="shorten it, or raise the max_query_chars setting")
