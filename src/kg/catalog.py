@@ -134,12 +134,6 @@ class Catalog:
         """Return every citation key in the graph."""
         return [r["key"] for r in self.select("SELECT ?key { ?s kg:citationKey ?key } ORDER BY ?key")]
 
-    def canonical_key(self, key: str) -> str | None:
-        """Return the library key that ``key`` names ignoring case (``dh2011b`` -> ``DH2011b``), or None."""
-        folded = key.casefold()
-        exact = [k for k in self.keys() if k.casefold() == folded]
-        return key if key in exact else (exact[0] if exact else None)
-
     def library(self) -> tuple[dict[str, Reference], list]:
         """Return the reference library this graph was built from (parsed from its BibTeX), with failures.
 
