@@ -180,7 +180,7 @@ def test_cite_lookup_of_a_pasted_group_shows_every_source(web_client):
     assert re.findall(r'href="([^"]+)"', lookup) == ["/source/DH2011b?locator=6", "/source/DH2013?locator=5"]
     api = web_client.get("/api/cite", query_string={"q": "(DH, 2011b:6; DH, 2013:5)"}).get_json()
     assert api["key"] is None
-    assert [(c["key"], c["locator"], c["status"]) for c in api["citations"]] == [("DH2011b", "6", "resolved"),
+    assert [(c["key"], c["locator"], c["status"]) for c in api["lookup"]] == [("DH2011b", "6", "resolved"),
                                                                                ("DH2013", "5", "resolved")]
 
 

@@ -121,8 +121,8 @@ def cite(query: str) -> dict:
     An author-year naming several sources is NotFound too, its suggestions the sources to choose from.
     """
     found = cite_lookup(query)
-    if found["key"] is None and not any(c["key"] for c in found["citations"]):
-        first = found["citations"][0]
+    if found["key"] is None and not any(c["key"] for c in found["lookup"]):
+        first = found["lookup"][0]
         raise NotFound(first["reason"] or f"no library entry matches {found['query']!r}",
                        hint="choose one of the sources suggested" if first["candidates"] else "see the list of sources",
                        suggestions=first["candidates"])
@@ -132,9 +132,10 @@ def cite(query: str) -> dict:
 def cite_lookup(query: str) -> dict:
     """Look a citation up as typed or pasted (one or a group); raise NotFound only if nothing comes close.
 
-    {query, key, locator, reference, title, citations}: ``citations`` has one entry per citation
-    of the query (status resolved, ambiguous or unknown, with the sources to choose from);
-    ``key`` is set when the query names exactly one source.
+    {query, key, locator, reference, title, url, api, lookup}: ``lookup`` has one entry per
+    citation of the query, as `kg cite --json` lists them (kg.catalog.lookup: status resolved,
+    ambiguous or unknown, with the sources to choose from), each with its page's URL; ``key`` is
+    set when the query names exactly one source.
     """
     text = " ".join(query.split())
     if not text:
@@ -149,14 +150,16 @@ def cite_lookup(query: str) -> dict:
     keys = list(dict.fromkeys(e["key"] for e in entries if e["key"]))
     key = keys[0] if len(keys) == 1 and all(e["key"] for e in entries) else None
     listed = [{**e, "url": _source_url(e["key"], e["locator"]) if e["key"] else None,
-               "choices": [{"key": k, "reference": format_reference(references.get(k), k),
+               "choices": [{"key": k, "title": latex_decode(references[k].title) if k in references else None,
+                            "year": references[k].year if k in references else None,
+                            "reference": format_reference(references.get(k), k),
                             "url": _source_url(k, e["locator"])} for k in e["candidates"]]}
               for e in entries]
     return {"query": text, "key": key, "locator": listed[0]["locator"] if key else None,
             "reference": format_reference(references.get(key), key) if key else None,
             "title": latex_decode(references[key].title) if key in references else None,
             "url": _source_url(key, listed[0]["locator"]) if key else None,
-            "api": url_for("api.source", key=key) if key else None, "citations": listed}
+            "api": url_for("api.source", key=key) if key else None, "lookup": listed}
 
 
 def _source_url(key: str, locator: str | None) -> str:

@@ -191,7 +191,7 @@ def cite():
     if found["key"]:
         return redirect(found["url"], code=303)
     # Nothing resolved (an author-year naming several sources) is a 404 that lists the choices.
-    status = 200 if any(c["key"] for c in found["citations"]) else 404
+    status = 200 if any(c["key"] for c in found["lookup"]) else 404
     return page("cite.html", found, status=status, q=query, found=found, matches=[], message=None)
 
 
