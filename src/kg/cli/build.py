@@ -91,10 +91,11 @@ def build_command(settings, as_json: bool, full: bool) -> None:
     Settings may also be set in kg.toml (or the file named by --config / KG_CONFIG).
 
     Chunks posts into claims, resolves citations, tags concepts, writes the RDF store and the
-    search index, and prints a summary. Only posts changed since the last build are processed again (a change to the
-    library or the ontology rebuilds everything); the new store and index replace the old ones
-    atomically, so a running `kg serve` keeps answering and picks them up. A bad post file is
-    reported with its path and the build goes on; the exit status is 1 if anything failed.
+    search index, and prints a summary. Only posts changed since the last build are processed
+    again (a change to the library or the ontology rebuilds everything); the new store and
+    index replace the old ones atomically, so a running `kg serve` keeps answering and picks
+    them up. A bad post file is reported with its path and the build goes on; the exit status
+    is 1 if anything failed.
 
     Example: KG_CORPUS_DIR=~/my-corpus kg build --data /srv/kg
     """
