@@ -502,8 +502,8 @@ def search_source_keys(settings: Settings, query: str, filters: dict[str, list[s
 
 
 #: A locator written after a human form's year: "DH 2011b:6", "DH 2011b, p. 6", "DH 2011b pp. 6-7".
-_TRAILING_LOCATOR = re.compile(r"(?:\d{4}[a-z]?)\s*(?::|,|\s)\s*(?:pp?\.\s*)?(?P<locator>[\divxlcdm]+(?:\s*[-–]\s*[\divxlcdm]+)?)\s*$",
-                               re.IGNORECASE)
+_TRAILING_LOCATOR = re.compile(r"(?:\d{4}[a-z]?)\s*(?::|,|\s)\s*(?:pp?\.\s*)?"
+                               r"(?P<locator>[\divxlcdm]+(?:\s*[-–]\s*[\divxlcdm]+)?)\s*$", re.IGNORECASE)
 _HUMAN_YEAR = re.compile(r"^(?P<author>.*?\D)[\s,]+(?P<year>(?:1[5-9]|20)\d\d[a-z]?)\b", re.IGNORECASE)
 
 
@@ -542,8 +542,8 @@ def lookup(query: str, references: dict[str, Reference], organisations: list[Org
     resolver = CitationResolver(references, organisations)
     out = []
     for part in parts if len(parts) > 1 else [text]:
-        entry: dict[str, Any] = {"text": part, "status": "resolved", "key": None, "locator": _locator_of(part.strip("()")),
-                                 "reason": None, "candidates": []}
+        entry: dict[str, Any] = {"text": part, "status": "resolved", "key": None,
+                                 "locator": _locator_of(part.strip("()")), "reason": None, "candidates": []}
         try:
             entry["key"] = parse_cite_query(part, references, organisations)
             entry["candidates"] = [entry["key"]]
