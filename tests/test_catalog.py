@@ -143,3 +143,145 @@ def test_concept_lists_each_claims_citations_and_concepts_once(built):
         for claim in cat.concept(concept_id)["claims"]:
             alone = cat.claim(claim["id"])  # the claim's own citations and concepts, one pattern match
             assert claim["citations"] == alone["citations"] and claim["concepts"] == alone["concepts"], claim["id"]
+
+
+# --- issue 13: exports cover every result; readers read the build they are pointed at ----------
+
+def _all_result_keys(settings, query):
+    """The keys cited by every claim a search finds, paging through the search itself."""
+    from kg import search
+
+    keys, page = set(), 1
+    while True:
+        result = search.search(settings, query, page=page, limit=5)
+        keys |= {c["key"] for hit in result["results"] for c in hit["citations"] if c["key"]}
+        if page >= result["pages"]:
+            return keys
+        page += 1
+
+
+def test_kg_bibtex_query_exports_the_sources_of_every_result_like_the_web_button(built, tmp_path):
+    from web import create_app
+    from web.sparql_endpoint import close_pool
+    from kg.references import parse_bibtex
+
+    settings, _ = built
+    from kg import build
+    build.build(settings)  # the search index too (build_real writes the graph only)
+    target = tmp_path / "x.bib"
+    result = _run(settings, "bibtex", "--query", "care transition protocols", "-o", str(target))
+    assert result.exit_code == 0, result.output
+    exported = set(parse_bibtex(target.read_text(encoding="utf-8"))[0])
+    expected = _all_result_keys(settings, "care transition protocols")
+    assert len(expected) == 11 and exported == expected
+    app = create_app(settings)
+    try:
+        button = app.test_client().get("/search/bibtex", query_string={"q": "care transition protocols"})
+        assert button.status_code == 200
+        assert set(parse_bibtex(button.get_data(as_text=True))[0]) == exported
+    finally:
+        close_pool(app)
+
+
+@pytest.fixture(scope="module")
+def other_corpus_build(tmp_path_factory):
+    """A build from a corpus of its own (corpus_dir) whose library has an entry the checkout's lacks."""
+    from pathlib import Path
+
+    from kg import build
+    from kg.settings import load_settings
+
+    root = Path(__file__).resolve().parents[1]
+    corpus_dir = tmp_path_factory.mktemp("other-corpus")
+    (corpus_dir / "posts").mkdir()
+    library = (root / "corpus" / "references.bib").read_text(encoding="utf-8")
+    library += ("\n@report{Zephyr2019,\n\tauthor = {Zephyr, Ann},\n\tyear = {2019},\n"
+                "\ttitle = {Direct payments in a small county}\n}\n")
+    (corpus_dir / "references.bib").write_text(library, encoding="utf-8")
+    (corpus_dir / "posts" / "zephyr.md").write_text(
+        "---\nid: zephyr\ntitle: Direct payments in practice\n---\n"
+        "Take-up of direct payments doubled in two years (Zephyr, 2019:12).\n\n"
+        "Payment by Results guidance followed (DH, 2011b:6).\n", encoding="utf-8")
+    assert "Zephyr2019" not in (root / "corpus" / "references.bib").read_text(encoding="utf-8")
+    settings = load_settings(env={}, corpus_dir=corpus_dir, data_dir=tmp_path_factory.mktemp("other-data"))
+    report = build.build(settings)
+    assert report.failures == [], report.failures
+    return settings
+
+
+def _kg(settings, *args, cwd):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KG_")}
+    command = [str(Path(sys.executable).with_name("kg")), *args, "--data", str(settings.data_dir)]
+    return subprocess.run(command, capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
+
+
+def test_kg_cite_and_bibtex_read_the_library_of_the_build_in_data(other_corpus_build, tmp_path):
+    # Run from another folder with no KG_* settings: only --data says where the build is.
+    cited = _kg(other_corpus_build, "cite", "Zephyr2019", "--json", cwd=tmp_path)
+    assert cited.returncode == 0, cited.stderr
+    found = json.loads(cited.stdout)
+    assert found["reference"]["key"] == "Zephyr2019" and [c["locator"] for c in found["citations"]] == ["12"]
+    assert json.loads(_kg(other_corpus_build, "cite", "Zephyr 2019", "--json", cwd=tmp_path).stdout)[
+        "reference"]["key"] == "Zephyr2019"
+    exported = _kg(other_corpus_build, "bibtex", "Zephyr2019", cwd=tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    assert exported.stdout.startswith("@report{Zephyr2019,")
+    post = _kg(other_corpus_build, "bibtex", "--post", "zephyr", cwd=tmp_path)
+    assert post.returncode == 0 and "@report{Zephyr2019," in post.stdout and "DH2011b" in post.stdout
+    checked = _kg(other_corpus_build, "refs", "check", "--json", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stderr
+    assert "Zephyr2019" not in {u["key"] for u in json.loads(checked.stdout)["uncited"]}
+
+
+def test_kg_bibtex_with_data_and_no_build_there_says_so(tmp_path):
+    result = CliRunner().invoke(main, ["bibtex", "DH2011b", "--data", str(tmp_path / "nothing-built")])
+    assert result.exit_code == 1 and "no graph store in" in result.stderr and "kg build" in result.stderr
+
+
+def test_kg_cite_lists_the_sources_an_author_year_names(built):
+    settings, _ = built
+    result = _run(settings, "cite", "Department of Health 2011")
+    assert result.exit_code == 1
+    assert "DH2011a  A simple guide to Payment by Results (2011)" in result.stdout
+    assert "DH2011b  Payment by Results: Draft 2012-13 Mental Health Guidance (2011)" in result.stdout
+    data = json.loads(_run(settings, "cite", "Department of Health 2011", "--json").stdout)
+    assert data["reference"] is None and data["lookup"][0]["status"] == "ambiguous"
+    assert [c["key"] for c in data["lookup"][0]["choices"]] == ["DH2011a", "DH2011b"]
+
+
+def test_kg_cite_shows_every_source_of_a_pasted_group_and_stars_the_page(built):
+    settings, _ = built
+    result = _run(settings, "cite", "(DH, 2011b:6; DH, 2013:5)")
+    assert result.exit_code == 0, result.output
+    assert "DH2011b: Payment by Results" in result.stdout and "DH2013: Key steps" in result.stdout
+    assert "Cited 5 times; 2 at p. 6 (starred)" in result.stdout
+    starred = [line for line in result.stdout.splitlines() if line.startswith("   *#")]
+    assert len(starred) == 3 and all("p. 6" in line or "p. 5" in line for line in starred)
+    data = json.loads(_run(settings, "cite", "(DH, 2011b:6; DH, 2013:5)", "--json").stdout)
+    assert [(s["reference"]["key"], s["locator"]) for s in data["sources"]] == [("DH2011b", "6"), ("DH2013", "5")]
+    assert [(e["key"], e["locator"]) for e in data["lookup"]] == [("DH2011b", "6"), ("DH2013", "5")]
+    single = json.loads(_run(settings, "cite", "(DH, 2011b:6)", "--json").stdout)
+    assert single["locator"] == "6" and single["reference"]["key"] == "DH2011b"
+
+
+@pytest.mark.parametrize("locator, page, expected", [
+    ("6", "6", True), ("16", "6", False), ("5-7", "6", True), ("5–7", "8", False), ("6, 9", "9", True),
+    ("vi", "vi", True), ("iv-vii", "vi", True), (None, "6", False), ("6", "", False)])
+def test_cites_page(locator, page, expected):
+    from kg.catalog import cites_page
+
+    assert cites_page(locator, page) is expected
+
+
+def test_not_found_hints_name_no_command(built):
+    _, cat = built
+    for ask in (lambda: cat.source("DH2099"), lambda: cat.post("nope"), lambda: cat.concept("nope"),
+                lambda: cat.claim("nope")):
+        with pytest.raises(NotFound) as caught:
+            ask()
+        assert "kg " not in str(caught.value) and "`" not in str(caught.value)

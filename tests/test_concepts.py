@@ -12,7 +12,7 @@ from rdflib.namespace import RDF, SKOS
 
 from kg import claims as claims_mod
 from kg.concepts import (
-    Tagger, check_scheme, is_acronym, label_variants, load_scheme, normalise, tag_claims,
+    Tagger, check_scheme, is_acronym, label_variants, load_scheme, normalise, other_labels, tag_claims,
 )
 from kg.corpus import load_posts
 from kg.errors import ConceptError
@@ -322,3 +322,85 @@ def test_precision_and_recall(labelled, posts, tagger):
     precision, recall = tp / (tp + fp), tp / (tp + fn)
     assert precision >= 0.9, f"precision {precision:.3f} (run bench/concept_tagging.py --errors)"
     assert recall >= 0.9, f"recall {recall:.3f} (run bench/concept_tagging.py --errors)"
+
+
+# --- issue 13: labels that differ only by case are one label --------------------------------
+
+def test_no_concept_has_two_labels_equal_ignoring_case():
+    graph = Graph().parse(SCHEME)
+    twins = []
+    for subject in set(graph.subjects(RDF.type, SKOS.Concept)):
+        labels = [str(o) for p in (SKOS.prefLabel, SKOS.altLabel, SKOS.hiddenLabel) for o in graph.objects(subject, p)]
+        folded = [label.casefold() for label in labels]
+        twins += [(str(subject), label) for label, f in zip(labels, folded) if folded.count(f) > 1]
+    assert twins == [], "case-only duplicate labels: run scripts/case_duplicate_labels.py --fix"
+
+
+def test_the_duplicate_label_script_finds_and_removes_case_twins(tmp_path):
+    import subprocess
+    import sys
+
+    scheme = tmp_path / "concepts.ttl"
+    text = SCHEME.read_text(encoding="utf-8")
+    text = text.replace('skos:altLabel "PbR"@en ;', 'skos:altLabel "PbR"@en, "payment by results"@en ;', 1)
+    scheme.write_text(text, encoding="utf-8")
+    script = [sys.executable, str(ROOT / "scripts" / "case_duplicate_labels.py")]
+    listed = subprocess.run([*script, str(scheme)], capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 1 and "payment-by-results: skos:altLabel 'payment by results'" in listed.stdout
+    fixed = subprocess.run([*script, "--fix", str(scheme)], capture_output=True, text=True, timeout=60)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert scheme.read_text(encoding="utf-8") == SCHEME.read_text(encoding="utf-8")
+
+
+def test_other_labels_are_each_once_ignoring_case():
+    assert other_labels("Payment by Results", ["PbR", "payment by results"]) == ["PbR"]
+    assert other_labels("Adult social care", ["ASC", "social care", "adult social care", "Social care"]) == \
+        ["ASC", "Social care"]
+    # Acronyms keep their case: an organisation's acronym is not the common word.
+    assert other_labels("National Institute for Health and Care Excellence", ["NICE", "nice"]) == ["NICE", "nice"]
+
+
+@pytest.mark.parametrize("text", ["payment by results in mental health", "PAYMENT BY RESULTS in mental health",
+                                  "Payment By Results in mental health", "Payment by Results in mental health"])
+def test_tagging_matches_any_case_of_a_label_without_its_lower_case_twin(tagger, concepts, text):
+    assert all(label != "payment by results" for label in concepts["payment-by-results"].alt_labels)
+    assert "payment-by-results" in tagger.tag(text)
+
+
+@pytest.fixture(scope="module")
+def case_twin_app(tmp_path_factory):
+    """A build whose scheme still has a case-only twin ("payment by results" beside "Payment by Results")."""
+    import shutil
+
+    from kg import build
+    from kg.settings import load_settings
+    from web import create_app
+    from web.sparql_endpoint import close_pool
+
+    ontology = tmp_path_factory.mktemp("twin-ontology")
+    shutil.copytree(ROOT / "ontology", ontology, dirs_exist_ok=True)
+    text = (ontology / "concepts.ttl").read_text(encoding="utf-8")
+    (ontology / "concepts.ttl").write_text(
+        text.replace('skos:altLabel "PbR"@en ;', 'skos:altLabel "PbR"@en, "payment by results"@en ;', 1), encoding="utf-8")
+    corpus = tmp_path_factory.mktemp("twin-corpus")
+    (corpus / "posts").mkdir()
+    shutil.copy(ROOT / "corpus" / "references.bib", corpus / "references.bib")
+    (corpus / "posts" / "pbr.md").write_text("---\nid: pbr\ntitle: PbR\n---\nPayment by Results starts in April.\n",
+                                              encoding="utf-8")
+    settings = load_settings(env={}, corpus_dir=corpus, ontology_dir=ontology,
+                             data_dir=tmp_path_factory.mktemp("twin-data"))
+    assert build.build(settings).failures == []
+    app = create_app(settings)
+    yield app
+    close_pool(app)
+
+
+def test_pages_and_api_show_a_case_only_twin_once(case_twin_app):
+    client = case_twin_app.test_client()
+    concept = client.get("/api/concept/payment-by-results").get_json()
+    assert concept["alt_labels"] == ["PbR"]
+    page = client.get("/concept/payment-by-results", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert re.search(r"<dt>Also called</dt><dd>PbR</dd>", page), page
+    tree = client.get("/api/concepts").get_json()
+    entries = [e["label"] for _, letter in tree["az"] for e in letter if e["id"] == "payment-by-results"]
+    assert sorted(entries, key=str.casefold) == ["Payment by Results", "PbR"]

@@ -57,7 +57,7 @@ def test_search_filters_and_paging(web_client, built_settings):
 
 def test_cite_lookup(web_client):
     body = api(web_client, "/api/cite", query_string={"q": "(DH, 2011b:6)"})
-    assert body["key"] == "DH2011b" and body["url"] == "/source/DH2011b"
+    assert body["key"] == "DH2011b" and body["url"] == "/source/DH2011b?locator=6" and body["locator"] == "6"
     missing = api(web_client, "/api/cite", 404, query_string={"q": "Department of Health 2011"})
     assert_error(missing, 404)
     assert missing["suggestions"] == ["DH2011a", "DH2011b"]
@@ -233,3 +233,18 @@ def test_control_characters_and_odd_unicode_do_not_break_search(web_client):
         assert response.status_code in (200, 400), query
         if response.status_code == 400:
             assert_error(response.get_json(), 400)
+
+
+def test_cite_lookup_is_the_same_data_as_kg_cite_json(web_client, built_settings):
+    for query in ("(DH, 2011b:6; DH, 2013:5)", "(DH, 2011b:6)", "dh2011b"):
+        cli = json.loads(CliRunner().invoke(main, ["cite", query, "--json", "--data", str(built_settings.data_dir)]).stdout)
+        body = api(web_client, "/api/cite", query_string={"q": query})
+        fields = ("text", "status", "key", "locator", "reason", "candidates")
+        assert [{f: e[f] for f in fields} for e in body["lookup"]] == [{f: e[f] for f in fields} for e in cli["lookup"]]
+        for web_entry, cli_entry in zip(body["lookup"], cli["lookup"]):
+            assert [{k: c[k] for k in ("key", "title", "year")} for c in web_entry["choices"]] == cli_entry["choices"]
+    ambiguous = json.loads(CliRunner().invoke(main, ["cite", "Department of Health 2011", "--json", "--data",
+                                                     str(built_settings.data_dir)]).stdout)
+    missing = api(web_client, "/api/cite", 404, query_string={"q": "Department of Health 2011"})
+    assert missing["suggestions"] == ambiguous["lookup"][0]["candidates"] == ["DH2011a", "DH2011b"]
+    assert [link["href"] for link in missing["links"]] == ["/source/DH2011a", "/source/DH2011b"]

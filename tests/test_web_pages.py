@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -137,21 +138,72 @@ def test_empty_search_page_asks_for_words(web_client):
 
 # --- citation lookup --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("query", ["DH 2011b", "(DH, 2011b:6)", "dh2011b", "Department of Health 2011b"])
-def test_cite_lookup_redirects_to_the_source_page(web_client, query):
+@pytest.mark.parametrize("query, target", [
+    ("DH 2011b", "/source/DH2011b"), ("(DH, 2011b:6)", "/source/DH2011b?locator=6"), ("dh2011b", "/source/DH2011b"),
+    ("Department of Health 2011b", "/source/DH2011b"), ("DH 2011b:13", "/source/DH2011b?locator=13")])
+def test_cite_lookup_redirects_to_the_source_page_keeping_the_locator(web_client, query, target):
     response = get(web_client, "/cite", query_string={"q": query})
     assert response.status_code == 303
-    assert response.headers["Location"] == "/source/DH2011b"
+    assert response.headers["Location"] == target
 
 
-def test_cite_lookup_of_an_ambiguous_year_offers_the_closest_matches(web_client):
-    # DH published two reports in 2011 (2011a, 2011b): the lookup must not guess.
+def test_cite_lookup_of_an_ambiguous_year_lists_the_sources_to_choose_from(web_client):
+    # DH published two reports in 2011 (2011a, 2011b): the lookup must not guess, and the page
+    # it lands on is a list to choose from, not only a warning.
     response = get(web_client, "/cite", query_string={"q": "Department of Health 2011"})
     assert response.status_code == 404
     assert "ambiguous" in text_of(response)
-    hrefs = links(response)
-    assert "/source/DH2011a" in hrefs and "/source/DH2011b" in hrefs
-    assert 'value="Department of Health 2011"' in response.get_data(as_text=True)
+    html_ = response.get_data(as_text=True)
+    choices = re.search(r'<ul class="choices">(.*?)</ul>', html_, re.S)
+    assert choices, "no list of candidates"
+    assert re.findall(r'href="([^"]+)"', choices.group(1)) == ["/source/DH2011a", "/source/DH2011b"]
+    assert "A simple guide to Payment by Results" in choices.group(1)
+    assert 'value="Department of Health 2011"' in html_
+
+
+def test_the_cite_pages_own_examples_all_lead_somewhere(web_client):
+    page_ = get(web_client, "/cite")
+    examples = [h for h in links(page_) if h.startswith("/cite?q=")]
+    assert len(examples) >= 4
+    for href in examples:
+        response = get(web_client, href)
+        assert response.status_code in (200, 303, 404), href
+        if response.status_code != 303:
+            assert re.search(r'<ul class="choices">|<ol class="lookup">', response.get_data(as_text=True)), href
+
+
+def test_cite_lookup_of_a_pasted_group_shows_every_source(web_client):
+    response = get(web_client, "/cite", query_string={"q": "(DH, 2011b:6; DH, 2013:5)"})
+    assert response.status_code == 200
+    html_ = response.get_data(as_text=True)
+    lookup = re.search(r'<ol class="lookup">(.*?)</ol>', html_, re.S).group(1)
+    assert re.findall(r'href="([^"]+)"', lookup) == ["/source/DH2011b?locator=6", "/source/DH2013?locator=5"]
+    api = web_client.get("/api/cite", query_string={"q": "(DH, 2011b:6; DH, 2013:5)"}).get_json()
+    assert api["key"] is None
+    assert [(c["key"], c["locator"], c["status"]) for c in api["lookup"]] == [("DH2011b", "6", "resolved"),
+                                                                               ("DH2013", "5", "resolved")]
+
+
+def test_a_locator_marks_the_claims_citing_that_page(web_client, built_settings):
+    page6 = get(web_client, "/source/DH2011b?locator=6").get_data(as_text=True)
+    marked = re.findall(r'<li class="at-locator">.*?href="/claim/([^"]+)"', page6, re.S)
+    expected = {c["claim"]["id"] for c in catalog.citations_of(built_settings, "DH2011b") if c["locator"] == "6"}
+    assert len(expected) == 2 and set(marked) == expected
+    assert "2 claims cite p. 6" in text_of(get(web_client, "/source/DH2011b?locator=6"))
+    plain = get(web_client, "/source/DH2011b").get_data(as_text=True)
+    assert 'class="at-locator"' not in plain
+    api = web_client.get("/api/source/DH2011b?locator=6").get_json()
+    assert api["locator"] == "6" and api["at_locator"] == 2
+    assert {c["id"] for p in api["citing"] for c in p["claims"] if c["at_locator"]} == expected
+
+
+def test_source_keys_are_found_in_any_case(web_client):
+    for path, target in (("/source/dh2011b", "/source/DH2011b"), ("/source/DH2011B?locator=6", "/source/DH2011b?locator=6"),
+                         ("/source/dh2011b/bibtex", "/source/DH2011b/bibtex"), ("/api/source/dh2011b", "/api/source/DH2011b")):
+        response = get(web_client, path)
+        assert response.status_code in (301, 308), path
+        assert response.headers["Location"] == target, path
+    assert get(web_client, "/source/dh2011b", follow_redirects=True).status_code == 200
 
 
 def test_cite_lookup_of_nothing_known_offers_matches_not_an_error_page(web_client):
@@ -375,7 +427,7 @@ def test_source_answers_are_kept_per_live_store(web_app, monkeypatch):
 
     pages = []
     build_page = web_data.source
-    monkeypatch.setattr(web_data, "source", lambda key: pages.append(key) or build_page(key))
+    monkeypatch.setattr(web_data, "source", lambda key, *rest: pages.append(key) or build_page(key, *rest))
     html = {"Accept": "text/html"}
     first = [client.get("/source/DH2011b", headers=html).data, client.get("/api/source/DH2011b").data]
     second = [client.get("/source/DH2011b", headers=html).data, client.get("/api/source/DH2011b").data]
@@ -385,3 +437,45 @@ def test_source_answers_are_kept_per_live_store(web_app, monkeypatch):
         state.answers = (Path("/an/older/generation/store"), state.answers[1])
     assert client.get("/source/DH2011b").status_code == 200
     assert calls == ["DH2011b", "DH2011b"]
+
+
+# --- issue 13: error pages speak web ----------------------------------------------------------
+
+#: Every way the web app answers 404, with the list page it must point to.
+NOT_FOUND_PATHS = [
+    ("/source/DH2099", "/sources"), ("/source/nope/bibtex", "/sources"), ("/api/source/DH2099", "/sources"),
+    ("/concept/nope", "/concepts"), ("/concept/nope/bibtex", "/concepts"), ("/api/concept/nope", "/concepts"),
+    ("/post/nope", "/posts"), ("/api/post/nope", "/posts"), ("/claim/nope", "/search"), ("/api/claim/nope", "/search"),
+    ("/api/claim/nope/similar", "/search"), ("/org/nope", "/sources"), ("/sources?org=nope", "/sources"),
+    ("/api/sources?org=nope", "/sources"), ("/cite?q=DH+2099", "/sources"), ("/api/cite?q=DH+2099", "/sources"),
+    ("/api/claims?source=nope", "/sources"), ("/api/claims?concept=nope", "/concepts"),
+    ("/api/claims?post=nope", "/posts"), ("/nowhere", "/"), ("/api/nowhere", "/"), ("/citation/nope", "/"),
+    ("/citation-group/nope", "/"), ("/dump/nope", "/"), ("/search/bibtex?q=zzzzqqq", "/"),
+]
+CLI_WORDING = re.compile(r"`kg\b|\bkg (?:sparql|search|build|bibtex|cite|refs|serve|export)\b")
+
+
+@pytest.mark.parametrize("path, listing", NOT_FOUND_PATHS)
+def test_every_404_links_to_the_web_and_never_to_the_command_line(web_client, path, listing):
+    as_json = web_client.get(path)
+    assert as_json.status_code == 404, path
+    body = as_json.get_json()
+    assert not CLI_WORDING.search(json.dumps(body)), body
+    assert body["see"]["href"] == listing
+    assert len(body["links"]) == len(body["suggestions"]) and all(link["href"] for link in body["links"]), body
+    if path.startswith("/api/"):
+        return
+    page_ = get(web_client, path)
+    assert page_.status_code == 404 and page_.mimetype == "text/html"
+    assert not CLI_WORDING.search(text_of(page_)), text_of(page_)
+    hrefs = links(page_)
+    assert listing in hrefs, hrefs
+    for suggestion in body["suggestions"]:
+        assert any(h.endswith("/" + suggestion) for h in hrefs), (suggestion, hrefs)
+
+
+def test_an_unknown_source_page_links_the_closest_keys_and_the_sources_list(web_client):
+    page_ = get(web_client, "/source/DH2099")
+    hrefs = links(page_)
+    assert "/source/DH2013" in hrefs and "/sources" in hrefs
+    assert "most-cited-sources" not in page_.get_data(as_text=True)

@@ -6,7 +6,7 @@ import functools
 from pathlib import Path
 
 import yaml
-from flask import Blueprint, jsonify, url_for
+from flask import Blueprint, jsonify, redirect, request, url_for
 
 from kg import sparql
 from kg.errors import KGError, NotFound
@@ -75,18 +75,18 @@ def search():
     """Search the claims; exactly the JSON of `kg search --json`."""
     query = param("q")
     filters = search_filters()
-    if not (query.strip() or filters):
-        raise KGError("no search given", hint="pass q=words (and/or a filter such as concept=personalisation)")
+    if not query.strip():
+        # q is required (web/openapi.yaml): a filter alone is typed into it, q=concept:personalisation.
+        raise KGError("no search given", hint="pass q=words, and a filter beside it if you like "
+                      "(q=care&concept=personalisation) or typed into it (q=concept:personalisation)")
     limit = int_param("limit", get_settings().search_page_size, maximum=200)
     return jsonify(data.search(query, page=int_param("page", 1), filters=filters, limit=limit))
 
 
 @bp.get("/cite")
 def cite():
-    """Resolve a citation as typed to its source key; 404 with the closest keys otherwise."""
-    found = data.cite(param("q", limit=500))
-    return jsonify({**found, "url": url_for("pages.source", key=found["key"]),
-                    "api": url_for("api.source", key=found["key"])})
+    """Resolve a citation as typed or pasted (one or a group) to its sources; 404 with the closest keys if none."""
+    return jsonify(data.cite(param("q", limit=500)))
 
 
 @bp.get("/sources")
@@ -97,8 +97,11 @@ def sources():
 
 @bp.get("/source/<key>")
 def source(key: str):
-    """Return one source with its BibTeX and every claim citing it."""
-    return jsonify(data.source(key))
+    """Return one source with its BibTeX and every claim citing it; a key in another case redirects (301)."""
+    canonical = data.canonical_key(key)
+    if canonical is not None and canonical != key:
+        return redirect(url_for("api.source", key=canonical, **request.args.to_dict(flat=True)), code=301)
+    return jsonify(data.source(key, param("locator", limit=40)))
 
 
 @bp.get("/concepts")

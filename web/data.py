@@ -12,16 +12,14 @@ import re
 from collections import Counter
 from typing import Iterable
 
-from flask import g
+from flask import g, url_for
 
 from kg import catalog as catalog_mod
 from kg import search as search_mod
 from kg import sparql
-from kg.citations import parse_cite_query
 from kg.errors import KGError, NotFound
 from kg.model import Reference
-from kg.organisations import load_organisations
-from kg.references import key_year, latex_decode, parse_bibtex, reference_authors, to_bibtex
+from kg.references import key_year, latex_decode, reference_authors, to_bibtex
 
 from .resources import cached_answer, get_settings, get_store
 
@@ -32,9 +30,6 @@ EXAMPLE_SEARCHES = ("care transition protocols", "personal budgets", "Payment by
 #: Sort orders of the sources list: value -> label.
 SOURCE_SORTS = {"citations": "times cited", "year": "year", "organisation": "organisation",
                 "title": "title", "key": "key"}
-
-#: Most search results gathered for a "BibTeX of these results' sources" export.
-EXPORT_RESULTS = 1000
 
 
 def catalog() -> catalog_mod.Catalog:
@@ -47,14 +42,12 @@ def catalog() -> catalog_mod.Catalog:
 # --- the reference library, as built into the graph ---------------------------------------------
 
 def library() -> tuple[dict[str, Reference], list]:
-    """Return the built references (parsed from the graph's BibTeX) and the organisations.
+    """Return the built references and organisations (Catalog.library, Catalog.organisations).
 
     Kept per live store (resources.cached_answer), so a rebuild is picked up and nothing reads corpus/.
     """
     def read() -> tuple[dict[str, Reference], list]:
-        rows = catalog().select("SELECT ?bibtex { ?s kg:citationKey ?key ; kg:bibtex ?bibtex } ORDER BY ?key")
-        references, _ = parse_bibtex("\n".join(r["bibtex"] for r in rows), "the graph")
-        return references, load_organisations(get_settings().ontology_dir / "organisations.ttl")
+        return catalog().library()[0], catalog().organisations()
 
     return cached_answer("library", "", read)
 
@@ -116,33 +109,61 @@ def highlight_segments(highlight: str) -> list[dict]:
 
 
 def search_source_keys(query: str, filters: dict[str, list[str]] | None) -> list[str]:
-    """Return the keys of every source cited by the claims a search finds, most-cited first."""
-    counts: Counter[str] = Counter()
-    page, seen = 1, 0
-    while seen < EXPORT_RESULTS:
-        result = search(query, page=page, filters=filters, limit=search_mod.MAX_LIMIT)
-        for hit in result["results"]:
-            for citation in hit.get("citations", []):
-                if citation.get("key"):
-                    counts[citation["key"]] += 1
-        seen += len(result["results"])
-        if page >= (result["pages"] or 0):
-            break
-        page += 1
-    return [key for key, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0].lower()))]
+    """Return the keys of every source cited by every claim a search finds, most-cited first."""
+    return catalog_mod.search_source_keys(get_settings(), query, filters)
 
 
 # --- citation lookup -----------------------------------------------------------------------------
 
 def cite(query: str) -> dict:
-    """Resolve a citation as typed (``DH 2011b``, ``(DH, 2011b:6)``) to a source, or raise NotFound."""
-    text = query.strip()
+    """Resolve a citation as typed or pasted (one or a group) to its sources; raise NotFound if it names none.
+
+    An author-year naming several sources is NotFound too, its suggestions the sources to choose from.
+    """
+    found = cite_lookup(query)
+    if found["key"] is None and not any(c["key"] for c in found["lookup"]):
+        first = found["lookup"][0]
+        raise NotFound(first["reason"] or f"no library entry matches {found['query']!r}",
+                       hint="choose one of the sources suggested" if first["candidates"] else "see the list of sources",
+                       suggestions=first["candidates"])
+    return found
+
+
+def cite_lookup(query: str) -> dict:
+    """Look a citation up as typed or pasted (one or a group); raise NotFound only if nothing comes close.
+
+    {query, key, locator, reference, title, url, api, lookup}: ``lookup`` has one entry per
+    citation of the query, as `kg cite --json` lists them (kg.catalog.lookup: status resolved,
+    ambiguous or unknown, with the sources to choose from), each with its page's URL; ``key`` is
+    set when the query names exactly one source.
+    """
+    text = " ".join(query.split())
     if not text:
         raise KGError("type a citation to look up", hint="e.g. DH 2011b, Department of Health 2011 or (DH, 2011b:6)")
     references, organisations = library()
-    key = parse_cite_query(text, references, organisations)
-    return {"query": text, "key": key, "reference": format_reference(references.get(key), key),
-            "title": latex_decode(references[key].title) if key in references else None}
+    entries = catalog_mod.lookup(text, references, organisations)
+    if not any(e["key"] or e["status"] == "ambiguous" for e in entries):
+        first = entries[0]
+        raise NotFound(first["reason"] or f"no library entry matches {text!r}",
+                       hint="choose one of the closest sources" if first["candidates"] else "see the list of sources",
+                       suggestions=first["candidates"])
+    keys = list(dict.fromkeys(e["key"] for e in entries if e["key"]))
+    key = keys[0] if len(keys) == 1 and all(e["key"] for e in entries) else None
+    listed = [{**e, "url": _source_url(e["key"], e["locator"]) if e["key"] else None,
+               "choices": [{"key": k, "title": latex_decode(references[k].title) if k in references else None,
+                            "year": references[k].year if k in references else None,
+                            "reference": format_reference(references.get(k), k),
+                            "url": _source_url(k, e["locator"])} for k in e["candidates"]]}
+              for e in entries]
+    return {"query": text, "key": key, "locator": listed[0]["locator"] if key else None,
+            "reference": format_reference(references.get(key), key) if key else None,
+            "title": latex_decode(references[key].title) if key in references else None,
+            "url": _source_url(key, listed[0]["locator"]) if key else None,
+            "api": url_for("api.source", key=key) if key else None, "lookup": listed}
+
+
+def _source_url(key: str, locator: str | None) -> str:
+    return url_for("pages.source", key=key, **({"locator": locator} if locator else {}))
 
 
 def suggestions(keys: list[str]) -> list[dict]:
@@ -192,21 +213,40 @@ def sources(sort: str = "citations", org: str | None = None) -> dict:
     return {"sort": sort, "organisation": organisation, "sources": out}
 
 
-def source(key: str) -> dict:
-    """Return a source page: reference, BibTeX, citing claims by post, co-cited sources, concepts."""
+def canonical_key(key: str) -> str | None:
+    """Return the library key ``key`` names ignoring case (``dh2011b`` -> ``DH2011b``), or None if none does."""
+    keys = cached_answer("keys", "", lambda: catalog().keys())
+    if key in keys:
+        return key
+    folded = key.casefold()
+    return next((k for k in keys if k.casefold() == folded), None)
+
+
+def source(key: str, locator: str | None = None) -> dict:
+    """Return a source page: reference, BibTeX, citing claims by post, co-cited sources, concepts.
+
+    With a page ``locator`` (from a pasted citation, ``(DH, 2011b:6)``), each citing claim says
+    whether it cites that page (``at_locator``), and ``at_locator`` counts them.
+    """
     found = cached_answer("source", key, lambda: catalog().source(key))
     references, _ = library()
     ref = references.get(key)
+    locator = (locator or "").strip() or None
+    citing = [{"post": {"id": p["id"], "title": p["title"]},
+               "claims": [{"id": c["id"], "text": c["text"], "ordinal": c["ordinal"], "citations": c["citations"],
+                           "at_locator": bool(locator) and any(catalog_mod.cites_page(ct["locator"], locator or "")
+                                                               for ct in c["citations"])}
+                          for c in p["claims"]]}
+              for p in found["posts"]]
     return {
         "key": key, "iri": found["iri"], "title": latex_decode(found["title"] or ""),
         "reference": format_reference(ref, key), "year": found["year"], "entry_type": found["entry_type"],
         "url": found["url"], "bibtex": found["bibtex"] or bibtex_for([key]),
         "organisations": [{"id": c["id"], "name": c["name"], "acronym": c["acronym"]} for c in found["creators"]],
         "times_cited": found["citation_count"],
-        "citing": [{"post": {"id": p["id"], "title": p["title"]},
-                    "claims": [{"id": c["id"], "text": c["text"], "ordinal": c["ordinal"],
-                                "citations": c["citations"]} for c in p["claims"]]}
-                   for p in found["posts"]],
+        "locator": locator,
+        "at_locator": sum(1 for p in citing for c in p["claims"] if c["at_locator"]),
+        "citing": citing,
         "co_cited": [{"key": c["key"], "label": format_reference(references.get(c["key"]), c["key"]),
                       "count": c["together"]} for c in found["co_cited"]],
         "concepts": [{"id": c["id"], "label": c["label"], "count": c["claims"]} for c in found["concepts"]],
@@ -346,7 +386,8 @@ def claim(claim_id: str) -> dict:
 
 
 def similar(claim_id: str, limit: int = 5) -> list[dict]:
-    """Return claims most like this one (from the search index)."""
+    """Return claims most like this one (from the search index); NotFound for an unknown claim."""
+    catalog().claim(claim_id)  # the graph's NotFound, which names no command, before the index's
     found = search_mod.more_like_this(get_settings(), claim_id, limit)
     return [{"id": r["id"], "text": r["text"], "post": r["post"]} for r in found["results"]]
 
@@ -385,11 +426,8 @@ def concepts() -> dict:
     entries = []
     for c in found["az"]:
         entries.append({"label": c["label"], "id": c["id"], "pref_label": c["label"], "preferred": True})
-        seen = {c["label"].casefold()}
-        for alt in c["alt_labels"]:
-            if alt.casefold() not in seen:  # "adult social care" adds nothing next to "Adult social care"
-                seen.add(alt.casefold())
-                entries.append({"label": alt, "id": c["id"], "pref_label": c["label"], "preferred": False})
+        for alt in c["alt_labels"]:  # already each once ignoring case (kg.concepts.other_labels)
+            entries.append({"label": alt, "id": c["id"], "pref_label": c["label"], "preferred": False})
     entries.sort(key=lambda e: (e["label"].casefold(), not e["preferred"]))
     letters: dict[str, list[dict]] = {}
     for entry in entries:

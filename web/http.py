@@ -32,7 +32,13 @@ SUGGESTION_LINKS = {
     "pages.claim": ("pages.claim", "claim_id"), "api.claim": ("pages.claim", "claim_id"),
     "pages.org": ("pages.org", "org_id"),
     "pages.cite": ("pages.source", "key"), "api.cite": ("pages.source", "key"),
+    "pages.sources": ("pages.org", "org_id"), "api.sources": ("pages.org", "org_id"),
+    "pages.sources_bibtex": ("pages.org", "org_id"),
 }
+#: /api/claims looks one thing up by whichever parameter it was given.
+CLAIMS_LINKS = {"source": ("pages.source", "key", "pages.sources", "all sources"),
+                "concept": ("pages.concept", "concept_id", "pages.concepts", "all concepts"),
+                "post": ("pages.post", "post_id", "pages.posts", "all posts")}
 
 
 def wants_html() -> bool:
@@ -71,18 +77,59 @@ def int_param(name: str, default: int, *, minimum: int = 1, maximum: int = 10_00
     return value
 
 
+#: The page listing every thing of the kind a 404 did not find, by the endpoint that raised it.
+LIST_PAGES = {
+    "source": ("pages.sources", "all sources"), "cite": ("pages.sources", "all sources"),
+    "concept": ("pages.concepts", "all concepts"), "post": ("pages.posts", "all posts"),
+    "org": ("pages.sources", "all sources by organisation"), "claim": ("pages.search", "search the claims"),
+    "similar": ("pages.search", "search the claims"),
+}
+
+
+def _claims_lookup() -> tuple[str, str, str, str] | None:
+    if request.endpoint != "api.claims":
+        return None
+    return next((CLAIMS_LINKS[name] for name in CLAIMS_LINKS if request.args.get(name, "").strip()), None)
+
+
+def _list_page() -> dict | None:
+    claims = _claims_lookup()
+    if claims:
+        return {"label": claims[3], "href": url_for(claims[2])}
+    kind = (request.endpoint or "").split(".")[-1].removesuffix("_bibtex")
+    if kind == "sources" and request.args.get("org"):
+        kind = "org"
+    if not request.endpoint or kind not in LIST_PAGES:
+        return None
+    endpoint, label = LIST_PAGES[kind]
+    return {"label": label, "href": url_for(endpoint)}
+
+
+def _suggestion_href(suggestion: str) -> str | None:
+    if suggestion.startswith("/"):
+        return suggestion  # already a path of this app (an unknown API route suggests /api/)
+    claims = _claims_lookup()
+    target = claims[:2] if claims else SUGGESTION_LINKS.get(request.endpoint or "")
+    return url_for(target[0], **{target[1]: suggestion}) if target else None
+
+
 def error_response(status: int, message: str, suggestions: list[str] | None = None) -> Response:
-    """Answer an error in the one shape: JSON for clients, a page for browsers."""
+    """Answer an error in the one shape: JSON for clients, a page for browsers.
+
+    A 404 links to the web: each suggestion's page (``links``) and the list it was looked for in
+    (``see``), so neither the page nor the JSON sends a reader to the command line.
+    """
     body: dict[str, Any] = {"ok": False, "error": message, "status": status}
+    links: list[dict] = []
     if suggestions is not None:
         body["suggestions"] = suggestions
+        links = [{"label": suggestion, "href": _suggestion_href(suggestion)} for suggestion in suggestions]
+        body["links"] = links
+    see = _list_page() if status == 404 else None
+    if status == 404:
+        body["see"] = see or {"label": "the start page", "href": url_for("pages.home")}
     if wants_html():
-        links = []
-        target = SUGGESTION_LINKS.get(request.endpoint or "")
-        for suggestion in suggestions or []:
-            href = url_for(target[0], **{target[1]: suggestion}) if target else None
-            links.append({"label": suggestion, "href": href})
-        html = render_template("error.html", status=status, message=message, suggestions=links)
+        html = render_template("error.html", status=status, message=message, suggestions=links, see=see)
         return Response(html, status=status, mimetype="text/html")
     response = jsonify(body)
     response.status_code = status

@@ -72,8 +72,9 @@ def search_filters() -> dict[str, list[str]]:
     limit = get_settings().max_query_chars
     filters: dict[str, list[str]] = {}
     for name in FILTERS:
-        values = [v.strip() for v in request.args.getlist(name) if v.strip()]
-        for value in values:
+        raw = request.args.getlist(name)
+        values = [v.strip() for v in raw if v.strip()]
+        for value in raw:  # as sent, like every other parameter (web/openapi.yaml's maxLength)
             if len(value) > limit:
                 raise KGError(f"filter {name} is {len(value)} characters long; the limit is {limit}",
                               hint="shorten it, or raise the max_query_chars setting")
@@ -170,21 +171,28 @@ def search_bibtex():
 
 @bp.get("/cite")
 def cite():
-    """Look a citation up (``DH 2011b``, ``Department of Health 2011``, ``(DH, 2011b:6)``) and go to its source."""
+    """Look a citation up (``DH 2011b``, ``Department of Health 2011``, ``(DH, 2011b:6; DH, 2013:5)``).
+
+    One source: go to its page, keeping a written page locator (``?locator=6``). Several, or an
+    author-year that names several: list them to choose from. None: the closest sources.
+    """
     query = param("q", limit=500)
     if not query.strip():
         if not wants_html():
             raise KGError("no citation given", hint="pass q=, e.g. q=DH 2011b or q=(DH, 2011b:6)")
-        return page("cite.html", {}, q="", matches=[], message=None)
-    try:
-        found = data.cite(query)
-    except NotFound as exc:
-        if not wants_html():
-            raise
-        return page("cite.html", {}, status=404, q=query, matches=data.suggestions(exc.suggestions), message=str(exc))
+        return page("cite.html", {}, q="", found=None, matches=[], message=None)
     if not wants_html():
-        return jsonify({**found, "url": url_for("pages.source", key=found["key"])})
-    return redirect(url_for("pages.source", key=found["key"]), code=303)
+        return jsonify(data.cite(query))
+    try:
+        found = data.cite_lookup(query)
+    except NotFound as exc:
+        return page("cite.html", {}, status=404, q=query, found=None, matches=data.suggestions(exc.suggestions),
+                    message=exc.message)
+    if found["key"]:
+        return redirect(found["url"], code=303)
+    # Nothing resolved (an author-year naming several sources) is a 404 that lists the choices.
+    status = 200 if any(c["key"] for c in found["lookup"]) else 404
+    return page("cite.html", found, status=status, q=query, found=found, matches=[], message=None)
 
 
 # --- sources ------------------------------------------------------------------------------------
@@ -207,14 +215,30 @@ def sources_bibtex():
     return bibtex_download(data.bibtex_for(s["key"] for s in found["sources"]), f"sources-{org}" if org else "sources")
 
 
+def _canonical_source(key: str, endpoint: str) -> Response | None:
+    """Redirect a key written in another case to the canonical one; None when ``key`` is canonical or unknown."""
+    canonical = data.canonical_key(key)
+    if canonical is None or canonical == key:
+        return None
+    return redirect(url_for(endpoint, key=canonical, **request.args.to_dict(flat=True)), code=301)
+
+
 @bp.get("/source/<key>")
 def source(key: str):
-    """Show a source: its reference, BibTeX, the claims citing it by post, co-cited sources, concepts."""
+    """Show a source: its reference, BibTeX, the claims citing it by post, co-cited sources, concepts.
+
+    ``?locator=6`` (kept from a pasted ``(DH, 2011b:6)``) marks the claims that cite page 6.
+    """
+    moved = _canonical_source(key, "pages.source")
+    if moved is not None:
+        return moved
     answer = rdf_or_none()
     if answer is not None:
         return answer
+    locator = param("locator", limit=40)
+
     def answer() -> dict:
-        found = data.source(key)
+        found = data.source(key, locator)
         found["url_safe"] = bool(found["url"]) and str(found["url"]).startswith(("http://", "https://"))
         return found
 
@@ -232,6 +256,9 @@ def source(key: str):
 @bp.get("/source/<key>/bibtex")
 def source_bibtex(key: str):
     """Download one source's BibTeX entry."""
+    moved = _canonical_source(key, "pages.source_bibtex")
+    if moved is not None:
+        return moved
     found = data.source(key)
     return bibtex_download(found["bibtex"], key)
 

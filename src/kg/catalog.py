@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections import Counter
 from typing import Any
 
 import pyoxigraph as ox
 
-from .citations import parse_cite_query
+from .citations import CitationResolver, parse_citation, parse_cite_query
+from .concepts import other_labels
 from .errors import NotFound
 from .graph import Iris, _lit, build_info, open_store
-from .organisations import load_organisations
-from .references import check_library, load_library
+from .model import Organisation, Reference
+from .references import check_library, latex_decode, load_library, parse_bibtex
 from .settings import Settings
 from .vocab import PREFIXES
 
@@ -66,13 +68,11 @@ class Catalog:
         prefix = f"{self.settings.base_iri}{kind}/"
         return iri[len(prefix):] if iri and iri.startswith(prefix) else iri
 
-    def _missing(self, what: str, name: str, candidates: list[str], command: str) -> NotFound:
-        close = difflib.get_close_matches(name, candidates, n=5, cutoff=0.5)
-        if not close:
-            lowered = name.lower()
-            close = [c for c in candidates if lowered in c.lower()][:5]
-        hint = ("closest: " + ", ".join(close) + "; " if close else "") + f"`{command}` lists them all"
-        return NotFound(f"no {what} {name!r}", hint=hint, suggestions=close)
+    def _missing(self, what: str, name: str, candidates: list[str]) -> NotFound:
+        # The hint names no command: the CLI and the web app each say where the full list is.
+        close = closest(name, candidates)
+        return NotFound(f"no {what} {name!r}", hint=("closest: " + ", ".join(close)) if close else None,
+                        suggestions=close)
 
     # --- Overview ------------------------------------------------------------------------
 
@@ -134,6 +134,25 @@ class Catalog:
         """Return every citation key in the graph."""
         return [r["key"] for r in self.select("SELECT ?key { ?s kg:citationKey ?key } ORDER BY ?key")]
 
+    def library(self) -> tuple[dict[str, Reference], list]:
+        """Return the reference library this graph was built from (parsed from its BibTeX), with failures.
+
+        Every reader asks this, not corpus/references.bib: a build made from another corpus (the
+        corpus_dir setting) keeps its own library, and the checkout's may have changed since.
+        """
+        rows = self.select("SELECT ?bibtex { ?s kg:citationKey ?key ; kg:bibtex ?bibtex } ORDER BY ?key")
+        return parse_bibtex("\n".join(r["bibtex"] for r in rows), f"the build in {self.settings.data_dir}")
+
+    def organisations(self) -> list[Organisation]:
+        """Return the organisation authority as built into the graph, sorted by id."""
+        rows = self.select("""
+            SELECT ?id ?name ?acronym (GROUP_CONCAT(DISTINCT ?alt; SEPARATOR="\\u001f") AS ?alts) WHERE {
+              ?org a foaf:Organization ; dcterms:identifier ?id ; skos:prefLabel ?name .
+              OPTIONAL { ?org skos:notation ?acronym } OPTIONAL { ?org skos:altLabel ?alt }
+            } GROUP BY ?id ?name ?acronym ORDER BY ?id""")
+        return [Organisation(id=r["id"], name=r["name"], acronym=r["acronym"],
+                             alt_names=tuple(filter(None, (r["alts"] or "").split("\x1f")))) for r in rows]
+
     def source(self, key: str) -> dict:
         """Return a source: reference, BibTeX, citing claims by post, co-cited sources, concepts."""
         found = self.select("""
@@ -146,7 +165,7 @@ class Catalog:
               OPTIONAL { ?source fabio:hasURL ?url }
             } LIMIT 1""", key=key)
         if not found:
-            raise self._missing("source", key, self.keys(), "kg sparql --name most-cited-sources")
+            raise self._missing("source", key, self.keys())
         row = found[0]
         creators = self.select("""
             SELECT ?org ?name ?acronym WHERE {
@@ -235,7 +254,7 @@ class Catalog:
             }""", id=post_id)
         if not found:
             ids = [r["id"] for r in self.select("SELECT ?id { ?p a fabio:BlogPost ; dcterms:identifier ?id }")]
-            raise self._missing("post", post_id, ids, "kg sparql 'SELECT ?id { ?p a fabio:BlogPost ; dcterms:identifier ?id }'")
+            raise self._missing("post", post_id, ids)
         row = found[0]
         provenance = self.select("""
             SELECT ?dump ?start ?end WHERE {
@@ -309,7 +328,7 @@ class Catalog:
         """Return one claim with its post, span, citations and concepts."""
         found = self._claims("?claim dcterms:identifier ?id .", id=claim_id)
         if not found:
-            raise NotFound(f"no claim {claim_id!r}", hint="claim ids look like c1a2b3c4d5; find one with `kg search`")
+            raise NotFound(f"no claim {claim_id!r}", hint="claim ids look like c1a2b3c4d5; search for its words")
         return found[0]
 
     # --- Concepts ------------------------------------------------------------------------
@@ -335,7 +354,7 @@ class Catalog:
         """Return the concept scheme as a tree (broader -> narrower) and as an A-Z list."""
         rows = self._concept_rows()
         info = {r["id"]: {"id": r["id"], "label": r["label"], "claims": r["claims"],
-                          "alt_labels": sorted(filter(None, (r["alts"] or "").split("\x1f")), key=str.lower)}
+                          "alt_labels": other_labels(r["label"], (r["alts"] or "").split("\x1f"))}
                 for r in rows}
         children: dict[str, set[str]] = {}
         has_parent: set[str] = set()
@@ -365,7 +384,7 @@ class Catalog:
             } GROUP BY ?concept ?label""", id=concept_id)
         if not rows:
             ids = [r["id"] for r in self.select("SELECT ?id { ?c a skos:Concept ; dcterms:identifier ?id }")]
-            raise self._missing("concept", concept_id, ids, "kg sparql --name co-occurring-concepts")
+            raise self._missing("concept", concept_id, ids)
         row = rows[0]
         related = self.select("""
             SELECT ?rel ?id ?label WHERE {
@@ -393,7 +412,7 @@ class Catalog:
               ?s kg:citationKey ?key . OPTIONAL { ?s dcterms:title ?title }
             } GROUP BY ?key ?title ORDER BY DESC(?citations) ?key""", id=concept_id)
         return {"id": concept_id, "iri": row["concept"], "label": row["label"],
-                "alt_labels": sorted(filter(None, (row["alts"] or "").split("\x1f")), key=str.lower),
+                "alt_labels": other_labels(row["label"], (row["alts"] or "").split("\x1f")),
                 "definition": row["definition"], **neighbours, "claims": claims, "sources": sources}
 
     # --- Audit and linked data -----------------------------------------------------------
@@ -435,12 +454,7 @@ class Catalog:
         if concept is not None:
             keys |= {s["key"] for s in self.concept(concept)["sources"]}
         if query is not None:
-            from . import search  # a later step: imported only when asked for
-
-            hits = search.search(self.settings, query)
-            claim_ids = _claim_ids(hits)
-            for claim_id in claim_ids:
-                keys |= {c["key"] for c in self.claim(claim_id)["citations"] if c["key"]}
+            keys |= set(search_source_keys(self.settings, query))
         return sorted(keys, key=str.lower)
 
     def describe(self, iri: str) -> dict:
@@ -456,25 +470,172 @@ class Catalog:
                 "incoming": [{"subject": s.value, "predicate": p.value} for s, p in inc]}
 
 
-def cite(settings: Settings, query: str) -> dict:
-    """Look a citation up by key, human form or raw citation: the reference and every citation of it.
+def closest(name: str, candidates: list[str], n: int = 5) -> list[str]:
+    """Return the candidates most like ``name``: close spellings first, else those containing it."""
+    close = difflib.get_close_matches(name, candidates, n=n, cutoff=0.5)
+    if not close:
+        lowered = name.lower()
+        close = [c for c in candidates if lowered in c.lower()][:n]
+    return close
 
-    Unknown input raises NotFound with the closest keys.
+
+def search_source_keys(settings: Settings, query: str, filters: dict[str, list[str]] | None = None) -> list[str]:
+    """Return the keys of every source cited by every claim a search finds, most-cited first.
+
+    Every page of the search, not only the first: this is what "export the sources of what I
+    found" means, for `kg bibtex --query` and the search page's BibTeX button alike.
     """
-    references, _ = load_library(settings.references_file, missing_ok=True)
-    organisations = load_organisations(settings.ontology_dir / "organisations.ttl")
-    key = parse_cite_query(query, references, organisations)
-    found = Catalog(settings).source(key)
-    reference = {name: found[name] for name in ("key", "title", "year", "bibtex", "entry_type", "url", "iri",
-                                                "creators", "co_cited", "concepts")}
-    return {"reference": reference, "citations": citations_of(settings, key), "posts": found["posts"]}
+    from . import search  # a later step: imported only when asked for
+
+    counts: Counter[str] = Counter()
+    page = 1
+    while True:
+        result = search.search(settings, query, page=page, limit=search.MAX_LIMIT, filters=filters or None)
+        for hit in result["results"]:
+            for citation in hit.get("citations", []):
+                if citation.get("key"):
+                    counts[citation["key"]] += 1
+        if not result["results"] or page >= (result["pages"] or 0):
+            break
+        page += 1
+    return [key for key, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0].lower()))]
+
+
+#: A locator written after a human form's year: "DH 2011b:6", "DH 2011b, p. 6", "DH 2011b pp. 6-7".
+_TRAILING_LOCATOR = re.compile(r"(?:\d{4}[a-z]?)\s*(?::|,|\s)\s*(?:pp?\.\s*)?"
+                               r"(?P<locator>[\divxlcdm]+(?:\s*[-–]\s*[\divxlcdm]+)?)\s*$", re.IGNORECASE)
+_HUMAN_YEAR = re.compile(r"^(?P<author>.*?\D)[\s,]+(?P<year>(?:1[5-9]|20)\d\d[a-z]?)\b", re.IGNORECASE)
+
+
+def _locator_of(text: str) -> str | None:
+    parsed = parse_citation(text)
+    if parsed:
+        return parsed["locator"]  # type: ignore[return-value]
+    match = _TRAILING_LOCATOR.search(text)
+    return re.sub(r"\s*([-–])\s*", r"\1", match.group("locator")) if match else None
+
+
+def _candidates(text: str, resolver: CitationResolver) -> list[str]:
+    """Return the sources an author-year names when it names more than one (``Department of Health 2011``)."""
+    parsed = parse_citation(text)
+    if parsed is None:
+        match = _HUMAN_YEAR.match(text)
+        if match is None:
+            return []
+        parsed = {"author": match.group("author").strip(" ,"), "year": match.group("year")}
+    _, _, candidates = resolver.resolve(str(parsed["author"]), str(parsed["year"]).lower())
+    return candidates if len(candidates) > 1 else []
+
+
+def lookup(query: str, references: dict[str, Reference], organisations: list[Organisation]) -> list[dict]:
+    """Resolve a typed or pasted citation, one entry per citation of a group ``(DH, 2011b:6; DH, 2013:5)``.
+
+    Each entry is {text, status, key, locator, reason, candidates}: ``resolved`` with its key and
+    the page locator written; ``ambiguous`` with the sources to choose from; ``unknown`` with the
+    closest keys. An empty query raises NotFound.
+    """
+    text = " ".join(query.split())
+    inner = text[1:-1].strip() if text.startswith("(") and text.endswith(")") else text
+    parts = [p.strip() for p in inner.split(";") if p.strip()] or ([text] if text else [])
+    if not parts:
+        raise NotFound("no citation given", hint="e.g. DH 2011b, Department of Health 2011 or (DH, 2011b:6)")
+    resolver = CitationResolver(references, organisations)
+    out = []
+    for part in parts if len(parts) > 1 else [text]:
+        entry: dict[str, Any] = {"text": part, "status": "resolved", "key": None,
+                                 "locator": _locator_of(part.strip("()")), "reason": None, "candidates": []}
+        try:
+            entry["key"] = parse_cite_query(part, references, organisations)
+            entry["candidates"] = [entry["key"]]
+        except NotFound as exc:
+            ambiguous = _candidates(part.strip("() "), resolver)
+            entry.update(status="ambiguous" if ambiguous else "unknown", reason=exc.message,
+                         candidates=ambiguous or list(exc.suggestions))
+        out.append(entry)
+    return out
+
+
+def cite(settings: Settings, query: str) -> dict:
+    """Look a citation up by key, human form or pasted group, in the build's own library.
+
+    Returns {query, lookup, sources}: ``lookup`` as :func:`lookup` answers it, and for each source
+    it resolved to (in the order written), its reference, every citation of it and the citing
+    posts. With exactly one source, ``reference``, ``citations`` and ``posts`` are that source's.
+    Raises NotFound (with the closest keys) when no part of the query names a source or several
+    to choose from.
+    """
+    cat = Catalog(settings)
+    references, _ = cat.library()
+    found_lookup = lookup(query, references, cat.organisations())
+    for entry in found_lookup:
+        entry["choices"] = [{"key": k, "title": latex_decode(references[k].title) if k in references else None,
+                             "year": references[k].year if k in references else None} for k in entry["candidates"]]
+    if not any(e["key"] or e["status"] == "ambiguous" for e in found_lookup):
+        first = found_lookup[0]
+        raise NotFound(first["reason"] or f"no library entry matches {query!r}",
+                       hint=("closest: " + ", ".join(first["candidates"])) if first["candidates"] else None,
+                       suggestions=first["candidates"])
+    sources = []  # an author-year naming several sources leaves this empty: the caller lists the choices
+    for key in dict.fromkeys(e["key"] for e in found_lookup if e["key"]):
+        found = cat.source(key)
+        locators = [e["locator"] for e in found_lookup if e["key"] == key and e["locator"]]
+        reference = {name: found[name] for name in ("key", "title", "year", "bibtex", "entry_type", "url", "iri",
+                                                    "creators", "co_cited", "concepts")}
+        sources.append({"reference": reference, "locator": locators[0] if locators else None,
+                        "citations": cat.citations_of(key), "posts": found["posts"]})
+    answer: dict[str, Any] = {"query": " ".join(query.split()), "lookup": found_lookup, "sources": sources}
+    if len(sources) == 1 and all(e["key"] for e in found_lookup):
+        answer.update(reference=sources[0]["reference"], locator=sources[0]["locator"],
+                      citations=sources[0]["citations"], posts=sources[0]["posts"])
+    else:
+        answer.update(reference=None, locator=None, citations=[], posts=[])
+    return answer
+
+
+def cites_page(locator: str | None, page: str) -> bool:
+    """Return True when a citation's locator covers ``page`` ("6" in "6", "5-7", "6, 9"; roman too)."""
+    if not locator or not page.strip():
+        return False
+    wanted = page.strip().casefold()
+    for part in re.split(r"\s*,\s*", locator.strip()):
+        first, dash, last = (re.split(r"\s*([-–])\s*", part, maxsplit=1) + ["", ""])[:3]
+        if not dash:
+            if part.casefold() == wanted:
+                return True
+            continue
+        low, high, at = _page_number(first), _page_number(last), _page_number(wanted)
+        if low is not None and high is not None and at is not None and min(low, high) <= at <= max(low, high):
+            return True
+    return False
+
+
+_ROMAN = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100, "d": 500, "m": 1000}
+
+
+def _page_number(text: str) -> int | None:
+    if text.isdigit():
+        return int(text)
+    lowered = text.casefold()
+    if lowered and all(ch in _ROMAN for ch in lowered):
+        total = 0
+        for i, ch in enumerate(lowered):
+            value = _ROMAN[ch]
+            total += -value if i + 1 < len(lowered) and _ROMAN[lowered[i + 1]] > value else value
+        return -total  # front matter sorts before page 1, and never equals an arabic page
+    return None
 
 
 def refs_check(settings: Settings) -> dict:
-    """Audit the references: unresolved citations, uncited entries and the library's own problems."""
-    report = Catalog(settings).audit()
-    references, failures = load_library(settings.references_file, missing_ok=True)
+    """Audit the references of a build: unresolved citations, uncited entries and the library's own problems.
+
+    The library audited is the one the build holds; entries its source file could not parse
+    are read from the configured library file (they never reached the build).
+    """
+    cat = Catalog(settings)
+    report = cat.audit()
+    references, _ = cat.library()
     report["problems"] = [problem.as_dict() for problem in check_library(references)]
+    _, failures = load_library(settings.references_file, missing_ok=True)
     report["problems"] += [{"kind": "unreadable", "keys": [], "message": f"{f.item}: {f.message}"} for f in failures]
     return report
 
@@ -488,17 +649,6 @@ def _term(term: Any) -> dict:
             out["datatype"] = term.datatype.value
         return out
     return {"type": "uri" if isinstance(term, ox.NamedNode) else "bnode", "value": term.value}
-
-
-def _claim_ids(hits: Any) -> list[str]:
-    """Pull claim ids out of a search result, whatever container the search step returns."""
-    items = hits.get("results", hits.get("hits", [])) if isinstance(hits, dict) else getattr(hits, "hits", hits)
-    ids = []
-    for item in items:
-        value = item.get("claim_id", item.get("id")) if isinstance(item, dict) else getattr(item, "claim_id", None)
-        if value:
-            ids.append(value)
-    return ids
 
 
 # Thin module-level entry points for callers that ask one question.

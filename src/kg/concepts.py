@@ -140,6 +140,25 @@ def is_acronym(label: str) -> bool:
     return capitals >= 2 or (capitals >= 1 and any(ch.isdigit() for ch in label))
 
 
+def other_labels(pref_label: str, labels: Iterable[str]) -> list[str]:
+    """Return the labels a reader sees besides the preferred one: each once, ignoring case, sorted.
+
+    "payment by results" next to "Payment by Results" says nothing new (matching ignores case
+    for every label but an acronym), so a label equal to the preferred one or to an earlier
+    label but for case is dropped; acronyms are kept as written ("NICE" is not "nice").
+    """
+    def key(label: str) -> str:
+        return label if is_acronym(label) else label.casefold()
+
+    seen = {key(pref_label)}
+    out = []
+    for label in sorted(dict.fromkeys(x.strip() for x in labels if x and x.strip()), key=lambda x: (x.casefold(), x)):
+        if key(label) not in seen:
+            seen.add(key(label))
+            out.append(label)
+    return out
+
+
 def _acronym_stem(label: str) -> str:
     # "PROMs" and "DPs" are written plural; the stem takes the plural "s" or "S" back on.
     return label[:-1] if label.endswith("s") and len(label) > 2 else label

@@ -45,8 +45,11 @@ def main(ctx: click.Context, config: str | None) -> None:
 
     \b
     corpus/ -> posts -> claims -> citations + concepts -> RDF graph -> search index
-    Start with `kg build` (reads corpus/, writes the data directory), then `kg serve`.
-    Every command that reads or writes built data takes --data DIR (or KG_DATA_DIR).
+    Start with `kg build` (reads the corpus, writes the data directory), then `kg serve`.
+    Folders are settings: corpus_dir (KG_CORPUS_DIR, default corpus/), ontology_dir
+    (KG_ONTOLOGY_DIR, default ontology/), data_dir (KG_DATA_DIR, default data/); set them in
+    the environment or in kg.toml (--config FILE, KG_CONFIG). Every command that reads or
+    writes built data takes --data DIR.
     """
     ctx.ensure_object(dict)
     ctx.obj["config"] = config

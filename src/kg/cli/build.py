@@ -10,7 +10,7 @@ import click
 
 from .. import build as build_mod
 from .. import corpus as corpus_mod
-from .common import echo_json, settings_from, with_settings
+from .common import ShowsPlaces, echo_json, settings_from, with_settings
 
 T = TypeVar("T")
 
@@ -30,15 +30,17 @@ def _bar(items: Iterable[T], label: str, total: int | None) -> Iterable[T]:
 
 @click.group("corpus")
 def corpus_group() -> None:
-    """Manage the corpus: split raw dumps into post files."""
+    """Manage the corpus (the corpus_dir setting, KG_CORPUS_DIR): split raw dumps into post files."""
 
 
-@corpus_group.command("import")
+@corpus_group.command("import", cls=ShowsPlaces, uses=("corpus_dir", "posts_dir"))
 @click.argument("dumps", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--overrides", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Reviewed title overrides (default: corpus/split-overrides.yaml).")
+              help="Reviewed title overrides (default: split-overrides.yaml in the corpus_dir setting, "
+                   "KG_CORPUS_DIR, else corpus/).")
 @click.option("--posts", "posts_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder to write post files into (default: corpus/posts).")
+              help="Folder to write post files into (default: posts/ in the corpus_dir setting, "
+                   "KG_CORPUS_DIR, else corpus/posts).")
 @click.option("--dry-run", is_flag=True, help="Split and report, but write nothing.")
 @click.pass_context
 def corpus_import(ctx: click.Context, dumps: tuple[Path, ...], overrides: Path | None,
@@ -46,10 +48,12 @@ def corpus_import(ctx: click.Context, dumps: tuple[Path, ...], overrides: Path |
     """Split raw dumps into one Markdown post file per unique post.
 
     Posts repeated across dumps become one file that lists every dump and line range it was
-    found at. Titles the heuristics cannot see are listed in corpus/split-overrides.yaml.
-    A title printed twice makes one post, never an empty one. With --dry-run, the boundaries
-    decided without a clear cue are listed with their dump, line and why, for a person to
-    confirm in the overrides file ('titles' or 'not_titles').
+    found at. Titles the heuristics cannot see are listed in split-overrides.yaml of the corpus
+    folder. The corpus folder is the corpus_dir setting (KG_CORPUS_DIR in the environment,
+    corpus_dir in kg.toml; default corpus/ in the checkout). A title printed twice makes one
+    post, never an empty one. With --dry-run, the boundaries decided without a clear cue are
+    listed with their dump, line and why, for a person to confirm in the overrides file
+    ('titles' or 'not_titles').
 
     Example: kg corpus import --dry-run corpus/raw/*.txt
     """
@@ -79,20 +83,31 @@ def corpus_import(ctx: click.Context, dumps: tuple[Path, ...], overrides: Path |
         sys.exit(1)
 
 
-@click.command("build")
+@click.command("build", cls=ShowsPlaces, uses=("corpus_dir", "references_file", "ontology_dir", "data_dir"))
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--full", is_flag=True,
               help="Derive and write everything again, ignoring what the last build left.")
 @with_settings
 def build_command(settings, as_json: bool, full: bool) -> None:
-    """Build the knowledge graph and search index from corpus/ into the data directory.
+    """Build the knowledge graph and search index from the corpus into the data directory.
 
-    Reads corpus/posts, corpus/references.bib and ontology/, chunks posts into claims,
-    resolves citations, tags concepts, writes the RDF store and the search index, and prints
-    a summary. Only posts changed since the last build are processed again (a change to the
-    library or the ontology rebuilds everything); the new store and index replace the old ones
-    atomically, so a running `kg serve` keeps answering and picks them up. A bad post file is
-    reported with its path and the build goes on; the exit status is 1 if anything failed.
+    \b
+    Reads   the corpus folder: the corpus_dir setting (KG_CORPUS_DIR; default corpus/ in the
+            checkout): its posts/ and references.bib;
+            the ontology folder: the ontology_dir setting (KG_ONTOLOGY_DIR; default ontology/):
+            concepts, organisations, shapes.
+    Writes  the data directory: --data DIR, the data_dir setting (KG_DATA_DIR; default data/):
+            the RDF store, the search index and the build state.
+    Settings may also be set in kg.toml (or the file named by --config / KG_CONFIG).
+
+    Chunks posts into claims, resolves citations, tags concepts, writes the RDF store and the
+    search index, and prints a summary. Only posts changed since the last build are processed
+    again (a change to the library or the ontology rebuilds everything); the new store and
+    index replace the old ones atomically, so a running `kg serve` keeps answering and picks
+    them up. A bad post file is reported with its path and the build goes on; the exit status
+    is 1 if anything failed.
+
+    Example: KG_CORPUS_DIR=~/my-corpus kg build --data /srv/kg
     """
     report = build_mod.build(settings, progress=progress_bar, full=full)
     if as_json:

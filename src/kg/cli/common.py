@@ -9,7 +9,47 @@ from typing import Any, Callable
 
 import click
 
+from ..errors import KGError
 from ..settings import Settings, load_settings
+
+#: What a command may read or write, by name: (what it is, the Settings attribute, the setting and
+#: its environment variable that move it).
+PLACES = {
+    "corpus_dir": ("corpus folder", "corpus_dir", "corpus_dir, KG_CORPUS_DIR"),
+    "posts_dir": ("post files", "posts_dir", "corpus_dir, KG_CORPUS_DIR"),
+    "references_file": ("reference library", "references_file", "corpus_dir, KG_CORPUS_DIR"),
+    "ontology_dir": ("ontology folder", "ontology_dir", "ontology_dir, KG_ONTOLOGY_DIR"),
+    "data_dir": ("data directory", "data_dir", "--data, data_dir, KG_DATA_DIR"),
+}
+
+
+class ShowsPlaces(click.Command):
+    """A command whose --help ends with the folders and files it uses under the current settings.
+
+    ``uses`` names entries of PLACES; the paths shown are what the config file (--config,
+    KG_CONFIG, kg.toml) and KG_* environment resolve to now, with the setting that moves each.
+    """
+
+    def __init__(self, *args: Any, uses: tuple[str, ...] = (), **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.uses = uses
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        if not self.uses:
+            return
+        try:
+            settings = settings_from(ctx)
+        except KGError as exc:  # a bad setting: say so rather than fail to show the help
+            formatter.write_paragraph()
+            formatter.write_text(f"(the settings cannot be read: {exc})")
+            return
+        rows = [(what, str(getattr(settings, attr)), moved_by)
+                for what, attr, moved_by in (PLACES[name] for name in self.uses)]
+        width = max(len(what) for what, _, _ in rows)
+        with formatter.section("Uses, with the current settings [moved by]"):
+            for what, path, moved_by in rows:  # unwrapped: a path broken across lines cannot be copied
+                formatter.write(f"{'':>{formatter.current_indent}}{what:<{width}}  {path}  [{moved_by}]\n")
 
 
 def settings_from(ctx: click.Context, **overrides: Any) -> Settings:
@@ -23,7 +63,8 @@ def with_settings(func: Callable) -> Callable:
     """Add ``--data DIR`` to a command and pass it the resolved Settings as first argument."""
 
     @click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-                  help="Data directory to read and write (default: $KG_DATA_DIR, else data/ in the checkout).")
+                  help="Data directory of the build: graph store, search index, build state (default: the "
+                       "data_dir setting, KG_DATA_DIR, else data/ in the checkout).")
     @click.pass_context
     @functools.wraps(func)
     def wrapper(ctx: click.Context, data_dir: Path | None, *args: Any, **kwargs: Any):

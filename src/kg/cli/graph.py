@@ -10,7 +10,7 @@ import click
 from .. import catalog, graph, sparql
 from ..errors import KGError, SparqlError
 from ..vocab import PREFIXES
-from .common import echo_json, with_settings
+from .common import ShowsPlaces, echo_json, with_settings
 from .refs import refs_group
 
 _QUERY_FORMATS = ["table", "json", "csv", "tsv", "xml", "turtle", "nt", "jsonld"]
@@ -26,21 +26,23 @@ def _params(values: tuple[str, ...]) -> dict[str, str]:
     return params
 
 
-@click.command("sparql")
+@click.command("sparql", cls=ShowsPlaces, uses=("data_dir", "ontology_dir"))
 @click.argument("query", required=False)
-@click.option("--name", "-n", default=None, help="Run a named query of ontology/queries (see --list).")
+@click.option("--name", "-n", default=None,
+              help="Run a named query of queries/ in the ontology_dir setting, KG_ONTOLOGY_DIR (see --list).")
 @click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
               help="Bind a query variable to a string, e.g. --param key=DH2011b (repeatable).")
 @click.option("--format", "-f", "fmt", type=click.Choice(_QUERY_FORMATS), default=None,
               help="Output format [default: table, or turtle for CONSTRUCT/DESCRIBE].")
 @click.option("--list", "list_queries", is_flag=True, help="List the named queries and their parameters.")
 @click.option("--timeout", type=click.FloatRange(0, min_open=True), default=None,
-              help="Seconds before the query is stopped (default: sparql_timeout).")
-@click.option("--max-rows", type=click.IntRange(1), default=None, help="Most rows to return (default: sparql_max_rows).")
+              help="Seconds before the query is stopped (default: the sparql_timeout setting, KG_SPARQL_TIMEOUT).")
+@click.option("--max-rows", type=click.IntRange(1), default=None,
+              help="Most rows to return (default: the sparql_max_rows setting, KG_SPARQL_MAX_ROWS).")
 @with_settings
 def sparql_command(settings, query: str | None, name: str | None, params: tuple[str, ...], fmt: str | None,
                    list_queries: bool, timeout: float | None, max_rows: int | None) -> None:
-    """Run a read-only SPARQL query on the built graph.
+    """Run a read-only SPARQL query on the graph built in the data directory (--data, KG_DATA_DIR).
 
     QUERY is SPARQL text or a .rq file; kg:, cito:, c4o:, fabio:, bibo:, oa:, prov:, dcterms:,
     skos:, foaf: and the other prefixes of `kg sparql --list` are pre-declared. Update, LOAD
@@ -85,14 +87,17 @@ def sparql_command(settings, query: str | None, name: str | None, params: tuple[
         click.echo(f"(stopped at {len(result.rows) or 'the row cap'}: raise --max-rows to see more)", err=True)
 
 
-@click.command("export")
+@click.command("export", cls=ShowsPlaces, uses=("data_dir",))
 @click.option("--format", "-f", "fmt", type=click.Choice(["turtle", "nt", "jsonld"]), default="turtle",
               show_default=True, help="RDF serialisation.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write to this file instead of standard output.")
 @with_settings
 def export_command(settings, fmt: str, output: Path | None) -> None:
-    """Write the whole graph as Turtle, N-Triples or JSON-LD."""
+    """Write the whole graph of the build in the data directory (--data, KG_DATA_DIR) as Turtle, N-Triples or JSON-LD.
+
+    Example: kg export --format turtle -o graph.ttl
+    """
     data = graph.export_graph(settings, fmt)
     if output is None:
         sys.stdout.buffer.write(data)
@@ -102,40 +107,76 @@ def export_command(settings, fmt: str, output: Path | None) -> None:
         click.echo(f"wrote {output} ({len(data)} bytes)", err=True)
 
 
-@click.command("cite")
+@click.command("cite", cls=ShowsPlaces, uses=("data_dir",))
 @click.argument("query")
-@click.option("--json", "as_json", is_flag=True, help="Print {reference, citations} as JSON.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print {query, lookup, sources, reference, locator, citations} as JSON (the shape of /api/cite's lookup).")
 @with_settings
 def cite_command(settings, query: str, as_json: bool) -> None:
     """Show a source and every claim that cites it, grouped by post, with locators.
 
-    QUERY is a key (DH2011b), a human form (DH 2011b, Department of Health 2011b) or a raw
-    citation ("(DH, 2011b:6)").
+    QUERY is a key (DH2011b), a human form (DH 2011b, Department of Health 2011b) or a pasted
+    citation, one or a group ("(DH, 2011b:6; DH, 2013:5)"): each source it names is shown, and
+    the claims citing the page written (:6) are starred. An author and year that name several
+    sources (Department of Health 2011) lists them to choose from and exits 1. Sources are
+    looked up in the reference library of the build in --data, not in corpus/.
+
+    Example: kg cite '(DH, 2011b:6)' --data data/
     """
     found = catalog.cite(settings, query)
+    unresolved = not found["sources"]
     if as_json:
-        echo_json({"reference": found["reference"], "citations": found["citations"]})
+        echo_json({name: found[name] for name in ("query", "lookup", "sources", "reference", "locator", "citations")})
+        if unresolved:
+            raise SystemExit(1)
         return
-    ref = found["reference"]
+    for entry in found["lookup"]:
+        if entry["status"] == "ambiguous":
+            click.echo(f"{entry['text']} names {len(entry['candidates'])} sources; ask for one of:")
+            for choice in entry["choices"]:
+                click.echo(f"  {choice['key']}  {choice['title'] or ''} ({choice['year'] or 'n.d.'})")
+        elif entry["status"] == "unknown":
+            click.echo(f"{entry['text']}: {entry['reason']}"
+                       + (f" (closest: {', '.join(entry['candidates'])})" if entry["candidates"] else ""), err=True)
+    for number, source in enumerate(found["sources"]):
+        if number:
+            click.echo("\n" + "-" * 40)
+        _echo_source(source)
+    if unresolved:
+        raise KGError(f"{found['query']!r} names no single source", hint="ask for one of the keys listed above")
+
+
+def _echo_source(source: dict) -> None:
+    ref, locator = source["reference"], source["locator"]
     click.echo(f"{ref['key']}: {ref['title']} ({ref['year']})")
     click.echo(ref["bibtex"] or "")
-    count = len(found["citations"])
-    click.echo(f"Cited {count} time{'s' if count != 1 else ''}:")
-    for post in found["posts"]:
+    count = len(source["citations"])
+    at_page = sum(1 for c in source["citations"] if catalog.cites_page(c["locator"], locator or ""))
+    click.echo(f"Cited {count} time{'s' if count != 1 else ''}"
+               + (f"; {at_page} at p. {locator} (starred)" if locator else "") + ":")
+    for post in source["posts"]:
         click.echo(f"\n  {post['title']}  [{post['id']}]")
         for claim in post["claims"]:
             where = ", ".join(f"p. {c['locator']}" if c["locator"] else "no page" for c in claim["citations"])
-            click.echo(f"    #{claim['ordinal']} ({where}) {claim['text']}")
+            star = "*" if locator and any(catalog.cites_page(c["locator"], locator) for c in claim["citations"]) else " "
+            click.echo(f"   {star}#{claim['ordinal']} ({where}) {claim['text']}")
     if ref["co_cited"]:
         click.echo("\nCited together with: " + ", ".join(c["key"] for c in ref["co_cited"]))
 
 
-@refs_group.command("check")
+@refs_group.command("check", cls=ShowsPlaces, uses=("data_dir", "references_file"))
 @click.option("--json", "as_json", is_flag=True, help="Print {unresolved, uncited, problems} as JSON.")
 @click.option("--strict", is_flag=True, help="Exit 1 if anything is found.")
 @with_settings
 def refs_check_command(settings, as_json: bool, strict: bool) -> None:
-    """Audit the references: unresolved citations, uncited entries, duplicates, bad keys."""
+    """Audit the references of a build: unresolved citations, uncited entries, duplicates, bad keys.
+
+    Reads the build in the data directory (--data DIR, the data_dir setting, KG_DATA_DIR) and,
+    for entries too malformed to reach the build, the library file: references.bib of the
+    corpus_dir setting (KG_CORPUS_DIR).
+
+    Example: kg refs check --strict
+    """
     report = catalog.refs_check(settings)
     if as_json:
         echo_json(report)

@@ -9,10 +9,11 @@ import click
 
 from .. import references as refs_mod
 from ..corpus import load_posts, write_text_atomic
-from ..errors import ReferencesError
-from .common import echo_json, settings_from, with_settings
+from ..errors import KGError, ReferencesError
+from .common import ShowsPlaces, echo_json, settings_from, with_settings
 
-_LIBRARY_HELP = "Reference library to read and write (default: corpus/references.bib)."
+_LIBRARY_HELP = ("Reference library to read and write (default: references.bib in the corpus folder, "
+                 "the corpus_dir setting, KG_CORPUS_DIR).")
 
 
 def _merge_json(report: refs_mod.MergeReport) -> dict:
@@ -25,12 +26,16 @@ def _merge_json(report: refs_mod.MergeReport) -> dict:
 
 @click.group("refs")
 def refs_group() -> None:
-    """Manage the reference library (corpus/references.bib)."""
+    """Manage the reference library: references.bib in the corpus folder, or --library FILE.
+
+    The corpus folder is the corpus_dir setting (KG_CORPUS_DIR in the environment, corpus_dir in
+    kg.toml; default corpus/ in the checkout). `kg refs check` audits a build (--data DIR).
+    """
 
 
-@refs_group.command("extract")
+@refs_group.command("extract", cls=ShowsPlaces, uses=("posts_dir", "references_file"))
 @click.option("--posts", "posts_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder of post files to read (default: corpus/posts).")
+              help="Folder of post files to read (default: posts/ in the corpus_dir setting, KG_CORPUS_DIR).")
 @click.option("--library", type=click.Path(dir_okay=False, path_type=Path), default=None, help=_LIBRARY_HELP)
 @click.option("--replace", is_flag=True, help="Overwrite entries whose fields differ (default: keep the library's).")
 @click.option("--json", "as_json", is_flag=True, help="Print the merge report as JSON.")
@@ -40,7 +45,8 @@ def refs_extract(ctx: click.Context, posts_dir: Path | None, library: Path | Non
     """Parse the bibliography posts and merge their references into the library.
 
     One entry per listed reference; fields already in the library are never overwritten (unless
-    --replace) and a work already there under another key is not added twice.
+    --replace) and a work already there under another key is not added twice. Reads posts/ and
+    writes references.bib of the corpus_dir setting (KG_CORPUS_DIR), unless --posts / --library.
 
     Example: kg refs extract
     """
@@ -55,7 +61,7 @@ def refs_extract(ctx: click.Context, posts_dir: Path | None, library: Path | Non
         click.echo(report.summary())
 
 
-@refs_group.command("import")
+@refs_group.command("import", cls=ShowsPlaces, uses=("references_file",))
 @click.argument("bibfile", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--library", type=click.Path(dir_okay=False, path_type=Path), default=None, help=_LIBRARY_HELP)
 @click.option("--replace", is_flag=True,
@@ -67,9 +73,11 @@ def refs_import(ctx: click.Context, bibfile: Path, library: Path | None, replace
                 as_json: bool) -> None:
     """Merge a .bib file into the library; the library file is replaced atomically.
 
+    The library written is references.bib of the corpus_dir setting (KG_CORPUS_DIR in the
+    environment, corpus_dir in kg.toml; default corpus/ in the checkout), or --library FILE.
     Malformed entries are reported with their line numbers and skipped; the rest import. A key
     already in the library with other content is reported and kept (use --replace to take the
-    incoming entry).
+    incoming entry). Run `kg build` afterwards for the build to use it.
 
     Example: kg refs import ~/zotero-export.bib
     """
@@ -87,43 +95,56 @@ def refs_import(ctx: click.Context, bibfile: Path, library: Path | None, replace
                               hint="fix the entries listed above, or drop --strict")
 
 
-def _catalog_keys(settings, post: str | None, concept: str | None, query: str | None) -> list[str]:
+def _build_library(settings, library: Path | None, data_given: bool):
+    """Return the library to export from: --library, else the build's, else (nothing built) the configured file."""
+    if library is not None:
+        return refs_mod.load_library(library)
+    from .. import catalog, graph  # the build, a later step than the library
+
     try:
-        from ..catalog import keys_for  # the graph's catalog, a later step than the library
-    except ImportError:
-        option = "--post" if post else "--concept" if concept else "--query"
-        raise ReferencesError(f"{option} needs the graph catalog (kg.catalog.keys_for), which this "
-                              "installation lacks",
-                              hint="export by key instead, e.g. `kg bibtex DH2011b`, or the whole library") from None
-    return list(keys_for(settings, post=post, concept=concept, query=query))
+        graph.store_path(settings)
+    except KGError:
+        if data_given:
+            raise
+        return refs_mod.load_library(settings.references_file)
+    return catalog.Catalog(settings).library()
 
 
-@click.command("bibtex")
+@click.command("bibtex", cls=ShowsPlaces, uses=("data_dir", "references_file"))
 @click.argument("keys", nargs=-1)
 @click.option("--post", default=None, help="Only the sources the post with this id cites.")
-@click.option("--concept", default=None, help="Only the sources of claims about this concept (id).")
-@click.option("--query", default=None, help="Only the sources of the claims a search finds.")
+@click.option("--concept", default=None, help="Only the sources of claims about this concept (id), narrower ones included.")
+@click.option("--query", default=None, help="Only the sources cited by every claim a search finds (all pages).")
 @click.option("--format", "fmt", type=click.Choice(["bibtex", "csl-json"]), default="bibtex", show_default=True,
               help="BibTeX for LaTeX (biber or bibtex), or CSL-JSON for Zotero and pandoc.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write to this file instead of standard output.")
-@click.option("--library", type=click.Path(dir_okay=False, path_type=Path), default=None, help=_LIBRARY_HELP)
+@click.option("--library", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Export from this .bib file instead of the build's library.")
 @with_settings
 def bibtex(settings, keys: tuple[str, ...], post: str | None, concept: str | None, query: str | None,
            fmt: str, output: Path | None, library: Path | None) -> None:
-    """Export sources from the library as BibTeX or CSL-JSON.
+    """Export sources from the reference library as BibTeX or CSL-JSON.
 
-    With no KEY and no filter, the whole library. KEYs (e.g. DH2011b) and the filters combine:
-    the result is every source any of them names, each once.
+    The library is the one built into the data directory (--data DIR, the data_dir setting,
+    KG_DATA_DIR); with nothing built there, the configured library file (references.bib in the
+    corpus_dir setting, KG_CORPUS_DIR). With no KEY and no filter, the whole library. KEYs (e.g.
+    DH2011b) and the filters combine: the result is every source any of them names, each once.
+    --post, --concept and --query need a build.
 
-    Example: kg bibtex DH2011b KingsFund2012 -o refs.bib
+    Example: kg bibtex --query 'care transition protocols' -o sources.bib
     """
-    refs, failures = refs_mod.load_library(library or settings.references_file)
+    data_given = click.get_current_context().get_parameter_source("data_dir") == click.core.ParameterSource.COMMANDLINE
+    if (post or concept or query) and library is None:
+        data_given = True  # the filters ask the build: no build is an error, not a fallback
+    refs, failures = _build_library(settings, library, data_given)
     for failure in failures:
         click.echo(f"skipped {failure.item}: {failure.message}", err=True)
     chosen: list[str] | None = list(keys) if keys else None
     if post or concept or query:
-        chosen = list(keys) + _catalog_keys(settings, post, concept, query)
+        from .. import catalog
+
+        chosen = list(keys) + catalog.keys_for(settings, post=post, concept=concept, query=query)
         if not chosen:
             click.echo("no sources match: the export is empty", err=True)
     text = refs_mod.export(refs, chosen, fmt)
