@@ -458,7 +458,7 @@ def find_unreadable(claim: Claim) -> list[UnreadableCitation]:
 # --- Notes -----------------------------------------------------------------------------------
 
 _NOTE_LINE = re.compile(r"^[ \t]*\[\^?(?P<n>\d{1,3})\][ \t]*:?[ \t]*(?:[–—-][ \t]*)?(?P<text>\S.*)$", re.MULTILINE)
-_MARKER = re.compile(r"(?<!^)(?<![\[\w])\[\^?(?P<n>\d{1,3})\](?!\()(?![ \t]*:)", re.MULTILINE)
+_MARKER = re.compile(r"(?<!^)(?<!\[)\[\^?(?P<n>\d{1,3})\](?!\()(?![ \t]*:)", re.MULTILINE)
 _URL = re.compile(r"(?:https?://|www\.)[^\s)\]>]+")
 # "HSCIC’s 2013/14 social services expenditure report": a body's possessive, a year, a document.
 _POSSESSIVE_SOURCE = re.compile(
@@ -488,13 +488,13 @@ def find_notes(body: str) -> dict[str, Note]:
     return notes
 
 
-def _note_locator(text: str) -> str | None:
+def _note_locator(text: str, at: int | None = None) -> str | None:
+    """Return the "Table 3.4" a note points into, in the sentence that names the source at ``at``."""
+    if at is not None:
+        sentence_start = max(text.rfind(". ", 0, at), text.rfind("; ", 0, at)) + 1
+        text = text[sentence_start:text.find(". ", at) if ". " in text[at:] else len(text)]
     m = _NOTE_LOCATOR.search(text)
-    if not m:
-        return None
-    label = m.group("label").rstrip(".").casefold()
-    label = {"fig": "figure", "para": "para.", "paragraph": "para.", "p": "p."}.get(label, label)
-    return f"{label} {m.group('n')}"
+    return " ".join(m.group(0).split()) if m else None
 
 
 def _note_works(note: Note) -> list[tuple[str, str, str | None]]:
@@ -509,7 +509,7 @@ def _note_works(note: Note) -> list[tuple[str, str, str | None]]:
             if author.casefold() in _CLOSED or not author:
                 continue
             year = m.group("year") or ""
-            works.append((author, year, _note_locator(note.text)))
+            works.append((author, year, _note_locator(note.text, m.start())))
     if not works:
         for url in _URL.findall(note.text):
             works.append((url.rstrip(".,;"), "", _note_locator(note.text)))
@@ -721,11 +721,14 @@ class CitationResolver:
     def _resolve_note(self, citation: Citation) -> Citation:
         note = f" (note: {citation.note})" if citation.note else ""
         if not citation.year:
-            key = self.resolve_url(citation.author)
-            if key:
-                return dataclasses.replace(citation, reference_key=key, status="resolved", reason=None)
-            return dataclasses.replace(citation, status="unresolved", reference_key=None,
-                                       reason=f"the note links {citation.author}, which no library entry has as its url{note}")
+            if _URL.match(citation.author):
+                key = self.resolve_url(citation.author)
+                if key:
+                    return dataclasses.replace(citation, reference_key=key, status="resolved", reason=None)
+                why = f"the note links {citation.author}, which no library entry has as its url"
+            else:
+                why = f"the note names a work by {citation.author} without its year"
+            return dataclasses.replace(citation, status="unresolved", reference_key=None, reason=why + note)
         key, reason, _ = self.resolve(citation.author, citation.year)
         if key is None and citation.note and re.search(rf"{citation.year}/\d\d", citation.note):
             # A financial year "2013/14" is published under its second year as often as its first.

@@ -148,6 +148,7 @@ class Corpus:
     posts: list[Post] = field(default_factory=list)
     claims: list[Claim] = field(default_factory=list)
     citations: list[Citation] = field(default_factory=list)
+    unreadable: list[UnreadableCitation] = field(default_factory=list)  # citation-like text that did not read
     references: dict[str, Reference] = field(default_factory=dict)
     organisations: list[Organisation] = field(default_factory=list)
     concepts: dict[str, Concept] = field(default_factory=dict)
