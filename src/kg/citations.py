@@ -51,6 +51,7 @@ _TOKEN = re.compile(r"""
  | (?P<money>[£$€]\s?\d[\d,.]*\s*(?:bn|m|k|billion|million)?)
  | (?P<num>\d+(?:[.,]\d+)*%?)
  | (?P<etal>et\.?\s+al\b\.?)
+ | (?P<label>(?i:pp|p|pg|ch|chap|paras|para|sect|sec|s)\.)(?=\s?(?:\d|[ivxlcdm]+\b))
  | (?P<word>[^\W\d_](?:[\w’'‘.\-]*[\w.])?)
  | (?P<punct>[,;:&/–\-“”"‘])
 """, re.VERBOSE)
@@ -508,7 +509,7 @@ def _note_works(note: Note) -> list[tuple[str, str, str | None]]:
             author = re.sub(r"^(?:The|See|Source|In|From)\s+", "", m.group("author")).strip()
             if author.casefold() in _CLOSED or not author:
                 continue
-            year = m.group("year") or ""
+            year = m.group("year") or next(iter(re.findall(r"\b(?:1[5-9]|20)\d\d\b", m.group("title"))), "")
             works.append((author, year, _note_locator(note.text, m.start())))
     if not works:
         for url in _URL.findall(note.text):
@@ -640,9 +641,14 @@ class CitationResolver:
     def _matches(self, reading: list[str], et_al: bool, year: str) -> list[_Entry]:
         first = reading[0]
         found = []
-        for entry in self._by_first.get(first, []):
-            if entry.year != year and not (year.isdigit() and entry.year[:4] == year and False):
-                continue
+        candidates = [e for e in self._by_first.get(first, []) if e.year == year]
+        if len(reading) == 1 and not et_al:
+            # An entry the body wrote beats one it only published: (King's Fund, 2012) is the
+            # Fund's own report, not a paper by Goodwin et al. with the Fund as institution.
+            own = [e for e in candidates if e.persons[:1] == (first,) or (not e.persons and first in e.bodies)]
+            if own:
+                return list(dict.fromkeys(own))
+        for entry in candidates:
             if len(reading) == 1 and not et_al:
                 if first in entry.bodies or (entry.persons and entry.persons[0] == first):
                     found.append(entry)

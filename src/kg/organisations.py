@@ -127,7 +127,7 @@ class OrganisationIndex:
         """Return the organisation a name, acronym or variant form stands for, or None."""
         if not name or not name.strip():
             return None
-        text = name.strip()
+        text = re.sub(r"^(?i:the)\s+(?=\S)", "", name.strip())  # "the LGA" is the LGA
         org = self._acronyms.get(text.casefold().strip(".")) or self._acronyms.get(
             text.casefold().translate(_APOSTROPHES).replace(".", ""))
         if org:
