@@ -262,7 +262,8 @@ def _parse_part(text: str, offset: int = 0, inherited: str | None = None) -> _Pa
         secondary = _SECONDARY.match(text[rest_start:]) or (_LEAD_IN.match(text[rest_start:])
                                                              if tokens[i].text == "," else None)
         if secondary:
-            nested = _parse_part(text[rest_start:], offset + rest_start)
+            skip = secondary.end() if secondary.re is _SECONDARY else 0
+            nested = _parse_part(text[rest_start + skip:], offset + rest_start + skip)
             if nested.error:
                 part.error = nested.error
             part.works += nested.works
@@ -646,8 +647,10 @@ class CitationResolver:
             # An entry the body wrote beats one it only published: (King's Fund, 2012) is the
             # Fund's own report, not a paper by Goodwin et al. with the Fund as institution.
             own = [e for e in candidates if e.persons[:1] == (first,) or (not e.persons and first in e.bodies)]
-            if own:
-                return list(dict.fromkeys(own))
+            # And a sole author's work beats one written with others: (Needham, 2009).
+            sole = [e for e in own if len(e.persons) <= 1]
+            if sole or own:
+                return list(dict.fromkeys(sole or own))
         for entry in candidates:
             if len(reading) == 1 and not et_al:
                 if first in entry.bodies or (entry.persons and entry.persons[0] == first):
