@@ -132,7 +132,8 @@ class OrganisationIndex:
             text.casefold().translate(_APOSTROPHES).replace(".", ""))
         if org:
             return org
-        return self._by_form.get(normalise_name(text))
+        key = normalise_name(text)
+        return self._by_form.get(key) or self._minted.get(key)
 
     def creators(self, ref: Reference) -> list[Organisation]:
         """Return the organisations a library entry names as its authors, in field order, once each.
@@ -142,7 +143,7 @@ class OrganisationIndex:
         """
         found: list[Organisation] = []
         for name in corporate_names(ref):
-            org = self.lookup(name) or self._minted.get(normalise_name(name))
+            org = self.lookup(name)
             if org and org not in found:
                 found.append(org)
         return found
