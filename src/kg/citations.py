@@ -185,7 +185,8 @@ def _author(text: str, tokens: list[_Tok]) -> tuple[str, int, str | None] | str:
     while words and words[-1].casefold().strip(",") in _MONTHS:
         words.pop()
         span = span[:span.rfind(words[-1]) + len(words[-1])] if words else ""
-    span = span.rstrip(" ,")
+    # An acronym in brackets is the same body again: "Personal Social Services Research Unit [PSSRU]".
+    span = re.sub(r"\s*\[[^\]]*\]?|\s*\([^)]*\)?", "", span).rstrip(" ,")
     if not span:
         return "no author"
     chunks = span.split(",")
@@ -333,7 +334,7 @@ def _narrative_name(before: str) -> tuple[int, str] | None:
         if taken and word.endswith((",", ";", ":", ".", "!", "?", "”", "\"")) and not word.endswith(("al.", "et")):
             if not (word.endswith(".") and re.fullmatch(r"(?:[A-Z]\.)+", word)):
                 break
-        bare = word.strip("“”\"‘")
+        bare = re.sub(r"[’']s?$", "", word.strip("“”\"‘")) if not taken else word.strip("“”\"‘")
         if bare in ("al.", "al") or (bare == "et" and taken and taken[-1].group(0).startswith("al")):
             taken.append(m)
             continue
@@ -352,7 +353,7 @@ def _narrative_name(before: str) -> tuple[int, str] | None:
     if not any(_capitalised(w) and w.casefold() not in _CLOSED and not re.fullmatch(r"(?:[A-Z]\.)+", w)
                for w in name.split()):
         return None
-    name = re.sub(r"[’']s?$", "", name) if re.search(r"\w[’']s?$", name) and not name.endswith("s’") else name
+    name = re.sub(r"[’']s$", "", name) if re.search(r"[\w.][’']s$", name) else name
     name = name.rstrip("’'")
     last = re.findall(r"[\w’']+", name)
     if not last or last[-1].casefold() in _DOCUMENT_WORDS | _MONTHS:
@@ -466,7 +467,7 @@ _URL = re.compile(r"(?:https?://|www\.)[^\s)\]>]+")
 _POSSESSIVE_SOURCE = re.compile(
     r"(?P<author>(?:[A-Z][\w&-]*|&)(?:\s+(?:of|and|for|the|&|[A-Z][\w&-]*))*)[’']s\s+"
     r"(?:(?P<year>(?:1[5-9]|20)\d\d)(?:/(?P<year2>\d\d))?\s+)?"
-    r"(?P<title>(?:[\w,:–-]+\s+){0,10}?(?:report|release|review|guidance|survey|statistics|data|dataset|"
+    r"(?P<title>(?:[\w,:–-]+\s+){0,10}?(?i:report|release|review|guidance|survey|statistics|data|dataset|"
     r"publication|paper|summary|analysis|accounts|figures|bulletin|briefing|evaluation|study|return))\b")
 _NOTE_LOCATOR = re.compile(r"\b(?P<label>Table|Figure|Fig\.|Chart|paragraph|para\.?|page|p\.|Annex|Appendix|"
                            r"section|chapter)\s+(?P<n>[\dA-Za-z]+(?:\.\d+)*)", re.IGNORECASE)
