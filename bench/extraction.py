@@ -82,23 +82,30 @@ def empty_posts(corpus) -> list[str]:
     return [p.id for p in corpus.posts if p.id not in with_claims]
 
 
-def sample_claims(corpus, n: int = 50, seed: int = 14) -> list:
+def sample_claims(corpus, n: int = 50, seed: int = 14, more=None) -> list:
+    """Return n tagged claims: the judged set's (sampled when it has more), then the seed corpus's."""
     tagged = [c for c in corpus.claims if c.id in corpus.subjects]
-    return random.Random(seed).sample(tagged, min(n, len(tagged)))
+    picked = random.Random(seed).sample(tagged, min(n, len(tagged)))
+    if len(picked) < n and more is not None:
+        extra = [c for c in more.claims if c.id in more.subjects]
+        picked += random.Random(seed).sample(extra, min(n - len(picked), len(extra)))
+    return picked
 
 
-def concept_precision(corpus, judged_file: Path) -> dict | None:
+def concept_precision(corpus, judged_file: Path, more=None) -> dict | None:
+    """Precision of the tags of the hand-judged claims: tags judged right / tags given."""
     if not judged_file.exists():
         return None
     judged = yaml.safe_load(judged_file.read_text(encoding="utf-8"))["claims"]
-    by_id = {c.id: c for c in corpus.claims}
+    by_id = {c.id: c for c in [*corpus.claims, *(more.claims if more else [])]}
+    subjects = {**(more.subjects if more else {}), **corpus.subjects}
     right = wrong = 0
     stale = []
     for row in judged:
         if row["claim"] not in by_id:
             stale.append(row["claim"])
             continue
-        tags = set(corpus.subjects.get(row["claim"], ()))
+        tags = set(subjects.get(row["claim"], ()))
         good = set(row.get("right", []))
         right += len(tags & good)
         wrong += len(tags - good)
@@ -129,16 +136,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     gold = yaml.safe_load((DATA / "gold.yaml").read_text(encoding="utf-8"))
     judged = run(DATA / "corpus")
+    seed = run(ROOT / "corpus")
     if args.sample:
-        for c in sample_claims(judged):
-            print(yaml.safe_dump([{"claim": c.id, "tags": list(judged.subjects[c.id]), "text": c.text}],
+        subjects = {**seed.subjects, **judged.subjects}
+        for c in sample_claims(judged, more=seed):
+            print(yaml.safe_dump([{"claim": c.id, "tags": list(subjects[c.id]), "text": c.text}],
                                  allow_unicode=True, width=200))
         return 0
-    seed = run(ROOT / "corpus")
     report = {"judged": {**score(judged, gold), "posts": len(judged.posts), "claims": len(judged.claims),
                          "debris_leaked": debris(judged, gold), "empty_posts": empty_posts(judged),
                          "unreadable": [u.text for u in judged.unreadable],
-                         "concepts": concept_precision(judged, DATA / "concepts.yaml")},
+                         "concepts": concept_precision(judged, DATA / "concepts.yaml", more=seed)},
               "seed": seed_figures(seed)}
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))

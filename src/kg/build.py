@@ -161,7 +161,8 @@ def derive_post(post: Post, inputs: Inputs) -> PostData:
     found, data.unreadable = citations_mod.extract_post_citations(post, data.claims)
     data.citations = citations_mod.resolve_citations(found, inputs.references, inputs.organisations,
                                                      resolver=inputs.resolver)
-    data.subjects = concepts_mod.tag_claims(data.claims, inputs.concepts, titles={post.id: post.title},
+    tagged = citations_mod.masked_for_tagging(post, data.claims, data.citations)
+    data.subjects = concepts_mod.tag_claims(tagged, inputs.concepts, titles={post.id: post.title},
                                             tagger=inputs.tagger)
     data.bibliography = references_mod.is_bibliography(post)
     if data.bibliography:

@@ -550,6 +550,36 @@ def extract_post_citations(post: Post, claims: Iterable[Claim]) -> tuple[list[Ci
     return citations, unreadable
 
 
+def masked_for_tagging(post: Post, claims: Iterable[Claim], citations: Iterable[Citation]) -> list[Claim]:
+    """Return the claims with what only names a source blanked out, offsets kept, for concept tagging.
+
+    A citation's parenthesis ("(Carr, Personalisation: a rough guide, 2008)") and the title of a
+    source a note names ("HSCIC's ... Expenditure and Unit Costs report") say where a claim comes
+    from, not what it is about.
+    """
+    groups: dict[str, list[tuple[int, int]]] = {}
+    for cit in citations:
+        if cit.form == PARENTHETICAL:
+            groups.setdefault(cit.claim_id, []).append((cit.start, cit.end))
+    note_spans = [(n.start, n.end) for n in find_notes(post.body).values()]
+    out = []
+    for claim in claims:
+        text = claim.text
+        spans = []
+        for start, end in groups.get(claim.id, []):
+            a, b = start - claim.start, end - claim.start
+            a = text.rfind("(", 0, a + 1)
+            b = text.find(")", b - 1)
+            if a >= 0 and b >= 0:
+                spans.append((a, b + 1))
+        if any(s <= claim.start < e for s, e in note_spans) or _NOTE_LINE.match(text):
+            spans += [m.span() for m in _POSSESSIVE_SOURCE.finditer(text)]
+        for a, b in spans:
+            text = text[:a] + " " * (b - a) + text[b:]
+        out.append(claim if text == claim.text else dataclasses.replace(claim, text=text))
+    return out
+
+
 # --- Resolution ------------------------------------------------------------------------------
 
 def _index(organisations: OrganisationIndex | Iterable[Organisation] | None) -> OrganisationIndex:
