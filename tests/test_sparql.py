@@ -54,7 +54,7 @@ def test_unresolved_citations(settings):
     # The two author-date citations, and the six notes whose sources the library lacks (issue 14 item 3).
     assert sorted((r["author"], r.get("year", "")) for r in rows) == [
         ("Andy McNicoll", ""), ("HSCIC", "2013"), ("HSCIC", "2013"), ("Health Select Committee", ""),
-        ("King’s Fund", "2009"), ("LGA", ""), ("Paul Cairney", ""), ("SPRU", "2008")]
+        ("King’s Fund", "2009"), ("LGA", "2014"), ("Paul Cairney", ""), ("SPRU", "2008")]
     assert all(r["reason"] and r["text"] for r in rows)
 
 
