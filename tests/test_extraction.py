@@ -66,3 +66,16 @@ def test_the_seed_corpus_does_not_regress():
     assert seed["unreadable"] == [] and seed["empty_posts"] == []
     # The seed's notes name six sources the library lacks: reported, with the note's text.
     assert seed["note_citations"] == 6 and seed["note_resolved"] == 0
+
+
+def test_corporate_authors_the_authority_lacks_become_organisations(judged):
+    from kg import build
+    from kg.settings import load_settings
+    settings = load_settings(env={"KG_CORPUS_DIR": str(extraction.DATA / "corpus"),
+                                  "KG_ONTOLOGY_DIR": str(ROOT / "ontology")})
+    minted = dict(build.load_inputs(settings).minted)
+    assert {"Age UK", "Nuffield Trust", "HM Government", "NHS Providers", "Office for National Statistics"} <= set(minted)
+    assert minted["Age UK"] == "AgeUK2017"
+    assert "age-uk" in {o.id for o in judged.organisations}
+    report = build.BuildReport(counts={"minted_organisations": len(minted)})
+    assert f"new orgs    {len(minted):>8}" in report.summary() and "ontology/organisations.ttl" in report.summary()

@@ -104,6 +104,13 @@ def _capitalised(word: str) -> bool:
     return word[:1].isupper()
 
 
+def _not_a_name(word: str) -> bool:
+    """A lowercase connector, or a closed-class word or month written as a word (not as an acronym: "LA")."""
+    if word in _CONNECTORS:
+        return True
+    return not (word.isupper() and len(word) > 1) and word.casefold() in _CLOSED | _MONTHS
+
+
 @dataclass
 class _Parsed:
     """One work a citation names: author as written, one year, its locator; spans within the part."""
@@ -132,16 +139,16 @@ def _locator(tokens: list[_Tok], i: int, label: str) -> tuple[str | None, int]:
         tok = tokens[j]
         if tok.kind in ("num", "year") and not tok.text.endswith("%") or (
                 tok.kind == "word" and _ROMAN.match(tok.text)):
-            if pieces and pieces[-1] not in ("-", ","):
+            if pieces and pieces[-1] not in ("-", "–", ","):
                 break
             if pieces and pieces[-1] == "," and tok.kind == "year":
                 break  # ", 2004": the next year of a citation, not a page
             pieces.append(tok.text.lower() if tok.kind == "word" else tok.text)
             j += 1
-        elif tok.text in ("-", "–") and pieces and pieces[-1] not in ("-", ","):
-            pieces.append("-")
+        elif tok.text in ("-", "–") and pieces and pieces[-1] not in ("-", "–", ","):
+            pieces.append(tok.text)  # the dash as written, as the locator is
             j += 1
-        elif tok.text == "," and pieces and pieces[-1] not in ("-", ","):
+        elif tok.text == "," and pieces and pieces[-1] not in ("-", "–", ","):
             if j + 1 < len(tokens) and tokens[j + 1].kind == "num" and tokens[j + 1].start - tok.end <= 1:
                 pieces.append(",")
                 j += 1
@@ -149,7 +156,7 @@ def _locator(tokens: list[_Tok], i: int, label: str) -> tuple[str | None, int]:
                 break
         else:
             break
-    while pieces and pieces[-1] in ("-", ","):
+    while pieces and pieces[-1] in ("-", "–", ","):
         pieces.pop()
         j -= 1
     if not pieces:
@@ -199,7 +206,10 @@ def _author(text: str, tokens: list[_Tok]) -> tuple[str, int, str | None] | str:
     last = re.findall(r"[\w’']+", span)
     if last and last[-1].casefold() in _DOCUMENT_WORDS:
         return "a document's title, not an author"
-    if all(w.casefold() in _CLOSED | _CONNECTORS | _MONTHS for w in re.findall(r"[\w’']+", span)):
+    # "(In 2012)" is prose; "(An, 2012)" names someone: the comma before the year says so.
+    if all(_not_a_name(w) for w in re.findall(r"[\w’']+", span)) and not (
+            tokens[-1:] and text[tokens[-1].end:].lstrip().startswith(",") and span[:1].isupper()
+            and not any(w in _CONNECTORS for w in span.split())):
         return "no author"
     return span, start, title
 
@@ -417,7 +427,7 @@ def _scan_claim(claim: Claim) -> tuple[list[Citation], list[UnreadableCitation]]
                 works = bare.works
             else:
                 errors = ["no author"]
-        if works and not errors:
+        if works:
             group_number += 1
             group_id = f"{claim.id}-g{group_number}"
             function = _function(text, works[0].author_start if form == NARRATIVE else g_start)
@@ -428,7 +438,8 @@ def _scan_claim(claim: Claim) -> tuple[list[Citation], list[UnreadableCitation]]
                     end = work.end
                 citations.append(_citation(claim, len(citations) + 1, start, end, group_id, group_raw,
                                            work, form, function))
-        elif works or _looks_like_citation(inner, errors):
+        if errors and (works or _looks_like_citation(inner, errors)) and not (
+                works and all(e in ("no year", "no author") for e in errors)):
             unreadable.append(UnreadableCitation(
                 id=f"{claim.id}-u{len(unreadable) + 1}", claim_id=claim.id, post_id=claim.post_id,
                 text=group_raw, start=claim.start + g_start, end=claim.start + g_end,
