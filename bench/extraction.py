@@ -163,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"false positives: {j['false_positives'] or 'none'}; missed: {j['missed'] or 'none'}")
     print(f"debris claims leaked: {len(j['debris_leaked'])} of {len(gold.get('debris', []))} debris lines"
           + "".join(f"\n  - {t}" for t in j["debris_leaked"]))
-    print(f"empty posts: {len(j['empty_posts'])}; unreadable citation-like text: {j['unreadable'] or 'none'}")
+    print(f"empty posts: {len(j['empty_posts'])}; unreadable citation-like text reported: {j['unreadable'] or 'none'} "
+          f"(gold: {gold.get('unreadable', [])})")
     if j["concepts"]:
         c = j["concepts"]
         print(f"concept-tag precision on {c['claims']} sampled claims: {c['precision']:.3f} ({c['tags']} tags)")

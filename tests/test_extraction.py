@@ -6,6 +6,7 @@ with a gold file of every citation's locator and library key (see gold.yaml's he
 
 from __future__ import annotations
 
+import json
 import sys
 
 import pytest
@@ -53,9 +54,31 @@ def test_precision_recall_and_resolution_overall(figures):
     assert figures["resolved_right"] >= 0.95
 
 
-def test_nothing_in_the_judged_set_is_unreadable_or_unresolved(judged):
-    assert [u.text for u in judged.unreadable] == []
+def test_the_unreadable_parenthesis_is_reported_and_nothing_is_unresolved(judged):
+    assert [u.text for u in judged.unreadable] == GOLD["unreadable"]
     assert [c.raw for c in judged.citations if c.status != "resolved"] == []
+
+
+def test_kg_refs_check_lists_unreadable_text_and_unknown_organisations(tmp_path):
+    from click.testing import CliRunner
+
+    from kg.cli import main
+    from kg.graph import build_graph
+    from kg.settings import load_settings
+    settings = load_settings(data_dir=tmp_path / "data", env={"KG_CORPUS_DIR": str(extraction.DATA / "corpus")})
+    build_graph(extraction.build.run_pipeline(settings), settings)
+    result = CliRunner().invoke(main, ["refs", "check", "--json", "--data", str(settings.data_dir)],
+                                env={"KG_CORPUS_DIR": str(extraction.DATA / "corpus")})
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert [(u["raw"], u["post"]["id"]) for u in report["unreadable"]] == [
+        ("(SCIE, 2013, updated 2015)", "co-production-councils")]
+    assert "after the year" in report["unreadable"][0]["reason"]
+    unknown = {p["keys"][0] for p in report["problems"] if p["kind"] == "unknown-organisation"}
+    assert {"AgeUK2017", "NuffieldTrust2019", "HMGovernment2007"} <= unknown
+    text = CliRunner().invoke(main, ["refs", "check", "--data", str(settings.data_dir)],
+                              env={"KG_CORPUS_DIR": str(extraction.DATA / "corpus")}).output
+    assert "Unreadable citation-like text: 1" in text and "(SCIE, 2013, updated 2015)" in text
 
 
 def test_the_seed_corpus_does_not_regress():
