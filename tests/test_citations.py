@@ -426,3 +426,10 @@ def test_a_markdown_footnote_linking_a_source_is_resolved_by_its_url():
     found, _ = extract_post_citations(post, paragraph_claims(post))
     [cit] = resolve_citations(found, refs, [])
     assert cit.reference_key == "HSCIC2014" and cit.raw == "[^1]"
+
+
+def test_two_authors_prefer_the_entry_with_exactly_those_authors():
+    refs = {"NeedhamCarr2009": Reference("NeedhamCarr2009", "report", {"author": "Needham, C. and Carr, S.", "year": "2009", "title": "A"}),
+            "Needham2009": Reference("Needham2009", "report", {"author": "Needham, C. and Carr, S. and Smith, J.", "year": "2009", "title": "B"})}
+    [cit] = resolve_citations(extract_citations(claim_of("x (Needham and Carr, 2009)")), refs, [])
+    assert cit.reference_key == "NeedhamCarr2009"

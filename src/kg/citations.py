@@ -693,6 +693,11 @@ class CitationResolver:
             sole = [e for e in own if len(e.persons) <= 1]
             if sole or own:
                 return list(dict.fromkeys(sole or own))
+        if len(reading) > 1 and not et_al:
+            # Every author named: the entry with exactly those authors, in that order, first.
+            exact = [e for e in candidates if list(e.persons) == reading]
+            if exact:
+                return exact
         for entry in candidates:
             if len(reading) == 1 and not et_al:
                 if first in entry.bodies or (entry.persons and entry.persons[0] == first):
