@@ -12,6 +12,8 @@ import pytest
 
 from kg.citations import (
     CitationResolver,
+    extract_post_citations,
+    find_unreadable,
     extract_citations,
     parse_citation,
     parse_cite_query,
@@ -266,3 +268,168 @@ def test_resolver_finds_every_library_entry_by_acronym_and_by_name(library, orga
         assert resolver.resolve(name, label)[0] == key
         if "shortauthor" in reference.fields:
             assert resolver.resolve(reference.fields["shortauthor"], label)[0] == key
+
+
+# --- Every form of issue 14 (item 1), its span and locator, and every non-citation -------------
+
+@pytest.mark.parametrize("text, expected", [
+    ("as seen (Needham, 2009).", [("Needham, 2009", "Needham", "2009", None)]),
+    ("as seen (Needham 2009).", [("Needham 2009", "Needham", "2009", None)]),
+    ("as seen (Needham, 2009, p. 12).", [("Needham, 2009, p. 12", "Needham", "2009", "12")]),
+    ("as seen (Needham, 2009: 12).", [("Needham, 2009: 12", "Needham", "2009", "12")]),
+    ("as seen (Needham 2009, pp. 3–4).", [("Needham 2009, pp. 3–4", "Needham", "2009", "3–4")]),
+    ("as seen (Needham, 2009, ch. 3).", [("Needham, 2009, ch. 3", "Needham", "2009", "ch. 3")]),
+    ("as seen (DH 2012, para. 4.3).", [("DH 2012, para. 4.3", "DH", "2012", "para. 4.3")]),
+    ("as seen (Ham, 2011, pp. vii–ix).", [("Ham, 2011, pp. vii–ix", "Ham", "2011", "vii–ix")]),
+    ("as seen (Needham and Carr, 2009)", [("Needham and Carr, 2009", "Needham and Carr", "2009", None)]),
+    ("as seen (Smith & Jones 2010)", [("Smith & Jones 2010", "Smith & Jones", "2010", None)]),
+    ("as seen (Bennett et al., 1998)", [("Bennett et al., 1998", "Bennett et al.", "1998", None)]),
+    ("as seen (Hudson et al 2011)", [("Hudson et al 2011", "Hudson et al", "2011", None)]),
+    ("as seen (Duffy, Waters and Glasby, 2010)", [("Duffy, Waters and Glasby, 2010", "Duffy, Waters and Glasby", "2010", None)]),
+    ("as seen (NHS Confederation, NHS Providers and the LGA, 2016)",
+     [("NHS Confederation, NHS Providers and the LGA, 2016", "NHS Confederation, NHS Providers and the LGA", "2016", None)]),
+    ("as seen (Bennett et al., 1998, 2004)",
+     [("Bennett et al., 1998", "Bennett et al.", "1998", None), ("2004", "Bennett et al.", "2004", None)]),
+    ("as seen (DH, 2010a, 2010b)", [("DH, 2010a", "DH", "2010a", None), ("2010b", "DH", "2010b", None)]),
+    ("as seen (Age UK, 2017; ADASS, 2014)", [("Age UK, 2017", "Age UK", "2017", None), ("ADASS, 2014", "ADASS", "2014", None)]),
+    ("as seen (see Glasby, 2011)", [("Glasby, 2011", "Glasby", "2011", None)]),
+    ("as seen (e.g. NAO 2014)", [("NAO 2014", "NAO", "2014", None)]),
+    ("as seen (cf. NAO, 2014, ch. 2)", [("NAO, 2014, ch. 2", "NAO", "2014", "ch. 2")]),
+    ("as seen (Glasby, 2011, cited in Needham, 2013)",
+     [("Glasby, 2011", "Glasby", "2011", None), ("Needham, 2013", "Needham", "2013", None)]),
+    ("as seen (quoted in Hudson et al., 2011, p. 120)", [("Hudson et al., 2011, p. 120", "Hudson et al.", "2011", "120")]),
+    ("as seen (Carr, Personalisation: a rough guide, 2008, p.9)",
+     [("Carr, Personalisation: a rough guide, 2008, p.9", "Carr", "2008", "9")]),
+    ("as seen (Department of Health/Department of Communities and Local Government 2010)",
+     [("Department of Health/Department of Communities and Local Government 2010",
+       "Department of Health/Department of Communities and Local Government", "2010", None)]),
+    ("the Care Quality Commission (2019) found", [("Care Quality Commission (2019)", "Care Quality Commission", "2019", None)]),
+    ("Needham et al. (2012: 4) argue", [("Needham et al. (2012: 4)", "Needham et al.", "2012", "4")]),
+    ("the King’s Fund’s (2012) review", [("King’s Fund’s (2012)", "King’s Fund", "2012", None)]),
+    ("the King's Fund's (2012) review", [("King's Fund's (2012)", "King's Fund", "2012", None)]),
+    ("Department of Health (2010, p. 6) said", [("Department of Health (2010, p. 6)", "Department of Health", "2010", "6")]),
+    ("Smith and Jones (2010) describe", [("Smith and Jones (2010)", "Smith and Jones", "2010", None)]),
+    ("the DH (2010a, 2010b) said", [("DH (2010a", "DH", "2010a", None), ("2010b", "DH", "2010b", None)]),
+])
+def test_every_form_with_its_span_and_locator(text, expected):
+    citations = extract_citations(claim_of(text))
+    assert [(c.raw, c.author, c.year, c.locator) for c in citations] == expected
+    for c in citations:
+        assert text[c.start - 100:c.end - 100] == c.raw
+
+
+@pytest.mark.parametrize("text", [
+    "costs rose (from 2013) and fell", "the Children Act (1989) says", "as the report says (1989)",
+    "see the table (p.2)", "spending in (2014/15) fell", "spending (2011-12) fell", "as before (see above)",
+    "a payment (£250 in 2015) was made", "a fall (about 3% in 2014) was seen", "the Care Act (2014) turned",
+"(1,150 words)", "Comments (4)", "a podcast (12 minutes)",
+    "spending was £1.2bn (2015) and is lower", "(in 2020)", "In April (2013) the rules changed",
+    "Department of Health (DH) (2011b), Payment by Results guidance",
+    "King’s Fund (2012), Payment by Results: How can payment systems help?",
+])
+def test_what_is_not_a_citation(text):
+    claim = claim_of(text)
+    assert extract_citations(claim) == []
+    assert find_unreadable(claim) == []
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("as seen (Smith 2010 and elsewhere)", "after the year"),
+    ("as seen (Glasby, 2011: )", "colon without a page"),
+])
+def test_citation_like_text_that_does_not_read_is_reported(text, reason):
+    claim = claim_of(text)
+    assert extract_citations(claim) == []
+    [odd] = find_unreadable(claim)
+    assert reason in odd.reason and text[odd.start - 100:odd.end - 100] == odd.text
+
+
+def test_a_narrative_name_read_too_far_back_is_cut_to_what_resolves():
+    refs = {"Glasby2011": Reference("Glasby2011", "report", {"author": "Glasby, Jon", "year": "2011", "title": "T"})}
+    [cit] = resolve_citations(extract_citations(claim_of("As Glasby (2011) puts it")), refs, [])
+    assert (cit.reference_key, cit.raw, cit.author) == ("Glasby2011", "Glasby (2011)", "Glasby")
+
+
+def _people_library() -> dict[str, Reference]:
+    rows = {
+        "Needham2012": "Needham, Catherine and Glasby, Jon and Moran, Nicola",
+        "NeedhamCarr2009": "Needham, Catherine and Carr, Sarah",
+        "Needham2009": "Needham, Catherine",
+        "OBrien2014": "O'Brien, John and M{\\\"u}ller, Anna",
+        "Fontaine2001": "de la Fontaine, Jean",
+    }
+    years = {"Needham2012": "2012", "NeedhamCarr2009": "2009", "Needham2009": "2009", "OBrien2014": "2014",
+             "Fontaine2001": "2001"}
+    return {k: Reference(k, "article", {"author": v, "year": years[k], "title": k}) for k, v in rows.items()}
+
+
+@pytest.mark.parametrize("written, key", [
+    ("(Needham et al., 2012: 4)", "Needham2012"),
+    ("(Needham and Carr, 2009)", "NeedhamCarr2009"),
+    ("(Needham & Carr 2009)", "NeedhamCarr2009"),
+    ("(Needham, 2009)", "Needham2009"),
+    ("(O’Brien and Müller, 2014)", "OBrien2014"),
+    ("(de la Fontaine, 2001)", "Fontaine2001"),
+])
+def test_resolution_goes_author_by_author(written, key):
+    [cit] = resolve_citations(extract_citations(claim_of(f"x {written}")), _people_library(), [])
+    assert cit.reference_key == key, cit.reason
+
+
+def test_a_near_miss_names_the_closest_entries():
+    [cit] = resolve_citations(extract_citations(claim_of("x (Neednam, 2012)")), _people_library(), [])
+    assert cit.status == "unresolved" and "closest: Needham2012" in cit.reason
+
+
+def test_an_organisation_s_own_report_beats_one_it_published(organisations):
+    refs = {"KingsFund2012": Reference("KingsFund2012", "report", {"author": "{King's Fund}", "year": "2012", "title": "A"}),
+            "Goodwin2012": Reference("Goodwin2012", "report", {"author": "Goodwin, Nick and Smith, Judith",
+                                                               "institution": "King's Fund", "year": "2012", "title": "B"})}
+    [cit] = resolve_citations(extract_citations(claim_of("the King’s Fund’s (2012) review")), refs, organisations)
+    assert cit.reference_key == "KingsFund2012"
+
+
+def test_a_corporate_list_resolves_through_every_body(organisations):
+    refs = {"NHSConfederation2016": Reference("NHSConfederation2016", "report", {
+        "author": "{NHS Confederation} and {NHS Providers} and {Local Government Association}", "year": "2016", "title": "T"})}
+    index = OrganisationIndex(organisations.organisations)
+    index.mint(refs.values())
+    [cit] = resolve_citations(extract_citations(claim_of("x (NHS Confederation, NHS Providers and the LGA, 2016)")),
+                              refs, index)
+    assert cit.reference_key == "NHSConfederation2016", cit.reason
+
+
+# --- Notes (item 3) ---------------------------------------------------------------------------
+
+def test_a_note_marker_cites_the_source_its_note_names(organisations):
+    body = ("Spending fell for five years[1]. Nothing to see here[2].\n\n"
+            "[1] – Source for this is Table 3.4 in HSCIC’s 2013/14 social services expenditure report (pdf).\n\n"
+            "[2] – I think this is strange.")
+    post = Post(id="p", title="T", body=body)
+    claims = paragraph_claims(post)
+    refs = {"HSCIC2014": Reference("HSCIC2014", "report", {"author": "{Health and Social Care Information Centre}",
+                                                           "shortauthor": "HSCIC", "year": "2014", "title": "PSS"})}
+    found, odd = extract_post_citations(post, claims)
+    [cit] = resolve_citations(found, refs, organisations)
+    assert odd == [] and cit.form == "note" and cit.raw == "[1]" and body[cit.start:cit.end] == "[1]"
+    assert (cit.author, cit.year, cit.locator, cit.reference_key) == ("HSCIC", "2013", "Table 3.4", "HSCIC2014")
+    assert cit.note.startswith("Source for this is Table 3.4")
+    [unres] = resolve_citations(found, {}, organisations)
+    assert unres.status == "unresolved" and "(note: Source for this" in unres.reason
+
+
+def test_a_markdown_footnote_linking_a_source_is_resolved_by_its_url():
+    body = "Costs rose[^1].\n\n[^1]: See https://digital.nhs.uk/pss-expenditure-2013-14 for the tables."
+    post = Post(id="p", title="T", body=body)
+    refs = {"HSCIC2014": Reference("HSCIC2014", "report", {"author": "{HSCIC}", "year": "2014", "title": "PSS",
+                                                           "url": "https://digital.nhs.uk/pss-expenditure-2013-14"})}
+    found, _ = extract_post_citations(post, paragraph_claims(post))
+    [cit] = resolve_citations(found, refs, [])
+    assert cit.reference_key == "HSCIC2014" and cit.raw == "[^1]"
+
+
+def test_two_authors_prefer_the_entry_with_exactly_those_authors():
+    refs = {"NeedhamCarr2009": Reference("NeedhamCarr2009", "report", {"author": "Needham, C. and Carr, S.", "year": "2009", "title": "A"}),
+            "Needham2009": Reference("Needham2009", "report", {"author": "Needham, C. and Carr, S. and Smith, J.", "year": "2009", "title": "B"})}
+    [cit] = resolve_citations(extract_citations(claim_of("x (Needham and Carr, 2009)")), refs, [])
+    assert cit.reference_key == "NeedhamCarr2009"

@@ -109,3 +109,52 @@ def test_malformed_or_missing_authority_names_the_fix(tmp_path):
         "<https://kg.example.org/org/x> a foaf:Organization ; skos:prefLabel \"X\", \"Y\" .\n", encoding="utf-8")
     with pytest.raises(ReferencesError, match="organisation x has 2 skos:prefLabel"):
         load_organisations(two_names)
+
+
+# --- One organisation matcher for graph, citations and tagging (issue 14 items 2 and 7) -------
+
+from kg.model import Reference  # noqa: E402
+from kg.organisations import corporate_names, org_slug  # noqa: E402
+
+
+def test_creators_are_the_bodies_an_entry_names(index):
+    ref = Reference("X2016", "report", {"author": "{NHS Confederation} and Smith, Judith",
+                                        "shortauthor": "NHS Confederation", "institution": "Department of Health"})
+    assert [o.id for o in index.creators(ref)] == ["nhs-confederation", "dh"]
+
+
+def test_a_corporate_author_the_authority_lacks_is_minted_and_listed():
+    index = OrganisationIndex(load_organisations(ROOT / "ontology" / "organisations.ttl"))
+    refs = [Reference("AgeUK2017", "report", {"author": "{Age UK}", "year": "2017", "title": "T"}),
+            Reference("DH2010", "report", {"author": "{Department of Health}", "year": "2010", "title": "T"})]
+    minted = index.mint(refs)
+    assert [(o.id, o.name) for o in minted] == [("age-uk", "Age UK")]
+    assert [(o.id, key) for o, key in index.unknown] == [("age-uk", "AgeUK2017")]
+    assert index.lookup("Age UK").id == "age-uk" and [o.id for o in index.creators(refs[0])] == ["age-uk"]
+    assert index.mint(refs) == []  # once
+
+
+def test_corporate_names_keep_a_name_with_and_whole():
+    ref = Reference("DHSC2018", "report", {"author": "{Department of Health and Social Care}",
+                                           "institution": "Department of Health and Social Care"})
+    assert corporate_names(ref) == ["Department of Health and Social Care"]
+    assert org_slug("King’s Fund") == "kings-fund"
+
+
+def test_the_before_an_acronym_is_free(index):
+    assert index.lookup("the LGA").id == index.lookup("LGA").id
+
+
+def test_name_spans_find_organisations_as_written(index):
+    text = "Figures from the Health and Social Care Information Centre, and people in control of money."
+    spans = [text[s:e] for s, e in index.name_spans(text)]
+    assert spans == ["Health and Social Care Information Centre"]  # "in control" is not In Control
+
+
+def test_the_tagger_does_not_tag_from_inside_an_organisation_s_name(index):
+    from kg.concepts import Tagger, load_scheme
+    concepts = load_scheme(ROOT / "ontology" / "concepts.ttl")
+    text = "Figures from the Health and Social Care Information Centre show a rise."
+    assert Tagger(concepts).tag(text) == ("adult-social-care",)  # what the unmasked tagger did
+    assert Tagger(concepts, organisations=index).tag(text) == ()
+    assert Tagger(concepts, organisations=index).tag("Integration of health and social care") == ("integration",)

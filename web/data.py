@@ -482,5 +482,8 @@ def audit() -> dict:
     return {"unresolved": [{"id": u["id"], "raw": u["raw"], "author": u["author"], "year": u["year"],
                             "reason": u["reason"], "claim_id": u["claim"]["id"], "claim_text": u["claim"]["text"],
                             "post_id": u["post"]["id"], "post_title": u["post"]["title"]} for u in found["unresolved"]],
+            "unreadable": [{"id": u["id"], "raw": u["raw"], "reason": u["reason"], "claim_id": u["claim"]["id"],
+                            "claim_text": u["claim"]["text"], "post_id": u["post"]["id"],
+                            "post_title": u["post"]["title"]} for u in found.get("unreadable", [])],
             "never_cited": [{"key": r["key"], "title": latex_decode(r["title"] or "")} for r in found["uncited"]]}
 

@@ -38,7 +38,8 @@ from . import organisations as organisations_mod
 from . import references as references_mod
 from .corpus import write_text_atomic
 from .errors import BuildError, KGError
-from .model import Citation, Claim, Concept, Corpus, Failure, Organisation, Post, Provenance, Reference
+from .model import (Citation, Claim, Concept, Corpus, Failure, Organisation, Post, Provenance, Reference,
+                    UnreadableCitation)
 from .progress import Progress, no_progress
 from .settings import Settings
 
@@ -59,6 +60,7 @@ class Inputs:
     failures: list[Failure] = field(default_factory=list)
     resolver: citations_mod.CitationResolver | None = None
     tagger: concepts_mod.Tagger | None = None
+    minted: list[tuple[str, str]] = field(default_factory=list)  # (corporate author, library key) not in the authority
 
 
 def _digest_files(paths: Iterable[Path], *extra: str) -> str:
@@ -84,7 +86,11 @@ def load_inputs(settings: Settings) -> Inputs:
                                 "no reference library (run `kg refs extract` to bootstrap it)"))
     overrides_file = settings.corpus_dir / "claims-overrides.yaml"
     overrides = claims_mod.load_overrides(overrides_file)
-    organisations = organisations_mod.load_organisations(settings.ontology_dir / "organisations.ttl")
+    authority = organisations_mod.OrganisationIndex(
+        organisations_mod.load_organisations(settings.ontology_dir / "organisations.ttl"))
+    # A corporate author the authority lacks is still one organisation, minted from the library.
+    authority.mint(references.values())
+    organisations = list(authority.organisations)
     concepts = concepts_mod.load_scheme(settings.ontology_dir / "concepts.ttl", base_iri=settings.base_iri)
     ontology = sorted(settings.ontology_dir.glob("*.ttl"))
     # The index schema too: an index written to an older schema cannot take new documents.
@@ -92,8 +98,9 @@ def load_inputs(settings: Settings) -> Inputs:
                            __version__, str(FORMAT), f"index-schema-{index_mod.SCHEMA_VERSION}",
                            settings.base_iri)
     return Inputs(references, organisations, concepts, overrides, digest, failures,
-                  resolver=citations_mod.CitationResolver(references, organisations),
-                  tagger=concepts_mod.Tagger(concepts))
+                  resolver=citations_mod.CitationResolver(references, authority),
+                  tagger=concepts_mod.Tagger(concepts, organisations=authority),
+                  minted=[(org.name, key) for org, key in authority.unknown])
 
 
 @dataclass
@@ -103,6 +110,7 @@ class PostData:
     post: Post
     claims: list[Claim] = field(default_factory=list)
     citations: list[Citation] = field(default_factory=list)
+    unreadable: list[UnreadableCitation] = field(default_factory=list)
     subjects: dict[str, tuple[str, ...]] = field(default_factory=dict)
     listed: tuple[str, ...] = ()  # reference keys a bibliography post lists
     failures: list[Failure] = field(default_factory=list)
@@ -115,6 +123,7 @@ class PostData:
         return {"post": post,
                 "claims": [dict(vars(c)) for c in self.claims],
                 "citations": [dict(vars(c)) for c in self.citations],
+                "unreadable": [dict(vars(u)) for u in self.unreadable],
                 "subjects": {k: list(v) for k, v in self.subjects.items()},
                 "listed": list(self.listed),
                 "bibliography": self.bibliography,
@@ -127,6 +136,7 @@ class PostData:
         return cls(post=Post(**post),
                    claims=[Claim(**c) for c in data["claims"]],
                    citations=[Citation(**c) for c in data["citations"]],
+                   unreadable=[UnreadableCitation(**u) for u in data.get("unreadable", [])],
                    subjects={k: tuple(v) for k, v in data["subjects"].items()},
                    listed=tuple(data["listed"]),
                    failures=[Failure(**f) for f in data["failures"]],
@@ -136,6 +146,7 @@ class PostData:
         return {"claims": len(self.claims), "questions": sum(c.is_question for c in self.claims),
                 "citations": len(self.citations),
                 "resolved": sum(c.status == "resolved" for c in self.citations),
+                "unreadable": len(self.unreadable),
                 "tagged_claims": len(self.subjects)}
 
 
@@ -147,10 +158,11 @@ def derive_post(post: Post, inputs: Inputs) -> PostData:
     except KGError as exc:
         data.failures.append(Failure("claims", post.path or post.id, str(exc)))
         return data
-    found = [cit for claim in data.claims for cit in citations_mod.extract_citations(claim)]
+    found, data.unreadable = citations_mod.extract_post_citations(post, data.claims)
     data.citations = citations_mod.resolve_citations(found, inputs.references, inputs.organisations,
                                                      resolver=inputs.resolver)
-    data.subjects = concepts_mod.tag_claims(data.claims, inputs.concepts, titles={post.id: post.title},
+    tagged = citations_mod.masked_for_tagging(post, data.claims, data.citations)
+    data.subjects = concepts_mod.tag_claims(tagged, inputs.concepts, titles={post.id: post.title},
                                             tagger=inputs.tagger)
     data.bibliography = references_mod.is_bibliography(post)
     if data.bibliography:
@@ -225,6 +237,7 @@ def _assemble(posts: list[Post], derived: dict[str, PostData], inputs: Inputs, f
         data = derived[post.id]
         result.claims.extend(data.claims)
         result.citations.extend(data.citations)
+        result.unreadable.extend(data.unreadable)
         result.subjects.update(data.subjects)
         if data.bibliography:
             result.bibliography[post.id] = data.listed
@@ -277,9 +290,11 @@ class BuildReport:
             f"{c.get('excerpts', 0)} excerpts)",
             f"  claims      {c.get('claims', 0):>8}  ({c.get('questions', 0)} questions)",
             f"  citations   {c.get('citations', 0):>8}  ({c.get('resolved', 0)} resolved, "
-            f"{c.get('unresolved', 0)} unresolved)",
+            f"{c.get('unresolved', 0)} unresolved, {c.get('unreadable', 0)} unreadable: `kg refs check`)",
             f"  references  {c.get('references', 0):>8}  ({c.get('cited_references', 0)} cited)",
             f"  concepts    {c.get('concepts', 0):>8}  ({c.get('tagged_claims', 0)} claims tagged)",
+            *([f"  new orgs    {c['minted_organisations']:>8}  (corporate authors not in ontology/organisations.ttl: "
+               "`kg refs check`)"] if c.get("minted_organisations") else []),
             f"  triples     {c.get('triples', 0):>8}",
             f"  indexed     {c.get('indexed', 0):>8}  claims",
         ]
@@ -306,6 +321,7 @@ def count(corpus: Corpus) -> dict[str, int]:
         "citations": len(corpus.citations),
         "resolved": resolved,
         "unresolved": len(corpus.citations) - resolved,
+        "unreadable": len(corpus.unreadable),
         "references": len(corpus.references),
         "cited_references": len({c.reference_key for c in corpus.citations if c.reference_key}),
         "concepts": len(corpus.concepts),
@@ -416,6 +432,7 @@ def _totals(inputs: Inputs, records: Iterable[dict]) -> dict[str, int]:
     records = list(records)
     totals = {name: sum(r[name] for r in records)
               for name in ("claims", "questions", "citations", "resolved", "tagged_claims")}
+    unreadable = sum(r.get("unreadable", 0) for r in records)
     return {
         "posts": len(records),
         "bibliography_posts": sum(r["kind"] == "bibliography" for r in records),
@@ -423,6 +440,7 @@ def _totals(inputs: Inputs, records: Iterable[dict]) -> dict[str, int]:
         "claims": totals["claims"], "questions": totals["questions"],
         "citations": totals["citations"], "resolved": totals["resolved"],
         "unresolved": totals["citations"] - totals["resolved"],
+        "unreadable": unreadable, "minted_organisations": len(inputs.minted),
         "references": len(inputs.references),
         "cited_references": len({key for r in records for key in r["cited"]}),
         "concepts": len(inputs.concepts), "tagged_claims": totals["tagged_claims"],
@@ -435,6 +453,7 @@ def _full(settings: Settings, posts: list[Post], inputs: Inputs, failures: list[
     derived = _derive_all(posts, inputs, progress, cache, digests)
     corpus = _assemble(posts, derived, inputs, failures)
     counts = count(corpus)
+    counts["minted_organisations"] = len(inputs.minted)
     clock.lap("derive")
     # The store is bulk-loaded in the background while the index is written: "graph" is the
     # time to write its triples, "graph_wait" the load's time past the index, then the ontology.
@@ -525,4 +544,4 @@ class _Clock:
 
 def _lines(post: Post, data: PostData, inputs: Inputs, settings: Settings) -> list[str]:
     return graph_mod.post_lines(post, data.claims, data.citations, data.subjects, data.listed,
-                                inputs.references, settings)
+                                inputs.references, settings, unreadable=data.unreadable)

@@ -19,6 +19,7 @@ from .concepts import other_labels
 from .errors import NotFound
 from .graph import Iris, _lit, build_info, open_store
 from .model import Organisation, Reference
+from .organisations import OrganisationIndex, load_organisations
 from .references import check_library, latex_decode, load_library, parse_bibtex
 from .settings import Settings
 from .vocab import PREFIXES
@@ -434,7 +435,18 @@ class Catalog:
               ?source kg:citationKey ?key . OPTIONAL { ?source dcterms:title ?title }
               FILTER NOT EXISTS { ?c a cito:Citation ; cito:hasCitedEntity ?source }
             } ORDER BY ?key""")
+        unreadable = self.select("""
+            SELECT ?id ?raw ?reason ?claimId ?text ?postId ?postTitle WHERE {
+              ?odd a kg:UnreadableCitation ; dcterms:identifier ?id ; c4o:hasContent ?raw ;
+                   kg:unreadableReason ?reason ; dcterms:isPartOf ?claim .
+              ?claim dcterms:identifier ?claimId ; c4o:hasContent ?text ; kg:ordinal ?ordinal ;
+                     dcterms:isPartOf ?post .
+              ?post dcterms:identifier ?postId ; dcterms:title ?postTitle .
+            } ORDER BY ?postTitle ?ordinal ?id""")
         return {
+            "unreadable": [{"id": r["id"], "raw": r["raw"], "reason": r["reason"],
+                            "claim": {"id": r["claimId"], "text": r["text"]},
+                            "post": {"id": r["postId"], "title": r["postTitle"]}} for r in unreadable],
             "unresolved": [{"id": r["id"], "raw": r["raw"], "author": r["author"], "year": r["year"],
                             "reason": r["reason"], "claim": {"id": r["claimId"], "text": r["text"]},
                             "post": {"id": r["postId"], "title": r["postTitle"]}} for r in unresolved],
@@ -637,6 +649,12 @@ def refs_check(settings: Settings) -> dict:
     report["problems"] = [problem.as_dict() for problem in check_library(references)]
     _, failures = load_library(settings.references_file, missing_ok=True)
     report["problems"] += [{"kind": "unreadable", "keys": [], "message": f"{f.item}: {f.message}"} for f in failures]
+    authority = OrganisationIndex(load_organisations(settings.ontology_dir / "organisations.ttl"))
+    authority.mint(references.values())
+    report["problems"] += [{"kind": "unknown-organisation", "keys": [key],
+                            "message": f"{key}: corporate author {org.name!r} is not in ontology/organisations.ttl; "
+                                       f"kg minted org/{org.id} for it (add it there with its acronym and forms)"}
+                           for org, key in authority.unknown]
     return report
 
 

@@ -40,6 +40,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, SKOS
 
 from .errors import ConceptError
+from .organisations import OrganisationIndex
 from .model import Claim, Concept
 from .vocab import read_turtle
 
@@ -404,7 +405,10 @@ class Tagger:
     """Find the concepts a text is about; compile once per scheme, then call ``tag`` per claim."""
 
     def __init__(self, concepts: Mapping[str, Concept] | Iterable[Concept],
-                 stop_phrases: Iterable[str] = STOP_PHRASES):
+                 stop_phrases: Iterable[str] = STOP_PHRASES, organisations: OrganisationIndex | None = None):
+        # Words inside an organisation's name say who, not what: "the Health and Social Care
+        # Information Centre" is no mention of integration. The one organisation matcher finds them.
+        self.organisations = organisations
         if not isinstance(concepts, Mapping):
             concepts = {c.id: c for c in concepts}
         self.concepts: dict[str, Concept] = dict(concepts)
@@ -494,6 +498,11 @@ class Tagger:
             return []
         if words is None:
             words = list(_WORD.finditer(lowered))
+        if self.organisations is not None:
+            masked = self.organisations.name_spans(folded)
+            if masked:
+                candidates = [c for c in candidates
+                              if not any(s < words[c[1] - 1].end() and words[c[0]].start() < e for s, e in masked)]
 
         candidates.sort(key=lambda c: (c[0], -(c[1] - c[0]), c[2].concept_id is None))
         mentions: list[Mention] = []

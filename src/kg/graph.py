@@ -30,7 +30,8 @@ from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 
 from . import generations
 from .errors import GraphError
-from .model import Citation, Claim, Corpus, Failure, Organisation, Post, Reference
+from .model import Citation, Claim, Corpus, Failure, Post, Reference, UnreadableCitation
+from .organisations import OrganisationIndex
 from .progress import Progress, no_progress
 from .references import latex_decode, to_bibtex
 from .settings import Settings
@@ -196,6 +197,8 @@ class _T:
     ordinal, section, claimKind, isQuestion = str(KG.ordinal), str(KG.section), str(KG.claimKind), str(KG.isQuestion)
     citedAuthor, citedYear, citationStatus = str(KG.citedAuthor), str(KG.citedYear), str(KG.citationStatus)
     unresolvedReason = str(KG.unresolvedReason)
+    citationForm, noteText, UnreadableCitation = str(KG.citationForm), str(KG.noteText), str(KG.UnreadableCitation)
+    unreadableReason = str(KG.unreadableReason)
     wasDerivedFrom, qualifiedDerivation, entity = (str(PROV.wasDerivedFrom), str(PROV.qualifiedDerivation),
                                                    str(PROV.entity))
     hasSource, hasSelector, start, end, exact = (str(OA.hasSource), str(OA.hasSelector), str(OA.start), str(OA.end),
@@ -221,30 +224,6 @@ def _function_iri(name: str) -> str | None:
         iri = None
     _FUNCTIONS[name] = iri
     return iri
-
-
-def _norm(text: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", text.lower().replace("’", "'").replace("&", "and"))
-
-
-def _org_lookup(organisations: Iterable[Organisation]) -> dict[str, str]:
-    lookup: dict[str, str] = {}
-    for org in organisations:
-        for form in (org.name, org.acronym, *org.alt_names):
-            if form:
-                lookup.setdefault(_norm(form), org.id)
-    return lookup
-
-
-def _creators(ref: Reference, lookup: dict[str, str]) -> list[str]:
-    found = []
-    for name in ("author", "shortauthor", "institution", "organization"):
-        value = ref.fields.get(name, "")
-        for part in re.split(r"\s+and\s+", value):
-            org_id = lookup.get(_norm(part.strip("{} ")))
-            if org_id and org_id not in found:
-                found.append(org_id)
-    return found
 
 
 def reference_bibtex(ref: Reference) -> str:
@@ -282,7 +261,7 @@ def global_lines(corpus: Corpus, settings: Settings) -> list[str]:
             lit(o, SKOS.altLabel, alt, lang="en")
 
     # References.
-    lookup = _org_lookup(corpus.organisations)
+    authority = OrganisationIndex(corpus.organisations)
     for key, ref in corpus.references.items():
         s = ids.source(key)
         a(s, ENTRY_CLASSES.get(ref.entry_type.lower(), FABIO.Expression))
@@ -299,8 +278,8 @@ def global_lines(corpus: Corpus, settings: Settings) -> list[str]:
             lit(s, DCTERMS.issued, ref.year)
         if ref.fields.get("url"):
             lit(s, FABIO.hasURL, ref.fields["url"], str(XSD.anyURI))
-        for org_id in _creators(ref, lookup):
-            iri(s, DCTERMS.creator, ids.org(org_id))
+        for org in authority.creators(ref):
+            iri(s, DCTERMS.creator, ids.org(org.id))
         lit(s, KG.bibtex, reference_bibtex(ref))
 
     # Concepts (the scheme's own file is loaded as well; these triples agree with it).
@@ -333,7 +312,8 @@ def global_lines(corpus: Corpus, settings: Settings) -> list[str]:
 def post_lines(post: Post, claims: Iterable[Claim], citations: Iterable[Citation],
                subjects: Mapping[str, tuple[str, ...]], listed: Iterable[str],
                references: Mapping[str, Reference], settings: Settings,
-               failures: list[Failure] | None = None) -> list[str]:
+               failures: list[Failure] | None = None,
+               unreadable: Iterable[UnreadableCitation] = ()) -> list[str]:
     """Map one post and everything derived from it to N-Triples.
 
     Every triple's subject belongs to the post (the post, its derivations, claims, citations,
@@ -403,8 +383,10 @@ def post_lines(post: Post, claims: Iterable[Claim], citations: Iterable[Citation
         _selectors(out, t, cit.start, cit.end, cit.raw)
         lit(t, T.locator, cit.locator)
         lit(t, T.citedAuthor, cit.author)
-        lit(t, T.citedYear, cit.year)
+        lit(t, T.citedYear, cit.year or None)
         lit(t, T.citationStatus, cit.status)
+        lit(t, T.citationForm, cit.form)
+        lit(t, T.noteText, cit.note)
         positions[cit.claim_id] = positions.get(cit.claim_id, 0) + 1
         lit(t, T.ordinal, positions[cit.claim_id])
         function = _function_iri(cit.function)
@@ -433,6 +415,17 @@ def post_lines(post: Post, claims: Iterable[Claim], citations: Iterable[Citation
         lit(g, T.hasContent, cit.group_raw)
         iri(g, T.hasContext, ids.claim(cit.claim_id))
 
+    # Citation-like text the grammar could not read: kept for the audit, never a citation.
+    for odd in unreadable:
+        u = ids.citation(odd.id)
+        a(u, T.UnreadableCitation)
+        lit(u, T.identifier, odd.id)
+        iri(u, T.isPartOf, ids.claim(odd.claim_id))
+        iri(u, T.hasSource, ids.post(odd.post_id))
+        lit(u, T.hasContent, odd.text)
+        lit(u, T.unreadableReason, odd.reason)
+        _selectors(out, u, odd.start, odd.end, odd.text)
+
     # A bibliography post lists its sources.
     for key in listed:
         iri(p, T.citesForInformation, ids.source(key))
@@ -450,10 +443,14 @@ def corpus_lines_iter(corpus: Corpus, settings: Settings, failures: list[Failure
         claims[claim.post_id].append(claim)
     for cit in corpus.citations:
         citations[cit.post_id].append(cit)
+    unreadable: dict[str, list[UnreadableCitation]] = defaultdict(list)
+    for odd in corpus.unreadable:
+        unreadable[odd.post_id].append(odd)
     yield from global_lines(corpus, settings)
     for post in progress(corpus.posts, "Writing the graph", len(corpus.posts)):
         yield from post_lines(post, claims[post.id], citations[post.id], corpus.subjects,
-                              corpus.bibliography.get(post.id, ()), corpus.references, settings, failures)
+                              corpus.bibliography.get(post.id, ()), corpus.references, settings, failures,
+                              unreadable=unreadable[post.id])
 
 
 def _selectors(out: _Lines, s: str, start: int, end: int, exact: str) -> None:

@@ -149,6 +149,21 @@ class Citation:
     status: str = "unresolved"  # "resolved" | "unresolved"
     reason: str | None = None  # why it is unresolved
     function: str = "citesForInformation"  # a CiTO property local name
+    form: str = "parenthetical"  # "parenthetical" | "narrative" | "note" (a [1] marker and its note)
+    note: str | None = None  # the note's text, for a note citation
+
+
+@dataclass(frozen=True)
+class UnreadableCitation:
+    """A parenthesis that looks like a citation (a name and a year) but does not read as one."""
+
+    id: str  # claim id + "-u" + position
+    claim_id: str
+    post_id: str
+    text: str  # the parenthesis as written; post.body[start:end] == text
+    start: int
+    end: int
+    reason: str  # what the grammar could not read
 
 
 @dataclass
@@ -212,6 +227,7 @@ class Corpus:
     posts: list[Post] = field(default_factory=list)
     claims: list[Claim] = field(default_factory=list)
     citations: list[Citation] = field(default_factory=list)
+    unreadable: list[UnreadableCitation] = field(default_factory=list)  # citation-like text that did not read
     references: dict[str, Reference] = field(default_factory=dict)
     organisations: list[Organisation] = field(default_factory=list)
     concepts: dict[str, Concept] = field(default_factory=dict)

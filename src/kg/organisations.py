@@ -17,10 +17,15 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import FOAF, ORG, RDF, SKOS
 
 from .errors import ReferencesError
-from .model import Organisation
+from .model import Organisation, Reference
+from .names import decode, split_persons
 from .vocab import read_turtle
 
-__all__ = ["ORGANISATIONS_FILE", "OrganisationIndex", "key_part", "load_organisations", "normalise_name"]
+__all__ = ["ORGANISATIONS_FILE", "OrganisationIndex", "corporate_names", "key_part", "load_organisations",
+           "normalise_name", "org_slug"]
+
+#: Fields of a library entry that name its corporate authors.
+CORPORATE_FIELDS = ("author", "editor", "shortauthor", "institution", "organization")
 
 #: The authority's file name inside settings.ontology_dir.
 ORGANISATIONS_FILE = "organisations.ttl"
@@ -100,6 +105,10 @@ class OrganisationIndex:
                 other = self._acronyms.setdefault(org.acronym.casefold(), org)
                 if other is not org:
                     clashes.append(f"acronym {org.acronym!r} names both {other.id} and {org.id}")
+        self._minted: dict[str, Organisation] = {}
+        #: (organisation, library key) for each corporate author minted from a reference.
+        self.unknown: list[tuple[Organisation, str]] = []
+        self._names_re: re.Pattern | None = None
         if clashes:
             raise ReferencesError("the organisation authority is ambiguous: " + "; ".join(clashes),
                                   hint="give each form to one organisation in ontology/organisations.ttl")
@@ -118,12 +127,68 @@ class OrganisationIndex:
         """Return the organisation a name, acronym or variant form stands for, or None."""
         if not name or not name.strip():
             return None
-        text = name.strip()
+        text = re.sub(r"^(?i:the)\s+(?=\S)", "", name.strip())  # "the LGA" is the LGA
         org = self._acronyms.get(text.casefold().strip(".")) or self._acronyms.get(
             text.casefold().translate(_APOSTROPHES).replace(".", ""))
         if org:
             return org
-        return self._by_form.get(normalise_name(text))
+        key = normalise_name(text)
+        return self._by_form.get(key) or self._minted.get(key)
+
+    def creators(self, ref: Reference) -> list[Organisation]:
+        """Return the organisations a library entry names as its authors, in field order, once each.
+
+        A corporate author the authority lacks is minted (``mint``) so that it is still one
+        resource; ``unknown`` lists those.
+        """
+        found: list[Organisation] = []
+        for name in corporate_names(ref):
+            org = self.lookup(name)
+            if org and org not in found:
+                found.append(org)
+        return found
+
+    def mint(self, references: Iterable[Reference]) -> list[Organisation]:
+        """Add an organisation for every corporate author of ``references`` the authority lacks.
+
+        Returns the minted organisations (id from the name, ``org_slug``); they are looked up
+        like the authority's own from then on.
+        """
+        minted: list[Organisation] = []
+        for ref in references:
+            for name in corporate_names(ref, fields=("author", "editor", "institution", "organization")):
+                if self.lookup(name) or normalise_name(name) in self._minted:
+                    continue
+                org_id = org_slug(name)
+                while org_id in self._by_id:
+                    org_id += "-x"
+                org = Organisation(id=org_id, name=name)
+                self._minted[normalise_name(name)] = org
+                self._by_id[org_id] = org
+                self.organisations.append(org)
+                self.unknown.append((org, ref.key))
+                minted.append(org)
+        if minted:
+            self._names_re = None
+        return minted
+
+    def name_spans(self, text: str) -> list[tuple[int, int]]:
+        """Return the spans of ``text`` that name an organisation, by its name or any form.
+
+        Names match as written (a capital letter where the name has one), so "people in control"
+        is not the organisation In Control; apostrophes and a leading "the" are free.
+        """
+        if self._names_re is None:
+            forms = {f for o in self.organisations for f in (o.name, *o.alt_names, o.acronym) if f}
+            parts = []
+            for form in sorted(forms, key=len, reverse=True):
+                words = [w for w in re.split(r"[^\w&’']+", form) if w]
+                if not words or (len(words) == 1 and len(words[0]) < 3):
+                    continue
+                parts.append(r"[\W_]+".join(re.escape(w).replace("’", "[’']?").replace("'", "[’']?")
+                                             for w in words))
+            self._names_re = re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)") if parts else re.compile(r"(?!)")
+        return [m.span() for m in self._names_re.finditer(text)]
 
     def short_name(self, org: Organisation) -> str:
         """Return the form used in citation keys: the acronym, else the name without spaces/punctuation."""
@@ -140,3 +205,28 @@ def key_part(text: str) -> str:
     text = "".join(c for c in text if not unicodedata.combining(c))
     words = re.split(r"[^A-Za-z0-9]+", text.translate(_APOSTROPHES))
     return "".join(w[:1].upper() + w[1:] if w.islower() else w for w in words if w)
+
+
+def org_slug(name: str) -> str:
+    """Return an organisation id made from its name: "Age UK" -> "age-uk"."""
+    text = unicodedata.normalize("NFKD", name)
+    text = "".join(c for c in text if not unicodedata.combining(c)).casefold().translate(_APOSTROPHES)
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-") or "organisation"
+
+
+def corporate_names(ref: Reference, fields: Iterable[str] = CORPORATE_FIELDS) -> list[str]:
+    """Return the corporate author names of a library entry, as plain text, once each.
+
+    In ``author``/``editor`` only names braced whole are corporate (``{Age UK}``); ``shortauthor``,
+    ``institution`` and ``organization`` name a body as they stand.
+    """
+    names: list[str] = []
+    for field in fields:
+        value = ref.fields.get(field, "")
+        if not value.strip():
+            continue
+        if field in ("author", "editor"):
+            names += [n.text for n in split_persons(value) if n.corporate]
+        else:
+            names.append(decode(value).strip())  # whole: "Department of Health and Social Care"
+    return list(dict.fromkeys(n for n in names if n))

@@ -152,6 +152,10 @@ class KG(DefinedNamespace):
     unresolvedReason: URIRef
     citedAuthor: URIRef
     citedYear: URIRef
+    citationForm: URIRef
+    noteText: URIRef
+    UnreadableCitation: URIRef
+    unreadableReason: URIRef
     citationKey: URIRef
     entryType: URIRef
     bibtex: URIRef

@@ -165,11 +165,12 @@ def _echo_source(source: dict) -> None:
 
 
 @refs_group.command("check", cls=ShowsPlaces, uses=("data_dir", "references_file"))
-@click.option("--json", "as_json", is_flag=True, help="Print {unresolved, uncited, problems} as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print {unresolved, unreadable, uncited, problems} as JSON.")
 @click.option("--strict", is_flag=True, help="Exit 1 if anything is found.")
 @with_settings
 def refs_check_command(settings, as_json: bool, strict: bool) -> None:
-    """Audit the references of a build: unresolved citations, uncited entries, duplicates, bad keys.
+    """Audit the references of a build: unresolved citations, unreadable citation-like text,
+    uncited entries, duplicates, bad keys, and corporate authors the organisation authority lacks.
 
     Reads the build in the data directory (--data DIR, the data_dir setting, KG_DATA_DIR) and,
     for entries too malformed to reach the build, the library file: references.bib of the
@@ -184,13 +185,16 @@ def refs_check_command(settings, as_json: bool, strict: bool) -> None:
         click.echo(f"Unresolved citations: {len(report['unresolved'])}")
         for item in report["unresolved"]:
             click.echo(f"  ({item['raw']}) in {item['post']['id']}, claim {item['claim']['id']}: {item['reason']}")
+        click.echo(f"Unreadable citation-like text: {len(report['unreadable'])}")
+        for item in report["unreadable"]:
+            click.echo(f"  {item['raw']} in {item['post']['id']}, claim {item['claim']['id']}: {item['reason']}")
         click.echo(f"Uncited library entries: {len(report['uncited'])}")
         for item in report["uncited"]:
             click.echo(f"  {item['key']}: {item['title']}")
         click.echo(f"Library problems: {len(report['problems'])}")
         for item in report["problems"]:
             click.echo(f"  [{item['kind']}] {item['message']}")
-    found = len(report["unresolved"]) + len(report["uncited"]) + len(report["problems"])
+    found = len(report["unresolved"]) + len(report["unreadable"]) + len(report["uncited"]) + len(report["problems"])
     if strict and found:
         raise KGError(f"the reference audit found {found} issue{'s' if found != 1 else ''}",
                       hint="fix them, or drop --strict")
