@@ -83,7 +83,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("sparql_max_bytes", _positive_int, lambda: 20_000_000,
            "Most bytes of values a SPARQL answer may hold; a bigger answer is refused (413)."),
     Option("sparql_memory_mb", _positive_int, lambda: 1024,
-           "Data memory (MB) each SPARQL worker process may use; a query needing more is stopped (503)."),
+           "Data memory (MB, `RLIMIT_DATA`) each SPARQL worker process may use; a query needing more is "
+           "stopped (503) and its worker replaced."),
     Option("sparql_slots", _positive_int, lambda: 3,
            "SPARQL queries run at once; `kg serve` keeps two of its threads for pages whatever this says."),
     Option("sparql_queue", _non_negative_int, lambda: 3,
