@@ -86,7 +86,7 @@ OPTIONS: tuple[Option, ...] = (
            "Data memory (MB, `RLIMIT_DATA`) each SPARQL worker process may use; a query needing more is "
            "stopped (503) and its worker replaced."),
     Option("sparql_slots", _positive_int, lambda: 3,
-           "SPARQL queries run at once; `kg serve` keeps two of its threads for pages whatever this says."),
+           "SPARQL queries run at once; in `kg serve`, running plus waiting queries stay two below `threads`, so pages always have threads."),
     Option("sparql_queue", _non_negative_int, lambda: 3,
            "SPARQL queries that may wait for a slot; more are refused at once (503)."),
     Option("sparql_queue_seconds", _positive_float, lambda: 5.0,
