@@ -101,16 +101,50 @@ def _field(node: CompValue, name: str) -> str:
     return str(node[name]) if name in node and node[name] is not None else ""
 
 
+#: Deepest nesting of groups, parentheses and brackets a query may have. Real queries stay
+#: under 20; both parsers recurse per level (rdflib in Python, Oxigraph on the C stack).
+MAX_NESTING = 100
+
+# Strings, IRIs and comments may hold brackets that nest nothing, so they are skipped whole.
+_NESTING_TOKENS = re.compile(r"""
+    "{3}(?:[^"\\]|\\.|"(?!""))*"{3}      # long strings
+  | '{3}(?:[^'\\]|\\.|'(?!''))*'{3}
+  | "(?:[^"\\\n\r]|\\.)*"                # short strings
+  | '(?:[^'\\\n\r]|\\.)*'
+  | <[^<>"{}|^`\\\x00-\x20]*>            # IRIs
+  | \#[^\n\r]*                           # comments
+  | [{(\[] | [})\]]
+""", re.VERBOSE | re.DOTALL)
+
+
+def nesting_depth(text: str) -> int:
+    """Return how deep groups, parentheses and brackets nest in a query (outside strings and IRIs)."""
+    depth = deepest = 0
+    for token in _NESTING_TOKENS.finditer(text):
+        char = token.group()
+        if char in "{([":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "})]":
+            depth = max(0, depth - 1)
+    return deepest
+
+
 def check_query(text: str) -> str:
     """Parse ``text`` and return its form (select, ask, construct, describe) if it may run.
 
     Raises QueryRefused for SPARQL Update (including LOAD) and SERVICE, and SparqlError with the
-    parser's message for anything that is not SPARQL.
+    parser's message for anything that is not SPARQL. ``text`` is read as normalise_query reads it.
     """
+    text = normalise_query(text)
+    depth = nesting_depth(text)
+    if depth > MAX_NESTING:
+        raise SparqlError(f"the query nests groups or parentheses too deeply: {depth} levels, the limit is {MAX_NESTING}",
+                          hint="flatten it: fewer nested { } and ( ), or a sub-query per level")
     try:
         return _check(text)
     except RecursionError:
-        # rdflib's parser recurses per nested group or parenthesis; Python's stack runs out near 40.
+        # rdflib's parser recurses per nested level and per pattern; the worker allows WORKER_RECURSION_LIMIT.
         raise SparqlError("the query nests groups or parentheses too deeply to be checked",
                           hint="flatten it: fewer nested { } and ( ), or a sub-query per level") from None
 
