@@ -440,43 +440,54 @@ CONCAT_STEPS = "bcdefghi"
 
 
 def concat_chain(levels: int) -> str:
+    """Return a query whose one value is 10 ** (levels + 1) characters long."""
     binds = " ".join(f"BIND(CONCAT({','.join(['?' + a] * 10)}) AS ?{b})"
                      for a, b in zip("a" + CONCAT_STEPS, CONCAT_STEPS[:levels]))
     return f'SELECT ?{CONCAT_STEPS[levels - 1]} {{ BIND("0123456789" AS ?a) {binds} }}'
 
 
-def test_bombs_are_stopped_and_neither_stall_pages_nor_grow_the_server(built_settings):
-    """Findings 3-4: a parse bomb, a CONCAT chain and a cartesian ORDER BY, each against its limit."""
+def test_a_parse_bomb_is_stopped_in_its_worker_while_other_requests_answer(built_settings):
+    """Finding 3: a 10,000-character FILTER(1+1+...) parsed for seconds in the server, under the GIL."""
     assert len(PARSE_BOMB) <= built_settings.max_query_chars
-    with serve(built_settings, sparql_timeout=3, sparql_memory_mb=512) as (url, pid):
-        get_seconds(url + "api/stats")
+    with serve(built_settings, sparql_timeout=3) as (url, pid):
+        assert ask(url, "ASK { ?c a kg:Claim }")[0] == 200  # starts the forkserver workers fork from
+        processes = len(family(pid))
+        answers: list[tuple[int, dict, float]] = []
+        bombs = [threading.Thread(target=lambda: answers.append(ask(url, PARSE_BOMB))) for _ in range(3)]
+        for thread in bombs:
+            thread.start()
+        time.sleep(0.3)
+        stats = [get_seconds(url + "api/stats") for _ in range(5)]
+        for thread in bombs:
+            thread.join()
+        assert max(stats) < 1.5, stats
+        for status, body, seconds in answers:  # parsed in time, or stopped at the time limit
+            assert status == 200 or (status == 503 and "sparql_timeout" in body["error"]), body
+            # The limit counts from when the worker has started and opened the store; starting
+            # a fresh one on a loaded machine took up to 8 s more here.
+            assert seconds < 3 + sparql.STARTUP_SECONDS
+        assert len(family(pid)) <= processes  # the stopped workers are gone, none left parsing
+
+
+def test_memory_bombs_are_stopped_and_the_server_does_not_grow(built_settings):
+    """Finding 4: a CONCAT chain and a cartesian ORDER BY, each against its limit, RSS measured."""
+    with serve(built_settings, sparql_timeout=60, sparql_memory_mb=384, sparql_max_bytes=5_000_000) as (url, pid):
+        assert ask(url, "ASK { ?c a kg:Claim }")[0] == 200
         server_before = rss_mib(pid)
         with PeakRSS(pid) as peak:
-            answers: list[tuple[int, dict, float]] = []
-            bombs = [threading.Thread(target=lambda: answers.append(ask(url, PARSE_BOMB))) for _ in range(3)]
-            for thread in bombs:
-                thread.start()
-            time.sleep(0.3)
-            stats = [get_seconds(url + "api/stats") for _ in range(5)]
-            for thread in bombs:
-                thread.join()
-            assert max(stats) < 1.5, stats
-            for status, body, seconds in answers:  # parsed in time, or stopped at the time limit
-                assert status == 200 or (status == 503 and "sparql_timeout" in body["error"]), body
-                assert seconds < 3 + 5
-
-            status, body, _ = ask(url, concat_chain(7))  # a value of 100 MB: past sparql_max_bytes
+            status, body, _ = ask(url, concat_chain(6))  # a value of 10 MB: past sparql_max_bytes
             assert status == 413 and "sparql_max_bytes" in body["error"], body
-            status, body, _ = ask(url, concat_chain(8))  # a value of 1 GB: past the worker's memory
-            assert status == 503 and "sparql_memory_mb" in body["error"], body
-            status, body, seconds = ask(url, "SELECT * {?a ?b ?c . ?d ?e ?f} ORDER BY ?c ?f LIMIT 5")
-            assert status == 503 and "512 MB" in body["error"] and "sparql_memory_mb" in body["error"], body
-            assert seconds < 3 + 5
-        # The server holds no query's memory; each worker stayed near its 512 MB data limit.
+            for query in (concat_chain(8),  # a value of 1 GB
+                          "SELECT * {?a ?b ?c . ?d ?e ?f} ORDER BY ?c ?f LIMIT 5"):
+                status, body, seconds = ask(url, query)
+                assert status == 503 and "384 MB" in body["error"] and "sparql_memory_mb" in body["error"], body
+        # The server holds no query's memory; each worker stayed near its 384 MB data limit.
         assert peak.server - server_before < 60, (server_before, peak.server)
-        assert peak.worker < 512 + 150, peak.worker
+        assert peak.worker < 384 + 100, peak.worker
         status, body, _ = ask(url, "ASK { ?c a kg:Claim }")  # the replaced workers answer again
         assert status == 200 and body["boolean"] is True
+    print(f"memory bombs: server RSS {server_before:.0f} -> peak {peak.server:.0f} MiB, "
+          f"worker peak {peak.worker:.0f} MiB")
 
 
 def test_runaway_queries_leave_pages_threads(built_settings):
