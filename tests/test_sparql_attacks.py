@@ -494,16 +494,19 @@ def test_runaway_queries_leave_pages_threads(built_settings):
     """Finding 5: eight runaway queries held every thread; pages now keep theirs."""
     runaway = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
     with serve(built_settings, sparql_timeout=4, sparql_queue_seconds=1) as (url, _):
-        get_seconds(url)
+        paths = ("", "sources", "api/stats", "search?q=care")
+        for path in paths:  # opened once before: a cold first search is not what is measured
+            get_seconds(url + path)
         answers: list[tuple[int, dict, float]] = []
         threads = [threading.Thread(target=lambda: answers.append(ask(url, runaway))) for _ in range(8)]
         for thread in threads:
             thread.start()
         time.sleep(0.5)
-        pages = [get_seconds(url + path) for path in ("", "sources", "api/stats", "search?q=care") * 3]
+        pages = [get_seconds(url + path) for path in paths * 3]
         for thread in threads:
             thread.join()
-        assert max(pages) < 1.5, pages
+        # A page waiting for a thread held by a runaway would wait until its 4 s limit (10 s before).
+        assert max(pages) < 2.0, pages
         statuses = sorted(status for status, _, _ in answers)
         assert statuses == [503] * 8
         messages = [body["error"] for _, body, _ in answers]
