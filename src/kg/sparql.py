@@ -1,10 +1,13 @@
-"""Run read-only SPARQL over the graph store, with a time limit that really stops a query.
+"""Run read-only SPARQL over the graph store, in worker processes that cannot reach the network.
 
-A query is parsed first (rdflib's parser, no execution) so Update, LOAD and SERVICE are refused
-before anything runs. It then runs on a read-only pyoxigraph store inside a worker process; at
-the deadline the worker is killed, so a runaway query neither keeps running nor holds up other
-callers (each concurrent caller gets its own worker). Results come back as plain values and are
-serialised here (table, SPARQL JSON/XML, CSV, TSV; Turtle, N-Triples, JSON-LD for graphs).
+A query's \\u and \\U escapes are expanded once (normalise_query), so the checker and the
+executor read the same text. A worker process, cut off from the network before it reads any
+query (a seccomp filter, else an empty network namespace), then parses it with rdflib's parser
+(Update, LOAD and SERVICE refused, nesting bounded) and runs it on a read-only pyoxigraph store,
+under a time limit (the worker is killed at the deadline), a memory limit (RLIMIT_DATA) and caps
+on rows and answer bytes. A pool bounds how many queries run and wait at once. Results come
+back as plain values and are serialised here (table, SPARQL JSON/XML, CSV, TSV; Turtle,
+N-Triples, JSON-LD for graphs).
 """
 
 from __future__ import annotations
