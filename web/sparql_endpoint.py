@@ -1,8 +1,9 @@
 """``/sparql``: a read-only SPARQL 1.1 Protocol endpoint, and its HTML form for browsers.
 
 Queries come by ``GET ?query=``, ``POST`` form-encoded or ``POST application/sparql-query``;
-they run through ``kg.sparql`` (Update, LOAD and SERVICE refused, time limit, row cap, each query
-in a worker process so a runaway query stalls no other request). Results by ``Accept`` (or
+they run through ``kg.sparql``: parsed, checked and run in a worker process without network
+(Update, LOAD and SERVICE refused), under a time, memory, row and byte limit, with a bounded
+number of query slots so runaway queries leave the server's other threads to pages. Results by ``Accept`` (or
 ``?format=``): SPARQL JSON/XML/CSV/TSV for SELECT and ASK, Turtle/JSON-LD/N-Triples for
 CONSTRUCT and DESCRIBE, an HTML table for browsers.
 """
@@ -45,7 +46,7 @@ def get_pool() -> sparql.QueryPool:
     """Return this app's pool of query workers, started on first use."""
     pool = current_app.extensions.get(POOL)
     if pool is None:
-        pool = current_app.extensions.setdefault(POOL, sparql.QueryPool())
+        pool = current_app.extensions.setdefault(POOL, sparql.QueryPool.for_settings(get_settings(), server=True))
     return pool
 
 

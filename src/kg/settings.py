@@ -43,6 +43,13 @@ def _positive_int(value: str | int) -> int:
     return number
 
 
+def _non_negative_int(value: str | int) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError("must be a whole number, 0 or more")
+    return number
+
+
 def _port(value: str | int) -> int:
     number = int(value)
     if not 0 <= number <= 65535:
@@ -73,6 +80,17 @@ OPTIONS: tuple[Option, ...] = (
            "Seconds a SPARQL query may run before it is stopped."),
     Option("sparql_max_rows", _positive_int, lambda: 10000,
            "Most rows a SPARQL SELECT returns; the rest are cut off and flagged."),
+    Option("sparql_max_bytes", _positive_int, lambda: 20_000_000,
+           "Most bytes of values a SPARQL answer may hold; a bigger answer is refused (413)."),
+    Option("sparql_memory_mb", _positive_int, lambda: 1024,
+           "Data memory (MB, `RLIMIT_DATA`) each SPARQL worker process may use; a query needing more is "
+           "stopped (503) and its worker replaced."),
+    Option("sparql_slots", _positive_int, lambda: 3,
+           "SPARQL queries run at once; in `kg serve`, running plus waiting queries stay two below `threads`, so pages always have threads."),
+    Option("sparql_queue", _non_negative_int, lambda: 3,
+           "SPARQL queries that may wait for a slot; more are refused at once (503)."),
+    Option("sparql_queue_seconds", _positive_float, lambda: 5.0,
+           "Seconds a SPARQL query waits for a slot before it is refused (503)."),
     Option("search_page_size", _positive_int, lambda: 20, "Search results per page."),
     Option("max_query_chars", _positive_int, lambda: 10000,
            "Longest search or SPARQL text accepted; longer input is refused with a message."),
@@ -96,6 +114,11 @@ class Settings:
     threads: int
     sparql_timeout: float
     sparql_max_rows: int
+    sparql_max_bytes: int
+    sparql_memory_mb: int
+    sparql_slots: int
+    sparql_queue: int
+    sparql_queue_seconds: float
     search_page_size: int
     max_query_chars: int
     max_request_bytes: int

@@ -1,20 +1,31 @@
-"""Run read-only SPARQL over the graph store, with a time limit that really stops a query.
+"""Run read-only SPARQL over the graph store, in worker processes that cannot reach the network.
 
-A query is parsed first (rdflib's parser, no execution) so Update, LOAD and SERVICE are refused
-before anything runs. It then runs on a read-only pyoxigraph store inside a worker process; at
-the deadline the worker is killed, so a runaway query neither keeps running nor holds up other
-callers (each concurrent caller gets its own worker). Results come back as plain values and are
-serialised here (table, SPARQL JSON/XML, CSV, TSV; Turtle, N-Triples, JSON-LD for graphs).
+A query's \\u and \\U escapes are expanded once (normalise_query), so the checker and the
+executor read the same text. A worker process, cut off from the network before it reads any
+query (a seccomp filter, else an empty network namespace), then parses it with rdflib's parser
+(Update, LOAD and SERVICE refused, nesting bounded) and runs it on a read-only pyoxigraph store,
+under a time limit (the worker is killed at the deadline), a memory limit (RLIMIT_DATA) and caps
+on rows and answer bytes. A pool bounds how many queries run and wait at once. Results come
+back as plain values and are serialised here (table, SPARQL JSON/XML, CSV, TSV; Turtle,
+N-Triples, JSON-LD for graphs).
 """
 
 from __future__ import annotations
 
 import csv
+import ctypes
 import difflib
+import errno
 import io
 import json
 import multiprocessing
+import os
+import platform
 import re
+import resource
+import signal
+import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,13 +39,51 @@ from pyparsing import ParseException
 from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
 
-from .errors import NotFound, QueryRefused, QueryTimeout, SparqlError
+from .errors import KGError, NotFound, QueryRefused, QueryTimeout, SparqlError
 from .graph import store_path
 from .settings import Settings
 from .vocab import PREFIXES
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+
+
+# --- Reading a query the way its executor does -------------------------------------------------
+
+_CODEPOINT_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+# What rdflib's parser would still expand (it reads \u and \U alike, with 4 or 8 digits).
+_ESCAPE_LEFT = re.compile(r"\\[uU][0-9A-Fa-f]{4}")
+
+
+def normalise_query(text: str) -> str:
+    """Return ``text`` with its \\u and \\U codepoint escapes expanded, as SPARQL 1.1 (19.2) reads it.
+
+    The escapes stand for characters anywhere in a query, not only in strings: rdflib's parser
+    expands them all, Oxigraph only those in strings, so the same text meant two queries (a
+    SERVICE inside what the checker read as one long string). Both now get this expanded text,
+    and a text whose expansion spells a new escape (``\\u005Cu0022``) is refused, since it would
+    be read differently again by whichever reader expands a second time.
+    """
+    def expand(match: re.Match) -> str:
+        digits = match.group(1) or match.group(2)
+        escape = ("\\u" if match.group(1) else "\\U") + digits
+        point = int(digits, 16)
+        where = f"at character {match.start() + 1}"
+        if point > 0x10FFFF:
+            raise SparqlError(f"the escape {escape} {where} is not a Unicode code point (the largest is \\U0010FFFF)",
+                              hint="fix the escape, or write the character itself")
+        if 0xD800 <= point <= 0xDFFF:
+            raise SparqlError(f"the escape {escape} {where} is a lone surrogate, which is not Unicode text",
+                              hint="write the character itself, or one \\U escape for characters past U+FFFF")
+        return chr(point)
+
+    expanded = _CODEPOINT_ESCAPE.sub(expand, text)
+    left = _ESCAPE_LEFT.search(expanded)
+    if left:
+        raise SparqlError(f"the query's escapes spell a further escape {left.group()} once expanded "
+                          f"(near character {left.start() + 1}): SPARQL expands escapes once, so its meaning is ambiguous",
+                          hint="write the characters themselves instead of escaping a backslash")
+    return expanded
 
 
 # --- Checking a query before it runs ----------------------------------------------------------
@@ -55,16 +104,50 @@ def _field(node: CompValue, name: str) -> str:
     return str(node[name]) if name in node and node[name] is not None else ""
 
 
+#: Deepest nesting of groups, parentheses and brackets a query may have. Real queries stay
+#: under 20; both parsers recurse per level (rdflib in Python, Oxigraph on the C stack).
+MAX_NESTING = 100
+
+# Strings, IRIs and comments may hold brackets that nest nothing, so they are skipped whole.
+_NESTING_TOKENS = re.compile(r"""
+    "{3}(?:[^"\\]|\\.|"(?!""))*"{3}      # long strings
+  | '{3}(?:[^'\\]|\\.|'(?!''))*'{3}
+  | "(?:[^"\\\n\r]|\\.)*"                # short strings
+  | '(?:[^'\\\n\r]|\\.)*'
+  | <[^<>"{}|^`\\\x00-\x20]*>            # IRIs
+  | \#[^\n\r]*                           # comments
+  | [{(\[] | [})\]]
+""", re.VERBOSE | re.DOTALL)
+
+
+def nesting_depth(text: str) -> int:
+    """Return how deep groups, parentheses and brackets nest in a query (outside strings and IRIs)."""
+    depth = deepest = 0
+    for token in _NESTING_TOKENS.finditer(text):
+        char = token.group()
+        if char in "{([":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "})]":
+            depth = max(0, depth - 1)
+    return deepest
+
+
 def check_query(text: str) -> str:
     """Parse ``text`` and return its form (select, ask, construct, describe) if it may run.
 
     Raises QueryRefused for SPARQL Update (including LOAD) and SERVICE, and SparqlError with the
-    parser's message for anything that is not SPARQL.
+    parser's message for anything that is not SPARQL. ``text`` is read as normalise_query reads it.
     """
+    text = normalise_query(text)
+    depth = nesting_depth(text)
+    if depth > MAX_NESTING:
+        raise SparqlError(f"the query nests groups or parentheses too deeply: {depth} levels, the limit is {MAX_NESTING}",
+                          hint="flatten it: fewer nested { } and ( ), or a sub-query per level")
     try:
         return _check(text)
     except RecursionError:
-        # rdflib's parser recurses per nested group or parenthesis; Python's stack runs out near 40.
+        # rdflib's parser recurses per nested level and per pattern; the worker allows WORKER_RECURSION_LIMIT.
         raise SparqlError("the query nests groups or parentheses too deeply to be checked",
                           hint="flatten it: fewer nested { } and ( ), or a sub-query per level") from None
 
@@ -275,7 +358,130 @@ TABLE_FORMATS = {"table", "json", "xml", "csv", "tsv"}
 GRAPH_FORMATS = {"turtle", "nt", "jsonld"}
 
 
+# --- Cutting the worker off from the network -------------------------------------------------
+# pyoxigraph has no switch to turn SERVICE off, so the process that executes queries must be
+# unable to open a network connection at all: a query the checker misreads still reaches nothing.
+
+_SECCOMP_ARCH = {
+    # machine: (AUDIT_ARCH_*, syscall numbers of socket, connect, io_uring_setup, seccomp)
+    "x86_64": (0xC000003E, {"socket": 41, "connect": 42, "io_uring_setup": 425, "seccomp": 317}),
+    "aarch64": (0xC00000B7, {"socket": 198, "connect": 203, "io_uring_setup": 425, "seccomp": 277}),
+}
+_AF_UNIX = 1
+
+
+def _seccomp_program(audit_arch: int, numbers: dict[str, int]) -> list[tuple[int, int, int, int]]:
+    """Return a BPF filter: socket() only for AF_UNIX; connect() and io_uring never; else allow."""
+    ld_abs, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06
+    allow, deny = 0x7FFF0000, 0x00050000 | errno.EPERM  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO
+    # (code, jump if true, jump if false, k); jumps count instructions after this one.
+    return [
+        (ld_abs, 0, 0, 4),                         # 0 the calling convention (arch)
+        (jeq, 0, 9, audit_arch),                   # 1 another arch's syscalls -> deny
+        (ld_abs, 0, 0, 0),                         # 2 the syscall number
+        (jge, 7, 0, 0x40000000),                   # 3 x32 numbers -> deny
+        (jeq, 3, 0, numbers["socket"]),            # 4 socket -> look at its family
+        (jeq, 5, 0, numbers["connect"]),           # 5 connect -> deny
+        (jeq, 4, 0, numbers["io_uring_setup"]),    # 6 io_uring can open sockets itself -> deny
+        (ret, 0, 0, allow),                        # 7
+        (ld_abs, 0, 0, 16),                        # 8 socket's first argument (low half): family
+        (jeq, 0, 1, _AF_UNIX),                     # 9
+        (ret, 0, 0, allow),                        # 10 AF_UNIX
+        (ret, 0, 0, deny),                         # 11
+    ]
+
+
+def _install_seccomp() -> None:
+    machine = platform.machine()
+    if machine not in _SECCOMP_ARCH:
+        raise OSError(f"no seccomp filter for {machine}")
+    audit_arch, numbers = _SECCOMP_ARCH[machine]
+    program = _seccomp_program(audit_arch, numbers)
+
+    class SockFilter(ctypes.Structure):
+        _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8),
+                    ("k", ctypes.c_uint32)]
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(SockFilter))]
+
+    filters = (SockFilter * len(program))(*[SockFilter(*insn) for insn in program])
+    fprog = SockFprog(len(program), filters)
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS, required to filter unprivileged
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
+    # seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC): every thread, not just this one.
+    if libc.syscall(ctypes.c_long(numbers["seccomp"]), 1, 1, ctypes.byref(fprog)) != 0:
+        raise OSError(ctypes.get_errno(), "seccomp(SECCOMP_SET_MODE_FILTER)")
+
+
+def _enter_empty_network_namespace() -> None:
+    """Move this process into a new network namespace, which has no interface up (not even lo)."""
+    uid, gid = os.getuid(), os.getgid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(0x10000000 | 0x40000000) != 0:  # CLONE_NEWUSER | CLONE_NEWNET
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWUSER | CLONE_NEWNET)")
+    # Keep our own uid and gid inside, so the store's files stay readable as before.
+    Path("/proc/self/setgroups").write_text("deny")
+    Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
+    Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
+
+
+def network_is_unreachable() -> bool:
+    """Return True if this process can open no IP connection, not even to the loopback address.
+
+    A UDP connect sends nothing; it only asks the kernel for a route.
+    """
+    for family, address in ((socket.AF_INET, ("127.0.0.1", 9)), (socket.AF_INET, ("192.0.2.1", 9)),
+                            (socket.AF_INET6, ("::1", 9))):
+        try:
+            probe = socket.socket(family, socket.SOCK_DGRAM)
+        except OSError:
+            continue
+        with probe:
+            try:
+                probe.connect(address)
+            except OSError:
+                continue
+            return False
+    return True
+
+
+def cut_off_network(methods: tuple[str, ...] = ("seccomp", "netns")) -> str:
+    """Make this process unable to reach any network; return the method that worked.
+
+    Tries a seccomp filter (x86_64, aarch64), then an empty network namespace, and checks the
+    result either way. Raises SparqlError if no method is proven, so a worker never runs a query
+    that could call out.
+    """
+    failures = []
+    for method in methods:
+        try:
+            (_install_seccomp if method == "seccomp" else _enter_empty_network_namespace)()
+        except OSError as exc:
+            failures.append(f"{method}: {exc}")
+            continue
+        if network_is_unreachable():
+            return method
+        failures.append(f"{method}: the network was still reachable")
+    raise SparqlError("the SPARQL worker could not be cut off from the network, so no query runs ("
+                      + "; ".join(failures) + ")",
+                      hint="run kg on Linux x86_64 or aarch64 (seccomp), or allow unprivileged user namespaces")
+
+
 # --- The worker process ----------------------------------------------------------------------
+
+class QueryLimit(SparqlError):
+    """A query passed a limit of the worker that runs it (memory), or no worker slot came free."""
+
+    status = 503
+
+
+class AnswerTooLarge(SparqlError):
+    """A query's answer passed ``sparql_max_bytes``."""
+
+    status = 413
+
 
 def _term(term: Any) -> dict:
     if isinstance(term, ox.NamedNode):
@@ -295,11 +501,32 @@ def _term(term: Any) -> dict:
     raise TypeError(f"unexpected term {term!r}")  # pragma: no cover
 
 
-def execute(store: ox.Store, text: str, params: dict[str, str] | None, max_rows: int) -> dict:
-    """Run a checked query on an open store and return a plain, picklable result."""
+def _term_bytes(term: Any) -> int:
+    """Roughly what a term costs in an answer: its text plus a little framing."""
+    if isinstance(term, ox.Triple):
+        return _term_bytes(term.subject) + _term_bytes(term.predicate) + _term_bytes(term.object)
+    size = len(term.value) + 16
+    if isinstance(term, ox.Literal):
+        size += len(term.language or "") or len(term.datatype.value)
+    return size
+
+
+def _too_large(max_bytes: int) -> AnswerTooLarge:
+    return AnswerTooLarge(f"the answer passed the limit of {max_bytes:,} bytes and was stopped",
+                          hint="narrow the query (fewer or shorter values, a LIMIT) or raise sparql_max_bytes "
+                               "(KG_SPARQL_MAX_BYTES)")
+
+
+def execute(store: ox.Store, text: str, params: dict[str, str] | None, max_rows: int,
+            max_bytes: int = 2**62) -> dict:
+    """Run a checked query on an open store and return a plain, picklable result.
+
+    Raises AnswerTooLarge once the values collected pass ``max_bytes``.
+    """
     substitutions = {ox.Variable(name): ox.Literal(value) for name, value in (params or {}).items()}
     began = time.perf_counter()
     answer = store.query(text, prefixes=PREFIXES, substitutions=substitutions)
+    size = 0
     if isinstance(answer, ox.QueryBoolean):
         return {"kind": "ask", "boolean": bool(answer), "seconds": time.perf_counter() - began}
     if isinstance(answer, ox.QueryTriples):
@@ -308,6 +535,9 @@ def execute(store: ox.Store, text: str, params: dict[str, str] | None, max_rows:
             if len(triples) == max_rows:
                 truncated = True
                 break
+            size += _term_bytes(triple)
+            if size > max_bytes:
+                raise _too_large(max_bytes)
             triples.append(triple)
         data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
         return {"kind": "graph", "ntriples": data, "truncated": truncated,
@@ -321,14 +551,55 @@ def execute(store: ox.Store, text: str, params: dict[str, str] | None, max_rows:
         row = {}
         for name, value in zip(variables, solution):
             if value is not None:
+                size += _term_bytes(value)
                 row[name] = _term(value)
+        if size > max_bytes:
+            raise _too_large(max_bytes)
         rows.append(row)
     return {"kind": "select", "variables": variables, "rows": rows, "truncated": truncated,
             "seconds": time.perf_counter() - began}
 
 
-def _worker_main(conn) -> None:
-    """Serve queries sent over ``conn`` until told to stop; keep the last store open."""
+#: rdflib's parser recurses a few dozen frames per triple pattern and per nesting level; Python's
+#: default limit of 1,000 refused 100 flat patterns. This one admits any flat query up to
+#: max_query_chars and refuses nesting deeper than about 1,500 parentheses.
+WORKER_RECURSION_LIMIT = 50_000
+#: Oxigraph's parser recurses on the C stack: 3,000 nested groups overflowed the default 8 MiB and
+#: killed the process, so queries run on a thread with room for everything a query can nest.
+WORKER_STACK_BYTES = 64 * 2**20
+
+_ERRORS = {"SparqlError": SparqlError, "QueryRefused": QueryRefused, "AnswerTooLarge": AnswerTooLarge,
+           "QueryLimit": QueryLimit}
+
+
+def _answer(store: ox.Store, text: str, params: dict[str, str] | None, max_rows: int, max_bytes: int) -> tuple:
+    try:
+        check_query(text)
+        return ("ok", execute(store, text, params, max_rows, max_bytes))
+    except KGError as exc:
+        return ("kgerror", type(exc).__name__, exc.message, exc.hint)
+    except SyntaxError as exc:
+        return ("syntax", str(exc))
+    except MemoryError:
+        return ("memory", "")
+    except Exception as exc:  # noqa: BLE001 - anything else is reported to the caller
+        return ("error", f"{type(exc).__name__}: {exc}")
+
+
+def _serve(conn, memory_mb: int | None) -> None:
+    """Answer queries sent over ``conn`` until told to stop; keep the last store open."""
+    try:
+        cut_off_network()
+        refusal = None
+    except SparqlError as exc:
+        refusal = ("kgerror", "QueryLimit", exc.message, exc.hint)
+    # pyparsing builds its caches on the first parse (157 ms here): pay that while starting, so it
+    # counts against the start-up allowance rather than the first query's time limit.
+    check_query("ASK { ?s ?p ?o }")
+    if memory_mb:
+        _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+        limit = memory_mb * 2**20 if hard == resource.RLIM_INFINITY else min(hard, memory_mb * 2**20)
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
     opened: tuple[str, ox.Store] | None = None
     while True:
         try:
@@ -337,27 +608,41 @@ def _worker_main(conn) -> None:
             return
         if message is None:
             return
-        path, text, params, max_rows = message
+        path, text, params, max_rows, max_bytes = message
+        if refusal:
+            conn.send(refusal)
+            continue
         try:
             if opened is None or opened[0] != path:
                 opened = None  # release the previous store's files first
                 opened = (path, ox.Store.read_only(path))
-            conn.send(("started", None))  # the time limit counts from here
-            reply = ("ok", execute(opened[1], text, params, max_rows))
-        except SyntaxError as exc:
-            reply = ("syntax", str(exc))
-        except Exception as exc:  # noqa: BLE001 - anything else is reported to the caller
-            reply = ("error", f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - reported to the caller
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+            continue
+        # The time limit counts from here: parsing and checking are the query's time too.
+        conn.send(("started", None))
+        reply = _answer(opened[1], text, params, max_rows, max_bytes)
         try:
             conn.send(reply)
         except (BrokenPipeError, EOFError):
             return
+        if reply[0] == "memory":
+            return  # a worker that ran out of memory is replaced, not reused
+
+
+def _worker_main(conn, memory_mb: int | None = None) -> None:
+    """The worker process: cut off the network, then serve queries on a thread with a deep stack."""
+    sys.setrecursionlimit(WORKER_RECURSION_LIMIT)
+    threading.stack_size(WORKER_STACK_BYTES)
+    thread = threading.Thread(target=_serve, args=(conn, memory_mb), name="kg-sparql-query")
+    thread.start()
+    thread.join()
 
 
 class _Worker:
-    def __init__(self, context) -> None:
+    def __init__(self, context, memory_mb: int | None) -> None:
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=_worker_main, args=(child,), daemon=True,
+        self.process = context.Process(target=_worker_main, args=(child, memory_mb), daemon=True,
                                        name="kg-sparql-worker")
         self.process.start()
         child.close()
@@ -394,24 +679,79 @@ def _rss_mib(pid: int | None) -> float:
     return 0.0
 
 
-class QueryPool:
-    """Worker processes that run queries; one per concurrent caller, killed at the deadline.
+def server_capacity(settings: Settings) -> tuple[int, int]:
+    """Return (slots, queue) for a web server: what the settings ask, leaving page threads free.
 
-    Thread-safe: the web server's threads share one pool. Up to ``keep`` idle workers stay warm
-    (with their store open) for the next query.
+    SPARQL requests hold a server thread while they run or wait, so running plus waiting queries
+    stay at least two below ``threads`` (one below with fewer than three threads).
+    """
+    spare = settings.threads - (2 if settings.threads >= 3 else 1)
+    slots = max(1, min(settings.sparql_slots, spare))
+    queue = max(0, min(settings.sparql_queue, spare - slots))
+    return slots, queue
+
+
+class QueryPool:
+    """Worker processes that run queries; one per running query, killed at the deadline.
+
+    Thread-safe: the web server's threads share one pool. At most ``slots`` queries run at once
+    (None: no bound) and at most ``queue`` more wait, each up to ``wait`` seconds, for a slot; past
+    that a query is refused at once, so queries never hold every thread of the server. Up to
+    ``keep`` idle workers stay warm (with their store open) for the next query. Each worker may
+    use ``memory_mb`` of data memory (None: no limit).
     """
 
     #: An idle worker bigger than this is stopped rather than kept: a query over much of a large
     #: graph leaves its worker holding Oxigraph's caches (206 MiB at 10,000 posts).
     MAX_IDLE_RSS_MIB = 128
 
-    def __init__(self, keep: int = 1) -> None:
+    def __init__(self, keep: int = 1, *, slots: int | None = None, queue: int = 0, wait: float = 5.0,
+                 memory_mb: int | None = None) -> None:
         # forkserver: forking a multi-threaded server process directly could copy held locks.
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(["kg.sparql"])
         self._keep = keep
         self._idle: list[_Worker] = []
         self._lock = threading.Lock()
+        self.slots, self.queue, self.wait, self.memory_mb = slots, queue, wait, memory_mb
+        self._running = self._waiting = 0
+        self._free = threading.Condition(self._lock)
+
+    @classmethod
+    def for_settings(cls, settings: Settings, *, server: bool = False) -> "QueryPool":
+        """Return a pool with the limits of ``settings`` (a server's also leave page threads free)."""
+        slots, queue = server_capacity(settings) if server else (settings.sparql_slots, settings.sparql_queue)
+        return cls(slots=slots, queue=queue, wait=settings.sparql_queue_seconds,
+                   memory_mb=settings.sparql_memory_mb)
+
+    def _enter(self) -> None:
+        with self._free:
+            if self.slots is None or self._running < self.slots:
+                self._running += 1
+                return
+            if self._waiting >= self.queue:
+                raise QueryLimit(f"all {self.slots} SPARQL query slots are busy and {self._waiting} "
+                                 "more queries wait already",
+                                 hint="try again in a moment; the server's sparql_slots and sparql_queue "
+                                      "(KG_SPARQL_SLOTS, KG_SPARQL_QUEUE) set how many run and wait")
+            self._waiting += 1
+            try:
+                deadline = time.monotonic() + self.wait
+                while self._running >= self.slots:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise QueryLimit(f"no SPARQL query slot came free within {self.wait:g} s",
+                                         hint="try again in a moment, or raise sparql_queue_seconds "
+                                              "(KG_SPARQL_QUEUE_SECONDS) or sparql_slots")
+                    self._free.wait(left)
+                self._running += 1
+            finally:
+                self._waiting -= 1
+
+    def _leave(self) -> None:
+        with self._free:
+            self._running -= 1
+            self._free.notify()
 
     def _acquire(self) -> _Worker:
         with self._lock:
@@ -420,7 +760,7 @@ class QueryPool:
                 if worker.process.is_alive():
                     return worker
                 worker.kill()
-        return _Worker(self._context)
+        return _Worker(self._context, self.memory_mb)
 
     def _release(self, worker: _Worker) -> None:
         if _rss_mib(worker.process.pid) > self.MAX_IDLE_RSS_MIB:
@@ -432,36 +772,64 @@ class QueryPool:
                 return
         worker.stop()
 
+    def worker_pids(self) -> list[int]:
+        """Return the process ids of the idle workers (for measuring their memory)."""
+        with self._lock:
+            return [w.process.pid for w in self._idle if w.process.pid]
+
     def run(self, path: str, text: str, params: dict[str, str] | None, max_rows: int,
-            timeout: float) -> dict:
-        """Run a checked query in a worker; raise QueryTimeout if it passes ``timeout`` seconds."""
+            timeout: float, max_bytes: int = 2**62) -> dict:
+        """Check and run a query in a worker; raise QueryTimeout if it passes ``timeout`` seconds."""
+        self._enter()
+        try:
+            return self._run(path, text, params, max_rows, timeout, max_bytes)
+        finally:
+            self._leave()
+
+    def _died(self, worker: _Worker) -> QueryLimit:
+        worker.kill()
+        code = worker.process.exitcode
+        if code == -signal.SIGABRT or self.memory_mb is None:
+            limit = f"its memory limit of {self.memory_mb} MB" if self.memory_mb else "the memory available"
+            return QueryLimit(f"the query needed more than {limit} and was stopped",
+                              hint="narrow the query (fewer patterns joined, a LIMIT, shorter strings) "
+                                   "or raise sparql_memory_mb (KG_SPARQL_MEMORY_MB)")
+        return QueryLimit(f"the query worker stopped unexpectedly (exit status {code})",
+                          hint="narrow the query; if it recurs, report the query")
+
+    def _run(self, path: str, text: str, params: dict[str, str] | None, max_rows: int,
+             timeout: float, max_bytes: int) -> dict:
         worker = self._acquire()
         try:
-            worker.conn.send((path, text, params, max_rows))
+            worker.conn.send((path, text, params, max_rows, max_bytes))
             # Starting a worker and opening the store are not the query's time: under load they
             # took long enough that quick queries were stopped as if they were runaways.
             if not worker.conn.poll(max(timeout, STARTUP_SECONDS)):
                 worker.kill()
                 raise QueryTimeout(f"no query worker could start within {max(timeout, STARTUP_SECONDS):g} s",
                                    hint="the server is overloaded; try again in a moment")
-            status, payload = worker.conn.recv()
-            if status == "started":
+            reply = worker.conn.recv()
+            if reply[0] == "started":
                 if not worker.conn.poll(timeout):
                     worker.kill()
                     raise QueryTimeout(f"the query ran past its time limit of {timeout:g} s and was stopped",
                                        hint="narrow it (more specific patterns, a LIMIT) or raise sparql_timeout "
                                             "(KG_SPARQL_TIMEOUT)")
-                status, payload = worker.conn.recv()
+                reply = worker.conn.recv()
         except (EOFError, BrokenPipeError, ConnectionResetError):
-            worker.kill()
-            raise SparqlError("the query worker stopped unexpectedly",
-                              hint="the query may need more memory than is available; narrow it") from None
+            raise self._died(worker) from None
+        status = reply[0]
+        if status == "memory":
+            raise self._died(worker)
         self._release(worker)
+        if status == "kgerror":
+            _, name, message, hint = reply
+            raise _ERRORS.get(name, SparqlError)(message, hint=hint)
         if status == "syntax":
-            raise SparqlError(f"SPARQL syntax error: {payload}", hint="fix the query")
+            raise SparqlError(f"SPARQL syntax error: {reply[1]}", hint="fix the query")
         if status == "error":
-            raise SparqlError(f"the query failed: {payload}", hint="check the query and that the store is built")
-        return payload
+            raise SparqlError(f"the query failed: {reply[1]}", hint="check the query and that the store is built")
+        return reply[1]
 
     def close(self) -> None:
         """Stop every idle worker."""
@@ -475,12 +843,12 @@ _default_pool: QueryPool | None = None
 _default_lock = threading.Lock()
 
 
-def default_pool() -> QueryPool:
-    """Return the process-wide pool, creating it on first use."""
+def default_pool(settings: Settings | None = None) -> QueryPool:
+    """Return the process-wide pool, created on first use with the limits of ``settings``."""
     global _default_pool
     with _default_lock:
         if _default_pool is None:
-            _default_pool = QueryPool()
+            _default_pool = QueryPool.for_settings(settings) if settings else QueryPool()
         return _default_pool
 
 
@@ -490,7 +858,9 @@ def run_query(settings: Settings, text: str, *, timeout: float | None = None, ma
 
     Our prefixes are pre-declared. ``params`` binds variables to string literals (so ``?key``
     can be set from outside). At most ``max_rows`` rows come back (``truncated`` says if more
-    existed); past ``timeout`` seconds the query is stopped with QueryTimeout.
+    existed) and at most ``sparql_max_bytes`` of values; past ``timeout`` seconds the query is
+    stopped with QueryTimeout. The query is checked and run in a worker process cut off from
+    the network, so this process never parses it.
     """
     if len(text) > settings.max_query_chars:
         raise SparqlError(f"the query is {len(text)} characters long; the limit is {settings.max_query_chars}",
@@ -498,7 +868,7 @@ def run_query(settings: Settings, text: str, *, timeout: float | None = None, ma
     if re.search(r"[\ud800-\udfff]", text):
         raise SparqlError("the query holds a lone surrogate code point, which is not Unicode text",
                           hint="send the query as UTF-8; write such characters as \\u escapes")
-    check_query(text)
+    text = normalise_query(text)
     for name in params or {}:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             raise SparqlError(f"bad parameter name {name!r}", hint="use a SPARQL variable name such as key")
@@ -506,7 +876,7 @@ def run_query(settings: Settings, text: str, *, timeout: float | None = None, ma
     timeout = settings.sparql_timeout if timeout is None else timeout
     max_rows = settings.sparql_max_rows if max_rows is None else max_rows
     began = time.perf_counter()
-    payload = (pool or default_pool()).run(path, text, params, max_rows, timeout)
+    payload = (pool or default_pool(settings)).run(path, text, params, max_rows, timeout, settings.sparql_max_bytes)
     return QueryResult(
         kind=payload["kind"], variables=payload.get("variables", []), rows=payload.get("rows", []),
         boolean=payload.get("boolean"), ntriples=payload.get("ntriples", ""),
