@@ -61,7 +61,7 @@ def test_csl_items_become_entries_with_every_field(csl):
     by_key: dict = {}
     for ref in csl.references:  # before import settles them, two works may share a made-up key
         by_key.setdefault(ref.key, ref)
-    dh = by_key["DH2010"]
+    dh = by_key["DepartmentOfHealth2010"]
     assert dh.entry_type == "techreport"
     assert dh.fields == {
         "author": "{Department of Health}", "title": "Equity and excellence: liberating the {NHS}",
@@ -80,14 +80,14 @@ def test_csl_items_become_entries_with_every_field(csl):
     assert (chapter.entry_type, chapter.fields["editor"], chapter.fields["booktitle"]) == \
         ("incollection", "Glasby, Jon and Dickinson, Helen", "Understanding care, welfare and community")
     assert by_key["Okafor2019"].fields["author"] == "Okafor, Jr., Chidi"
-    assert by_key["LGA2018"].fields["author"] == \
+    assert by_key["LocalGovernmentAssociation2018"].fields["author"] == \
         "{Local Government Association} and {Association of Directors of Adult Social Services}"
 
 
 def test_csl_year_suffixes_and_declared_keys_are_kept(csl):
     keys = [r.key for r in csl.references]
     assert "KingsFund2012a" in keys and "KingsFund2012b" in keys  # Better BibTeX's citation-key
-    assert "TLAP2018a" in keys  # issued {"raw": "2018a"}
+    assert "ThinkLocalActPersonal2018a" in keys  # issued {"raw": "2018a"}
 
 
 def test_csl_malformed_items_are_reported_with_index_line_and_fix(csl):
@@ -120,7 +120,8 @@ def ris() -> refs.Parsed:
 def test_ris_records_become_entries(ris):
     by_key = {r.key: r for r in ris.references}
     assert list(by_key) == ["DH2012a", "DH2012b", "Humphries2016", "VanDerLinden2015", "Duffy2014",
-                            "NHSEngland2019", "CQC2019a", "CQC2019b", "SCIE2013", "Bennett2014", "Glasby2016"]
+                            "NHSEngland2019", "CareQualityCommission2019a", "CareQualityCommission2019b",
+                            "SocialCareInstituteForExcellence2013", "Bennett2014", "Glasby2016"]
     dh = by_key["DH2012a"].fields
     assert (dh["author"], dh["number"], dh["month"], dh["urldate"]) == \
         ("{Department of Health}", "Cm 8378", "jul", "2024-02-20")  # EndNote's "Body," form; SN as number
@@ -129,10 +130,11 @@ def test_ris_records_become_entries(ris):
     assert (article["journal"], article["pages"], article["number"], article["issn"]) == \
         (r"Health \& Social Care in the Community", "402--411", "4", "0966-0410")
     assert by_key["Duffy2014"].fields["editor"] == "Needham, Catherine and Glasby, Jon"  # A2 of a chapter
-    assert by_key["CQC2019a"].fields["number"] == "HC 2709"  # M1: EndNote's report number
+    assert by_key["CareQualityCommission2019a"].fields["number"] == "HC 2709"  # M1: EndNote's report number
     # biblatex's report has neither isbn nor series: the ISBN goes to the note, the series is its type.
     assert by_key["Humphries2016"].fields["note"] == "ISBN 978-1-909029-69-9"
-    assert (by_key["SCIE2013"].fields["type"], by_key["SCIE2013"].fields["number"]) == ("SCIE Guide", "51")
+    assert (by_key["SocialCareInstituteForExcellence2013"].fields["type"],
+            by_key["SocialCareInstituteForExcellence2013"].fields["number"]) == ("SCIE Guide", "51")
     assert by_key["Glasby2016"].fields["isbn"] == "9781447327080"
 
 
@@ -164,25 +166,27 @@ def test_import_mints_keys_by_the_naming_rule_with_suffixes(tmp_path):
     library, failures = load_library(target)
     assert failures == []
     # Two Department of Health works of 2010 and of 2011: a and b in the order of their titles.
-    assert library["DH2010a"].title.startswith("A vision for adult social care")
-    assert library["DH2010b"].title.startswith("Equity and excellence")
-    assert library["DH2011a"].title.startswith("Caring for our future")
-    assert library["DH2011b"].title.startswith("Transparency in outcomes")
-    assert ("DH2010", "DH2010a") in report.renamed
+    assert library["DepartmentOfHealth2010a"].title.startswith("A vision for adult social care")
+    assert library["DepartmentOfHealth2010b"].title.startswith("Equity and excellence")
+    assert library["DepartmentOfHealth2011a"].title.startswith("Caring for our future")
+    assert library["DepartmentOfHealth2011b"].title.startswith("Transparency in outcomes")
+    assert ("DepartmentOfHealth2010", "DepartmentOfHealth2010a") in report.renamed
     assert [p for p in check_library(library) if p.kind != "missing-field"] == []
 
 
 def test_a_minted_key_never_takes_another_works_key(tmp_path):
     target = tmp_path / "references.bib"
-    shutil.copyfile(LIBRARY, target)  # holds DH2010 (a PbR guide): the white paper must not take it
-    one = tmp_path / "one.json"
-    one.write_text(json.dumps([json.loads(CSL.read_text(encoding="utf-8"))[0]]), encoding="utf-8")
-    report = import_references(one, target)
+    items = json.loads(CSL.read_text(encoding="utf-8"))
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    first.write_text(json.dumps([items[0]]), encoding="utf-8")  # DH 2010: Equity and excellence
+    second.write_text(json.dumps([items[10]]), encoding="utf-8")  # DH 2010: A vision for adult social care
+    import_references(first, target)
+    report = import_references(second, target)
     library = load_library(target)[0]
-    assert library["DH2010"].title == "Practical Guide to Preparing for Mental Health Payment by Results"
-    assert library["DH2010a"].title.startswith("Equity and excellence")
-    assert report.renamed == [("DH2010", "DH2010a")]
-    again = import_references(one, target)  # the same work again: found, not added twice
+    assert library["DepartmentOfHealth2010"].title.startswith("Equity and excellence")
+    assert library["DepartmentOfHealth2010a"].title.startswith("A vision for adult social care")
+    assert report.renamed == [("DepartmentOfHealth2010", "DepartmentOfHealth2010a")]
+    again = import_references(second, target)  # the same work again: found, not added twice
     assert again.merge.added == [] and not again.written
 
 
@@ -197,9 +201,9 @@ def test_cli_imports_csl_json_and_ris_reporting_every_skip(tmp_path):
     assert ris_result.exit_code == 0
     report = json.loads(ris_result.stdout)
     assert report["format"] == "ris" and len(report["skipped"]) == 3
-    assert "CQC2019a" in report["added"] and report["written"]
+    assert "CareQualityCommission2019a" in report["added"] and report["written"]
     library, failures = load_library(target)
-    assert failures == [] and {"CQC2019b", "Needham2009", "DH2012a", "LeGrand2014"} <= set(library)
+    assert failures == [] and {"CareQualityCommission2019b", "Needham2009", "DH2012a", "LeGrand2014"} <= set(library)
     strict = invoke("refs", "import", str(RIS), "--library", str(target), "--strict")
     assert strict.exit_code == 1 and "did not import cleanly: 3 skipped" in strict.stderr
 

@@ -24,6 +24,7 @@ import yaml
 
 from .errors import ClaimsError
 from .model import Claim, Failure, Post
+from .refs.detect import is_reference_line
 
 #: Segment kinds that are claims, and those that are skipped (kept out of every claim).
 CLAIM_KINDS = ("sentence", "list-item")
@@ -114,8 +115,6 @@ def check_overrides(posts: Iterable[Post], overrides: ClaimOverrides) -> list[Fa
 _LIST_ITEM = re.compile(r"[^\S\n]*([•▪◦‣]|\d{1,2}[.)](?=\s))|[^\S\n]+([-–*])(?=[^\S\n])")
 _FOOTNOTE_MARK = re.compile(r"\[\d{1,3}\][^\S\n]*[–—-][^\S\n]*|\*(?=\w)")
 _CONTINUE_READING = re.compile(r"\s*\bContinue reading\W{0,3}\s*$")
-# "Department of Health (DH) (2011b), Payment by Results: ..." / "Sitra (2013), Report: ..."
-_REFERENCE_LINE = re.compile(r"\s*[^\n()]{2,150}?(?:[^\S\n]\([^()\n]{1,40}\))?[^\S\n]\((?:1[6-9]|20)\d\d[a-z]?\),\s*\S")
 _ROMAN = re.compile(r"(?:[IVXLC]{1,5}|[A-H])\.\s+")
 _SENTENCE_PUNCT = re.compile(r"[.!?;]")
 _CAPTION_PREFIX = re.compile(
@@ -426,7 +425,7 @@ def _classify_lines(post: Post, body: str, unit: _Unit, overrides: ClaimOverride
     texts = [body[a:b].strip() for a, b in unit.lines]
     kinds: list[str | None] = [overrides.kind_of(post.id, t) for t in texts]
     if post.kind == "bibliography":
-        kinds = [k or ("reference" if _REFERENCE_LINE.match(t) else None) for k, t in zip(kinds, texts)]
+        kinds = [k or ("reference" if is_reference_line(t) else None) for k, t in zip(kinds, texts)]
     free = [i for i, k in enumerate(kinds) if k is None]
     # A block of several short unpunctuated lines is a caption ("PbR worked examples" /
     # "Click to enlarge"); so is a line the scrape doubled.

@@ -35,7 +35,7 @@ from .organisations import key_part, normalise_name
 from .refs.bibtex import ENTRY_TYPES, MONTHS, captured_parser_log as _captured_parser_log, parse_bibtex
 
 __all__ = [
-    "Conflict", "ImportReport", "MergeReport", "Problem", "REFERENCE_LINE",
+    "Conflict", "ImportReport", "MergeReport", "Problem",
     "check_library", "export", "extract_references", "import_bibtex", "import_references",
     "is_bibliography",
     "key_year", "latex_decode", "latex_encode", "load_library", "merge", "parse_reference_line",
@@ -44,18 +44,6 @@ __all__ = [
 
 STEP = "references"
 
-#: One reference of a bibliography post, as the corpus writes them:
-#: ``Department of Health (DH) (2011b), Payment by Results: ... (available here)``.
-REFERENCE_LINE = re.compile(
-    r"""^(?P<author>[^()\s][^()]*?)\s*
-        (?:\((?P<acronym>[A-Za-z][\w’'&.-]{0,15})\)\s*)?
-        \((?P<year>(?:1[5-9]|20)\d\d)(?P<suffix>[a-z]?)\),\s*
-        (?P<rest>[A-Z0-9“"‘'].*?)\s*$""",
-    re.VERBOSE,
-)
-# The link text the blog left behind: "(available here)", "(available via here)",
-# "(available here (pdf))"; the link itself did not survive the scrape.
-_AVAILABLE = re.compile(r"\s*\(available\b[^()]*(?:\([^()]*\)[^()]*)*\)\s*$", re.IGNORECASE)
 
 #: The naming rule for citation keys: short name, four-digit year, optional a-z suffix.
 KEY_RULE = re.compile(r"^(?P<prefix>[A-Z][A-Za-z0-9]*?)(?P<year>\d{4})(?P<suffix>[a-z]?)$")
@@ -375,80 +363,36 @@ def key_prefix(name: str) -> str:
     return "Ref" + prefix + digest.translate(str.maketrans("0123456789", "ghijklmnop"))
 
 
-_FUNCTION_WORDS = frozenset({"of", "for", "and", "the", "in", "on", "&", "at", "to"})
-
-
-def initials(name: str) -> str | None:
-    """Return the acronym UK bodies go by, from their name: "Department of Health" -> "DH".
-
-    Only for names of three or more capitalised words, or two joined by "of"/"for"/"and"
-    ("Care Quality Commission" -> "CQC"); short names stay whole ("King's Fund", "NHS England").
-    """
-    words = re.sub(r"^(?:the|an?)\s+", "", name.strip(), flags=re.IGNORECASE).split()
-    capitalised = [w for w in words if w[:1].isupper()]
-    joined = any(w.lower() in _FUNCTION_WORDS for w in words)
-    if not capitalised or any(w not in capitalised and w.lower() not in _FUNCTION_WORDS for w in words):
-        return None
-    if len(capitalised) >= 3 or (len(capitalised) == 2 and joined):
-        letters = "".join(w[0] for w in capitalised)
-        return letters if letters.isalpha() and letters.isascii() else None
-    return None
-
-
 def parse_reference_line(line: str) -> Reference | None:
     """Return the reference one bibliography line states, or None if the line is not one.
 
     ``Department of Health (DH) (2011b), Payment by Results: ... (available here)`` gives
-    ``@techreport{DH2011b, author={{Department of Health}}, shortauthor={DH}, ...}``.
+    ``@techreport{DH2011b, author={{Department of Health}}, shortauthor={DH}, ...}``; Harvard
+    lines (``Needham, C. and Carr, S. (2009) Title. London: SCIE.``) too: see kg.refs.reflist.
     """
-    match = REFERENCE_LINE.match(line.strip())
-    if not match:
-        return None
-    author = match.group("author").strip().rstrip(",")
-    if len(author.split()) > 12:
-        return None  # a sentence that happens to hold "(year)," is not a corporate author
-    acronym = match.group("acronym")
-    title = _AVAILABLE.sub("", match.group("rest")).strip().rstrip(",;")
-    if not title or not author:
-        return None
-    year = match.group("year")
-    fields: dict[str, str] = {"author": "{" + latex_encode(author) + "}"}
-    if acronym:
-        fields["shortauthor"] = latex_encode(acronym)
-    fields["institution"] = latex_encode(author)
-    fields["year"] = year
-    fields["title"] = latex_encode(title, protect_acronyms=True)
-    key = key_prefix(acronym or author) + year + match.group("suffix")
-    return Reference(key=key, entry_type="techreport", fields=fields)
+    from .refs.reflist import parse_reference
+
+    return parse_reference(line.strip())[0]
 
 
 def extract_references(post: Post) -> list[Reference]:
     """Return one Reference per reference a bibliography post lists, in order; invent nothing."""
+    from .refs.detect import reference_sections
+
     references = []
-    for line in post.body.split("\n"):
-        ref = parse_reference_line(line)
-        if ref is not None:
-            references.append(ref)
+    for section in reference_sections(post.body, bibliography=True):
+        for start, end in section.entries:
+            ref = parse_reference_line(post.body[start:end])
+            if ref is not None:
+                references.append(ref)
     return references
 
 
 def is_bibliography(post: Post, *, min_references: int = 3) -> bool:
     """Return True for a post that lists references (its kind says so, or most lines are ones)."""
-    if post.kind == "bibliography":
-        return True
-    lines = [line for line in post.body.split("\n") if line.strip()]
-    # Stop once too few lines are left to make half of them references: an article is known
-    # after about half its lines. A reference line has "(year)," so any other line is no match
-    # without running REFERENCE_LINE on it.
-    count, misses, most = 0, 0, len(lines) // 2  # more than ``most`` misses: not a bibliography
-    for line in lines:
-        if ")," in line and parse_reference_line(line):
-            count += 1
-        else:
-            misses += 1
-            if misses > most:
-                return False
-    return count >= min_references and count * 2 >= len(lines)
+    from .refs.detect import is_bibliography_body
+
+    return post.kind == "bibliography" or is_bibliography_body(post.body, min_references=min_references)
 
 
 # --- Merging, importing, auditing -------------------------------------------------------------
@@ -638,9 +582,7 @@ def _key_problem(ref: Reference) -> str | None:
     year = ref.year.strip()
     if year and match.group("year") != year:
         return f"key {ref.key!r} says {match.group('year')} but the entry's year is {year}{hint}"
-    forms = reference_authors(ref)
-    prefixes = {key_prefix(form).casefold() for form in forms}
-    prefixes |= {i.casefold() for i in map(initials, forms) if i}
+    prefixes = {key_prefix(form).casefold() for form in reference_authors(ref)}
     if prefixes and match.group("prefix").casefold() not in prefixes:
         return f"key {ref.key!r} does not start with the entry's author or acronym{hint}"
     return None

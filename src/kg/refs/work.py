@@ -28,6 +28,8 @@ _PUBLISHER = {"techreport": "institution", "phdthesis": "school"}
 _HAS_SERIES = {"book", "incollection", "inproceedings", "article", "booklet"}
 _HAS_ISBN = {"book", "incollection", "inproceedings"}
 
+_ORDER = ("author", "editor", "shortauthor", "institution", "school", "publisher", "year", "title")
+
 _YEAR = re.compile(r"(?P<year>1[5-9]\d\d|20\d\d)(?P<suffix>[a-z]?)\b")
 
 
@@ -182,15 +184,20 @@ def to_reference(work: Work, key: str) -> Reference:
         fields["note"] += "; " + latex_encode(work.note.strip())
     else:
         put("note", work.note)
+    # The order people read an entry in (and the library's own): who, what body, when, what.
+    first = [n for n in _ORDER if n in fields]
+    fields = {name: fields[name] for name in first + [n for n in fields if n not in _ORDER]}
     return Reference(key=key, entry_type=entry_type, fields=fields)
 
 
 def mint_key(work: Work) -> str:
-    """Return the key a work gets when its source declares none: short name + year + suffix."""
-    from ..references import initials, key_prefix
+    """Return the key a work gets when its source declares none: short name + year + suffix.
 
-    people = work.authors or work.editors
+    The short name is the acronym the source gives ("DH"), else the lead author's family name
+    or the body's whole name ("KingsFund"): one rule for every reader, so the same work read
+    from a post's list and from a Zotero export gets the same key.
+    """
+    from ..references import key_prefix
+
     lead = work.shortauthor or work.lead_author() or work.title.split(":")[0] or "Anon"
-    if not work.shortauthor and (not people or people[0].corporate):
-        lead = initials(lead) or lead  # a body goes by its acronym: DH2010, CQC2019
     return key_prefix(lead) + work.year + work.suffix
