@@ -37,16 +37,19 @@ _DOI = re.compile(r"(?:\bdoi:\s*|https?://(?:dx\.)?doi\.org/)(?P<doi>10\.\d{4,9}
 _ACRONYM = re.compile(r"^[A-Za-z][\w’'&.-]{0,15}$")
 _EDITORS = re.compile(r"^(?:eds?\.?|editors?)$", re.IGNORECASE)
 # Words a full stop ends without ending a sentence.
-_ABBREVIATIONS = frozenset({"no", "vol", "vols", "pp", "p", "ed", "eds", "edn", "st", "dr", "co", "ltd", "inc",
+_ABBREVIATIONS = frozenset({"no", "vol", "vols", "pp", "p", "st", "dr", "co", "ltd", "inc",
                             "etc", "e.g", "i.e", "v", "rev", "ch", "para", "paras", "fig", "dept", "govt", "univ"})
 _BOUNDARY = re.compile(r"(?<=[.?!])\s+(?=[A-Z0-9(\[“‘\"'<]|In\b|in:|doi:|https?://|www\.)")
 _PLACE_PUBLISHER = re.compile(r"^(?P<place>[A-Z][\w .’'-]{1,40}?)\s*:\s*(?P<publisher>[^:]{2,120}?)"
                               r"(?:,\s*(?:pp?\.\s*)?(?P<pages>\d+\s*[-–—]\s*\d+|\d+))?$")
-_JOURNAL = re.compile(r"^(?P<journal>[A-Z][^,]{2,120}?),?\s+(?:[Vv]ol\.?\s*)?(?P<volume>\d+)"
+_JOURNAL = re.compile(r"^(?P<journal>[A-Z].{2,120}?)(?:,\s*|\s+[Vv]ol\.?\s*)(?:[Vv]ol\.?\s*)?(?P<volume>\d+)"
                       r"(?:\s*\((?P<issue>[^)]{1,15})\))?"
                       r"(?:\s*[,:]\s*(?:pp?\.\s*)?(?P<pages>[\dA-Za-z]+(?:\s*[-–—]\s*[\dA-Za-z]+)?))?$")
 _EDITION = re.compile(r"^(?P<edition>\d+)(?:st|nd|rd|th)\s+(?:edn|ed|edition)\.?$", re.IGNORECASE)
 _NUMBERED = re.compile(r"^(?P<series>[A-Z][^:]{0,80}?\D)\s+(?:[Nn]o\.?\s*)?(?P<number>\d[\w/.-]*)$")
+# Publishers of books; any other publisher is a body publishing its own reports.
+_BOOK_PUBLISHER = re.compile(r"\b(?:Press|Publish\w*|Books|Wiley|Routledge|Sage|Palgrave|Springer|Elsevier|"
+                             r"Macmillan|Blackwell|Penguin|Jessica Kingsley|Earthscan|Edward Elgar)\b")
 _INITIALS = re.compile(r"^(?:[A-Z]\.?\s?-?){1,4}$")
 _GIVEN = re.compile(r"^[A-Z][a-zà-ÿ’'-]+(?:\s+(?:[A-Z]\.?|[A-Z][a-zà-ÿ’'-]+))*$")
 _MONTHS = {m: i for i, m in enumerate(["january", "february", "march", "april", "may", "june", "july", "august",
@@ -124,11 +127,6 @@ def parse_names(text: str) -> tuple[list[Name], bool]:
                                                               and len(part.split()) <= 3)):
                 people.append(_person(part, following))
                 i += 2
-                continue
-            words = part.split()
-            if len(words) >= 2 and _INITIALS.match(words[-1]) and not _INITIALS.match(words[0]):
-                people.append(_person(" ".join(words[:-1]), words[-1]))  # Vancouver: "Needham C"
-                i += 1
                 continue
             return [Name(literal=text)], et_al  # not a list of persons: one body
         continue
@@ -262,8 +260,10 @@ def parse_entry(text: str, shape: EntryShape | None = None) -> tuple[Work | None
         lead_is_body = bool(work.authors) and work.authors[0].corporate
         if work.series or work.number or lead_is_body:
             work.kind = "report"
-        elif work.publisher:
+        elif work.publisher and _BOOK_PUBLISHER.search(work.publisher):
             work.kind = "book"
+        elif work.publisher:
+            work.kind = "report"  # a person's work published by a body: grey literature
         elif work.url:
             work.kind = "web"
     return work, None
