@@ -34,18 +34,18 @@ def invoke(*args: str):
 # --- the registry ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name, text, fmt", [
-    ("x.bib", "", "bibtex"), ("x.JSON", "", "csl-json"), ("x.ris", "", "ris"),
-    ("export.txt", '[{"type": "report"}]', "csl-json"),
-    ("export.txt", "\nTY  - RPRT\nER  - \n", "ris"),
-    ("export.txt", "% zotero\n@techreport{DH2010,\n}", "bibtex"),
+    ("x.bib", "", "bibtex"), ("x.JSON", "", "csl-json"), ("x.ris", "", "ris"), ("refs.txt", "", "reflist"),
+    ("export", '[{"type": "report"}]', "csl-json"),
+    ("export", "\nTY  - RPRT\nER  - \n", "ris"),
+    ("export", "% zotero\n@techreport{DH2010,\n}", "bibtex"),
 ])
 def test_the_format_comes_from_the_extension_else_the_content(name, text, fmt):
     assert refs.detect_format(name, text) == fmt
 
 
 def test_an_unknown_format_names_the_option():
-    with pytest.raises(ReferencesError, match="--format bibtex\\|csl-json\\|ris"):
-        refs.detect_format("notes.txt", "Some notes about references")
+    with pytest.raises(ReferencesError, match="--format bibtex\\|csl-json\\|ris\\|reflist"):
+        refs.detect_format("notes", "Some notes about references")
     with pytest.raises(ReferencesError, match="unknown reference format 'endnote-xml'"):
         refs.detect_format("x.xml", "", "endnote-xml")
 

@@ -24,7 +24,7 @@ import yaml
 
 from .errors import ClaimsError
 from .model import Claim, Failure, Post
-from .refs.detect import is_reference_line
+from .refs.detect import in_reference_list, is_reference_line
 
 #: Segment kinds that are claims, and those that are skipped (kept out of every claim).
 CLAIM_KINDS = ("sentence", "list-item")
@@ -473,6 +473,7 @@ def segment_post(post: Post, overrides: ClaimOverrides | None = None) -> list[Se
 
     def add(kind: str, a: int, b: int) -> None:
         a, b = _trim(body, a, b)
+        kind = "reference" if kind in CLAIM_KINDS and in_reference_list(body, a) else kind
         if a < b:
             segments.append(Segment(kind, a, b, body[a:b], section if kind in CLAIM_KINDS else None))
 

@@ -57,8 +57,8 @@ def refs_extract(ctx: click.Context, posts_dir: Path | None, library: Path | Non
 
 @refs_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["bibtex", "csl-json", "ris"]), default=None,
-              help="The file's format (default: from its extension .bib/.json/.ris, else its content).")
+@click.option("--format", "fmt", type=click.Choice(["bibtex", "csl-json", "ris", "reflist"]), default=None,
+              help="The file's format (default: from its extension .bib/.json/.ris/.txt, else its content).")
 @click.option("--library", type=click.Path(dir_okay=False, path_type=Path), default=None, help=_LIBRARY_HELP)
 @click.option("--replace", is_flag=True,
               help="Let an incoming entry replace an existing one with the same key and other content.")
@@ -69,8 +69,8 @@ def refs_import(ctx: click.Context, file: Path, fmt: str | None, library: Path |
                 strict: bool, as_json: bool) -> None:
     """Merge a reference manager's export into the library; the library file is replaced atomically.
 
-    FILE is BibTeX (.bib), CSL-JSON (.json: Zotero's or Mendeley's "CSL JSON" export) or RIS
-    (.ris: Zotero, Mendeley, EndNote). Entries that cannot be converted are reported with their
+    FILE is BibTeX (.bib), CSL-JSON (.json: Zotero's or Mendeley's "CSL JSON" export), RIS
+    (.ris: Zotero, Mendeley, EndNote) or a pasted reference list (.txt, one Harvard entry a line). Entries that cannot be converted are reported with their
     line (or item index) and the fix, and skipped; the rest import. A key already in the library
     with other content is reported and kept (use --replace to take the incoming entry). An entry
     with no usable key gets one by the naming rule (DH2011b), reported.

@@ -1,7 +1,8 @@
 """Readers of reference files, one module per format, behind one entry point.
 
 ``bibtex`` (.bib), ``csl`` (CSL-JSON: Zotero's and Mendeley's export), ``ris`` (Zotero, Mendeley,
-EndNote) and ``reflist`` (a post's own reference list) each return the same model objects. The
+EndNote) and ``reflist`` (a pasted reference list, .txt, and a post's own list) each return the
+same model objects. The
 registry maps a format's names and file extensions to its reader; ``read_file`` picks one from
 the extension, else from the content. Submodules are imported when first used, so the corpus
 step can import ``kg.refs.detect`` without the readers' libraries.
@@ -31,15 +32,16 @@ class Parsed:
 
 
 #: Format name -> the module that reads it (each has ``read(text, source) -> Parsed``).
-FORMATS = {"bibtex": "bibtex", "csl-json": "csl", "ris": "ris"}
+FORMATS = {"bibtex": "bibtex", "csl-json": "csl", "ris": "ris", "reflist": "reflist"}
 #: Every name and extension a user may give, -> format name.
 ALIASES = {
     "bibtex": "bibtex", "bib": "bibtex", "biblatex": "bibtex",
     "csl-json": "csl-json", "csl": "csl-json", "json": "csl-json", "csljson": "csl-json",
     "ris": "ris", "endnote": "ris",
+    "reflist": "reflist", "text": "reflist", "txt": "reflist", "harvard": "reflist",
 }
 _EXTENSIONS = {".bib": "bibtex", ".bibtex": "bibtex", ".json": "csl-json", ".csljson": "csl-json",
-               ".ris": "ris"}
+               ".ris": "ris", ".txt": "reflist"}
 _RIS_TAG = re.compile(r"^TY  - ", re.MULTILINE)
 _BIB_ENTRY = re.compile(r"^\s*@\s*[A-Za-z]+\s*[{(]", re.MULTILINE)
 
@@ -62,9 +64,13 @@ def detect_format(path: str | Path, text: str, format: str | None = None) -> str
         return "ris"
     if _BIB_ENTRY.search(text):
         return "bibtex"
+    from .detect import is_bibliography_body
+
+    if is_bibliography_body(text):
+        return "reflist"
     raise ReferencesError(f"{path}: cannot tell which reference format this is",
-                          hint="name the file .bib, .json (CSL-JSON) or .ris, or pass "
-                               "--format bibtex|csl-json|ris")
+                          hint="name the file .bib, .json (CSL-JSON), .ris or .txt (a pasted "
+                               "reference list), or pass --format bibtex|csl-json|ris|reflist")
 
 
 def read_text(text: str, source: str, format: str) -> Parsed:

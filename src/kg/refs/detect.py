@@ -18,6 +18,7 @@ not claims) and the references step (what to parse) all ask this module. It impo
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 
 #: Headings under which every line is a reference entry.
@@ -70,9 +71,9 @@ class EntryShape:
 
 
 def _author_shape(text: str) -> bool:
-    if any(c in text for c in ":?!“”\"=|") or text.strip().endswith(("and", "&", "the", "of")):
-        return False
     words = _WORD.findall(text)
+    if any(c in text for c in ":?!“”\"=|") or (words and words[-1].lower() in ("and", "&", "the", "of")):
+        return False
     if not words or len(words) > MAX_AUTHOR_WORDS:
         return False
     initials = sum(1 for w in words if re.fullmatch(r"(?:[A-Z]\.?-?){1,4}", w))
@@ -211,3 +212,14 @@ def reference_sections(body: str, *, bibliography: bool = False) -> list[Referen
                 current.unread.append((a, b))
         previous_blank = False
     return [s for s in sections if s.entries or s.unread]
+
+
+@lru_cache(maxsize=64)
+def reference_spans(body: str) -> tuple[tuple[int, int], ...]:
+    """Return the body spans of the entries of a post's headed reference lists (not claims)."""
+    return tuple(span for section in reference_sections(body) for span in section.entries)
+
+
+def in_reference_list(body: str, start: int) -> bool:
+    """Return True when the text at ``start`` stands in an entry of a post's reference list."""
+    return any(a <= start < b for a, b in reference_spans(body))

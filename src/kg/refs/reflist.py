@@ -105,6 +105,35 @@ def _person(surname: str, given: str) -> Name:
     return Name(family=" ".join(words), given=given.strip(), particle=" ".join(particle))
 
 
+# The last word of a body's name says what kind of body it is; "X Association and Y" is two bodies,
+# while "Department of Health and Social Care" or "Department for Work and Pensions" is one.
+_BODY_KINDS = frozenset({
+    "association", "trust", "fund", "foundation", "commission", "council", "office", "institute",
+    "network", "partnership", "committee", "confederation", "government", "england", "uk", "wales",
+    "scotland", "centre", "center", "college", "society", "alliance", "federation", "board", "authority",
+    "agency", "unit", "group", "forum", "coalition", "charity", "providers", "improvement", "excellence",
+    "inclusion", "ombudsman", "treasury", "parliament", "assembly", "executive", "university",
+})
+
+
+def split_bodies(text: str) -> list[str]:
+    """Split "NHS Confederation, NHS Providers and the LGA" into bodies; keep one body's name whole."""
+    # Commas separate bodies only in a list that ends in "and": "Mental Health Network, NHS
+    # Confederation" is one body, the network of the confederation.
+    if not re.search(r"\s(?:and|&)\s", text):
+        return [text]
+    parts = re.split(r"\s+(?:and|&)\s+|,\s+(?=(?:the\s+)?[A-Z])", text)
+    if len(parts) < 2:
+        return [text]
+    for left, right in zip(parts, parts[1:]):
+        last = left.split()[-1].casefold() if left.split() else ""
+        right_words = re.sub(r"^the\s+", "", right).split()
+        full = len(right_words) >= 2 or (right_words and re.fullmatch(r"[A-Z][A-Za-z]*[A-Z]+[a-z]?", right_words[0]))
+        if last not in _BODY_KINDS or not full:
+            return [text]
+    return [p.strip() for p in parts]
+
+
 def parse_names(text: str) -> tuple[list[Name], bool]:
     """Return the names of an author block, and whether it ended in "et al.".
 
@@ -128,7 +157,7 @@ def parse_names(text: str) -> tuple[list[Name], bool]:
                 people.append(_person(part, following))
                 i += 2
                 continue
-            return [Name(literal=text)], et_al  # not a list of persons: one body
+            return [Name(literal=body) for body in split_bodies(text)], et_al  # not persons: bodies
         continue
     return people, et_al
 
