@@ -25,7 +25,7 @@ import yaml
 
 from .errors import CorpusError
 from .model import Failure, Post, Provenance
-from .refs.detect import is_reference_line
+from .refs.detect import is_bibliography_body
 
 BOILERPLATE = frozenset({"Advertisement"})
 CONTINUE_READING = "Continue reading"
@@ -35,7 +35,6 @@ MAX_TITLE_CHARS = 160
 _LIST_ITEM = re.compile(r"^\s*(?:[•\-\*]|\d{1,2}\.)\s")
 _FOOTNOTE = re.compile(r"^\s*\[\d+\]\s*[–-]")
 _UPDATE = re.compile(r"^\s*Update \([^)]*\):")
-_MIN_REFERENCE_LINES = 3
 
 
 def normalise_line(line: str) -> str:
@@ -222,9 +221,7 @@ def slugify(text: str, max_length: int = 80) -> str:
 
 def classify(body: str) -> str:
     """Return "bibliography" for a post that mostly lists references, else "article"."""
-    paragraphs = [p.strip() for p in body.split("\n") if p.strip()]
-    count = sum(1 for p in paragraphs if is_reference_line(p))
-    return "bibliography" if count >= _MIN_REFERENCE_LINES and count * 2 >= len(paragraphs) else "article"
+    return "bibliography" if is_bibliography_body(body) else "article"
 
 
 @dataclass

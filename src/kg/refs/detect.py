@@ -138,7 +138,15 @@ def is_bibliography_body(body: str, *, min_references: int = 3) -> bool:
             misses += 1
             if misses > most:
                 return False
-    return count >= min_references and count * 2 >= len(lines)
+    if count < min_references or count * 2 < len(lines):
+        return False
+    # An article that ends in a long list under its own heading is an article with a reference
+    # list, not a bibliography: two or more lines of prose stand before the heading.
+    for index, line in enumerate(lines):
+        if heading_kind(line.strip()):
+            prose = sum(1 for before in lines[:index] if not is_reference_line(before.strip()))
+            return prose < 2
+    return True
 
 
 @dataclass

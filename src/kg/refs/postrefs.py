@@ -88,6 +88,28 @@ def _same_title(ref: Reference, candidates: Iterable[Reference]) -> str | None:
     return None
 
 
+def _other_key(ref: Reference, taken: Mapping[str, Reference], entry: PostReference) -> tuple[str, Failure | None]:
+    """Return a free key for a listed work whose key another work holds, keeping its year as written.
+
+    The suffix is the post's ("2014a" is what it cites), so another form of the author's name is
+    tried first ("TLAP2014a" -> "ThinkLocalActPersonal2014a"); only when every form is taken does
+    the suffix change, and that is reported: the post's citations of it may then not resolve.
+    """
+    from ..references import KEY_RULE, _free_key, key_prefix, reference_authors
+
+    match = KEY_RULE.match(ref.key)
+    stamp = (match.group("year") + match.group("suffix")) if match else ref.year
+    for form in reference_authors(ref):
+        key = key_prefix(form) + stamp
+        if key not in taken:
+            return key, None
+    key = _free_key(ref.key, set(taken))
+    return key, Failure(STEP, entry.post_id, (
+        f"{entry.post_id} lines {entry.start_line}-{entry.end_line}: the listed work {entry.text[:80]!r} "
+        f"would be {ref.key}, which the library gives to another work; added as {key}, so citations of "
+        f"its year as the post writes it may not find it: give one of the two another key in the library"))
+
+
 def library_with_post_references(library: Mapping[str, Reference], posts: Iterable[Post]
                                  ) -> tuple[dict[str, Reference], list[Failure]]:
     """Return the library with every post's own reference list merged in, and the problems found.
@@ -95,7 +117,7 @@ def library_with_post_references(library: Mapping[str, Reference], posts: Iterab
     The library passed in is not changed. Entries the library holds (by author, year and title)
     only fill fields it lacks; other entries are added under the naming rule's key.
     """
-    from ..references import _free_key, _identity
+    from ..references import _identity
 
     merged = {key: Reference(r.key, r.entry_type, dict(r.fields), r.start_line) for key, r in library.items()}
     problems: list[Failure] = []
@@ -116,7 +138,10 @@ def library_with_post_references(library: Mapping[str, Reference], posts: Iterab
                     curated.setdefault(name, value)  # fill what the library lacks, never overwrite
                 continue
             if ref.key in merged:
-                ref = Reference(_free_key(ref.key, set(merged)), ref.entry_type, dict(ref.fields))
+                key, problem = _other_key(ref, merged, entry)
+                if problem:
+                    problems.append(problem)
+                ref = Reference(key, ref.entry_type, dict(ref.fields))
             merged[ref.key] = Reference(ref.key, ref.entry_type, dict(ref.fields))
             by_identity[identity] = ref.key
             by_author_year.setdefault(identity[:2], []).append(merged[ref.key])
