@@ -303,3 +303,10 @@ def test_classic_bibtex_accepts_the_imported_library(imported, tmp_path):
     bbl = (tmp_path / "doc.bbl").read_text(encoding="utf-8")
     for key in load_library(imported)[0]:
         assert f"\\bibitem{{{key}}}" in bbl
+
+
+def test_escaped_braces_and_hashes_are_text_not_concatenation():
+    text = '@misc{A2010,\n author = {{A\\} \\# B}},\n title = {C\\# and \\{x\\} # y},\n year = 2010\n}\n'
+    found, failures = parse_bibtex(text, "lib.bib")
+    assert failures == []
+    assert found["A2010"].fields["title"] == "C\\# and \\{x\\} # y"

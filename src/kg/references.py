@@ -505,7 +505,7 @@ def import_references(path: str | Path, library_path: str | Path, replace: bool 
                               hint="fix them first; nothing was imported")
     kind, parsed = refs.read_file(path, format)
     if not parsed.references and not parsed.failures:
-        raise ReferencesError(f"{path} holds no {kind} entries", hint=_EMPTY_HINTS[kind])
+        raise ReferencesError(f"{path} holds no {_FORMAT_NAMES[kind]} entries", hint=_EMPTY_HINTS[kind])
     renamed = _settle_minted_keys(parsed.references, parsed.minted, library)
     incoming: dict[str, Reference] = {}
     failures = list(parsed.failures)
@@ -524,12 +524,14 @@ def import_references(path: str | Path, library_path: str | Path, replace: bool 
     return result
 
 
+_FORMAT_NAMES = {"bibtex": "BibTeX", "csl-json": "CSL-JSON", "ris": "RIS", "reflist": "reference-list"}
 _EMPTY_HINTS = {
     "bibtex": "entries look like @report{DH2011b, title = {...}, year = {2011}}; check that this is "
               "the .bib file you meant",
     "csl-json": "CSL-JSON is an array of items like {\"type\": \"report\", \"title\": ...}; check that "
                 "this is the export you meant",
     "ris": "RIS records start with 'TY  - ' and end with 'ER  - '; check that this is the export you meant",
+    "reflist": "a reference list has one entry a line, e.g. 'Department of Health (2010) Title. London: DH.'",
 }
 
 

@@ -71,12 +71,18 @@ def captured_parser_log():
 def _split_concatenation(value: str) -> list[str] | None:
     """Split ``a # "b" # {c}`` on the ``#`` outside braces and quotes; None for a single part."""
     parts, depth, quoted, start = [], 0, False, 0
+    escaped = False
     for i, char in enumerate(value):
-        if char == "{" :
+        if escaped:  # "\}", "\#", '\"': an escaped character, not structure
+            escaped = False
+            continue
+        if char == "\\":
+            escaped = True
+        elif char == "{":
             depth += 1
         elif char == "}":
             depth -= 1
-        elif char == '"' and depth == 0 and (i == 0 or value[i - 1] != "\\"):
+        elif char == '"' and depth == 0:
             quoted = not quoted
         elif char == "#" and depth == 0 and not quoted:
             parts.append(value[start:i].strip())

@@ -83,7 +83,8 @@ def _author_shape(text: str) -> bool:
         bare = word.strip(".’'")
         if not bare:
             continue
-        if bare[0].isupper() or bare[0].isdigit() or word.lower() in _SMALL_WORDS or bare.lower() in _SMALL_WORDS:
+        if (bare[0].isupper() or bare[0].isdigit() or (bare[0].isalpha() and not bare[0].islower())
+                or word.lower() in _SMALL_WORDS or bare.lower() in _SMALL_WORDS):  # 中国卫生部: no case
             continue
         if re.fullmatch(r"[a-z][’'][A-Z]\w*", bare):  # d’Souza
             continue
@@ -96,7 +97,14 @@ def entry_shape(line: str) -> EntryShape | None:
     if len(line) > 2000 or not _HAS_YEAR.search(line):
         return None
     match = _ENTRY.match(line)
-    if not match or not _author_shape(match.group("authors")):
+    if not match:
+        return None
+    # "Body (ACR) (2011b), Title": a year in parentheses followed by a comma and a capital is the
+    # blog's own form, distinctive enough that any short author text is taken as written.
+    # (Not after a note's number: a note is prose that may hold "(2014), Table 3".)
+    loose = (match.group("after") == "," and len(match.group("authors").split()) <= MAX_CORPORATE_WORDS
+             and not (match.group("marker") or "").startswith("["))
+    if not (loose or _author_shape(match.group("authors"))):
         return None
     year = match.group("year") or match.group("bare_year")
     suffix = match.group("suffix") if match.group("year") else match.group("bare_suffix")

@@ -250,7 +250,7 @@ def _segment(segment: str, work: Work) -> None:
 
 def parse_entry(text: str, shape: EntryShape | None = None) -> tuple[Work | None, str | None]:
     """Return the work one reference entry states, or None and why it cannot be read."""
-    text = " ".join(text.split())
+    text = re.sub(r"[^\S\n]*\n\s*", " ", text).strip()  # an entry wrapped over lines; else as written
     shape = shape or entry_shape(text)
     if shape is None:
         return None, "not shaped as a reference (authors, then the year in parentheses, then a title)"
@@ -274,13 +274,13 @@ def parse_entry(text: str, shape: EntryShape | None = None) -> tuple[Work | None
     else:
         work.authors = names
     rest = _AVAILABLE.sub("", shape.rest).strip()
-    rest = _take_links(rest, work)
-    if shape.after == "," and not re.search(r"[.?!]\s+[A-Z]", rest):
+    if shape.after == "," and not re.search(r"[.?!]\s+[A-Z]|https?://|www\.|\bdoi:", rest):
         # The blog's own form: "Body (ACR) (2011b), Title (available here)": all of it is the title.
-        title, segments = rest.rstrip(",;").strip(), []
+        work.title = rest.rstrip(",;").strip()
+        segments: list[str] = []
     else:
-        title, segments = _title_and_rest(rest)
-    work.title = title.rstrip(".,;:").strip().strip("*_").strip()
+        title, segments = _title_and_rest(_take_links(rest, work))
+        work.title = title.rstrip(".,;:").strip().strip("*_").strip()
     if not work.title:
         return None, "has no title after the year"
     for segment in segments:
