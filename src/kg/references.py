@@ -110,8 +110,8 @@ class ImportReport:
 
     def summary(self) -> str:
         lines = [f"{self.source} ({self.format}) -> {self.library_path}: " + self.merge.summary()]
-        lines += [f"key {new} given (not {old}: another work holds it); rename it if your posts "
-                  f"cite it otherwise" for old, new in self.renamed]
+        lines += [f"key {new} given instead of {old} (another work of that author and year); rename it "
+                  f"if your posts cite it otherwise" for old, new in self.renamed]
         lines += [f"note {n}" for n in self.notes]
         lines += [f"skipped {f.item}: {f.message}" for f in self.failures]
         lines.append("library written" if self.written else "library unchanged")
