@@ -1,6 +1,10 @@
 """The reference library: read and write corpus/references.bib, parse bibliography posts, merge,
 import, audit, and export to BibTeX and CSL-JSON.
 
+This module is the library's one entry point; the readers of each input format live in
+``kg.refs`` (``bibtex``, ``csl``, ``ris``, ``reflist``), the one rule for what a reference line is
+in ``kg.refs.detect``, and a post's own reference list in ``kg.refs.postrefs``.
+
 The library is BibTeX that both BibLaTeX/biber and classic BibTeX accept. Field values are kept
 exactly as the .bib stores them (LaTeX, inner braces and all): bibtexparser 2 runs with its
 default stack only, so a braced corporate author ``{{Department of Health}}`` is never decoded
@@ -35,7 +39,7 @@ from .organisations import key_part, normalise_name
 from .refs.bibtex import ENTRY_TYPES, MONTHS, captured_parser_log as _captured_parser_log, parse_bibtex
 
 __all__ = [
-    "Conflict", "ImportReport", "MergeReport", "Problem",
+    "ENTRY_TYPES", "Conflict", "ImportReport", "MergeReport", "Problem",
     "check_library", "export", "extract_references", "import_bibtex", "import_references",
     "is_bibliography",
     "key_year", "latex_decode", "latex_encode", "load_library", "merge", "parse_reference_line",
