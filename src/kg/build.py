@@ -36,6 +36,7 @@ from . import graph as graph_mod
 from . import index as index_mod
 from . import organisations as organisations_mod
 from . import references as references_mod
+from . import refs as refs_pkg
 from .corpus import write_text_atomic
 from .errors import BuildError, KGError
 from .model import (Citation, Claim, Concept, Corpus, Failure, Organisation, Post, Provenance, Reference,
@@ -74,8 +75,9 @@ def _digest_files(paths: Iterable[Path], *extra: str) -> str:
     return h.hexdigest()
 
 
-def load_inputs(settings: Settings) -> Inputs:
-    """Read the shared inputs of the pipeline: reference library, organisations, concepts, overrides."""
+def load_inputs(settings: Settings, posts: Iterable[Post] = ()) -> Inputs:
+    """Read the shared inputs of the pipeline: reference library (with the posts' own reference
+    lists merged in), organisations, concepts, overrides."""
     failures: list[Failure] = []
     references: dict[str, Reference] = {}
     if settings.references_file.exists():
@@ -84,6 +86,8 @@ def load_inputs(settings: Settings) -> Inputs:
     else:
         failures.append(Failure("references", str(settings.references_file),
                                 "no reference library (run `kg refs extract` to bootstrap it)"))
+    references, post_problems = refs_pkg.library_with_post_references(references, posts)
+    failures.extend(post_problems)
     overrides_file = settings.corpus_dir / "claims-overrides.yaml"
     overrides = claims_mod.load_overrides(overrides_file)
     authority = organisations_mod.OrganisationIndex(
@@ -96,7 +100,7 @@ def load_inputs(settings: Settings) -> Inputs:
     # The index schema too: an index written to an older schema cannot take new documents.
     digest = _digest_files([settings.references_file, overrides_file, *ontology],
                            __version__, str(FORMAT), f"index-schema-{index_mod.SCHEMA_VERSION}",
-                           settings.base_iri)
+                           settings.base_iri, references_mod.to_bibtex(references))
     return Inputs(references, organisations, concepts, overrides, digest, failures,
                   resolver=citations_mod.CitationResolver(references, authority),
                   tagger=concepts_mod.Tagger(concepts, organisations=authority),
@@ -261,7 +265,7 @@ def run_pipeline(settings: Settings, progress: Progress | None = None) -> Corpus
     """Read corpus/ and ontology/ and derive every claim, citation and concept link in memory."""
     progress = progress or no_progress
     posts, failures = corpus_mod.load_posts(settings.posts_dir)
-    inputs = load_inputs(settings)
+    inputs = load_inputs(settings, posts)
     failures = failures + inputs.failures + claims_mod.check_overrides(posts, inputs.overrides)
     digests = {post.id: post_digest(post, inputs) for post in posts}
     derived = _derive_all(posts, inputs, progress, Cache(None), digests)
@@ -390,7 +394,7 @@ def build(settings: Settings, progress: Progress | None = None, full: bool = Fal
         clear_leftovers(settings)
         clock = _Clock()
         posts, failures = corpus_mod.load_posts(settings.posts_dir)
-        inputs = load_inputs(settings)
+        inputs = load_inputs(settings, posts)
         failures = failures + inputs.failures + claims_mod.check_overrides(posts, inputs.overrides)
         digests = {post.id: post_digest(post, inputs) for post in posts}
         cache = Cache(settings.data_dir / "cache")

@@ -29,6 +29,7 @@ import yaml
 from .errors import ClaimsError
 from .furniture import CAPTION_PREFIX as _CAPTION_PREFIX, debris_kind
 from .model import Claim, Failure, Post
+from .refs.detect import in_reference_list, is_reference_line
 
 #: Segment kinds that are claims, and those that are skipped (kept out of every claim).
 CLAIM_KINDS = ("sentence", "list-item")
@@ -119,8 +120,6 @@ def check_overrides(posts: Iterable[Post], overrides: ClaimOverrides) -> list[Fa
 _LIST_ITEM = re.compile(r"[^\S\n]*([•▪◦‣]|\d{1,2}[.)](?=\s))|[^\S\n]+([-–*])(?=[^\S\n])")
 _FOOTNOTE_MARK = re.compile(r"\[\d{1,3}\][^\S\n]*[–—-][^\S\n]*|\*(?=\w)")
 _CONTINUE_READING = re.compile(r"\s*\bContinue reading\W{0,3}\s*$")
-# "Department of Health (DH) (2011b), Payment by Results: ..." / "Sitra (2013), Report: ..."
-_REFERENCE_LINE = re.compile(r"\s*[^\n()]{2,150}?(?:[^\S\n]\([^()\n]{1,40}\))?[^\S\n]\((?:1[6-9]|20)\d\d[a-z]?\),\s*\S")
 _ROMAN = re.compile(r"(?:[IVXLC]{1,5}|[A-H])\.\s+")
 _SENTENCE_PUNCT = re.compile(r"[.!?;]")
 _FILE_NAME = re.compile(r"\S*_\S*|\S+\.(?:jpe?g|png|gif|svg|webp)", re.IGNORECASE)
@@ -436,7 +435,7 @@ def _classify_lines(post: Post, body: str, unit: _Unit, overrides: ClaimOverride
     texts = [body[a:b].strip() for a, b in unit.lines]
     kinds: list[str | None] = [overrides.kind_of(post.id, t) for t in texts]
     if post.kind == "bibliography":
-        kinds = [k or ("reference" if _REFERENCE_LINE.match(t) else None) for k, t in zip(kinds, texts)]
+        kinds = [k or ("reference" if is_reference_line(t) else None) for k, t in zip(kinds, texts)]
     kinds = [k or debris_kind(t, post.author) for k, t in zip(kinds, texts)]
     if unit.lines[0][0] == _first_content(body) and kinds[0] is None and _normalise(texts[0]) == _normalise(post.title):
         kinds[0] = "debris"  # the title printed again at the top of the body
@@ -490,6 +489,7 @@ def segment_post(post: Post, overrides: ClaimOverrides | None = None) -> list[Se
 
     def add(kind: str, a: int, b: int) -> None:
         a, b = _trim(body, a, b)
+        kind = "reference" if kind in CLAIM_KINDS and in_reference_list(body, a) else kind
         if a < b:
             segments.append(Segment(kind, a, b, body[a:b], section if kind in CLAIM_KINDS else None))
 

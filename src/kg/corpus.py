@@ -32,6 +32,7 @@ import yaml
 from .errors import CorpusError
 from .furniture import closes_post, is_furniture, opens_post
 from .model import Failure, Post, Provenance
+from .refs.detect import is_bibliography_body
 
 BOILERPLATE = frozenset({"Advertisement"})
 CONTINUE_READING = "Continue reading"
@@ -41,9 +42,6 @@ MAX_TITLE_CHARS = 160
 _LIST_ITEM = re.compile(r"^\s*(?:[•\-\*]|\d{1,2}\.)\s")
 _FOOTNOTE = re.compile(r"^\s*\[\d+\]\s*[–-]")
 _UPDATE = re.compile(r"^\s*Update \([^)]*\):")
-# "Department of Health (DH) (2011b), Payment by Results: ..." / "Sitra (2013), Report: ..."
-_REFERENCE_LINE = re.compile(r"^[^\n()]{2,120}?(?: \([^()]{1,30}\))? \(\d{4}[a-z]?\), \S")
-_MIN_REFERENCE_LINES = 3
 
 
 def normalise_line(line: str) -> str:
@@ -323,9 +321,7 @@ def slugify(text: str, max_length: int = 80) -> str:
 
 def classify(body: str) -> str:
     """Return "bibliography" for a post that mostly lists references, else "article"."""
-    paragraphs = [p.strip() for p in body.split("\n") if p.strip()]
-    count = sum(1 for p in paragraphs if _REFERENCE_LINE.match(p))
-    return "bibliography" if count >= _MIN_REFERENCE_LINES and count * 2 >= len(paragraphs) else "article"
+    return "bibliography" if is_bibliography_body(body) else "article"
 
 
 @dataclass

@@ -1,6 +1,10 @@
 """The reference library: read and write corpus/references.bib, parse bibliography posts, merge,
 import, audit, and export to BibTeX and CSL-JSON.
 
+This module is the library's one entry point; the readers of each input format live in
+``kg.refs`` (``bibtex``, ``csl``, ``ris``, ``reflist``), the one rule for what a reference line is
+in ``kg.refs.detect``, and a post's own reference list in ``kg.refs.postrefs``.
+
 The library is BibTeX that both BibLaTeX/biber and classic BibTeX accept. Field values are kept
 exactly as the .bib stores them (LaTeX, inner braces and all): bibtexparser 2 runs with its
 default stack only, so a braced corporate author ``{{Department of Health}}`` is never decoded
@@ -17,72 +21,36 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import logging
 import os
 import re
 import tempfile
 import unicodedata
 from collections.abc import Iterable, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import bibtexparser
 from bibtexparser.library import Library
-from bibtexparser.model import (
-    DuplicateBlockKeyBlock,
-    DuplicateFieldKeyBlock,
-    Entry,
-    Field,
-    ImplicitComment,
-    ParsingFailedBlock,
-)
+from bibtexparser.model import Entry, Field
 
 from .errors import NotFound, ReferencesError
 from .model import Failure, Post, Reference
 from .organisations import key_part, normalise_name
+from .refs.bibtex import ENTRY_TYPES, MONTHS, captured_parser_log as _captured_parser_log, parse_bibtex
 
 __all__ = [
-    "Conflict", "ImportReport", "MergeReport", "Problem", "REFERENCE_LINE",
-    "check_library", "export", "extract_references", "import_bibtex", "is_bibliography",
+    "ENTRY_TYPES", "Conflict", "ImportReport", "MergeReport", "Problem",
+    "check_library", "export", "extract_references", "import_bibtex", "import_references",
+    "is_bibliography",
     "key_year", "latex_decode", "latex_encode", "load_library", "merge", "parse_reference_line",
     "reference_authors", "split_names", "to_bibtex", "to_csl_json", "write_library",
 ]
 
 STEP = "references"
 
-#: One reference of a bibliography post, as the corpus writes them:
-#: ``Department of Health (DH) (2011b), Payment by Results: ... (available here)``.
-REFERENCE_LINE = re.compile(
-    r"""^(?P<author>[^()\s][^()]*?)\s*
-        (?:\((?P<acronym>[A-Za-z][\w’'&.-]{0,15})\)\s*)?
-        \((?P<year>(?:1[5-9]|20)\d\d)(?P<suffix>[a-z]?)\),\s*
-        (?P<rest>[A-Z0-9“"‘'].*?)\s*$""",
-    re.VERBOSE,
-)
-# The link text the blog left behind: "(available here)", "(available via here)",
-# "(available here (pdf))"; the link itself did not survive the scrape.
-_AVAILABLE = re.compile(r"\s*\(available\b[^()]*(?:\([^()]*\)[^()]*)*\)\s*$", re.IGNORECASE)
 
 #: The naming rule for citation keys: short name, four-digit year, optional a-z suffix.
 KEY_RULE = re.compile(r"^(?P<prefix>[A-Z][A-Za-z0-9]*?)(?P<year>\d{4})(?P<suffix>[a-z]?)$")
-
-#: Entry types BibTeX's standard styles or BibLaTeX know; any other is refused with the list.
-ENTRY_TYPES = frozenset({
-    "article", "book", "booklet", "inbook", "incollection", "inproceedings", "conference", "manual",
-    "mastersthesis", "misc", "phdthesis", "proceedings", "techreport", "unpublished",
-    "artwork", "audio", "bibnote", "bookinbook", "collection", "commentary", "customa", "customb",
-    "customc", "customd", "custome", "customf", "dataset", "electronic", "image", "inreference",
-    "jurisdiction", "legal", "legislation", "letter", "movie", "music", "mvbook", "mvcollection",
-    "mvproceedings", "mvreference", "online", "patent", "performance", "periodical", "reference",
-    "report", "review", "set", "software", "standard", "suppbook", "suppcollection", "suppperiodical",
-    "thesis", "video", "www", "xdata",
-})
-# Text between entries that holds "name = {" is a field an entry lost: a brace closed it too early.
-_STRAY_FIELD = re.compile(r"^[\s,]*([A-Za-z][\w-]*)\s*=\s*[{\"\d]", re.MULTILINE)
-
-_MONTH_MACROS = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
-
 
 # --- Results ----------------------------------------------------------------------------------
 
@@ -140,9 +108,15 @@ class ImportReport:
     merge: MergeReport
     failures: list[Failure] = field(default_factory=list)
     written: bool = False
+    format: str = "bibtex"
+    notes: list[str] = field(default_factory=list)  # imported, but something was left out
+    renamed: list[tuple[str, str]] = field(default_factory=list)  # (key made up, key given)
 
     def summary(self) -> str:
-        lines = [f"{self.source} -> {self.library_path}: " + self.merge.summary()]
+        lines = [f"{self.source} ({self.format}) -> {self.library_path}: " + self.merge.summary()]
+        lines += [f"key {new} given instead of {old} (another work of that author and year); rename it "
+                  f"if your posts cite it otherwise" for old, new in self.renamed]
+        lines += [f"note {n}" for n in self.notes]
         lines += [f"skipped {f.item}: {f.message}" for f in self.failures]
         lines.append("library written" if self.written else "library unchanged")
         return "\n".join(lines)
@@ -309,76 +283,6 @@ def _identity(ref: Reference) -> tuple[str, str, str]:
 
 # --- Reading and writing the library ----------------------------------------------------------
 
-@contextmanager
-def _captured_parser_log():
-    """Keep bibtexparser's own log lines off the terminal: its failed blocks carry the reasons."""
-    logger = logging.getLogger("bibtexparser")
-    previous, propagate = logger.level, logger.propagate
-    handler = logging.NullHandler()
-    logger.addHandler(handler)
-    logger.propagate = False
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate = propagate
-        logger.setLevel(previous)
-
-
-def _failure_message(block: ParsingFailedBlock, source: str) -> str:
-    line = (block.start_line or 0) + 1
-    if isinstance(block, DuplicateBlockKeyBlock):
-        first = (block.previous_block.start_line or 0) + 1
-        return (f"line {line}: duplicate key {block.key!r} (first defined at line {first}); "
-                f"rename one of the entries or delete the copy in {source}")
-    if isinstance(block, DuplicateFieldKeyBlock):
-        key = getattr(block.ignore_error_block, "key", "?")
-        return (f"line {line}: entry {key!r} repeats the field(s) {', '.join(sorted(block.duplicate_keys))}; "
-                f"keep one of each in {source}")
-    reason = getattr(block.error, "abort_reason", None) or str(block.error) or type(block.error).__name__
-    first_line = (block.raw or "").strip().splitlines()[0][:60] if (block.raw or "").strip() else ""
-    return (f"line {line}: malformed entry {first_line!r}: {reason.strip()}; "
-            f"fix the braces, commas and key of this entry in {source}")
-
-
-def parse_bibtex(text: str, source: str = "<string>") -> tuple[dict[str, Reference], list[Failure]]:
-    """Parse BibTeX text into references by key; malformed blocks become Failures with line numbers."""
-    with _captured_parser_log():
-        library = bibtexparser.parse_string(text)
-    references: dict[str, Reference] = {}
-    failures: list[Failure] = []
-    previous = None
-    for block in library.blocks:
-        after, previous = previous, block
-        if isinstance(block, ParsingFailedBlock):
-            failures.append(Failure(STEP, f"{source}:{(block.start_line or 0) + 1}",
-                                    _failure_message(block, source)))
-        elif isinstance(block, ImplicitComment) and isinstance(after, Entry):
-            # (After a failed block the rest of it lands here too; that block is reported already.)
-            stray = _STRAY_FIELD.search(block.comment or "")
-            if stray:
-                line = (block.start_line or 0) + 1 + block.comment[:stray.start(1)].count("\n")
-                failures.append(Failure(STEP, f"{source}:{line}", (
-                    f"line {line}: field {stray.group(1)!r} stands outside any entry, so it was lost; "
-                    f"the entry above it closes too early: balance its braces in {source}")))
-        elif isinstance(block, Entry) and not block.key.strip():
-            failures.append(Failure(STEP, f"{source}:{(block.start_line or 0) + 1}", (
-                f"line {(block.start_line or 0) + 1}: @{block.entry_type} entry has no key; "
-                f"give it one (e.g. DH2011b) in {source}")))
-        elif isinstance(block, Entry) and block.entry_type.lower() not in ENTRY_TYPES:
-            failures.append(Failure(STEP, f"{source}:{(block.start_line or 0) + 1}", (
-                f"line {(block.start_line or 0) + 1}: entry {block.key!r} has the unknown type "
-                f"@{block.entry_type}; use a BibTeX or BibLaTeX type such as @report, @article, @book "
-                f"or @misc in {source}")))
-        elif isinstance(block, Entry):
-            fields: dict[str, str] = {}
-            for f in block.fields:
-                fields[f.key.lower()] = str(f.value)
-            references[block.key] = Reference(key=block.key, entry_type=block.entry_type.lower(),
-                                               fields=fields, start_line=(block.start_line or 0) + 1)
-    return references, failures
-
-
 def load_library(path: str | Path, *, missing_ok: bool = False) -> tuple[dict[str, Reference], list[Failure]]:
     """Read a .bib file: the references by key, and a Failure (with its line) per bad block."""
     path = Path(path)
@@ -413,7 +317,7 @@ def to_bibtex(refs: Mapping[str, Reference] | Iterable[Reference]) -> str:
         fields = []
         for name, value in ref.fields.items():
             value = str(value)
-            if name == "month" and value.lower() in _MONTH_MACROS:
+            if name == "month" and value.lower() in MONTHS:
                 fields.append(Field(name, value.lower()))  # a month macro stays a macro
             else:
                 fields.append(Field(name, "{" + value + "}"))
@@ -455,6 +359,7 @@ def key_prefix(name: str) -> str:
     A name with no Latin letter to start with ("中国卫生部", "1234") gets "Ref" and letters
     derived from the name, so its key still follows KEY_RULE and differs from other such names.
     """
+    name = re.sub(r"^(?:the|an?)\s+(?=\w)", "", name.strip(), flags=re.IGNORECASE)  # "The King's Fund"
     prefix = key_part(name)
     if prefix[:1].isalpha():
         return prefix[0].upper() + prefix[1:]
@@ -466,56 +371,32 @@ def parse_reference_line(line: str) -> Reference | None:
     """Return the reference one bibliography line states, or None if the line is not one.
 
     ``Department of Health (DH) (2011b), Payment by Results: ... (available here)`` gives
-    ``@techreport{DH2011b, author={{Department of Health}}, shortauthor={DH}, ...}``.
+    ``@techreport{DH2011b, author={{Department of Health}}, shortauthor={DH}, ...}``; Harvard
+    lines (``Needham, C. and Carr, S. (2009) Title. London: SCIE.``) too: see kg.refs.reflist.
     """
-    match = REFERENCE_LINE.match(line.strip())
-    if not match:
-        return None
-    author = match.group("author").strip().rstrip(",")
-    if len(author.split()) > 12:
-        return None  # a sentence that happens to hold "(year)," is not a corporate author
-    acronym = match.group("acronym")
-    title = _AVAILABLE.sub("", match.group("rest")).strip().rstrip(",;")
-    if not title or not author:
-        return None
-    year = match.group("year")
-    fields: dict[str, str] = {"author": "{" + latex_encode(author) + "}"}
-    if acronym:
-        fields["shortauthor"] = latex_encode(acronym)
-    fields["institution"] = latex_encode(author)
-    fields["year"] = year
-    fields["title"] = latex_encode(title, protect_acronyms=True)
-    key = key_prefix(acronym or author) + year + match.group("suffix")
-    return Reference(key=key, entry_type="techreport", fields=fields)
+    from .refs.reflist import parse_reference
+
+    return parse_reference(line.strip())[0]
 
 
 def extract_references(post: Post) -> list[Reference]:
     """Return one Reference per reference a bibliography post lists, in order; invent nothing."""
+    from .refs.detect import reference_sections
+
     references = []
-    for line in post.body.split("\n"):
-        ref = parse_reference_line(line)
-        if ref is not None:
-            references.append(ref)
+    for section in reference_sections(post.body, bibliography=True):
+        for start, end in section.entries:
+            ref = parse_reference_line(post.body[start:end])
+            if ref is not None:
+                references.append(ref)
     return references
 
 
 def is_bibliography(post: Post, *, min_references: int = 3) -> bool:
     """Return True for a post that lists references (its kind says so, or most lines are ones)."""
-    if post.kind == "bibliography":
-        return True
-    lines = [line for line in post.body.split("\n") if line.strip()]
-    # Stop once too few lines are left to make half of them references: an article is known
-    # after about half its lines. A reference line has "(year)," so any other line is no match
-    # without running REFERENCE_LINE on it.
-    count, misses, most = 0, 0, len(lines) // 2  # more than ``most`` misses: not a bibliography
-    for line in lines:
-        if ")," in line and parse_reference_line(line):
-            count += 1
-        else:
-            misses += 1
-            if misses > most:
-                return False
-    return count >= min_references and count * 2 >= len(lines)
+    from .refs.detect import is_bibliography_body
+
+    return post.kind == "bibliography" or is_bibliography_body(post.body, min_references=min_references)
 
 
 # --- Merging, importing, auditing -------------------------------------------------------------
@@ -563,30 +444,104 @@ def merge(library: Mapping[str, Reference], incoming: Mapping[str, Reference] | 
     return report
 
 
-def import_bibtex(path: str | Path, library_path: str | Path, replace: bool = False) -> ImportReport:
-    """Merge a user's .bib file into the library file, replacing that file atomically.
+def _free_key(base: str, taken) -> str:
+    """Return ``base``, or with the next free a-z suffix when another work holds it."""
+    match = KEY_RULE.match(base)
+    stem = base[:-1] if match and match.group("suffix") else base
+    for suffix in ([""] if base == stem else []) + list("abcdefghijklmnopqrstuvwxyz"):
+        if (stem + suffix) not in taken:
+            return stem + suffix
+    return stem + hashlib.sha1(base.encode()).hexdigest()[:4]
 
-    Malformed entries of the incoming file are reported with their line numbers and skipped; the
-    rest import. A key already in the library with other content is reported and kept, unless
-    ``replace``. Raises ReferencesError when the library itself has malformed entries (writing it
-    back would lose them).
+
+def _settle_minted_keys(incoming: list[Reference], minted: set[int], library: Mapping[str, Reference]
+                        ) -> list[tuple[str, str]]:
+    """Give the entries whose key kg made up a key no other work holds; return (made, given) pairs.
+
+    Several works of one author and year get the suffixes a, b, ... in the order of their
+    titles (as citeproc gives them); one whose made-up key a library entry of another work holds
+    gets the next free suffix; a work already in the library under its key keeps it.
     """
+    taken = {key: _identity(ref) for key, ref in library.items()}
+    groups: dict[str, list[int]] = {}
+    for index in sorted(minted):
+        ref = incoming[index]
+        match = KEY_RULE.match(ref.key)
+        if match and not match.group("suffix") and taken.get(ref.key) != _identity(ref):
+            groups.setdefault(ref.key, []).append(index)
+    renamed = []
+    for base, indexes in groups.items():
+        works = list(dict.fromkeys(_identity(incoming[i]) for i in indexes))
+        if len(works) < 2:
+            continue
+        order = sorted(works, key=lambda ident: ident[2])
+        for index in indexes:
+            key = base + "abcdefghijklmnopqrstuvwxyz"[order.index(_identity(incoming[index])) % 26]
+            renamed.append((incoming[index].key, key))
+            incoming[index].key = key
+    for index, ref in enumerate(incoming):
+        identity = _identity(ref)
+        if index in minted and taken.get(ref.key, identity) != identity:
+            new_key = _free_key(ref.key, {k for k, v in taken.items() if v != identity})
+            renamed.append((ref.key, new_key))
+            ref.key = new_key
+        taken.setdefault(ref.key, identity)
+    return renamed
+
+
+def import_references(path: str | Path, library_path: str | Path, replace: bool = False,
+                      format: str | None = None) -> ImportReport:
+    """Merge a BibTeX, CSL-JSON or RIS file into the library file, replacing that file atomically.
+
+    The format is ``format`` (see kg.refs.ALIASES), else the file's extension, else its content.
+    Entries that cannot be converted are reported with their line (or item index) and skipped;
+    the rest import. A key already in the library with other content is reported and kept,
+    unless ``replace``. An entry without a usable key gets one by the naming rule (short name +
+    year + suffix), the next free suffix when another work holds it. Raises ReferencesError when
+    the library itself has malformed entries (writing it back would lose them).
+    """
+    from . import refs
+
     library, library_failures = load_library(library_path, missing_ok=True)
     if library_failures:
         details = "; ".join(f.message for f in library_failures)
         raise ReferencesError(f"the library {library_path} has malformed entries: {details}",
                               hint="fix them first; nothing was imported")
-    incoming, failures = load_library(path)
-    if not incoming and not failures:
-        raise ReferencesError(f"{path} holds no BibTeX entries",
-                              hint="entries look like @report{DH2011b, title = {...}, year = {2011}}; "
-                                   "check that this is the .bib file you meant")
+    kind, parsed = refs.read_file(path, format)
+    if not parsed.references and not parsed.failures:
+        raise ReferencesError(f"{path} holds no {_FORMAT_NAMES[kind]} entries", hint=_EMPTY_HINTS[kind])
+    renamed = _settle_minted_keys(parsed.references, parsed.minted, library)
+    incoming: dict[str, Reference] = {}
+    failures = list(parsed.failures)
+    for ref in parsed.references:
+        if ref.key in incoming:  # two items of the file under one declared key
+            failures.append(Failure(STEP, f"{path}", f"key {ref.key!r} is given to two entries of {path}; "
+                                    "the second was not imported: give it its own key"))
+            continue
+        incoming[ref.key] = ref
     report = merge(library, incoming, replace=replace)
-    result = ImportReport(source=str(path), library_path=str(library_path), merge=report, failures=failures)
+    result = ImportReport(source=str(path), library_path=str(library_path), merge=report, failures=failures,
+                          format=kind, notes=list(parsed.notes), renamed=renamed)
     if report.changed or not Path(library_path).exists():
         write_library(library_path, report.library)
         result.written = True
     return result
+
+
+_FORMAT_NAMES = {"bibtex": "BibTeX", "csl-json": "CSL-JSON", "ris": "RIS", "reflist": "reference-list"}
+_EMPTY_HINTS = {
+    "bibtex": "entries look like @report{DH2011b, title = {...}, year = {2011}}; check that this is "
+              "the .bib file you meant",
+    "csl-json": "CSL-JSON is an array of items like {\"type\": \"report\", \"title\": ...}; check that "
+                "this is the export you meant",
+    "ris": "RIS records start with 'TY  - ' and end with 'ER  - '; check that this is the export you meant",
+    "reflist": "a reference list has one entry a line, e.g. 'Department of Health (2010) Title. London: DH.'",
+}
+
+
+def import_bibtex(path: str | Path, library_path: str | Path, replace: bool = False) -> ImportReport:
+    """Merge a user's .bib file into the library file (``import_references`` for BibTeX)."""
+    return import_references(path, library_path, replace=replace, format="bibtex")
 
 
 def check_library(refs: Mapping[str, Reference]) -> list[Problem]:

@@ -62,35 +62,43 @@ def refs_extract(ctx: click.Context, posts_dir: Path | None, library: Path | Non
 
 
 @refs_group.command("import", cls=ShowsPlaces, uses=("references_file",))
-@click.argument("bibfile", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["bibtex", "csl-json", "ris", "reflist"]), default=None,
+              help="The file's format (default: from its extension .bib/.json/.ris/.txt, else its content).")
 @click.option("--library", type=click.Path(dir_okay=False, path_type=Path), default=None, help=_LIBRARY_HELP)
 @click.option("--replace", is_flag=True,
               help="Let an incoming entry replace an existing one with the same key and other content.")
 @click.option("--strict", is_flag=True, help="Exit 1 if any entry was skipped, conflicted or duplicated.")
 @click.option("--json", "as_json", is_flag=True, help="Print the import report as JSON.")
 @click.pass_context
-def refs_import(ctx: click.Context, bibfile: Path, library: Path | None, replace: bool, strict: bool,
-                as_json: bool) -> None:
-    """Merge a .bib file into the library; the library file is replaced atomically.
+def refs_import(ctx: click.Context, file: Path, fmt: str | None, library: Path | None, replace: bool,
+                strict: bool, as_json: bool) -> None:
+    """Merge a reference manager's export into the library; the library file is replaced atomically.
 
-    The library written is references.bib of the corpus_dir setting (KG_CORPUS_DIR in the
-    environment, corpus_dir in kg.toml; default corpus/ in the checkout), or --library FILE.
-    Malformed entries are reported with their line numbers and skipped; the rest import. A key
-    already in the library with other content is reported and kept (use --replace to take the
-    incoming entry). Run `kg build` afterwards for the build to use it.
+    FILE is BibTeX (.bib), CSL-JSON (.json: Zotero's or Mendeley's "CSL JSON" export), RIS
+    (.ris: Zotero, Mendeley, EndNote) or a pasted reference list (.txt, one Harvard entry a
+    line). The library written is references.bib of the corpus_dir setting (KG_CORPUS_DIR in
+    the environment, corpus_dir in kg.toml; default corpus/ in the checkout), or --library FILE.
+    Entries that cannot be converted are reported with their line (or item index) and the fix,
+    and skipped; the rest import. A key already in the library with other content is reported
+    and kept (use --replace to take the incoming entry). An entry with no usable key gets one by
+    the naming rule (DH2011b), reported. Run `kg build` afterwards for the build to use it.
 
-    Example: kg refs import ~/zotero-export.bib
+    Example: kg refs import ~/zotero-export.json
     """
     settings = settings_from(ctx)
-    report = refs_mod.import_bibtex(bibfile, library or settings.references_file, replace=replace)
+    report = refs_mod.import_references(file, library or settings.references_file, replace=replace, format=fmt)
     if as_json:
-        echo_json({"source": report.source, "library": report.library_path, "written": report.written,
+        echo_json({"source": report.source, "format": report.format, "library": report.library_path,
+                   "written": report.written,
                    "skipped": [{"where": f.item, "message": f.message} for f in report.failures],
+                   "notes": report.notes,
+                   "renamed": [{"made": old, "given": new} for old, new in report.renamed],
                    **_merge_json(report.merge)})
     else:
         click.echo(report.summary())
     if strict and (report.failures or report.merge.conflicts or report.merge.duplicates):
-        raise ReferencesError(f"{bibfile} did not import cleanly: {len(report.failures)} skipped, "
+        raise ReferencesError(f"{file} did not import cleanly: {len(report.failures)} skipped, "
                               f"{len(report.merge.conflicts)} conflicts, {len(report.merge.duplicates)} duplicates",
                               hint="fix the entries listed above, or drop --strict")
 
