@@ -32,13 +32,22 @@ def _seen(ref) -> dict:
             "year": key_year(ref), "title": latex_decode(ref.title).strip()}
 
 
+def file_line(post, start: int, end: int) -> int:
+    """Return the line of the post's file where body[start:end] begins (what a person sees)."""
+    text = Path(post.path).read_text(encoding="utf-8")
+    span = post.file_span(start, end)
+    if span is None:  # a verbatim body follows its front matter
+        return text[:text.index(post.body) + start].count("\n") + 1
+    return text[:span[0]].count("\n") + 1
+
+
 def evaluate(data: Path = DATA) -> dict:
     judged = yaml.safe_load((data / "judged-reference-lists.yaml").read_text(encoding="utf-8"))
     rows = []  # (where, expected, seen or None, reported)
     posts = {p.id: p for p in load_posts(data / "posts")[0]}
     for post_id, entries in judged["posts"].items():
         found, failures = post_references(posts[post_id])
-        by_line = {e.start_line: e.reference for e in found}
+        by_line = {file_line(posts[post_id], e.start, e.end): e.reference for e in found}
         for entry in entries:
             ref = by_line.get(entry["line"])
             rows.append((f"{post_id}:{entry['line']}", entry, _seen(ref) if ref else None, bool(failures)))

@@ -444,7 +444,7 @@ def _totals(inputs: Inputs, records: Iterable[dict]) -> dict[str, int]:
         "claims": totals["claims"], "questions": totals["questions"],
         "citations": totals["citations"], "resolved": totals["resolved"],
         "unresolved": totals["citations"] - totals["resolved"],
-        "unreadable": unreadable, "minted_organisations": len(inputs.minted),
+        "unreadable": unreadable, "minted_organisations": len({name for name, _ in inputs.minted}),
         "references": len(inputs.references),
         "cited_references": len({key for r in records for key in r["cited"]}),
         "concepts": len(inputs.concepts), "tagged_claims": totals["tagged_claims"],
@@ -457,7 +457,7 @@ def _full(settings: Settings, posts: list[Post], inputs: Inputs, failures: list[
     derived = _derive_all(posts, inputs, progress, cache, digests)
     corpus = _assemble(posts, derived, inputs, failures)
     counts = count(corpus)
-    counts["minted_organisations"] = len(inputs.minted)
+    counts["minted_organisations"] = len({name for name, _ in inputs.minted})
     clock.lap("derive")
     # The store is bulk-loaded in the background while the index is written: "graph" is the
     # time to write its triples, "graph_wait" the load's time past the index, then the ontology.

@@ -651,10 +651,15 @@ def refs_check(settings: Settings) -> dict:
     report["problems"] += [{"kind": "unreadable", "keys": [], "message": f"{f.item}: {f.message}"} for f in failures]
     authority = OrganisationIndex(load_organisations(settings.ontology_dir / "organisations.ttl"))
     authority.mint(references.values())
-    report["problems"] += [{"kind": "unknown-organisation", "keys": [key],
-                            "message": f"{key}: corporate author {org.name!r} is not in ontology/organisations.ttl; "
-                                       f"kg minted org/{org.id} for it (add it there with its acronym and forms)"}
-                           for org, key in authority.unknown]
+    keys_of: dict[str, list[str]] = {}
+    for org, key in authority.unknown:
+        keys_of.setdefault(org.id, []).append(key)
+    minted = {org.id: org for org, _ in authority.unknown}
+    report["problems"] += [{"kind": "unknown-organisation", "keys": sorted(keys),
+                            "message": f"{', '.join(sorted(keys))}: corporate author {minted[org_id].name!r} is not in "
+                                       f"ontology/organisations.ttl; kg minted org/{org_id} for it (add it there with "
+                                       f"its acronym and forms)"}
+                           for org_id, keys in keys_of.items()]
     return report
 
 

@@ -107,7 +107,7 @@ class OrganisationIndex:
                     clashes.append(f"acronym {org.acronym!r} names both {other.id} and {org.id}")
         self._minted: dict[str, Organisation] = {}
         #: (organisation, library key) for each corporate author minted from a reference.
-        self.unknown: list[tuple[Organisation, str]] = []
+        self.unknown: list[tuple[Organisation, str]] = []  # (minted organisation, a key naming it)
         self._names_re: re.Pattern | None = None
         if clashes:
             raise ReferencesError("the organisation authority is ambiguous: " + "; ".join(clashes),
@@ -157,7 +157,11 @@ class OrganisationIndex:
         minted: list[Organisation] = []
         for ref in references:
             for name in corporate_names(ref, fields=("author", "editor", "institution", "organization")):
-                if self.lookup(name) or normalise_name(name) in self._minted:
+                known = self._minted.get(normalise_name(name))
+                if known is not None:
+                    self.unknown.append((known, ref.key))  # every entry naming it is reported
+                    continue
+                if self.lookup(name):
                     continue
                 org_id = org_slug(name)
                 while org_id in self._by_id:
