@@ -329,8 +329,13 @@ def test_paging(settings):
     assert first["pages"] == math.ceil(first["total"] / 5)
     assert not {r["id"] for r in first["results"]} & {r["id"] for r in second["results"]}
     assert first["results"][-1]["score"] >= second["results"][0]["score"]
-    beyond = run(settings, "mental health", limit=5, page=first["pages"] + 1)
-    assert beyond["results"] == [] and beyond["total"] == first["total"]
+    last = run(settings, "mental health", limit=5, page=first["pages"])
+    assert 1 <= len(last["results"]) <= 5 and last["page"] == last["pages"] == first["pages"]
+    # Past the last page is not an empty page "17 of 16": it is not found, naming the last page.
+    with pytest.raises(search_mod.PastLastPage) as info:
+        run(settings, "mental health", limit=5, page=first["pages"] + 1)
+    assert info.value.last == first["pages"] and info.value.status == 404
+    assert f"page {first['pages']}" in str(info.value)
 
 
 # --- did you mean, more like this --------------------------------------------------------------
