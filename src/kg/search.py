@@ -94,7 +94,10 @@ MAX_LIMIT = 200
 FACET_LIMIT = 20
 #: Characters of a claim that get highlighted; the rest is shown plain.
 HIGHLIGHT_CHARS = 4000
+#: Compiled queries remembered per index version, and the longest query text remembered: a long
+#: query is rarely typed twice, and 512 of them at max_query_chars would hold megabytes.
 QUERY_CACHE_SIZE = 512
+QUERY_CACHE_TEXT_CHARS = 256
 
 #: Analysed words remembered, in bytes (each whitespace-separated piece of a query, counted with
 #: its tokens). Keyed on words, not whole queries: a phrase is looked up word by word, so long
@@ -778,10 +781,11 @@ class _State:
         q = compiler.node(tree) or wq.NullQuery
         result = _Compiled(q, Highlight(frozenset(compiler.highlight), frozenset(compiler.phrases)),
                            tuple(compiler.words), tuple(notices), compiler.filters, self.named_source(text))
-        with self.lock:
-            self.cache[text] = result
-            if len(self.cache) > QUERY_CACHE_SIZE:
-                self.cache.popitem(last=False)
+        if len(text) <= QUERY_CACHE_TEXT_CHARS:
+            with self.lock:
+                self.cache[text] = result
+                if len(self.cache) > QUERY_CACHE_SIZE:
+                    self.cache.popitem(last=False)
         return result
 
     def library(self) -> tuple[dict[str, Reference], OrganisationIndex]:
