@@ -2,10 +2,14 @@
 
 A query is free text with "quoted phrases", AND/OR/NOT (or a leading ``-``), parentheses and
 field filters (``source:DH2011b``, ``concept:payment-by-results``, ``post:<id>``, ``org:ADASS``,
-``year:2011``, ``title:``/``section:`` words). Free text is expanded through the concept labels
-(an acronym finds its expansion and back; a variant spelling finds the other), the expansions
-weighted below the words typed. Syntax a user gets wrong never raises: it falls back to plain
-words and says so in ``notice``.
+``year:2011``, ``title:``/``section:`` words). A typed filter narrows the words around it exactly
+as the same facet parameter does (one field's values OR-ed, fields AND-ed). Free text is expanded
+through the concept labels (an acronym finds its expansion and back; a variant spelling finds the
+other), the expansions weighted below the words typed. A claim matches through its own fields
+only (MATCH_FIELDS); the post title and section heading raise its rank (CONTEXT_FIELDS). Syntax
+a user gets wrong never raises: it falls back to plain words and says so in ``notice``. A page
+past the last is PastLastPage (a NotFound); a query that names a library source (``DH2011b``,
+``DH 2011b``) offers it in ``source``.
 
 ``search(settings, query)`` returns the result JSON the CLI and the web app share.
 """
