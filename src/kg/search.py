@@ -101,6 +101,8 @@ HIGHLIGHT_CHARS = 4000
 #: Compiled queries remembered per index version, and the longest query text remembered: a long
 #: query is rarely typed twice, and 512 of them at max_query_chars would hold megabytes.
 QUERY_CACHE_SIZE = 512
+#: Longest query looked up as a citation (a key, "Department of Health 2011b", a pasted citation).
+NAMED_SOURCE_CHARS = 200
 QUERY_CACHE_TEXT_CHARS = 256
 
 #: Analysed words remembered, in bytes (each whitespace-separated piece of a query, counted with
@@ -810,7 +812,7 @@ class _State:
         """The key of the source the whole query names (``DH2011b``, ``DH 2011b``, ``Department of
         Health 2011b``, a pasted citation), found by kg.citations' lookup; None otherwise."""
         references, organisations = self.library()
-        if not references:
+        if not references or len(text) > NAMED_SOURCE_CHARS:
             return None
         # A key or an author-year holds a year (keys follow the naming rule); only such queries,
         # and the keys outside the rule, are worth the lookup, whose misses rank close matches.
