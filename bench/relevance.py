@@ -1,10 +1,11 @@
 """Relevance of kg search on the judged query set, against a plain BM25 baseline (SQLite FTS5).
 
-    .venv/bin/python bench/relevance.py [--json] [--details]
+    .venv/bin/python bench/relevance.py [--json] [--details] [--ablation] [--counts]
 
 Builds the index of this checkout's corpus in a temporary folder, runs every query of
 tests/data/judged_queries.yaml through kg.search and through FTS5 over the same claims, and
-prints nDCG@10 and recall@10 per query and their means.
+prints nDCG@10 and recall@10 per query and their means. ``--counts`` also prints how many claims
+each query matches (kg's total; FTS5's matches of the claim text).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from kg.search import Searcher  # noqa: E402
 ABLATIONS = {
     "claim text only (no title/section/labels/org fields)":
         {"FIELD_WEIGHTS": {"text": 1.0, "title": 0.0, "section": 0.0, "labels": 0.0, "orgnames": 0.0}},
+    "no context in the rank (post title, section heading)":
+        {"FIELD_WEIGHTS": {"text": 1.0, "title": 0.0, "section": 0.0, "labels": 0.4, "orgnames": 0.4}},
     "no concept expansion or concept tags": {"EXPANSION_WEIGHT": 0.0, "CONCEPT_TAG_WEIGHT": 0.0},
     "no adjacent-pair bonus": {"PAIR_WEIGHT": 0.0},
 }
@@ -45,13 +48,15 @@ def evaluate(corpus=None, judged=None, k: int = 10) -> dict:
         build_index(corpus, Path(tmp) / "index")
         searcher = Searcher(Path(tmp) / "index")
         for item in judged:
-            ours = searcher.search(item["query"], limit=k, facets=False)["results"]
+            found = searcher.search(item["query"], limit=k, facets=False)
+            ours = found["results"]
             ours_ranked = [(r["text"], r["post"]["title"]) for r in ours]
             base_ranked = [(text, titles[post]) for _, post, text in fts.search(item["query"], k)]
             rows.append({"query": item["query"], "kind": item.get("kind", ""),
                          "ours": metrics(ours_ranked, item["relevant"], k),
                          "fts5": metrics(base_ranked, item["relevant"], k),
-                         "top": ours_ranked[:3]})
+                         "top": ours_ranked[:3], "total": found["total"],
+                         "fts5_total": fts.count(item["query"])})
     mean = lambda system, m: sum(r[system][m] for r in rows) / len(rows)  # noqa: E731
     return {"k": k, "queries": len(rows), "rows": rows,
             "mean": {s: {"ndcg": mean(s, "ndcg"), "recall": mean(s, "recall")} for s in ("ours", "fts5")},
@@ -81,6 +86,7 @@ def main(argv=None) -> None:
     parser.add_argument("--json", action="store_true", help="print the full report as JSON")
     parser.add_argument("--details", action="store_true", help="show each query's top 3 claims")
     parser.add_argument("--ablation", action="store_true", help="also show the mean with parts switched off")
+    parser.add_argument("--counts", action="store_true", help="also show how many claims each query matches")
     args = parser.parse_args(argv)
     report = evaluate()
     if args.json:
@@ -98,6 +104,10 @@ def main(argv=None) -> None:
     m = report["mean"]
     print(f"{'MEAN':<46} {'':<12} {m['ours']['ndcg']:>8.3f} {m['fts5']['ndcg']:>6.3f}"
           f"   {m['ours']['recall']:>5.2f} {m['fts5']['recall']:>5.2f}")
+    if args.counts:
+        print(f"\n{'query':<46} {'matches':>8} {'FTS5':>6}")
+        for r in report["rows"]:
+            print(f"{r['query'][:46]:<46} {r['total']:>8} {r['fts5_total']:>6}")
     if args.ablation:
         print("\nAblation (mean nDCG@10):")
         for name, value in ablation().items():

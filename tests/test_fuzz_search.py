@@ -58,6 +58,11 @@ def _plain(highlight: str) -> str:
 def test_any_query_answers_or_says_what_is_wrong(built_settings, text, page):
     try:
         result = search.search(built_settings, text, page=page)
+    except search.PastLastPage as exc:
+        # Past the last page is "not found", naming the last page (issue 13, item 6).
+        assert page > exc.last == max(exc.pages, 1) and f"page {exc.last}" in str(exc)
+        assert search.search(built_settings, text, page=exc.last)["page"] == exc.last
+        return
     except SearchError as exc:
         assert "limit" in str(exc) or "text" in str(exc), str(exc)
         return
@@ -101,3 +106,24 @@ def test_a_short_form_finds_at_least_what_its_preferred_label_finds(built_settin
     if literal["total"] <= 200 and expanded["total"] <= 200:
         missing = {hit["id"] for hit in literal["results"]} - {hit["id"] for hit in expanded["results"]}
         assert not missing, f"{short!r} ({cid}) misses claims saying {pref!r}: {sorted(missing)[:5]}"
+
+
+@FUZZ
+@given(QUERY)
+def test_tokens_word_by_word_are_the_tokens_of_the_whole_text(text):
+    """The token cache is keyed on words: analysing piece by piece gives what the whole text gives."""
+    assert search.tokens(text) == search._analyse(text)
+
+
+@FUZZ
+@given(st.lists(st.sampled_from(["resource", "allocation", "system", "systems", "the", "RAS", "shaking", "up",
+                                 "payment", "by", "results", "co-production", "-", ",", "."]), max_size=30))
+def test_a_phrase_is_marked_only_where_it_stands_whole(words):
+    text = " ".join(words)
+    phrase = search.tokens("resource allocation systems")[0]
+    spans = search.highlight_spans(text, (), [phrase])
+    marked = [text[a:b] for a, b in spans]
+    plain = search.tokens(text)[0]
+    whole = sum(1 for i in range(len(plain)) if tuple(plain[i:i + len(phrase)]) == phrase)
+    assert len(marked) == len(phrase) * whole or (whole and len(marked) < len(phrase) * whole)
+    assert bool(marked) == bool(whole)

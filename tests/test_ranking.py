@@ -38,6 +38,11 @@ SYNTAX_QUERIES = [
     "title:integration care", "section:conclusion", '"personal health budgets" evidence',
     '"care transition protocols"', '"payment by results in mental health"', "co-production",
     "org:ADASS personal budgets", "year:2011 tariff", "zzzunknownword", '"adult social care" -funding',
+    # Typed filters narrow the words (issue 13): one field's values OR-ed, a filter between words.
+    "source:DH2011b protocols", "concept:personalisation budgets", "year:2011 care",
+    "care source:DH2011b protocols", "source:DH2011b source:DH2013 care", "-source:DH2011b tariff",
+    # Context fields raise the rank of own matches only; NOT also looks at the heading.
+    "S117", "Section 117 aftercare", "personalisation NOT cuts", "tariff AND clusters",
 ]
 
 

@@ -329,8 +329,13 @@ def test_paging(settings):
     assert first["pages"] == math.ceil(first["total"] / 5)
     assert not {r["id"] for r in first["results"]} & {r["id"] for r in second["results"]}
     assert first["results"][-1]["score"] >= second["results"][0]["score"]
-    beyond = run(settings, "mental health", limit=5, page=first["pages"] + 1)
-    assert beyond["results"] == [] and beyond["total"] == first["total"]
+    last = run(settings, "mental health", limit=5, page=first["pages"])
+    assert 1 <= len(last["results"]) <= 5 and last["page"] == last["pages"] == first["pages"]
+    # Past the last page is not an empty page "17 of 16": it is not found, naming the last page.
+    with pytest.raises(search_mod.PastLastPage) as info:
+        run(settings, "mental health", limit=5, page=first["pages"] + 1)
+    assert info.value.last == first["pages"] and info.value.status == 404
+    assert f"page {first['pages']}" in str(info.value)
 
 
 # --- did you mean, more like this --------------------------------------------------------------
@@ -418,3 +423,116 @@ def test_cli_json_and_errors(settings, tmp_path):
     assert missing.exit_code == 1 and "Error: no search index" in missing.output and "kg build" in missing.output
     bad = runner.invoke(main, ["search", "PbR", "--limit", "0", "--data", str(settings.data_dir)])
     assert bad.exit_code == 2
+
+
+# --- memory: what search remembers is bounded (issue 12, finding 8) ---------------------------
+
+def _phrases(corpus, n: int, words: int, seed: int = 5) -> list[str]:
+    import random
+
+    vocab = sorted({w for c in corpus.claims for w in re.findall(r"[A-Za-z]{4,}", c.text)})
+    rng = random.Random(seed)
+    return ['"' + " ".join(rng.choice(vocab) for _ in range(words)) + '"' for _ in range(n)]
+
+
+def test_token_cache_does_not_grow_with_long_phrases(corpus):
+    """3,000 long phrases, none typed twice: the analysed words are remembered, not the phrases."""
+    import tracemalloc
+
+    phrases = [text.strip('"') for text in _phrases(corpus, 3_100, 40)]  # as the lexer hands them on
+    for text in phrases[:100]:
+        search_mod.tokens(text)
+    for word in {w for text in phrases for w in text.split()}:
+        search_mod.tokens(word)  # every word seen once: the stemmer's and this cache's entries are made
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for text in phrases[100:]:
+            search_mod.tokens(text)
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 256 * 1024, f"the token cache grew {grown / 2**20:.1f} MiB over 3,000 phrases"
+    assert search_mod._TOKENS.bytes <= search_mod.TOKEN_CACHE_BYTES
+
+
+def test_token_cache_keeps_to_its_byte_budget_and_counts_honestly():
+    import tracemalloc
+
+    words = [f"word{i}-part{i}" for i in range(5_000)]
+    for word in words:  # the stemmer's own (bounded) cache fills here, not below
+        search_mod._analyse(word)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        cache = search_mod.TokenCache(max_bytes=200_000)
+        for word in words:
+            cache.get(word)
+            assert cache.bytes <= 200_000
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert 0 < len(cache) < len(words)
+    assert held < 2 * 200_000, held  # the estimate is not far below what the entries really take
+    assert cache.get(words[-1]) == search_mod._analyse(words[-1])
+
+
+def test_tokens_of_a_text_are_its_words_tokens_joined(corpus):
+    for claim in corpus.claims[:300]:
+        assert search_mod.tokens(claim.text) == search_mod._analyse(claim.text), claim.text
+
+
+def test_long_queries_are_not_kept_compiled(settings, corpus):
+    state = search_mod.searcher_for(settings)._current()
+    run(settings, "care transition protocols")
+    kept = len(state.cache)
+    for text in _phrases(corpus, 50, 60, seed=9):
+        run(settings, text, limit=1)
+    assert len(state.cache) == kept
+
+
+# --- honest counts: a claim matches through its own fields only (issue 13, item 4) --------------
+
+def test_no_claim_matches_only_through_its_post_title(settings, corpus):
+    """Search each post's title: a result from that post shares an index term with the title in
+    its own text or in the labels of its concepts, or cites an organisation (its names count)."""
+    from kg.index import concept_labels
+
+    searched = 0
+    for post in corpus.posts:
+        title_terms = set(search_mod.tokens(post.title)[0])
+        if not title_terms:
+            continue
+        result = run(settings, post.title, limit=search_mod.MAX_LIMIT)
+        for r in result["results"]:
+            if r["post"]["id"] != post.id:
+                continue
+            own = set(search_mod.tokens(r["text"])[0]) | set(search_mod.tokens(r["text"])[1])
+            for c in r["concepts"]:
+                for label in concept_labels(corpus.concepts[c["id"]]):
+                    own |= set(search_mod.tokens(label)[0])
+            searched += 1
+            assert own & title_terms or r["citations"], (post.title, r["text"][:100])
+    assert searched > 100
+
+
+def test_title_still_raises_a_matching_claims_rank(settings):
+    """Context counts in the rank: of two claims matching on "tariff" alone, the one in a post
+    about the tariff ranks higher than it would without its title."""
+    with_title = run(settings, "tariff", limit=50)["results"]
+    assert with_title
+    saved = dict(search_mod.FIELD_WEIGHTS)
+    try:
+        search_mod.FIELD_WEIGHTS.update(title=0.0, section=0.0)
+        state = search_mod.searcher_for(settings)._current()
+        state.cache.clear()
+        without = run(settings, "tariff", limit=50)["results"]
+    finally:
+        search_mod.FIELD_WEIGHTS.clear()
+        search_mod.FIELD_WEIGHTS.update(saved)
+        search_mod.searcher_for(settings)._current().cache.clear()
+    assert {r["id"] for r in with_title} == {r["id"] for r in without}  # the same matches
+    in_titled = [r for r in with_title if "tariff" in r["post"]["title"].lower()]
+    assert in_titled and any(a["score"] > b["score"] for a, b in zip(
+        sorted(in_titled, key=lambda r: r["id"]),
+        sorted((r for r in without if r["id"] in {x["id"] for x in in_titled}), key=lambda r: r["id"])))

@@ -8,12 +8,13 @@ from pathlib import Path
 import yaml
 from flask import Blueprint, jsonify, redirect, request, url_for
 
+from kg import search as search_mod
 from kg import sparql
 from kg.errors import KGError, NotFound
 
 from . import data
 from .http import int_param, param
-from .pages import search_filters
+from .pages import past_last_page, search_filters, search_limit
 from .resources import get_settings
 
 bp = Blueprint("api", __name__)
@@ -79,8 +80,11 @@ def search():
         # q is required (web/openapi.yaml): a filter alone is typed into it, q=concept:personalisation.
         raise KGError("no search given", hint="pass q=words, and a filter beside it if you like "
                       "(q=care&concept=personalisation) or typed into it (q=concept:personalisation)")
-    limit = int_param("limit", get_settings().search_page_size, maximum=200)
-    return jsonify(data.search(query, page=int_param("page", 1), filters=filters, limit=limit))
+    limit = search_limit()
+    try:
+        return jsonify(data.search(query, page=int_param("page", 1), filters=filters, limit=limit))
+    except search_mod.PastLastPage as exc:
+        return past_last_page(exc, query, filters, limit, "api.search")
 
 
 @bp.get("/cite")

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 
+from kg import search as search_mod
 from kg.errors import KGError, NotFound
 
 from . import data
@@ -83,14 +84,36 @@ def search_filters() -> dict[str, list[str]]:
     return filters
 
 
-def search_url(query: str, filters: dict[str, list[str]], page_number: int = 1, endpoint: str = "pages.search") -> str:
-    """Return the URL of a search with these words, filters and page."""
+def search_url(query: str, filters: dict[str, list[str]], page_number: int = 1, endpoint: str = "pages.search",
+               limit: int | None = None) -> str:
+    """Return the URL of a search with these words, filters, page and results per page (None: the default)."""
     pairs: list[tuple[str, str]] = [("q", query)] if query else []
     for name in FILTERS:
         pairs += [(name, value) for value in filters.get(name, [])]
     if page_number > 1:
         pairs.append(("page", str(page_number)))
+    if limit is not None and limit != get_settings().search_page_size:
+        pairs.append(("limit", str(limit)))
     return url_for(endpoint) + ("?" + urlencode(pairs) if pairs else "")
+
+
+def search_limit() -> int:
+    """Return the results per page asked for (``limit=``), by default the search_page_size setting."""
+    return int_param("limit", get_settings().search_page_size, maximum=search_mod.MAX_LIMIT)
+
+
+def past_last_page(exc: search_mod.PastLastPage, query: str, filters: dict[str, list[str]], limit: int,
+                   endpoint: str) -> Response:
+    """Answer a page past the last one: a 404 in the error shape, linking the last page."""
+    last = search_url(query, filters, exc.last, endpoint=endpoint, limit=limit)
+    message = str(exc)
+    if wants_html():
+        links = [{"label": f"the last page of results (page {exc.last})", "href": last}]
+        return Response(render_template("error.html", status=404, message=message, suggestions=links),
+                        status=404, mimetype="text/html")
+    response = jsonify({"ok": False, "error": message, "status": 404, "last_page": last})
+    response.status_code = 404
+    return response
 
 
 def _toggle(filters: dict[str, list[str]], name: str, value: str) -> dict[str, list[str]]:
@@ -115,13 +138,18 @@ def search():
     """Search the claims: highlights, cited sources with locators, concepts, facets, paging, did-you-mean."""
     query = param("q")
     number = int_param("page", 1)
+    limit = search_limit()
     filters = search_filters()
-    result = data.search(query, page=number, filters=filters) if (query.strip() or filters) else None
+    try:
+        result = data.search(query, page=number, filters=filters, limit=limit) if (query.strip() or filters) else None
+    except search_mod.PastLastPage as exc:
+        return past_last_page(exc, query, filters, limit, "pages.search")
     if not wants_html():
         if result is None:
             raise KGError("no search given", hint="pass q=words (and/or a filter such as concept=personalisation)")
         return jsonify(result)
-    view: dict[str, Any] = {"query": query, "filters": filters, "result": result}
+    view: dict[str, Any] = {"query": query, "filters": filters, "result": result, "max_limit": search_mod.MAX_LIMIT,
+                            "limit": limit if limit != get_settings().search_page_size else None}
     if result is not None:
         references, _ = data.library()
         for hit in result["results"]:
@@ -129,25 +157,32 @@ def search():
             for c in hit["citations"]:
                 c["label"] = data.format_reference(references.get(c["key"]), c["key"]) if c.get("key") else None
                 c["where"] = _locator(c.get("locator"))
+        if result.get("source"):
+            view["source_href"] = url_for("pages.source", key=result["source"]["key"])
+            view["source_search_href"] = search_url("", {"source": [result["source"]["key"]]}, limit=limit)
         groups = []
         for group, name, label in FACETS:
-            rows = [{**row, "href": search_url(query, _toggle(filters, name, row["value"]))}
+            rows = [{**row, "href": search_url(query, _toggle(filters, name, row["value"]), limit=limit)}
                     for row in result["facets"].get(group, [])]
             if rows:
                 groups.append({"name": name, "label": label, "rows": rows})
         view["facets"] = groups
         labels = {(group["name"], row["value"].lower()): row["label"] for group in groups for row in group["rows"]}
         view["active"] = [{"name": name, "value": value, "label": labels.get((name, value.lower()), value),
-                           "href": search_url(query, _toggle(filters, name, value))}
+                           "href": search_url(query, _toggle(filters, name, value), limit=limit)}
                           for name in FILTERS for value in filters.get(name, [])]
         pages = result["pages"] or 0
         window = range(max(1, number - 3), min(pages, number + 3) + 1)
         view["pager"] = {
-            "prev": search_url(query, filters, number - 1) if number > 1 else None,
-            "next": search_url(query, filters, number + 1) if number < pages else None,
-            "pages": [{"n": n, "href": search_url(query, filters, n), "current": n == number} for n in window],
+            "prev": search_url(query, filters, number - 1, limit=limit) if number > 1 else None,
+            "next": search_url(query, filters, number + 1, limit=limit) if number < pages else None,
+            "pages": [{"n": n, "href": search_url(query, filters, n, limit=limit), "current": n == number}
+                      for n in window],
         }
-        view["suggestion_href"] = search_url(result["suggestion"], filters) if result.get("suggestion") else None
+        view["suggestion_href"] = search_url(result["suggestion"], filters, limit=limit) if result.get("suggestion") else None
+        choices = sorted({10, get_settings().search_page_size, 50, 100, search_mod.MAX_LIMIT, limit})
+        view["per_page_choices"] = [n for n in choices if n <= search_mod.MAX_LIMIT]
+        view["per_page_href"] = {n: search_url(query, filters, limit=n) for n in view["per_page_choices"]}
         view["bibtex_href"] = search_url(query, filters, endpoint="pages.search_bibtex")
         view["has_sources"] = any(c.get("key") for hit in result["results"] for c in hit["citations"]) or bool(
             result["facets"].get("sources"))

@@ -37,7 +37,7 @@ from .progress import Progress, no_progress
 from .references import key_year, latex_decode
 
 #: Bumped when the schema or meta.json changes shape; a searcher refuses an older index.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: Fields whose adjacent terms the pairs field holds (PairsField). Not concept labels or
 #: organisation names: concept labels repeat on every tagged claim, and their pairs doubled the
 #: index build at 10,000 posts (175 -> 345 s); a phrase there comes only from a hyphenated word,
@@ -557,7 +557,7 @@ def _document(claim: Claim, posts, citations, corpus: Corpus, aliases, orgs, nam
 
 
 def build_meta(corpus: Corpus, documents: int) -> dict:
-    """What a searcher needs besides the index: facet labels and concept labels for expansion."""
+    """What a searcher needs besides the index: facet labels, concept labels for expansion, the library."""
     cited = {c.reference_key for c in corpus.citations if c.reference_key}
     return {
         "schema_version": SCHEMA_VERSION,
@@ -565,9 +565,13 @@ def build_meta(corpus: Corpus, documents: int) -> dict:
         "documents": documents,
         "posts": {post.id: post.title for post in corpus.posts},
         "sources": {key: source_label(key, corpus.references) for key in sorted(cited)},
-        "orgs": {org.id: {"name": org.name, "acronym": org.acronym,
+        "orgs": {org.id: {"name": org.name, "acronym": org.acronym, "alt_names": list(org.alt_names),
                           "aliases": sorted({org.name, org.acronym or "", *org.alt_names} - {""})}
                  for org in corpus.organisations},
+        # The library as built, so a query that names a source (a key, "DH 2011b") can offer it
+        # through kg.citations' own lookup.
+        "references": {key: {"entry_type": ref.entry_type, "fields": dict(ref.fields)}
+                       for key, ref in sorted(corpus.references.items())},
         "concepts": {cid: {"label": concept.pref_label, "labels": concept_labels(concept)}
                      for cid, concept in sorted(corpus.concepts.items())},
     }
@@ -681,7 +685,8 @@ def update_index(corpus: Corpus, live: str | Path, parent: str | Path, *, remove
         ix.close()
         meta = json.loads((live / META_FILE).read_text(encoding="utf-8"))
         fresh = build_meta(corpus, documents)
-        meta.update(built=fresh["built"], documents=documents, orgs=fresh["orgs"], concepts=fresh["concepts"])
+        meta.update(built=fresh["built"], documents=documents, orgs=fresh["orgs"], concepts=fresh["concepts"],
+                    references=fresh["references"])
         if post_titles is not None:
             meta["posts"] = dict(post_titles)
         if cited is not None:

@@ -2,10 +2,14 @@
 
 A query is free text with "quoted phrases", AND/OR/NOT (or a leading ``-``), parentheses and
 field filters (``source:DH2011b``, ``concept:payment-by-results``, ``post:<id>``, ``org:ADASS``,
-``year:2011``, ``title:``/``section:`` words). Free text is expanded through the concept labels
-(an acronym finds its expansion and back; a variant spelling finds the other), the expansions
-weighted below the words typed. Syntax a user gets wrong never raises: it falls back to plain
-words and says so in ``notice``.
+``year:2011``, ``title:``/``section:`` words). A typed filter narrows the words around it exactly
+as the same facet parameter does (one field's values OR-ed, fields AND-ed). Free text is expanded
+through the concept labels (an acronym finds its expansion and back; a variant spelling finds the
+other), the expansions weighted below the words typed. A claim matches through its own fields
+only (MATCH_FIELDS); the post title and section heading raise its rank (CONTEXT_FIELDS). Syntax
+a user gets wrong never raises: it falls back to plain words and says so in ``notice``. A page
+past the last is PastLastPage (a NotFound); a query that names a library source (``DH2011b``,
+``DH 2011b``) offers it in ``source``.
 
 ``search(settings, query)`` returns the result JSON the CLI and the web app share.
 """
@@ -18,6 +22,7 @@ import json
 import math
 import os
 import re
+import sys
 import threading
 import unicodedata
 from collections import OrderedDict
@@ -31,9 +36,12 @@ from whoosh import query as wq
 from whoosh.scoring import BM25F
 
 from . import ranking
-from .errors import NotFound, SearchError
-from .index import META_FILE, SCHEMA_VERSION, analyzer, fold, is_short_form, live_version, uk_spelling
-from .model import Concept
+from .citations import parse_cite_query
+from .errors import KGError, NotFound, SearchError
+from .index import (META_FILE, SCHEMA_VERSION, analyzer, fold, is_short_form, live_version, source_label,
+                    uk_spelling)
+from .model import Concept, Organisation, Reference
+from .organisations import OrganisationIndex
 from .settings import Settings
 
 # --- tuning (chosen on tests/data/judged_queries.yaml with bench/relevance.py) --------------
@@ -62,8 +70,20 @@ FIELD_ALIASES = {"src": "source", "ref": "source", "reference": "source", "key":
                  "subject": "concept", "organisation": "org", "organization": "org", "author": "org"}
 #: Score "more like this" gives a claim under the same heading of the same post.
 MLT_SAME_SECTION = 1.0
-#: Fields a word that must (or must not) match is looked for in: the claim's own words and heading.
-STRICT_FIELDS = ("text", "section")
+#: Where a free word matches a claim: its own text, the labels of the concepts it is tagged with
+#: and the names of the organisations it cites (kg.index). These belong to the claim itself: the
+#: concept tags come from the claim's own words (kg.concepts), the organisations from its own
+#: citations. A claim matches, and is counted, only through these.
+MATCH_FIELDS = ("text", "labels", "orgnames")
+#: Context: the post's title and the section heading a claim stands under. They raise the rank of
+#: a claim that matches on its own, and never make a match ("S117" in a post's title does not make
+#: each of its claims about S117).
+CONTEXT_FIELDS = ("title", "section")
+#: Fields a word that must match is looked for in: the claim's own words.
+STRICT_FIELDS = ("text",)
+#: Fields a word that must not match is looked for in: the claim's words and its heading (NOT
+#: means "nothing about it", and a heading names what the claims under it are about).
+NOT_FIELDS = ("text", "section")
 #: Question words dropped from free text when other words remain ("why is PbR hard ...").
 QUESTION_WORDS = frozenset({"why", "what", "how", "does", "do", "did", "which", "who", "whom", "where",
                             "when", "whose"})
@@ -78,25 +98,94 @@ MAX_LIMIT = 200
 FACET_LIMIT = 20
 #: Characters of a claim that get highlighted; the rest is shown plain.
 HIGHLIGHT_CHARS = 4000
+#: Compiled queries remembered per index version, and the longest query text remembered: a long
+#: query is rarely typed twice, and 512 of them at max_query_chars would hold megabytes.
 QUERY_CACHE_SIZE = 512
+#: Longest query looked up as a citation (a key, "Department of Health 2011b", a pasted citation).
+NAMED_SOURCE_CHARS = 200
+QUERY_CACHE_TEXT_CHARS = 256
+
+#: Analysed words remembered, in bytes (each whitespace-separated piece of a query, counted with
+#: its tokens). Keyed on words, not whole queries: a phrase is looked up word by word, so long
+#: phrases cannot fill memory, and the words people type repeat.
+TOKEN_CACHE_BYTES = 4 * 1024 * 1024
+#: Longest piece of a query remembered; a longer one is analysed each time it is typed.
+TOKEN_CACHE_WORD_CHARS = 64
 
 _CITATION_PARENS = re.compile(r"\([^()]*\b\d{4}[a-z]?\b[^()]*\)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _ANALYZER = analyzer()
-_TOKEN_CACHE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+_Tokens = tuple[tuple[str, ...], tuple[str, ...]]
 
 
-def tokens(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Analyze text as the index does: (positional tokens, joined hyphen forms)."""
-    cached = _TOKEN_CACHE.get(text)
-    if cached is None:
-        plain, joined = [], []
-        for t in _ANALYZER(text, mode="query"):
-            (joined if getattr(t, "alias", False) else plain).append(t.text)
-        cached = (tuple(plain), tuple(joined))
-        if len(_TOKEN_CACHE) < 100_000:
-            _TOKEN_CACHE[text] = cached
-    return cached
+def _analyse(text: str) -> _Tokens:
+    plain, joined = [], []
+    for t in _ANALYZER(text, mode="query"):
+        (joined if getattr(t, "alias", False) else plain).append(t.text)
+    return tuple(plain), tuple(joined)
+
+
+class TokenCache:
+    """A thread-safe LRU of analysed words, bounded by an estimate of the bytes it holds."""
+
+    def __init__(self, max_bytes: int = TOKEN_CACHE_BYTES):
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._items: OrderedDict[str, tuple[_Tokens, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @staticmethod
+    def _size(word: str, found: _Tokens) -> int:
+        # The key, the two tuples and their strings, and the dictionary's own entry.
+        size = sys.getsizeof(word) + sum(sys.getsizeof(part) for part in found) + 100
+        return size + sum(sys.getsizeof(t) for part in found for t in part)
+
+    def get(self, word: str) -> _Tokens:
+        with self._lock:
+            hit = self._items.get(word)
+            if hit is not None:
+                self._items.move_to_end(word)
+                return hit[0]
+        found = _analyse(word)
+        size = self._size(word, found)
+        with self._lock:
+            if word not in self._items:
+                self._items[word] = (found, size)
+                self.bytes += size
+                while self.bytes > self.max_bytes and self._items:
+                    _, (_, gone) = self._items.popitem(last=False)
+                    self.bytes -= gone
+        return found
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self.bytes = 0
+
+
+_TOKENS = TokenCache()
+
+
+def tokens(text: str) -> _Tokens:
+    """Analyze text as the index does: (positional tokens, joined hyphen forms).
+
+    Whitespace never falls inside an index word, so the text is analysed piece by piece (each
+    piece remembered) and the pieces' tokens joined: the same tokens as analysing it whole.
+    """
+    pieces = text.split()
+    if len(pieces) == 1 and len(pieces[0]) <= TOKEN_CACHE_WORD_CHARS:
+        return _TOKENS.get(pieces[0])
+    plain: list[str] = []
+    joined: list[str] = []
+    for piece in pieces:
+        found = _TOKENS.get(piece) if len(piece) <= TOKEN_CACHE_WORD_CHARS else _analyse(piece)
+        plain.extend(found[0])
+        joined.extend(found[1])
+    return tuple(plain), tuple(joined)
 
 
 # --- the query language ----------------------------------------------------------------------
@@ -366,13 +455,23 @@ def _concepts_to_labels(concepts: Mapping[str, Concept]) -> dict[str, tuple[str,
 
 # --- compiling a parsed query to Whoosh ------------------------------------------------------
 
+@dataclass(frozen=True)
+class Highlight:
+    """What to mark in a result: index terms wherever they stand, and phrases (term tuples) only
+    where all their terms stand together (an expansion such as "resource allocation system")."""
+
+    terms: frozenset[str] = frozenset()
+    phrases: frozenset[tuple[str, ...]] = frozenset()
+
+
 @dataclass
 class _Compiled:
     query: wq.Query
-    highlight: frozenset[str]
+    highlight: Highlight
     words: tuple[str, ...]  # plain words typed, for spelling suggestions
     notices: tuple[str, ...]
     filters: dict[str, list[str]]  # filters given in the query text, for facet "selected"
+    source: str | None = None  # the library key the whole query names, if it names one
 
 
 class _Compiler:
@@ -381,6 +480,7 @@ class _Compiler:
         self.meta = meta
         self.notices = notices
         self.highlight: set[str] = set()
+        self.phrases: set[tuple[str, ...]] = set()
         self.words: list[str] = []
         self.filters: dict[str, list[str]] = {}
         self.terms = 0
@@ -404,13 +504,14 @@ class _Compiler:
         if isinstance(node, Phrase):
             return self.phrase(node.text)
         if isinstance(node, FieldFilter):
-            return self.filter(node.field, node.value)
+            return self.node_filter(node)
         if isinstance(node, FieldWords):
             return self.field_words(node.field, node.text)
         raise TypeError(node)
 
     def group(self, group: Group) -> wq.Query | None:
         musts, shoulds, nots = [], [], []
+        chosen: dict[str, list[str | None]] = {}
         run: list[str] = []
 
         def flush():
@@ -424,8 +525,14 @@ class _Compiler:
             if kind == "should" and isinstance(node, Word):
                 run.append(node.text)
                 continue
+            if kind == "must" and isinstance(node, FieldFilter):
+                # A filter narrows the words around it, exactly as the same facet does; it does
+                # not split them (``care source:DH2011b protocols`` is ``care protocols``).
+                chosen.setdefault(node.field, []).append(self.filter(node.field, node.value))
+                continue
             flush()
-            q = self.node(node)
+            q = self.run([node.text], strict=True, negated=True) if kind == "not" and isinstance(node, Word) \
+                else self.node(node)
             if q is None:
                 continue
             if isinstance(node, FieldFilter):
@@ -441,13 +548,12 @@ class _Compiler:
         elif nots:
             base = wq.Every()
         else:
-            return None
-        if nots:
+            base = None
+        if base is not None and nots:
             base = wq.AndNot(base, wq.Or(nots))
-        return base
+        return narrow(base, filter_query(chosen))
 
-    def _word_query(self, plain: tuple[str, ...], joined: tuple[str, ...], fields=None) -> wq.Query:
-        fields = fields or FIELD_WEIGHTS
+    def _word_query(self, plain: tuple[str, ...], joined: tuple[str, ...], fields) -> wq.Query | None:
         options = []
         for name in fields:
             weight = FIELD_WEIGHTS.get(name, 1.0)
@@ -457,13 +563,25 @@ class _Compiler:
                 options.append(wq.Phrase(name, list(plain), boost=weight))
             for j in joined:
                 options.append(wq.Term(name, j, boost=weight))
+        if not options:
+            return None
         return options[0] if len(options) == 1 else wq.Or(options)
 
-    def run(self, words: list[str], strict: bool = False) -> wq.Query | None:
-        """Free words: each in every field, concept expansions, and a phrase bonus.
+    def _mark(self, plain: tuple[str, ...], joined: tuple[str, ...] = ()) -> None:
+        # A word of several index terms ("co-production", a label) is marked where it stands whole.
+        if len(plain) > 1:
+            self.phrases.add(tuple(plain))
+        else:
+            self.highlight.update(plain)
+        self.highlight.update(joined)
 
-        ``strict`` (a word that must or must not match) expands to the concept's names only,
-        not to every claim tagged with the concept, so AND and NOT keep their literal meaning.
+    def run(self, words: list[str], strict: bool = False, negated: bool = False) -> wq.Query | None:
+        """Free words: each in the claim's own fields, concept expansions, a phrase bonus; the post
+        title and section heading raise the rank of a claim that matches, and match nothing alone.
+
+        ``strict`` (a word that must or must not match) is looked for in the claim text (and, if
+        ``negated``, its heading) and expands to the concept's names only, not to every claim
+        tagged with the concept, so AND and NOT keep their literal meaning.
         """
         analyzed = [(w, *tokens(w)) for w in words]
         content = [a for a in analyzed if a[1] or a[2]]
@@ -475,14 +593,20 @@ class _Compiler:
             return None
         kept = [a for a in content if a[0].lower() not in QUESTION_WORDS] or content
         clauses: list[wq.Query] = []
+        context: list[wq.Query] = []
         positional: list[str] = []
+        fields = NOT_FIELDS if negated else STRICT_FIELDS if strict else MATCH_FIELDS
+        # What a claim must not match is only excluded: no rank to raise.
+        context_fields = [] if negated else [name for name in CONTEXT_FIELDS if FIELD_WEIGHTS.get(name, 1.0)]
         for word, plain, joined in kept:
             if not self._budget(len(plain) + len(joined)):
                 break
             self.words.append(word)
-            self.highlight.update(plain)
-            self.highlight.update(joined)
-            clauses.append(self._word_query(plain, joined, fields=STRICT_FIELDS if strict else None))
+            if not negated:
+                self._mark(plain, joined)
+            clauses.append(self._word_query(plain, joined, fields))
+            if context_fields:
+                context.append(self._word_query(plain, joined, context_fields))
             positional.extend(plain)
         if COORD_SCALE and len(clauses) > 1:
             # Claims that match more of the typed words rank higher (a coordination factor).
@@ -495,7 +619,10 @@ class _Compiler:
             if PAIR_WEIGHT:
                 clauses.extend(wq.Phrase("text", positional[k:k + 2], boost=PAIR_WEIGHT)
                                for k in range(len(positional) - 1))
-        return clauses[0] if len(clauses) == 1 else wq.Or(clauses)
+        own = clauses[0] if len(clauses) == 1 else wq.Or(clauses)
+        if not context:
+            return own
+        return wq.AndMaybe(own, context[0] if len(context) == 1 else wq.Or(context))
 
     def _expand(self, toks: list[str], tags: bool = True) -> list[wq.Query]:
         extra = []
@@ -511,7 +638,7 @@ class _Compiler:
                 for label in names:
                     if label == typed:
                         continue
-                    self.highlight.update(label)
+                    self._mark(label)
                     weight = EXPANSION_WEIGHT / len(label)
                     extra.append(wq.Term("text", label[0], boost=weight) if len(label) == 1
                                  else wq.Phrase("text", list(label), boost=weight))
@@ -525,26 +652,51 @@ class _Compiler:
         if not self._budget(len(plain)):
             return None
         self.words.extend(text.split())
-        self.highlight.update(plain)
-        self.highlight.update(joined)
+        self._mark(plain)
         # Quotes mean "these words, together, in the claim": no other fields, no expansion.
-        return self._word_query(plain, (), fields=("text",))
+        return self._word_query(plain, (), ("text",))
 
     def field_words(self, name: str, text: str) -> wq.Query | None:
         plain, joined = tokens(text)
         if not plain and not joined:
             self.notices.append(f"{name}:{text} has only common words, so it was left out.")
             return None
-        self.highlight.update(plain if name == "text" else ())
-        return self._word_query(plain, joined, fields=(name,))
+        if name == "text":
+            self._mark(plain, joined)
+        return self._word_query(plain, joined, (name,))
 
-    def filter(self, name: str, value: str) -> wq.Query:
+    def filter(self, name: str, value: str) -> str | None:
+        """Resolve a typed filter to the value the index holds (None, with a notice, if unknown)."""
         resolved = resolve_filter(name, value, self.meta, self.ex)
         if resolved is None:
             self.notices.append(f"No {name} called {value!r} is in the index, so nothing matches {name}:{value}.")
-            return wq.NullQuery
+            return None
         self.filters.setdefault(name, []).append(resolved)
-        return wq.Term(name, resolved.lower())
+        return resolved
+
+    def node_filter(self, node: FieldFilter) -> wq.Query:
+        return filter_query({node.field: [self.filter(node.field, node.value)]})
+
+
+def filter_query(chosen: Mapping[str, Iterable[str | None]]) -> wq.Query | None:
+    """The query of chosen filter values, typed or from a facet: the values of one field OR-ed,
+    the fields AND-ed; a value None (not in the index) matches nothing. None if nothing is chosen."""
+    parts = []
+    for name, values in chosen.items():
+        options = [wq.NullQuery if value is None else wq.Term(name, value.lower()) for value in values]
+        if options:
+            parts.append(options[0] if len(options) == 1 else wq.Or(options))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else wq.And(parts)
+
+
+def narrow(q: wq.Query | None, filters: wq.Query | None) -> wq.Query | None:
+    """``q`` limited to the claims ``filters`` select, which add nothing to the score."""
+    if filters is None:
+        return q
+    only = wq.ConstantScoreQuery(filters, 0.0)
+    return only if q is None else wq.And([q, only])
 
 
 def resolve_filter(name: str, value: str, meta: dict, ex: Expansions) -> str | None:
@@ -602,6 +754,8 @@ class _State:
         self.postings = ranking.Postings(self.searcher())
         self._facets: dict[str, tuple[list[str], Any, Any, dict[str, int]]] | None = None
         self._source_keys: dict[str, str] | None = None
+        self._library: tuple[dict[str, Reference], OrganisationIndex] | None = None
+        self._folded_keys: frozenset[str] | None = None
 
     def searcher(self):
         s = getattr(self.local, "searcher", None)
@@ -631,13 +785,54 @@ class _State:
         tree = parse(text, notices)
         compiler = _Compiler(self.expansions, self.meta, notices)
         q = compiler.node(tree) or wq.NullQuery
-        result = _Compiled(q, frozenset(compiler.highlight), tuple(compiler.words), tuple(notices),
-                           compiler.filters)
-        with self.lock:
-            self.cache[text] = result
-            if len(self.cache) > QUERY_CACHE_SIZE:
-                self.cache.popitem(last=False)
+        result = _Compiled(q, Highlight(frozenset(compiler.highlight), frozenset(compiler.phrases)),
+                           tuple(compiler.words), tuple(notices), compiler.filters, self.named_source(text))
+        if len(text) <= QUERY_CACHE_TEXT_CHARS:
+            with self.lock:
+                self.cache[text] = result
+                if len(self.cache) > QUERY_CACHE_SIZE:
+                    self.cache.popitem(last=False)
         return result
+
+    def library(self) -> tuple[dict[str, Reference], OrganisationIndex]:
+        """The reference library and the organisation authority the index was built with."""
+        if self._library is None:
+            references = {key: Reference(key, entry.get("entry_type", "misc"), dict(entry.get("fields", {})))
+                          for key, entry in self.meta.get("references", {}).items()}
+            try:
+                organisations = OrganisationIndex(
+                    Organisation(oid, org["name"], org.get("acronym"), tuple(org.get("alt_names", ())))
+                    for oid, org in self.meta.get("orgs", {}).items())
+            except (KGError, KeyError, TypeError):  # the build checks the authority; never fail a search on it
+                organisations = OrganisationIndex(())
+            self._library = (references, organisations)
+        return self._library
+
+    def named_source(self, text: str) -> str | None:
+        """The key of the source the whole query names (``DH2011b``, ``DH 2011b``, ``Department of
+        Health 2011b``, a pasted citation), found by kg.citations' lookup; None otherwise."""
+        references, organisations = self.library()
+        if not references or len(text) > NAMED_SOURCE_CHARS:
+            return None
+        # A key or an author-year holds a year (keys follow the naming rule); only such queries,
+        # and the keys outside the rule, are worth the lookup, whose misses rank close matches.
+        if not any(ch.isdigit() for ch in text) and text.casefold() not in self.folded_keys():
+            return None
+        try:
+            return parse_cite_query(text, references, organisations)
+        except KGError:
+            return None
+
+    def folded_keys(self) -> frozenset[str]:
+        if self._folded_keys is None:
+            self._folded_keys = frozenset(key.casefold() for key in self.library()[0])
+        return self._folded_keys
+
+    def source_offer(self, key: str | None) -> dict | None:
+        """The source a query names, as search results offer it: its key and a short label."""
+        if key is None:
+            return None
+        return {"key": key, "label": source_label(key, self.library()[0])}
 
     def source_keys(self) -> dict[str, str]:
         """Each cited source's key by its lower-case form (the index keeps keys lower-cased)."""
@@ -657,6 +852,17 @@ class _State:
                         facets[name] = (values, claims, numbers, {v: i for i, v in enumerate(values)})
                     self._facets = facets
         return self._facets
+
+
+class PastLastPage(NotFound):
+    """A page past the last page of results; ``last`` is the last page (1 when nothing matched)."""
+
+    def __init__(self, page: int, pages: int, total: int, limit: int):
+        self.page, self.pages, self.total, self.limit = page, pages, total, limit
+        self.last = max(pages, 1)
+        found = f"{total} claim{'s' if total != 1 else ''} found, {limit} a page"
+        super().__init__(f"page {page} is past the last page of results, page {self.last} ({found})",
+                         hint=f"ask for page {self.last} or an earlier one")
 
 
 class Searcher:
@@ -722,17 +928,23 @@ class Searcher:
         filter_query, selected = self._filters(filters, state, notices)
         if not text and filter_query is None:
             return self._empty(text, page, notices + ["Type some words to search for, or choose a filter."])
-        compiled = state.compiled(text) if text else _Compiled(wq.Every(), frozenset(), (), (), {})
+        if text:
+            compiled = state.compiled(text)
+            # Facet filters narrow the query exactly as the same filters typed into it do.
+            q = narrow(compiled.query, filter_query)
+        else:
+            compiled = _Compiled(wq.NullQuery, Highlight(), (), (), {})
+            q = narrow(None, filter_query)
         notices.extend(compiled.notices)
         for name, values in compiled.filters.items():
             selected.setdefault(name, set()).update(values)
-        q = compiled.query
-        if filter_query is not None:
-            q = wq.And([q, wq.ConstantScoreQuery(filter_query, 0.0)])
         s = state.searcher()
         # One evaluation ranks the page and marks every match (for the total and the facets).
         top, matched = ranking.run(s, state.postings, q, page * limit)
         total = int(matched.sum())
+        pages = math.ceil(total / limit)
+        if page > max(pages, 1):
+            raise PastLastPage(page, pages, total, limit)
         start = (page - 1) * limit
         results = [self._render(s, docnum, score, compiled.highlight)
                    for score, docnum in top[start:start + limit]]
@@ -741,23 +953,25 @@ class Searcher:
             "query": text,
             "total": total,
             "page": page,
-            "pages": math.ceil(total / limit) if total else 0,
+            "pages": pages,
             "limit": limit,
             "results": results,
             "facets": self._facets(state, matched, selected) if facets else {},
             "suggestion": suggestion,
+            "source": state.source_offer(compiled.source),
             "notice": " ".join(dict.fromkeys(notices)) or None,
         }
 
     def _empty(self, text: str, page: int, notices: list[str]) -> dict:
         return {"query": text, "total": 0, "page": page, "pages": 0, "limit": self.page_size, "results": [],
                 "facets": {"sources": [], "concepts": [], "posts": [], "orgs": []},
-                "suggestion": None, "notice": " ".join(dict.fromkeys(notices)) or None}
+                "suggestion": None, "source": None, "notice": " ".join(dict.fromkeys(notices)) or None}
 
     def _filters(self, filters: Mapping[str, Any] | None, state: _State, notices: list[str]):
         if not filters:
             return None, {}
-        parts, selected = [], {}
+        chosen: dict[str, list[str | None]] = {}
+        selected: dict[str, set[str]] = {}
         for name, values in filters.items():
             key = FIELD_ALIASES.get(name, name)
             key = {"sources": "source", "concepts": "concept", "posts": "post", "orgs": "org",
@@ -765,28 +979,22 @@ class Searcher:
             if key not in FILTER_FIELDS:
                 raise SearchError(f"unknown filter {name!r}", hint=f"filters are {', '.join(FILTER_FIELDS)}")
             values = [values] if isinstance(values, str) else list(values or [])
-            options = []
             for value in values:
                 resolved = resolve_filter(key, str(value), state.meta, state.expansions)
                 if resolved is None:
                     notices.append(f"No {key} called {value!r} is in the index, so nothing matches that filter.")
-                    options.append(wq.NullQuery)
                 else:
                     selected.setdefault(key, set()).add(resolved)
-                    options.append(wq.Term(key, resolved.lower()))
-            if options:
-                parts.append(options[0] if len(options) == 1 else wq.Or(options))
-        if not parts:
-            return None, selected
-        return (parts[0] if len(parts) == 1 else wq.And(parts)), selected
+                chosen.setdefault(key, []).append(resolved)
+        return filter_query(chosen), selected
 
-    def _render(self, s, docnum: int, score: float | None, highlight: frozenset[str]) -> dict:
+    def _render(self, s, docnum: int, score: float | None, highlight: Highlight) -> dict:
         stored = s.stored_fields(docnum)
         doc = json.loads(stored["doc"])
         return {
             "id": stored["id"],
             "text": doc["text"],
-            "highlight": highlight_html(doc["text"], highlight),
+            "highlight": highlight_html(doc["text"], highlight.terms, highlight.phrases),
             "score": round(float(score or 0.0), 4),
             "post": doc["post"],
             "section": doc.get("section"),
@@ -870,12 +1078,12 @@ class Searcher:
                 same = wq.And([wq.Term("post", doc["post"]["id"].lower()),
                                wq.Phrase("section", list(section)) if len(section) > 1 else wq.Term("section", section[0])])
                 clauses.append(wq.ConstantScoreQuery(same, MLT_SAME_SECTION))
-        claim = self._render(s, docnum, None, frozenset())
+        claim = self._render(s, docnum, None, Highlight())
         if not clauses:
             return {"claim": claim, "total": 0, "results": []}
         q = wq.AndNot(wq.Or(clauses), wq.Term("id", claim_id))
         top, matched = ranking.run(s, state.postings, q, limit)
-        highlight = frozenset(word for word, _ in keywords)
+        highlight = Highlight(frozenset(word for word, _ in keywords))
         return {"claim": claim, "total": int(matched.sum()),
                 "results": [self._render(s, docnum, score, highlight) for score, docnum in top]}
 
@@ -890,17 +1098,40 @@ def _top_rows(counts, limit: int) -> list[int]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _term_spans(text: str) -> tuple[tuple[str, int, int], ...]:
-    """Each index term of the text with its characters (a shown claim is analysed once, not per query)."""
-    return tuple((t.text, t.startchar, t.endchar) for t in _ANALYZER(text, chars=True, mode="query"))
+def _term_spans(text: str) -> tuple[tuple[str, int, int, int], ...]:
+    """Each index term of the text with its characters and position (a shown claim is analysed
+    once, not per query); a joined hyphen form shares the position of the word's last part."""
+    return tuple((t.text, t.startchar, t.endchar, t.pos)
+                 for t in _ANALYZER(text, chars=True, positions=True, mode="query"))
 
 
-def highlight_html(text: str, terms: frozenset[str] | set[str]) -> str:
-    """Return the text HTML-escaped, with <mark> around the words whose index terms are given."""
-    if not terms:
+def highlight_spans(text: str, terms: Iterable[str] = (), phrases: Iterable[tuple[str, ...]] = ()) -> list[tuple[int, int]]:
+    """Return the (start, end) characters of the words to mark: each of ``terms`` wherever it
+    stands, and the words of each phrase only where the whole phrase stands, term after term."""
+    terms, phrases = set(terms), set(phrases)
+    found = _term_spans(text)
+    spans = [(start, end) for term, start, end, _ in found if term in terms]
+    if phrases:
+        at: dict[int, dict[str, tuple[int, int]]] = {}
+        for term, start, end, pos in found:
+            at.setdefault(pos, {}).setdefault(term, (start, end))
+        for phrase in phrases:
+            for pos, here in at.items():
+                if phrase[0] not in here:
+                    continue
+                words = [at.get(pos + i, {}).get(term) for i, term in enumerate(phrase)]
+                if all(words):
+                    spans.extend(words)  # type: ignore[arg-type]
+    return sorted(set(spans))
+
+
+def highlight_html(text: str, terms: Iterable[str] = (), phrases: Iterable[tuple[str, ...]] = ()) -> str:
+    """Return the text HTML-escaped, with <mark> around the words highlight_spans finds."""
+    terms, phrases = frozenset(terms), frozenset(phrases)
+    if not terms and not phrases:
         return html.escape(text, quote=False)
     head, tail = text[:HIGHLIGHT_CHARS], text[HIGHLIGHT_CHARS:]
-    spans = sorted((start, end) for term, start, end in _term_spans(head) if term in terms)
+    spans = highlight_spans(head, terms, phrases)
     merged: list[list[int]] = []
     for start, end in spans:
         if merged and start <= merged[-1][1]:

@@ -39,10 +39,17 @@ def search_command(settings, query: tuple[str, ...], limit: int | None, page: in
     \b
     Fields: source:DH2011b  concept:payment-by-results  post:<post id>  org:ADASS  year:2011
             title:WORDS  section:WORDS
-    Acronyms and variant spellings find each other (PbR, RAS, S117, personalization).
+    A filter narrows the words beside it, as the web page's facets do: `source:DH2011b care`
+    finds the claims citing DH2011b that match "care". Acronyms and variant spellings find each
+    other (PbR, RAS, S117, personalization). A query that names a source (DH2011b, "DH 2011b")
+    also offers it (see `kg cite`).
     Example: kg search "care transition protocols" --limit 5
     """
-    result = search_mod.search(settings, " ".join(query), page=page, limit=limit)
+    text = " ".join(query)
+    if not text.strip():
+        raise click.UsageError("give the words to search for, e.g. kg search 'care transition protocols' "
+                               "(or a filter such as source:DH2011b)")
+    result = search_mod.search(settings, text, page=page, limit=limit)
     if as_json:
         echo_json(result)
         return
@@ -51,6 +58,9 @@ def search_command(settings, query: tuple[str, ...], limit: int | None, page: in
         click.echo(f"Note: {result['notice']}", err=True)
     if result["suggestion"]:
         click.echo(f"Did you mean: {result['suggestion']}")
+    if result.get("source"):
+        source = result["source"]
+        click.echo(f"Source: {source['key']}, {source['label']} (its claims: kg cite {source['key']})")
     total, shown = result["total"], len(result["results"])
     if not total:
         click.echo(f"No claims match {result['query']!r}.")
