@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -245,15 +246,27 @@ def manifest_problems(manifest: Any) -> list[str]:
         problems.append(f"{MANIFEST}: 'counts' holds something other than whole numbers")
     if not all(isinstance(d, str) for d in manifest["dumps"]):
         problems.append(f"{MANIFEST}: 'dumps' holds something other than names")
-    if not all(isinstance(r, dict) and isinstance(r.get("digest"), str) for r in manifest["posts"].values()):
-        problems.append(f"{MANIFEST}: a post's record is not an object with a digest")
+    if not all(_post_record_ok(r) for r in manifest["posts"].values()):
+        problems.append(f"{MANIFEST}: a post's record lacks the fields a build reads")
     return problems
 
 
-def verify(settings: Settings, *, open_components: bool = True) -> Health:
+def _post_record_ok(record: Any) -> bool:
+    """A post's record as kg.build writes it: its digest, counts, kind, cited keys, failures."""
+    return (isinstance(record, dict) and isinstance(record.get("digest"), str)
+            and all(_is_count(record.get(name)) for name in ("claims", "questions", "citations", "resolved",
+                                                              "tagged_claims"))
+            and isinstance(record.get("kind"), str)
+            and isinstance(record.get("cited"), list) and all(isinstance(k, str) for k in record["cited"])
+            and isinstance(record.get("failures"), list)
+            and all(isinstance(f, dict) and set(f) == {"step", "item", "message"}
+                    and all(isinstance(v, str) for v in f.values()) for f in record["failures"]))
+
+
+def verify(settings: Settings, *, open_components: bool = True, records: bool = True) -> Health:
     """Check the live generation without reading every byte: its files are the size the build
-    wrote, its JSON parses, its store and index open (unless ``open_components`` is False) and
-    their counts agree with each other and with the manifest.
+    wrote, its JSON records parse (unless ``records`` is False), its store and index open (unless
+    ``open_components`` is False) and their counts agree with each other and with the manifest.
     """
     from . import graph as graph_mod  # graph imports this module
     from . import index as index_mod
@@ -294,6 +307,8 @@ def verify(settings: Settings, *, open_components: bool = True) -> Health:
             if actual != size:
                 health.add(name, f"{path.name}/{file} is {actual:,} bytes; the build wrote {size:,}")
 
+    if not records:
+        return health
     manifest, error = _read_json(generation / MANIFEST)
     if error is None:
         problems = manifest_problems(manifest)
@@ -342,23 +357,37 @@ def _try_open_store(path: Path, health: Health) -> None:
     except Exception as exc:  # noqa: BLE001 - whatever RocksDB says, the store cannot be read
         health.add("store", f"{path.name} cannot be opened: {_relative(str(exc), path)}")
     finally:
-        gc.collect()  # pyoxigraph has no close(): the store's files close when it is collected
+        release()  # pyoxigraph has no close(): the store's files close when it is collected
 
 
 def _try_open_index(path: Path, documents: int, health: Health) -> None:
     from whoosh.filedb.filestore import FileStorage
 
-    try:
-        ix = FileStorage(str(path), supports_mmap=False).open_index()
+    with warnings.catch_warnings():
+        # Whoosh leaves open the segment file it cannot read; it closes (warning) as the failure goes.
+        warnings.simplefilter("ignore", ResourceWarning)
         try:
-            found = ix.doc_count()
-        finally:
-            ix.close()
-    except Exception as exc:  # noqa: BLE001 - a truncated table of contents or segment: EOFError, pickle errors, struct.error
-        health.add("index", f"{path.name} cannot be opened: {type(exc).__name__}: {_relative(str(exc), path)}")
+            ix = FileStorage(str(path), supports_mmap=False).open_index()
+            try:
+                found = ix.doc_count()
+            finally:
+                ix.close()
+        except Exception as exc:  # noqa: BLE001 - a truncated table of contents or segment: EOFError, pickle errors, struct.error
+            health.add("index", f"{path.name} cannot be opened: {type(exc).__name__}: {_relative(str(exc), path)}")
+            found = None
+        gc.collect()  # out of the except block: the failure's frames, and the file they hold, are garbage
+    if found is None:
         return
     if found != documents:
         health.add("index", f"{path.name} holds {found:,} claims; its record says {documents:,}")
+
+
+def release() -> None:
+    """Collect what failed reads left: Whoosh leaves a segment file open when it cannot read it,
+    and warns (ResourceWarning) as it is closed on collection."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
 
 
 def _relative(message: str, version: Path) -> str:
@@ -372,3 +401,13 @@ def check_readable(settings: Settings) -> Health:
     if health.built and not health.readable:
         raise health.error(settings.data_dir)
     return health
+
+
+def damage(settings: Settings) -> DamagedBuild | None:
+    """Return the error to report if the live generation is damaged (readers call this when
+    reading it failed, to tell a damaged build from any other failure), else None."""
+    try:
+        health = verify(settings)
+    except Exception:  # noqa: BLE001 - the check failing tells no more than the failure it explains
+        return None
+    return health.error(settings.data_dir) if health.built and not health.readable else None
