@@ -5,11 +5,13 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import errno
+import gc
 import json
 import math
 import resource
 import socket
 import time
+import warnings
 
 import click
 
@@ -167,19 +169,27 @@ def serve_command(settings, host: str | None, port: int | None) -> None:
     app = create_app(settings)
     idle = max(1, math.ceil(settings.idle_timeout))
     try:
-        try:
-            # waitress's own cap sits a little above the app's, so a body just over
-            # max_request_bytes gets the app's 413 (naming the setting); waitress still refuses
-            # anything far larger before buffering it. Idle connections are closed after
-            # idle_timeout (checked every half of it), so a crowd of them cannot hold every one
-            # of the max_connections; poll(), not select(), which stops at 1,024 descriptors.
-            server = waitress.create_server(
-                TrimAfterSlowRequests(app), host=settings.host, port=settings.port, threads=settings.threads,
-                max_request_body_size=settings.max_request_bytes + WAITRESS_HEADROOM, ident="kg",
-                connection_limit=connections, channel_timeout=idle, cleanup_interval=max(1, idle // 2),
-                asyncore_use_poll=True)
-        except OSError as exc:
-            raise _listen_error(exc, settings.host, settings.port) from None
+        failure = None
+        with warnings.catch_warnings():
+            # waitress leaves the socket it could not bind unclosed: it closes (warning) once the
+            # error is gone, at the end of the except block.
+            warnings.simplefilter("ignore", ResourceWarning)
+            try:
+                # waitress's own cap sits a little above the app's, so a body just over
+                # max_request_bytes gets the app's 413 (naming the setting); waitress still refuses
+                # anything far larger before buffering it. Idle connections are closed after
+                # idle_timeout (checked every half of it), so a crowd of them cannot hold every one
+                # of the max_connections; poll(), not select(), which stops at 1,024 descriptors.
+                server = waitress.create_server(
+                    TrimAfterSlowRequests(app), host=settings.host, port=settings.port, threads=settings.threads,
+                    max_request_body_size=settings.max_request_bytes + WAITRESS_HEADROOM, ident="kg",
+                    connection_limit=connections, channel_timeout=idle, cleanup_interval=max(1, idle // 2),
+                    asyncore_use_poll=True)
+            except OSError as exc:
+                failure = _listen_error(exc, settings.host, settings.port)
+            gc.collect()
+        if failure is not None:
+            raise failure
         server.channel_class = _waitress_channel(settings.max_request_bytes)
         shown = f"[{server.effective_host}]" if ":" in str(server.effective_host) else server.effective_host
         click.echo(f"Serving {settings.data_dir} at http://{shown}:{server.effective_port}/ (press Ctrl+C to stop)")
