@@ -5,7 +5,7 @@ VENV ?= .venv
 PYTHON ?= python3
 KG = $(VENV)/bin/kg
 
-.PHONY: setup system-deps run build serve test bench clean
+.PHONY: setup system-deps run build serve test audit lock bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,17 @@ build: setup
 run: build
 	$(KG) serve
 
-test: setup system-deps
+test: setup system-deps audit
 	$(VENV)/bin/python -m pytest
+
+# pip-audit over the locked dependency set; where no vulnerability database can be reached it
+# says NOT AUDITED and the test run goes on (scripts/audit.py).
+audit: setup
+	$(VENV)/bin/python scripts/audit.py
+
+# Write requirements.lock: the exact versions the test environment runs.
+lock: setup
+	$(VENV)/bin/pip freeze --exclude-editable | grep -v '^kg==' > requirements.lock
 
 clean:
 	rm -rf data .pytest_cache

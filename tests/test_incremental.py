@@ -207,3 +207,47 @@ def test_a_running_server_answers_through_a_rebuild_and_serves_the_new_build(tmp
         process.terminate()
         process.wait(timeout=10)
         process.stdout.close()
+
+
+KILL_AFTER_PUBLISH = """
+import os, signal, sys
+from kg import build, generations
+from kg.settings import load_settings
+
+publish = generations.publish
+
+def publish_then_die(*args, **kwargs):
+    publish(*args, **kwargs)  # the new generation is live; whatever the build does next is lost
+    os.kill(os.getpid(), signal.SIGKILL)
+
+generations.publish = publish_then_die
+build.build(load_settings())
+"""
+
+
+def test_a_build_killed_just_after_its_switch_leaves_a_live_manifest_that_describes_it(tmp_path):
+    """The manifest goes live with the generation it describes: a kill right after the switch
+    (before, the manifest was written next) cannot leave a manifest of the build before."""
+    corpus_dir = make_corpus(tmp_path)
+    settings = settings_for(corpus_dir, tmp_path / "data")
+    build.build(settings)
+    original = {p.name: p.read_bytes() for p in (corpus_dir / "posts").iterdir()}
+    edit_corpus(corpus_dir)
+    env = {**os.environ, "KG_CORPUS_DIR": str(corpus_dir), "KG_DATA_DIR": str(settings.data_dir)}
+    killed = subprocess.run([sys.executable, "-c", KILL_AFTER_PUBLISH], env=env, capture_output=True)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert search(settings, "zebrafish")["total"] > 0  # the edited corpus went live
+    # Put the corpus back as it was: the next build must undo the edit, not find "nothing changed".
+    for path in (corpus_dir / "posts").iterdir():
+        path.unlink()
+    for name, data in original.items():
+        (corpus_dir / "posts" / name).write_bytes(data)
+    report = build.build(settings)
+    assert report.mode == "incremental", report.as_dict()
+    assert report.changed == {"added": ["personal-budgets-summit-or-nowt"], "changed": ["demand-and-supply"],
+                              "removed": ["a-new-post-on-zebrafish-commissioning"]}
+    assert search(settings, "zebrafish")["total"] == 0
+    full = settings_for(corpus_dir, tmp_path / "full")
+    assert report.counts == build.build(full).counts
+    assert isomorphic(graph_of(settings), graph_of(full))
+    assert documents_of(settings) == documents_of(full)

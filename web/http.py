@@ -7,20 +7,34 @@ clients and a page for browsers; no traceback ever reaches a client.
 from __future__ import annotations
 
 import logging
+import os
+import re
+import sys
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask, Response, current_app, jsonify, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from kg.errors import KGError, NotFound
+from kg.errors import DamagedBuild, GraphError, KGError, NotFound, SearchError
+from kg.settings import ROOT
 
-from .resources import get_settings
+from .resources import get_settings, live_health
 
 log = logging.getLogger(__name__)
 
 #: Nothing is fetched from anywhere but this app; scripts only from our static files.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+#: Sent with every response, the server's own error answers included (kg.cli.serve).
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
 
 #: Which page a 404's suggestions link to, by the endpoint that raised it.
 SUGGESTION_LINKS = {
@@ -113,12 +127,42 @@ def _suggestion_href(suggestion: str) -> str | None:
     return url_for(target[0], **{target[1]: suggestion}) if target else None
 
 
+#: An absolute file path inside a message (up to a space, quote or bracket).
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/])/(?:[^\s'\"()\[\]<>,;:]+/)*[^\s'\"()\[\]<>,;:]+")
+
+
+def without_paths(message: str) -> str:
+    """Name files of the data directory relative to it, and hide every other absolute path.
+
+    Errors from the store and the index carry the machine's paths (RocksDB names each file);
+    a client learns nothing from them but how the server is laid out.
+    """
+    settings = get_settings()
+    roots = {str(settings.data_dir), os.path.realpath(settings.data_dir)}
+    named = [(root, "the data directory") for root in sorted(roots, key=len, reverse=True)]
+    named += [(str(settings.corpus_dir), "the corpus folder"), (str(settings.ontology_dir), "the ontology folder"),
+              (str(ROOT), "the checkout"), (sys.prefix, "the Python environment")]
+    for root, name in named:
+        message = message.replace(root + os.sep, "").replace(root, name)
+
+    def hide(match: re.Match) -> str:
+        path = match.group()
+        top = path.split("/")[1]
+        # Only paths of this machine: URL paths (/api/..., the request's own) are left alone.
+        if path == request.path or not top or not os.path.isdir("/" + top):
+            return path
+        return os.path.basename(path.rstrip("/")) or path
+
+    return _ABSOLUTE_PATH.sub(hide, message)
+
+
 def error_response(status: int, message: str, suggestions: list[str] | None = None) -> Response:
     """Answer an error in the one shape: JSON for clients, a page for browsers.
 
     A 404 links to the web: each suggestion's page (``links``) and the list it was looked for in
     (``see``), so neither the page nor the JSON sends a reader to the command line.
     """
+    message = without_paths(message)
     body: dict[str, Any] = {"ok": False, "error": message, "status": status}
     links: list[dict] = []
     if suggestions is not None:
@@ -136,7 +180,40 @@ def error_response(status: int, message: str, suggestions: list[str] | None = No
     return response
 
 
+def _refuse_a_damaged_build() -> None:
+    """Answer 503 naming `kg build --full` while the live build is damaged, before any reader
+    trips on it (Whoosh, failing to read a truncated segment, even leaves the file open)."""
+    if request.path.startswith("/static/"):
+        return
+    health = live_health()
+    if health.built and not health.readable:
+        raise health.error(get_settings().data_dir)
+
+
+def _damaged(exc: BaseException, *, fresh: bool = False) -> KGError | None:
+    """If the live build is damaged, the 503 to answer instead of ``exc`` (naming `kg build --full`).
+
+    ``fresh`` checks in full again (opening the store and the index): for unexpected errors only,
+    which a client cannot cause at will, unlike a search error.
+    """
+    try:
+        health = live_health(fresh=fresh)
+    except Exception:  # noqa: BLE001 - the check itself failing says no more than exc does
+        log.exception("checking the live build after %s", type(exc).__name__)
+        return None
+    if health.built and not health.readable:
+        return health.error(get_settings().data_dir)
+    if str(exc).startswith("Corruption") or "Corruption:" in str(exc):
+        # RocksDB found a bad block (its checksums) in a file of the right size.
+        return DamagedBuild(f"the graph store in {get_settings().data_dir} is damaged ({exc})",
+                            hint="rebuild it with `kg build --full`")
+    return None
+
+
 def _kg_error(exc: KGError) -> Response:
+    if isinstance(exc, (GraphError, SearchError)):
+        # A store or index that cannot be read: say it is damaged, if it is, not 400 or 500.
+        exc = _damaged(exc) or exc
     status = int(getattr(exc, "status", 400) or 400)
     if status >= 500:
         log.error("%s on %s: %s", type(exc).__name__, request.path, exc)
@@ -160,6 +237,11 @@ def _http_error(exc: HTTPException) -> Response:
 
 
 def _unexpected(exc: Exception) -> Response:
+    damaged = _damaged(exc, fresh=True)
+    if damaged is not None:
+        # The damage is the news, not the traceback of the reader that tripped on it.
+        log.error("%s on %s (%s: %s)", damaged, request.path, type(exc).__name__, exc)
+        return error_response(damaged.status, str(damaged))
     log.exception("unexpected error on %s", request.path)
     return error_response(500, "internal error: the server could not answer this request; "
                                "the details are in the server log")
@@ -167,11 +249,17 @@ def _unexpected(exc: Exception) -> Response:
 
 def _headers(response: Response) -> Response:
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    for name, value in SECURITY_HEADERS.items():
+        headers.setdefault(name, value)
+    location = headers.get("Location")
+    if location:
+        # Werkzeug's own redirects (a missing slash on /api, merged slashes in /static//x) name
+        # the host from the request's Host header: keep only the path, so no client can make a
+        # redirect point at another host.
+        parts = urlsplit(location)
+        if parts.scheme or parts.netloc or location.startswith("//"):
+            path = "/" + parts.path.lstrip("/")  # "//host/x" would be another host again
+            headers["Location"] = urlunsplit(("", "", path, parts.query, parts.fragment))
     if request.path.startswith(("/api/", "/sparql")):
         # Read-only and cookie-free: scripts on other sites may query the data.
         headers.setdefault("Access-Control-Allow-Origin", "*")
@@ -187,4 +275,5 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(KGError, _kg_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
+    app.before_request(_refuse_a_damaged_build)
     app.after_request(_headers)

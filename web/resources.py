@@ -7,7 +7,9 @@ is dropped in teardown.
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +18,7 @@ from typing import Any
 import pyoxigraph as ox
 from flask import Flask, current_app, g
 
+from kg import generations
 from kg import graph as graph_mod
 from kg.settings import OPTIONS, Settings, load_settings
 
@@ -29,6 +32,7 @@ class _State:
     store: ox.Store | None = None
     store_path: Path | None = None
     answers: tuple | None = None  # (store path, OrderedDict of answers), see cached_answer
+    health: tuple | None = None  # (live generation, checked at, generations.Health), see live_health
 
 
 def _settings_from_config(config: Any) -> Settings:
@@ -87,6 +91,28 @@ def cached_answer(kind: str, key: str, compute):
         while len(answers) > ANSWER_CACHE_SIZE:
             answers.popitem(last=False)
     return found
+
+
+#: Seconds a check of the live build's files is trusted: under load they are looked at once in
+#: this long, not per request.
+HEALTH_SECONDS = 2.0
+
+
+def live_health(*, fresh: bool = False) -> generations.Health:
+    """Check the live build (kg.generations.verify): in full once per generation, then its files'
+    sizes at most once per HEALTH_SECONDS (``fresh`` checks in full again now)."""
+    state: _State = current_app.extensions[EXTENSION]
+    live = os.path.realpath(state.settings.data_dir / generations.CURRENT)
+    now = time.monotonic()
+    cached = state.health
+    if fresh or cached is None or cached[0] != live:
+        health = generations.verify(state.settings)
+    elif now - cached[1] < HEALTH_SECONDS or not cached[2].readable:
+        return cached[2]
+    else:
+        health = generations.verify(state.settings, open_components=False, records=False)
+    state.health = (live, now, health)
+    return health
 
 
 def _teardown(exc: BaseException | None) -> None:

@@ -15,6 +15,7 @@ half-built graph and a killed build leaves the previous one in place.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import fcntl
 import hashlib
 import json
@@ -37,7 +38,6 @@ from . import index as index_mod
 from . import organisations as organisations_mod
 from . import references as references_mod
 from . import refs as refs_pkg
-from .corpus import write_text_atomic
 from .errors import BuildError, KGError
 from .model import (Citation, Claim, Concept, Corpus, Failure, Organisation, Post, Provenance, Reference,
                     UnreadableCitation)
@@ -46,7 +46,8 @@ from .settings import Settings
 
 #: Bump when what a post yields changes shape, so caches and manifests of older builds are ignored.
 FORMAT = 2
-MANIFEST = "manifest.json"
+#: Where builds before generations held their manifests (outside the generation it described).
+LEGACY_MANIFEST = "manifest.json"
 
 
 @dataclass
@@ -264,12 +265,39 @@ def _derive_all(posts: list[Post], inputs: Inputs, progress: Progress, cache: Ca
 def run_pipeline(settings: Settings, progress: Progress | None = None) -> Corpus:
     """Read corpus/ and ontology/ and derive every claim, citation and concept link in memory."""
     progress = progress or no_progress
-    posts, failures = corpus_mod.load_posts(settings.posts_dir)
+    posts, failures = load_posts(settings)
     inputs = load_inputs(settings, posts)
     failures = failures + inputs.failures + claims_mod.check_overrides(posts, inputs.overrides)
     digests = {post.id: post_digest(post, inputs) for post in posts}
     derived = _derive_all(posts, inputs, progress, Cache(None), digests)
     return _assemble(posts, derived, inputs, failures)
+
+
+def load_posts(settings: Settings) -> tuple[list[Post], list[Failure]]:
+    """Read corpus/posts, leaving out (as failures) posts larger than the max_post_bytes setting.
+
+    One huge file (a dump saved as a post) would otherwise take the whole build down: its text
+    goes into single graph literals and index fields far past what the store and index take.
+    """
+    posts, failures = corpus_mod.load_posts(settings.posts_dir)
+    limit = settings.max_post_bytes
+    kept = []
+    for post in posts:
+        size = _post_size(post)
+        if size > limit:
+            failures.append(Failure("corpus", post.path or post.id,
+                                    f"the post is {size:,} bytes; the limit is {limit:,} (split it into "
+                                    "several posts, or raise the max_post_bytes setting)"))
+        else:
+            kept.append(post)
+    return kept, failures
+
+
+def _post_size(post: Post) -> int:
+    try:
+        return Path(post.path).stat().st_size if post.path else len(post.body.encode("utf-8"))
+    except OSError:
+        return len(post.body.encode("utf-8"))
 
 
 @dataclass
@@ -281,6 +309,7 @@ class BuildReport:
     failures: list[Failure] = field(default_factory=list)
     data_dir: str = ""
     mode: str = "full"  # "full" | "incremental" | "unchanged"
+    repaired: str = ""  # what was wrong with the live build this one replaced, if anything
     changed: dict[str, list[str]] = field(default_factory=dict)  # added/changed/removed post ids
     steps: dict[str, float] = field(default_factory=dict)  # seconds per step: load, derive, graph, index, graph_wait, publish
 
@@ -302,13 +331,15 @@ class BuildReport:
             f"  triples     {c.get('triples', 0):>8}",
             f"  indexed     {c.get('indexed', 0):>8}  claims",
         ]
+        if self.repaired:
+            lines.append(f"  repaired    the live build was damaged and is rebuilt in full ({self.repaired})")
         if self.failures:
             lines.append(f"  FAILED      {len(self.failures):>8}  (listed below)")
         return "\n".join(lines)
 
     def as_dict(self) -> dict:
         return {"data_dir": self.data_dir, "seconds": round(self.seconds, 3), "mode": self.mode,
-                "changed": self.changed, "counts": self.counts,
+                "changed": self.changed, "repaired": self.repaired, "counts": self.counts,
                 "steps": {name: round(seconds, 3) for name, seconds in self.steps.items()},
                 "failures": [{"step": f.step, "item": f.item, "message": f.message} for f in self.failures]}
 
@@ -356,6 +387,7 @@ def clear_leftovers(settings: Settings) -> None:
     """
     data = settings.data_dir
     generations.prune(settings)
+    (data / LEGACY_MANIFEST).unlink(missing_ok=True)  # describes no generation: never trusted
     for pattern in (".index-building-*", ".current-link-*"):
         for path in data.glob(pattern):
             if path.is_symlink() or path.is_file():
@@ -366,20 +398,13 @@ def clear_leftovers(settings: Settings) -> None:
         path.unlink(missing_ok=True)
 
 
-def _read_manifest(settings: Settings) -> dict | None:
-    try:
-        manifest = json.loads((settings.data_dir / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+def _usable_manifest(health: generations.Health) -> dict | None:
+    """The live manifest, if an incremental build may start from it: the generation it describes
+    is sound (kg.generations.verify checks the manifest's shape too) and it is this format."""
+    manifest = health.manifest
+    if not health.sound or manifest is None or manifest.get("format") != FORMAT:
         return None
-    return manifest if manifest.get("format") == FORMAT else None
-
-
-def _live(settings: Settings) -> bool:
-    try:
-        graph_mod.store_path(settings)
-    except KGError:
-        return False
-    return index_mod.live_version(settings.index_dir) is not None
+    return manifest
 
 
 def build(settings: Settings, progress: Progress | None = None, full: bool = False) -> BuildReport:
@@ -392,38 +417,90 @@ def build(settings: Settings, progress: Progress | None = None, full: bool = Fal
     started = time.perf_counter()
     with build_lock(settings.data_dir):
         clear_leftovers(settings)
-        clock = _Clock()
-        posts, failures = corpus_mod.load_posts(settings.posts_dir)
-        inputs = load_inputs(settings, posts)
-        failures = failures + inputs.failures + claims_mod.check_overrides(posts, inputs.overrides)
-        digests = {post.id: post_digest(post, inputs) for post in posts}
-        cache = Cache(settings.data_dir / "cache")
-        manifest = None if full else _read_manifest(settings)
-        if manifest is not None and (manifest.get("inputs") != inputs.digest or not _live(settings)):
-            manifest = None
-        clock.lap("load")
-        if manifest is None:
-            report = _full(settings, posts, inputs, failures, digests, cache, progress, clock)
-        else:
-            report = _incremental(settings, posts, inputs, failures, digests, cache, manifest, progress, clock)
-        clock.lap("publish")  # the store and index going live, and the manifest
-        cache.keep_only(set(digests.values()))
-        clock.lap("cache")
-        report.steps = clock.laps
+        try:
+            report = _build(settings, progress, full)
+        except BaseException as exc:
+            _after_failure(settings)
+            problem = _write_error(exc, settings)
+            if problem is not None:
+                raise problem from exc
+            raise
     report.seconds = time.perf_counter() - started
     report.data_dir = str(settings.data_dir)
     return report
 
 
-def _write_manifest(settings: Settings, inputs: Inputs, posts: list[Post], digests: dict[str, str],
-                    per_post: dict[str, dict], counts: dict[str, int]) -> None:
-    manifest = {"format": FORMAT, "version": __version__, "inputs": inputs.digest,
-                "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "dumps": sorted({p.dump for post in posts for p in post.provenance}),
-                "posts": {post.id: {"digest": digests[post.id], **per_post[post.id]} for post in posts},
-                "counts": counts}
-    # No indent: with one json.dumps falls back to its pure-Python encoder (6x slower at 10,000 posts).
-    write_text_atomic(settings.data_dir / MANIFEST, json.dumps(manifest, ensure_ascii=False, separators=(",", ":")))
+def _build(settings: Settings, progress: Progress, full: bool) -> BuildReport:
+    clock = _Clock()
+    posts, failures = load_posts(settings)
+    inputs = load_inputs(settings, posts)
+    failures = failures + inputs.failures + claims_mod.check_overrides(posts, inputs.overrides)
+    digests = {post.id: post_digest(post, inputs) for post in posts}
+    cache = Cache(settings.data_dir / "cache")
+    # The live generation is checked every time: a damaged one (a truncated file, junk JSON) is
+    # rebuilt rather than reported as up to date.
+    health = generations.verify(settings)
+    manifest = None if full else _usable_manifest(health)
+    if manifest is not None and manifest["inputs"] != inputs.digest:
+        manifest = None
+    clock.lap("load")
+    if manifest is None:
+        report = _full(settings, posts, inputs, failures, digests, cache, progress, clock)
+    else:
+        report = _incremental(settings, posts, inputs, failures, digests, cache, manifest, progress, clock)
+    report.repaired = health.describe()
+    clock.lap("publish")  # the store, the index and the manifest going live together
+    cache.keep_only(set(digests.values()))
+    clock.lap("cache")
+    report.steps = clock.laps
+    return report
+
+
+def _after_failure(settings: Settings) -> None:
+    """Leave the data directory as the last good build left it: remove the unpublished store and
+    index versions, temporary files and the cache entries the live manifest does not use."""
+    try:
+        clear_leftovers(settings)
+        manifest = generations.read_manifest(settings)
+        posts = manifest.get("posts") if isinstance(manifest, dict) else None
+        digests = {r["digest"] for r in posts.values() if isinstance(r, dict) and isinstance(r.get("digest"), str)} \
+            if isinstance(posts, dict) else set()
+        Cache(settings.data_dir / "cache").keep_only(digests)
+    except OSError:
+        pass  # the failure being reported matters more than a cleanup that cannot finish
+
+
+#: errno values meaning the disk (or the user's quota) is full.
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def _write_error(exc: BaseException, settings: Settings) -> BuildError | None:
+    """Turn a full disk or an unwritable data directory, wherever in the build it surfaced, into
+    an error naming the folder and the fix (RocksDB reports it as text, the index as SearchError)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        text = str(seen)
+        if (isinstance(seen, OSError) and seen.errno in _FULL) or "No space left on device" in text \
+                or "Disk quota exceeded" in text:
+            return BuildError(f"the disk holding {settings.data_dir} is full; the build stopped and "
+                              "the previous build is still live",
+                              hint="free space on that disk (a full build needs room for a second copy "
+                                   "of the store and the index), or pass --data DIR on a disk with room")
+        if isinstance(seen, OSError) and seen.errno in (errno.EACCES, errno.EROFS, errno.EPERM):
+            return BuildError(f"cannot write to {seen.filename or settings.data_dir}: {seen.strerror}; "
+                              "the previous build is still live",
+                              hint="make the data directory writable by this user, or pass --data DIR")
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _manifest(inputs: Inputs, posts: list[Post], digests: dict[str, str], per_post: dict[str, dict],
+              counts: dict[str, int]) -> dict:
+    return {"format": FORMAT, "version": __version__, "inputs": inputs.digest,
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "dumps": sorted({p.dump for post in posts for p in post.provenance}),
+            "posts": {post.id: {"digest": digests[post.id], **per_post[post.id]} for post in posts},
+            "counts": counts}
 
 
 def _post_record(post: Post, data: PostData) -> dict:
@@ -467,11 +544,11 @@ def _full(settings: Settings, posts: list[Post], inputs: Inputs, failures: list[
         clock.lap("index")
     stats = load.stats
     clock.lap("graph_wait")
-    generations.publish(settings, store=Path(stats.store), index=Path(indexed.path))
     counts["triples"] = stats.triples
     counts["indexed"] = indexed.documents
     records = {post.id: _post_record(post, derived[post.id]) for post in posts}
-    _write_manifest(settings, inputs, posts, digests, records, counts)
+    generations.publish(settings, _manifest(inputs, posts, digests, records, counts),
+                        store=Path(stats.store), index=Path(indexed.path))
     return BuildReport(counts=counts, failures=corpus.failures + stats.failures + indexed.failures, mode="full")
 
 
@@ -527,9 +604,9 @@ def _incremental(settings: Settings, posts: list[Post], inputs: Inputs, failures
                                      cited={key for post in posts for key in records[post.id]["cited"]},
                                      post_titles={post.id: post.title for post in posts}, progress=progress)
     clock.lap("index")
-    generations.publish(settings, store=Path(stats.store), index=Path(indexed.path))
     report.counts.update(triples=stats.triples, indexed=indexed.documents)
-    _write_manifest(settings, inputs, posts, digests, records, report.counts)
+    generations.publish(settings, _manifest(inputs, posts, digests, records, report.counts),
+                        store=Path(stats.store), index=Path(indexed.path))
     return report
 
 

@@ -81,3 +81,9 @@ class BuildError(KGError):
     """The build cannot run at all (as opposed to one item failing)."""
 
     status = 500
+
+
+class DamagedBuild(BuildError):
+    """The live build in the data directory is damaged (a file truncated, missing or unreadable)."""
+
+    status = 503

@@ -57,6 +57,15 @@ def _port(value: str | int) -> int:
     return number
 
 
+def _post_bytes(value: str | int) -> int:
+    number = _positive_int(value)
+    # A post's text becomes single literals of the graph, and the store's N-Triples reader takes
+    # lines of at most 16 MiB; escaping can double the text.
+    if number > 8_000_000:
+        raise ValueError("must be at most 8000000 (the graph store reads literals up to 16 MiB)")
+    return number
+
+
 def _iri(value: str) -> str:
     value = str(value)
     if not (value.startswith("http://") or value.startswith("https://")) or not value.endswith("/"):
@@ -96,6 +105,14 @@ OPTIONS: tuple[Option, ...] = (
            "Longest search or SPARQL text accepted; longer input is refused with a message."),
     Option("max_request_bytes", _positive_int, lambda: 1_000_000,
            "Largest HTTP request body the web app accepts."),
+    Option("max_post_bytes", _post_bytes, lambda: 1_000_000,
+           "Largest post file `kg build` reads (at most 8000000); a larger one is reported as a bad file "
+           "and left out, and the rest builds."),
+    Option("max_connections", _positive_int, lambda: 1000,
+           "Open client connections `kg serve` holds at once, idle ones included; further ones wait to be accepted."),
+    Option("idle_timeout", _positive_float, lambda: 30.0,
+           "Seconds `kg serve` keeps open a connection that sends nothing before closing it, so idle "
+           "connections cannot hold every slot."),
 )
 
 _BY_NAME = {option.name: option for option in OPTIONS}
@@ -122,6 +139,9 @@ class Settings:
     search_page_size: int
     max_query_chars: int
     max_request_bytes: int
+    max_post_bytes: int
+    max_connections: int
+    idle_timeout: float
 
     def with_(self, **changes: Any) -> "Settings":
         """Return a copy with some settings changed (values are checked like any other)."""

@@ -104,8 +104,11 @@ def build_command(settings, as_json: bool, full: bool) -> None:
     search index, and prints a summary. Only posts changed since the last build are processed
     again (a change to the library or the ontology rebuilds everything); the new store and
     index replace the old ones atomically, so a running `kg serve` keeps answering and picks
-    them up. A bad post file is reported with its path and the build goes on; the exit status
-    is 1 if anything failed.
+    them up. The live build is checked first (file sizes, records, the store and index open,
+    counts agree) and a damaged one is rebuilt in full. A bad post file (or one over the
+    max_post_bytes setting) is reported with its path and the build goes on; the exit status
+    is 1 if anything failed. A full disk stops the build with an error and leaves the previous
+    build live.
 
     Example: KG_CORPUS_DIR=~/my-corpus kg build --data /srv/kg
     """

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import functools
 import json
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
 import click
 
-from ..errors import KGError
+from .. import generations
+from ..errors import GraphError, KGError, SearchError
 from ..settings import Settings, load_settings
 
 #: What a command may read or write, by name: (what it is, the Settings attribute, the setting and
@@ -68,7 +70,27 @@ def with_settings(func: Callable) -> Callable:
     @click.pass_context
     @functools.wraps(func)
     def wrapper(ctx: click.Context, data_dir: Path | None, *args: Any, **kwargs: Any):
-        return func(settings_from(ctx, data_dir=data_dir), *args, **kwargs)
+        settings = settings_from(ctx, data_dir=data_dir)
+        try:
+            return func(settings, *args, **kwargs)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            failure = exc  # handled below, out of the except block
+        # A store or index that cannot be read (a truncated file: EOFError, struct.error) is
+        # reported as a damaged build naming the fix, not as a traceback or "Aborted!".
+        if isinstance(failure, KGError) and not isinstance(failure, (GraphError, SearchError)):
+            raise failure
+        damaged = generations.damage(settings)
+        if damaged is None:
+            raise failure
+        with warnings.catch_warnings():
+            # The failure's frames hold the file Whoosh could not read, still open: it closes
+            # (and warns) as they go.
+            warnings.simplefilter("ignore", ResourceWarning)
+            del failure
+            generations.release()
+        raise damaged
 
     return wrapper
 
