@@ -13,6 +13,7 @@ import pytest
 
 from kg import build
 from kg.settings import load_settings
+from serving import stop
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,14 +72,7 @@ def served(built_settings):
         _wait_until_up(url)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-        process.stdout.close()
-        process.stderr.close()
+        stop(process)
 
 
 def _wait_until_up(url: str, seconds: float = 20.0) -> None:

@@ -175,7 +175,12 @@ def test_kg_bibtex_query_exports_the_sources_of_every_result_like_the_web_button
     assert result.exit_code == 0, result.output
     exported = set(parse_bibtex(target.read_text(encoding="utf-8"))[0])
     expected = _all_result_keys(settings, "care transition protocols")
-    assert len(expected) == 11 and exported == expected
+    from kg import search
+    first_page = {c["key"] for hit in search.search(settings, "care transition protocols")["results"]
+                  for c in hit["citations"] if c["key"]}
+    # The results beyond the first page cite more sources (7 on the first page, 10 in all on the
+    # seed corpus: 11 before claims matching only through their post's title stopped counting).
+    assert first_page < expected and exported == expected
     app = create_app(settings)
     try:
         button = app.test_client().get("/search/bibtex", query_string={"q": "care transition protocols"})

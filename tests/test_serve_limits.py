@@ -20,6 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from kg.cli import main
+from serving import stop
 
 ROOT = Path(__file__).resolve().parents[1]
 KG = str(Path(sys.executable).with_name("kg"))
@@ -39,17 +40,6 @@ def start(data_dir: Path, *extra: str, env: dict | None = None, command: list[st
         process.kill()
         raise AssertionError(f"kg serve did not start: {line!r} {process.stderr.read()!r}")
     return process, match.group()
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(5)
-    process.stdout.close()
-    process.stderr.close()
 
 
 def port_of(url: str) -> int:

@@ -25,6 +25,7 @@ from click.testing import CliRunner
 from kg import sparql
 from kg.cli import main
 from kg.errors import KGError
+from serving import stop
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -326,13 +327,7 @@ def serve(settings, **env_settings):
                 time.sleep(0.1)
         yield url, process.pid
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-        process.stdout.close()
+        stop(process)
 
 
 def ask(url: str, query: str, timeout: float = 60) -> tuple[int, dict, float]:

@@ -542,13 +542,9 @@ def read_post(path: Path) -> Post:
             raw = handle.read()
     except OSError as exc:
         raise CorpusError(f"{path}: cannot read: {exc.strerror}", hint="check the file's permissions") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise CorpusError(f"{path}: not UTF-8 text (byte {exc.start})",
-                          hint="save the file as UTF-8, e.g. `iconv -f latin1 -t UTF-8`") from None
-    if "\x00" in text:
-        raise CorpusError(f"{path}: binary file (contains NUL bytes)", hint="remove it from corpus/posts")
+    from .posts import decode
+
+    text = decode(path, raw)
     if text.startswith("\ufeff"):
         text = text[1:]
     return parse_post(text.replace("\r\n", "\n"), str(path))

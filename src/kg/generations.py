@@ -125,7 +125,10 @@ def publish(settings: Settings, manifest: dict | None = None, **versions: Path) 
     merged = {**live_components(settings), **{k: Path(v).resolve() for k, v in versions.items()}}
     builds = data / BUILDS
     builds.mkdir(parents=True, exist_ok=True)
-    generation = builds / f"{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}"
+    # One clock reading for the whole name: read twice, a second could roll over between the
+    # two and name a later generation before an earlier one (prune keeps by name order).
+    now = time.time_ns()
+    generation = builds / f"{time.strftime('%Y%m%dT%H%M%S', time.localtime(now // 10**9))}-{now % 10**9:09d}"
     generation.mkdir()
     mask = umask()
     for name, path in merged.items():
