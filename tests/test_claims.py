@@ -547,6 +547,15 @@ from kg.furniture import debris_kind  # noqa: E402
     ("We use cookies to make this site work.", "debris"),
     ("Sign up to our newsletter for monthly updates.", "debris"),
     ("This site uses Akismet to reduce spam.", "debris"),
+    ("Words: 820", "debris"),
+    ("Word count: 1,450", "debris"),
+    ("About the author", "debris"),
+    ("About the authors: Sam Lee and Ana Ruiz work on carers' policy at a county council.", "debris"),
+    ("Comments (12)", "debris"),
+    ("2 comments", "debris"),
+    ("Filed under Carers | Tagged assessments, respite | 5 comments", "debris"),
+    ("Watch the video of this session (40 minutes)", "debris"),
+    ("Table 2: Adults receiving long-term support by primary need, England, 2015/16 to 2018/19 (thousands)", "caption"),
     # Prose that mentions the same words stays prose.
     ("A photograph of the ward was published in 2019.", None),
     ("We looked at two pictures: one from 2010 and one from 2020.", None),
@@ -557,6 +566,12 @@ from kg.furniture import debris_kind  # noqa: E402
     ("Published research on the scheme is thin.", None),
     ("Follow the money", None),
     ("The Care Act 2014 came into force in April 2015.", None),
+    ("Words matter: 640 people answered the survey.", None),
+    ("About the authority's own plans, the report says little.", None),
+    ("Comments from carers were overwhelmingly positive about the new scheme.", None),
+    ("Listen to the people who use services before you redesign them.", None),
+    ("Table 2 shows that demand rose in every region between 2015 and 2019, while spending fell.", None),
+    ("Councils | the NHS | the voluntary sector: all three must change.", None),
 ])
 def test_page_furniture_is_told_from_prose_by_its_shape(line, kind):
     assert debris_kind(line) == kind

@@ -48,7 +48,18 @@ _CHROME = re.compile(
     r"|privacy\s+(?:policy|notice|settings)|unsubscribe|akismet|reduce\s+spam|enter\s+your\s+(?:comment|name|email)"
     r"|all\s+rights\s+reserved|registered\s+charity(?:\s+(?:number|no))?|enable\s+javascript)\b",
     re.IGNORECASE)
-_WORD_COUNT = re.compile(r"\(\s*(?:c\.\s*|approx\.?\s*)?\d[\d,]*\s+words\s*\)|^\s*\d[\d,]*\s+words\s*$", re.IGNORECASE)
+_WORD_COUNT = re.compile(r"\(\s*(?:c\.\s*|approx\.?\s*)?\d[\d,]*\s+words\s*\)|^\s*\d[\d,]*\s+words\s*$"
+                         r"|^\s*(?:words|word\s+count|length)\s*:\s*(?:c\.\s*)?\d[\d,]*(?:\s+words)?\s*$", re.IGNORECASE)
+# The heading of an author box, alone or with the biography after it: "About the author: ...".
+_ABOUT_AUTHOR = re.compile(r"about\s+the\s+authors?\b(?:\s*$|\s*[:.–—-])", re.IGNORECASE)
+# A comment counter: "Comments (4)", "3 comments", "No comments yet".
+_COMMENTS = re.compile(r"(?:(?:\d+|no|one)\s+comments?(?:\s+yet)?|comments?\s*\(\d+\)|comments?)\s*$", re.IGNORECASE)
+# A run of labels the page prints in one line, separated by bars: "Posted in Policy | Tagged care | 3 comments".
+_BAR = re.compile(r"\s+\|\s+")
+_TAGGED = re.compile(r"(?:tagged|tags)\s+(?:with\s+)?[\w&’',\- ]{1,80}", re.IGNORECASE)
+# Other media of the same post: "Listen to the podcast version of this post (12 minutes)".
+_MEDIA = re.compile(r"(?:listen\s+to|watch|download)\s+(?:the|our|this)\s+(?:\w+\s+){0,3}"
+                    r"(?:podcast|audio|video|recording|version|slides|transcript)\b", re.IGNORECASE)
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|"
           r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")
 # A line that is nothing but a date: "13 October, 2025", "23/09/2019", "March 2, 2019".
@@ -82,6 +93,8 @@ def debris_kind(text: str, author: str | None = None) -> str | None:
     n = len(words)
     if n <= MAX_LABEL_WORDS and (CAPTION_PREFIX.match(text) or _CREDIT.match(text) or _FIGURE_LABEL.match(text)):
         return "caption"
+    if n <= 30 and _FIGURE_LABEL.match(text) and text[-1] not in ".!?":
+        return "caption"  # a chart's or table's title, however long: it is a label, not a sentence
     if n <= 40 and _TRAILING_CREDIT.search(text):
         return "caption"
     if _WORD_COUNT.fullmatch(text) or (n <= 4 and _WORD_COUNT.search(text)):
@@ -91,6 +104,17 @@ def debris_kind(text: str, author: str | None = None) -> str | None:
     if n <= 16 and opens_post(text):
         return "debris"
     if n <= 8 and _FILED.fullmatch(text.rstrip(".")):
+        return "debris"
+    if n <= 40 and _ABOUT_AUTHOR.match(text):
+        return "debris"
+    if n <= 4 and _COMMENTS.fullmatch(text):
+        return "debris"
+    if n <= 12 and _MEDIA.match(text) and text[-1] not in ".!?":
+        return "debris"
+    parts = _BAR.split(text)
+    if len(parts) > 1 and n <= MAX_CHROME_WORDS and all(
+            _FILED.fullmatch(part) or _TAGGED.fullmatch(part) or _COMMENTS.fullmatch(part)
+            or debris_kind(part) is not None for part in parts):
         return "debris"
     if n <= MAX_CHROME_WORDS and _META_LABEL.match(text):
         return "debris"
