@@ -10,6 +10,7 @@ import json
 
 import pyoxigraph as ox
 import pytest
+import rdflib
 
 from kg import catalog
 
@@ -138,3 +139,37 @@ def test_base_iri_setting_moves_every_iri(built_settings, tmp_path_factory):
             in triples(response)
     finally:
         close_pool(app)
+
+
+@pytest.mark.parametrize("accept", list(FORMATS))
+def test_the_vocabulary_namespace_is_served(web_client, accept):
+    response = web_client.get("/ns", headers={"Accept": accept})
+    assert response.status_code == 200 and response.mimetype == accept
+    found = triples(response)
+    assert (SERVED + "ns#Claim", "http://www.w3.org/1999/02/22-rdf-syntax-ns#type",
+            "http://www.w3.org/2002/07/owl#Class") in found
+    assert (SERVED + "ns", "http://www.w3.org/1999/02/22-rdf-syntax-ns#type",
+            "http://www.w3.org/2002/07/owl#Ontology") in found
+
+
+def test_the_vocabulary_page_lists_its_terms(web_client):
+    response = web_client.get("/ns", headers={"Accept": "text/html"})
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    assert 'id="Claim"' in page and 'id="TruncatedResult"' in page and "kg:citationKey" in page
+
+
+# rdflib 7's own JSON-LD parser uses its ConjunctiveGraph and default_context, which rdflib 7
+# deprecates: the warnings are about rdflib's code, not kg's answer.
+@pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning")
+@pytest.mark.filterwarnings("ignore:Dataset.default_context is deprecated:DeprecationWarning")
+def test_rdflib_dereferences_a_default_install(served):
+    """rdflib's own Graph().parse(url), as a notebook would call it, against `kg serve` with the default base IRI."""
+    for path in ("source/DH2010", "ns", "concepts"):
+        url = served + path
+        graph = rdflib.Graph().parse(url)
+        assert len(graph) > 0 and any(graph.predicate_objects(rdflib.URIRef(url))), url
+    for fmt in ("xml", "turtle", "nt", "json-ld", "n3"):
+        graph = rdflib.Graph().parse(served + "source/DH2010", format=fmt)
+        key = rdflib.URIRef(served + "ns#citationKey")
+        assert graph.value(rdflib.URIRef(served + "source/DH2010"), key) == rdflib.Literal("DH2010"), fmt

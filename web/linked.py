@@ -226,3 +226,48 @@ def dump(name: str):
     """Show a raw dump: the posts found in it, or its RDF."""
     answer = rdf_or_none()
     return answer if answer is not None else _describe_page(f"Dump {name}")
+
+
+def _vocabulary() -> list[ox.Triple]:
+    path = get_settings().ontology_dir / "kg.ttl"
+    try:
+        quads = ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)
+        return [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
+    except (OSError, SyntaxError) as exc:
+        raise NotFound(f"the kg vocabulary {path} cannot be read: {exc}",
+                       hint="check ontology_dir (KG_ONTOLOGY_DIR) and that kg.ttl parses") from None
+
+
+@bp.get("/ns")
+def vocabulary():
+    """The kg vocabulary (``kg:`` terms, ontology/kg.ttl): a page listing its terms, or its RDF."""
+    triples = _vocabulary()
+    fmt = requested_rdf()
+    if fmt is not None:
+        return Response(serialize_rdf(triples, fmt[0]), mimetype=fmt[1], headers={"Vary": "Accept"})
+    namespace = PREFIXES["kg"]
+    rdfs, rdf = "http://www.w3.org/2000/01/rdf-schema#", "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+    terms: dict[str, dict] = {}
+    for t in triples:
+        if not (isinstance(t.subject, ox.NamedNode) and t.subject.value.startswith(namespace)):
+            continue
+        entry = terms.setdefault(t.subject.value, {"name": t.subject.value[len(namespace):], "types": [],
+                                                  "label": "", "comment": "", "other": []})
+        predicate = t.predicate.value
+        if predicate == rdf + "type":
+            entry["types"].append(_short(t.object.value))
+        elif predicate == rdfs + "label":
+            entry["label"] = t.object.value
+        elif predicate == rdfs + "comment":
+            entry["comment"] = t.object.value
+        else:
+            entry["other"].append((_short(predicate), _short(t.object.value) if not isinstance(t.object, ox.Literal)
+                                   else t.object.value))
+    listed = sorted((e for e in terms.values() if e["name"]), key=lambda e: e["name"].lower())
+    return Response(render_template("ns.html", namespace=served_base() + namespace[len(get_settings().base_iri):]
+                                    if namespace.startswith(get_settings().base_iri) else namespace,
+                                    terms=listed), mimetype="text/html", headers={"Vary": "Accept"})
+
+
+def _short(iri: str) -> str:
+    return next((f"{p}:{iri[len(ns):]}" for p, ns in PREFIXES.items() if iri.startswith(ns)), iri)
