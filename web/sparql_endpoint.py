@@ -130,6 +130,19 @@ class _Request:
     def first(self, name: str) -> str:
         return (self.values.get(name) or [""])[0]
 
+    def format(self) -> str:
+        """The ``format`` asked for (its first value: SPARQLWrapper adds the media type as a second), checked."""
+        if "format" not in self.values:
+            return ""
+        value = self.first("format")
+        # kg's text table (table, text) is the CLI's; over HTTP a browser gets its page (html).
+        if value != "html" and (value not in sparql.FORMATS and value not in sparql.FORMAT_ALIASES
+                                or sparql.FORMAT_ALIASES.get(value, value) == "table"):
+            raise SparqlError(f"unknown format {value[:40]!r}",
+                              hint="use one of " + ", ".join(sorted({*sparql.FORMATS, *sparql.FORMAT_ALIASES} - {"table", "text"}
+                                                                    | {"html"})))
+        return value
+
     def dataset(self) -> sparql.Dataset:
         """The dataset the request names; empty values (``default-graph-uri=``) name nothing."""
         given = {name: tuple(sparql.graph_iri(v.strip(), name) for v in self.values.get(name, []) if v.strip())
@@ -192,6 +205,7 @@ def endpoint() -> Response:
     """Answer a SPARQL query (protocol clients), describe the service, or show the query form (browsers)."""
     settings = get_settings()
     asked = _Request()
+    asked.format()
     text = asked.text
     chosen = param("named", limit=200).strip() or None
     if text is None or not text.strip():
@@ -212,7 +226,7 @@ def endpoint() -> Response:
         if wants_html():
             return _form_page(text, status=exc.status, error=str(exc), chosen=chosen, params=params)
         raise
-    fmt, media_type = _format_for(result.kind, asked.first("format")[:40])
+    fmt, media_type = _format_for(result.kind, asked.format())
     if fmt is None:
         return _form_page(text, result=result, chosen=chosen, params=params)
     name = result.format_name(fmt)
