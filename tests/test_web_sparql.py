@@ -8,10 +8,13 @@ import json
 import threading
 import time
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
 import rdflib
+from lxml import etree
+from rdflib.query import Result
 from SPARQLWrapper import ASK, CONSTRUCT, JSON, POST, SELECT, TURTLE, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
 
@@ -362,3 +365,37 @@ def test_named_query_parameters_bind_variables(web_client, built_settings):
     everything = web_client.post("/sparql", data={"query": query, "named": "claims-citing-source"},
                                  headers={"Accept": "application/sparql-results+json"})
     assert len(select_json(everything)["results"]["bindings"]) > len(rows)
+
+
+# --- strict results: what Oxigraph's and rdflib's parsers read ---------------------------------
+
+W3C = Path(__file__).resolve().parents[1].parent / "shared" / "w3c"
+VARIED = ("SELECT ?s ?p ?o WHERE { { ?s ?p ?o FILTER(isLiteral(?o) && lang(?o) != '') } UNION "
+          "{ ?s ?p ?o FILTER(datatype(?o) = xsd:integer) } UNION { ?s ?p ?o FILTER(isIRI(?o)) } UNION "
+          "{ BIND(BNODE() AS ?s) BIND(rdfs:label AS ?p) BIND('plain' AS ?o) } } LIMIT 60")
+
+
+@pytest.mark.parametrize("app_name", ["web_app", "limited_app"])
+def test_results_are_read_by_oxigraph_and_rdflib(request, app_name):
+    # limited_app cuts at 5 rows: the truncated answer must parse as strictly as a whole one.
+    client = request.getfixturevalue(app_name).test_client()
+    schema = etree.RelaxNG(etree.parse(str(W3C / "result.rng")))
+    rows = {}
+    for media_type, fmt in (("application/sparql-results+json", ox.QueryResultsFormat.JSON),
+                            ("application/sparql-results+xml", ox.QueryResultsFormat.XML),
+                            ("text/tab-separated-values", ox.QueryResultsFormat.TSV)):
+        response = client.get("/sparql", query_string={"query": VARIED}, headers={"Accept": media_type})
+        assert response.status_code == 200 and response.mimetype == media_type
+        if media_type.endswith("xml"):
+            assert schema.validate(etree.fromstring(response.data)), schema.error_log
+        parsed = [tuple(str(row[v]) for v in ("s", "p", "o")) for row in ox.parse_query_results(response.data, fmt)]
+        theirs = Result.parse(io.BytesIO(response.data), content_type=media_type)
+        assert len(list(theirs)) == len(parsed) > 0
+        rows[media_type] = parsed
+        assert (response.headers.get("X-KG-Truncated") == "true") is (app_name == "limited_app")
+    assert len({tuple(r) for r in rows.values()}) == 1  # the three formats say the same
+    for query in ("ASK { ?s ?p ?o }", "ASK { ?s kg:citationKey 'NOPE' }"):
+        for media_type, fmt in (("application/sparql-results+json", ox.QueryResultsFormat.JSON),
+                                ("application/sparql-results+xml", ox.QueryResultsFormat.XML)):
+            answer = client.get("/sparql", query_string={"query": query}, headers={"Accept": media_type})
+            assert bool(ox.parse_query_results(answer.data, fmt)) is ("NOPE" not in query)

@@ -6,8 +6,11 @@ query (a seccomp filter, else an empty network namespace), then parses it with r
 (Update, LOAD and SERVICE refused, nesting bounded) and runs it on a read-only pyoxigraph store,
 under a time limit (the worker is killed at the deadline), a memory limit (RLIMIT_DATA) and caps
 on rows and answer bytes. A pool bounds how many queries run and wait at once. Results come
-back as plain values and are serialised here (table, SPARQL JSON/XML, CSV, TSV; Turtle,
-N-Triples, JSON-LD for graphs).
+back as plain values and are serialised here, exactly as the W3C formats define them (table,
+SPARQL JSON/XML, CSV, TSV; Turtle, N-Triples, JSON-LD, RDF/XML for graphs); a form a result has
+not got (ASK as CSV, a control character in XML) is NotAcceptable (406). A Dataset names the
+store graphs a query reads (the protocol's default-graph-uri and named-graph-uri) and the base
+IRI its relative IRIs resolve against.
 """
 
 from __future__ import annotations
