@@ -173,3 +173,13 @@ def test_rdflib_dereferences_a_default_install(served):
         graph = rdflib.Graph().parse(served + "source/DH2010", format=fmt)
         key = rdflib.URIRef(served + "ns#citationKey")
         assert graph.value(rdflib.URIRef(served + "source/DH2010"), key) == rdflib.Literal("DH2010"), fmt
+
+
+def test_the_concept_scheme_creator_is_an_agent(web_client):
+    # dcterms:creator ranges over dcterms:Agent: a resource with a name, not the literal "kg project".
+    found = triples(web_client.get("/concepts", headers={"Accept": "application/n-triples"}))
+    creators = [o for s, p, o in found if s == SERVED + "concepts" and p == "http://purl.org/dc/terms/creator"]
+    assert creators == [SERVED + "ns#project"]
+    agent = triples(web_client.get("/ns", headers={"Accept": "application/n-triples"}))
+    assert (SERVED + "ns#project", "http://www.w3.org/1999/02/22-rdf-syntax-ns#type", "http://purl.org/dc/terms/Agent") in agent
+    assert (SERVED + "ns#project", "http://xmlns.com/foaf/0.1/name", "kg project") in agent
