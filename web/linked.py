@@ -91,7 +91,7 @@ def served_base() -> str:
     base = get_settings().base_iri
     if base != DEFAULT_BASE_IRI:
         return base
-    return request.host_url
+    return request.url_root  # the script root included, so a mounted app names its own paths
 
 
 def _served_term(term, base: str, served: str):
