@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -58,7 +59,14 @@ def web_client(web_app):
 @pytest.fixture(scope="session")
 def served(built_settings):
     """Run `kg serve` on 127.0.0.1 and a free port in a subprocess; yield its base URL; stop it after."""
-    command = [str(Path(sys.executable).with_name("kg")), "serve", "--data", str(built_settings.data_dir),
+    with serve_data(built_settings.data_dir) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serve_data(data_dir: Path):
+    """Run `kg serve --data DATA_DIR` on 127.0.0.1 and a free port; yield its base URL; stop it after."""
+    command = [str(Path(sys.executable).with_name("kg")), "serve", "--data", str(data_dir),
                "--host", "127.0.0.1", "--port", "0"]
     env = {key: value for key, value in os.environ.items() if not key.startswith("KG_")}
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)

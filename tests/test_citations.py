@@ -29,7 +29,7 @@ PERSONALISATION = "payment-by-results-in-mental-health-and-personalisation"
 PERSONAL = "personal"
 INTERVENTIONS = "practicalities-of-introducing-pbr-in-mental-health-defined-interventions-and"
 PROTOCOLS = "practicalities-of-introducing-pbr-in-mental-health-transition-protocols"
-Q, E = "quotes", "citesAsEvidence"
+Q, E = "includesQuotationFrom", "citesAsEvidence"
 
 # (post id, start offset in post.body, raw, locator, resolved key or None, function)
 EXPECTED = [
@@ -186,7 +186,7 @@ def test_a_quotation_with_its_attribution_quotes_the_source():
     quoted = extract_citations(claim_of("“The results should be better.” (ADASS, 2009)"))[0]
     plain = extract_citations(claim_of("PbR should support personalisation (ADASS, 2009)."))[0]
     single = extract_citations(claim_of("to move to a true ‘payment by results’ (RCP, 2012:8)"))[0]
-    assert (quoted.function, plain.function, single.function) == ("quotes", "citesAsEvidence", "quotes")
+    assert (quoted.function, plain.function, single.function) == (Q, E, Q)
 
 
 def test_parse_citation_reports_the_span_without_the_lead_in():

@@ -153,7 +153,8 @@ def test_runaway_query_is_stopped_while_another_answers(settings):
 def test_row_cap_is_flagged(settings):
     result = run_query(settings, "SELECT ?c { ?c a kg:Claim }", max_rows=10)
     assert len(result.rows) == 10 and result.truncated
-    assert json.loads(result.serialize("json"))["truncated"] is True
+    answer = json.loads(result.serialize("json"))
+    assert "truncated" not in answer and answer["head"]["link"] == [sparql.TRUNCATED_LINK]
     whole = run_query(settings, "SELECT ?c { ?c a cito:Citation }")
     assert len(whole.rows) == 44 and not whole.truncated  # 38 author-date + 6 note citations
 
@@ -243,3 +244,12 @@ def test_pool_keeps_one_small_idle_worker_and_stops_a_big_one(settings):
         assert pool._idle == []
     finally:
         pool.close()
+
+
+def test_quoting_citations_use_the_published_cito_term(settings):
+    # cito:quotes is in no published CiTO; the term for a citation of quoted words is includesQuotationFrom.
+    assert run_query(settings, "ASK { ?c cito:hasCitationCharacterization cito:includesQuotationFrom . "
+                               "?claim cito:includesQuotationFrom ?source }").boolean is True
+    used = run_query(settings, "SELECT DISTINCT ?p WHERE { { ?s ?p ?o } UNION { ?s ?x ?p } "
+                               "FILTER(isIRI(?p) && STRSTARTS(STR(?p), STR(cito:))) }").column("p")
+    assert "http://purl.org/spar/cito/quotes" not in used and len(used) >= 4

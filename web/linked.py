@@ -13,9 +13,12 @@ from typing import Iterable
 from urllib.parse import quote
 
 import pyoxigraph as ox
+import rdflib
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from kg.errors import KGError, NotFound
+from kg.settings import OPTIONS
+from kg.sparql import _NOT_XML
 from kg.vocab import PREFIXES
 
 from .http import param
@@ -24,29 +27,101 @@ from .resources import get_settings, get_store
 
 bp = Blueprint("linked", __name__)
 
-#: ?format= names and media types -> (pyoxigraph format, media type sent).
+#: ?format= names -> (pyoxigraph format, media type sent); JSON-LD is written by rdflib (compact).
 RDF_FORMATS = {
     "turtle": (ox.RdfFormat.TURTLE, "text/turtle"),
     "jsonld": (ox.RdfFormat.JSON_LD, "application/ld+json"),
     "nt": (ox.RdfFormat.N_TRIPLES, "application/n-triples"),
+    "rdfxml": (ox.RdfFormat.RDF_XML, "application/rdf+xml"),
 }
-FORMAT_NAMES = {"turtle": "turtle", "ttl": "turtle", "jsonld": "jsonld", "json-ld": "jsonld", "nt": "nt",
-                "ntriples": "nt", "n-triples": "nt"}
-MEDIA_TYPES = {"text/turtle": "turtle", "application/x-turtle": "turtle", "application/ld+json": "jsonld",
-               "application/n-triples": "nt"}
+FORMAT_NAMES = {"turtle": "turtle", "ttl": "turtle", "n3": "turtle", "jsonld": "jsonld", "json-ld": "jsonld",
+                "nt": "nt", "ntriples": "nt", "n-triples": "nt", "rdfxml": "rdfxml", "rdf": "rdfxml",
+                "xml": "rdfxml", "rdf+xml": "rdfxml"}
+#: Accept media types -> format. Turtle is N3 (text/n3 gets Turtle, sent as text/n3); N-Triples is
+#: text/plain too (rdflib asks for format="nt" that way), sent as what was asked.
+MEDIA_TYPES = {"text/turtle": "turtle", "application/x-turtle": "turtle", "text/n3": "turtle",
+               "text/rdf+n3": "turtle", "application/ld+json": "jsonld", "application/n-triples": "nt",
+               "text/plain": "nt", "application/rdf+xml": "rdfxml"}
+SENT_AS = {"text/n3": "text/n3", "text/plain": "text/plain"}
 
 
-def requested_rdf() -> str | None:
-    """Return the RDF format a client asks for (?format= or Accept), or None for a page/JSON."""
+class NotAcceptable(KGError):
+    """The client accepts none of the forms a resource has."""
+
+    status = 406
+
+
+def requested_rdf() -> tuple[str, str] | None:
+    """Return (format, media type) of the RDF a client asks for (?format= or Accept), or None for a page/JSON.
+
+    Raises NotAcceptable (406) when the Accept header names only forms a resource has not got.
+    """
     explicit = param("format", limit=20).strip().lower()
     if explicit:
         if explicit in ("html", "json"):
             return None
         if explicit not in FORMAT_NAMES:
-            raise KGError(f"unknown format {explicit!r}", hint="use format=ttl, jsonld or nt (or html)")
-        return FORMAT_NAMES[explicit]
-    best = request.accept_mimetypes.best_match(["text/html", "application/json", *MEDIA_TYPES])
-    return MEDIA_TYPES.get(best or "")
+            raise KGError(f"unknown format {explicit!r}", hint="use format=ttl, nt, jsonld or rdfxml (or html, json)")
+        name = FORMAT_NAMES[explicit]
+        return name, RDF_FORMATS[name][1]
+    accept = request.accept_mimetypes
+    best = accept.best_match(["text/html", "application/json", *MEDIA_TYPES])
+    if best is None and accept and not any(value in ("*/*", "text/*", "application/*") for value, _ in accept):
+        raise NotAcceptable(f"no form of this resource fits Accept: {request.headers.get('Accept')}",
+                            hint="accept text/html, application/json, text/turtle, application/n-triples, "
+                                 "application/ld+json or application/rdf+xml")
+    if best not in MEDIA_TYPES:
+        return None
+    name = MEDIA_TYPES[best]
+    return name, SENT_AS.get(best, RDF_FORMATS[name][1])
+
+
+#: The default base IRI: example.org is reserved (RFC 2606) and never served, so a default
+#: install's IRIs are written with the address they are served at (see served_base).
+DEFAULT_BASE_IRI = next(option.default() for option in OPTIONS if option.name == "base_iri")
+
+
+def served_base() -> str:
+    """Return the base the RDF answers of this request name resources by.
+
+    A configured ``base_iri`` (the public address behind a proxy) is written as it is. The
+    default placeholder is mapped to the address the request reached (``http://127.0.0.1:8080/``
+    on a default `kg serve`), so every IRI a default install mints dereferences there.
+    """
+    base = get_settings().base_iri
+    if base != DEFAULT_BASE_IRI:
+        return base
+    return request.url_root  # the script root included, so a mounted app names its own paths
+
+
+def _served_term(term, base: str, served: str):
+    if isinstance(term, ox.NamedNode) and term.value.startswith(base):
+        return ox.NamedNode(served + term.value[len(base):])
+    if isinstance(term, ox.Triple):
+        return ox.Triple(*(_served_term(t, base, served) for t in (term.subject, term.predicate, term.object)))
+    return term
+
+
+def serialize_rdf(triples: list[ox.Triple], fmt: str) -> bytes:
+    """Write ``triples`` in ``fmt``, with our prefixes, naming our resources by served_base()."""
+    base, served = get_settings().base_iri, served_base()
+    if served != base:
+        triples = [_served_term(t, base, served) for t in triples]
+    prefixes = {name: (served + iri[len(base):] if iri.startswith(base) else iri) for name, iri in PREFIXES.items()}
+    prefixes[""] = served
+    if fmt == "jsonld":
+        # pyoxigraph writes expanded JSON-LD; rdflib compacts it against a @context of our prefixes.
+        graph = rdflib.Graph()
+        graph.parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), format="nt")
+        return graph.serialize(format="json-ld", context={k: v for k, v in prefixes.items() if k},
+                               auto_compact=True, encoding="utf-8")
+    if fmt == "rdfxml":
+        for triple in triples:
+            literal = triple.object.value if isinstance(triple.object, ox.Literal) else ""
+            if _NOT_XML.search(literal):
+                raise NotAcceptable("this resource has a value XML 1.0 cannot carry, so it has no RDF/XML form",
+                                    hint="ask for Turtle, N-Triples or JSON-LD")
+    return ox.serialize(triples, format=RDF_FORMATS[fmt][0], prefixes=prefixes)
 
 
 def iri_for_path() -> str:
@@ -82,8 +157,8 @@ def _triples(store: ox.Store, iris: Iterable[str], *, incoming: bool = True) -> 
     return out
 
 
-def rdf_response(iri: str, fmt: str, *, also: Iterable[str] = ()) -> Response:
-    """Describe ``iri`` (and the ``also`` resources) in ``fmt``; NotFound if the graph knows nothing of it."""
+def rdf_response(iri: str, fmt: tuple[str, str], *, also: Iterable[str] = ()) -> Response:
+    """Describe ``iri`` (and the ``also`` resources) as ``fmt`` (format, media type); NotFound if the graph knows nothing of it."""
     store = get_store()
     triples = _triples(store, [iri])
     if not triples:
@@ -93,9 +168,7 @@ def rdf_response(iri: str, fmt: str, *, also: Iterable[str] = ()) -> Response:
     if extra:
         known = set(triples)
         triples += [t for t in _triples(store, extra, incoming=False) if t not in known]
-    rdf_format, media_type = RDF_FORMATS[fmt]
-    body = ox.serialize(triples, format=rdf_format, prefixes=PREFIXES | {"": get_settings().base_iri})
-    return Response(body, mimetype=media_type)
+    return Response(serialize_rdf(triples, fmt[0]), mimetype=fmt[1], headers={"Vary": "Accept"})
 
 
 def rdf_or_none(also: Iterable[str] = ()) -> Response | None:
@@ -153,3 +226,48 @@ def dump(name: str):
     """Show a raw dump: the posts found in it, or its RDF."""
     answer = rdf_or_none()
     return answer if answer is not None else _describe_page(f"Dump {name}")
+
+
+def _vocabulary() -> list[ox.Triple]:
+    path = get_settings().ontology_dir / "kg.ttl"
+    try:
+        quads = ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)
+        return [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
+    except (OSError, SyntaxError) as exc:
+        raise NotFound(f"the kg vocabulary {path} cannot be read: {exc}",
+                       hint="check ontology_dir (KG_ONTOLOGY_DIR) and that kg.ttl parses") from None
+
+
+@bp.get("/ns")
+def vocabulary():
+    """The kg vocabulary (``kg:`` terms, ontology/kg.ttl): a page listing its terms, or its RDF."""
+    triples = _vocabulary()
+    fmt = requested_rdf()
+    if fmt is not None:
+        return Response(serialize_rdf(triples, fmt[0]), mimetype=fmt[1], headers={"Vary": "Accept"})
+    namespace = PREFIXES["kg"]
+    rdfs, rdf = "http://www.w3.org/2000/01/rdf-schema#", "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+    terms: dict[str, dict] = {}
+    for t in triples:
+        if not (isinstance(t.subject, ox.NamedNode) and t.subject.value.startswith(namespace)):
+            continue
+        entry = terms.setdefault(t.subject.value, {"name": t.subject.value[len(namespace):], "types": [],
+                                                  "label": "", "comment": "", "other": []})
+        predicate = t.predicate.value
+        if predicate == rdf + "type":
+            entry["types"].append(_short(t.object.value))
+        elif predicate == rdfs + "label":
+            entry["label"] = t.object.value
+        elif predicate == rdfs + "comment":
+            entry["comment"] = t.object.value
+        else:
+            entry["other"].append((_short(predicate), _short(t.object.value) if not isinstance(t.object, ox.Literal)
+                                   else t.object.value))
+    listed = sorted((e for e in terms.values() if e["name"]), key=lambda e: e["name"].lower())
+    return Response(render_template("ns.html", namespace=served_base() + namespace[len(get_settings().base_iri):]
+                                    if namespace.startswith(get_settings().base_iri) else namespace,
+                                    terms=listed), mimetype="text/html", headers={"Vary": "Accept"})
+
+
+def _short(iri: str) -> str:
+    return next((f"{p}:{iri[len(ns):]}" for p, ns in PREFIXES.items() if iri.startswith(ns)), iri)

@@ -4,16 +4,22 @@ Queries come by ``GET ?query=``, ``POST`` form-encoded or ``POST application/spa
 they run through ``kg.sparql``: parsed, checked and run in a worker process without network
 (Update, LOAD and SERVICE refused), under a time, memory, row and byte limit, with a bounded
 number of query slots so runaway queries leave the server's other threads to pages. Results by ``Accept`` (or
-``?format=``): SPARQL JSON/XML/CSV/TSV for SELECT and ASK, Turtle/JSON-LD/N-Triples for
-CONSTRUCT and DESCRIBE, an HTML table for browsers.
+``?format=``, with SPARQLWrapper's names): SPARQL JSON/XML/CSV/TSV for SELECT, JSON/XML for ASK,
+Turtle (also as N3), N-Triples, RDF/XML and JSON-LD for CONSTRUCT and DESCRIBE, an HTML table
+for browsers; 406 for what a result has no form in. default-graph-uri and named-graph-uri name
+graphs of kg's own store (kg.sparql.Dataset). GET without a query and with an RDF Accept
+answers the SPARQL Service Description.
 """
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
+import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, render_template, request
 
 from kg import sparql
-from kg.errors import KGError, SparqlError
+from kg.errors import QueryRefused, SparqlError
 
 from .http import param, wants_html
 from .resources import get_settings
@@ -30,7 +36,9 @@ TABLE_TYPES = {
     "text/csv": "csv", "text/tab-separated-values": "tsv",
 }
 GRAPH_TYPES = {
-    "text/turtle": "turtle", "application/x-turtle": "turtle",
+    "text/turtle": "turtle", "application/x-turtle": "turtle", "application/turtle": "turtle",
+    "text/n3": "turtle", "text/rdf+n3": "turtle", "application/n3": "turtle",
+    "application/rdf+xml": "rdfxml", "application/xml": "rdfxml", "text/xml": "rdfxml",
     "application/ld+json": "jsonld", "application/json": "jsonld",
     "application/n-triples": "nt", "text/plain": "nt",
 }
@@ -38,8 +46,14 @@ GRAPH_TYPES = {
 FORMAT_TYPES = {
     "json": "application/sparql-results+json", "xml": "application/sparql-results+xml",
     "csv": "text/csv", "tsv": "text/tab-separated-values", "turtle": "text/turtle",
-    "jsonld": "application/ld+json", "nt": "application/n-triples",
+    "jsonld": "application/ld+json", "nt": "application/n-triples", "rdfxml": "application/rdf+xml",
 }
+#: Media types sent for a format asked by name where the client expects another spelling
+#: (text/n3 is asked for N3, and Turtle is N3; the answer says what the client asked for).
+ASKED_TYPES = {"n3": "text/n3"}
+
+#: Form fields and URL parameters the protocol defines for a query request.
+DATASET_PARAMS = ("default-graph-uri", "named-graph-uri")
 
 
 def get_pool() -> sparql.QueryPool:
@@ -57,43 +71,111 @@ def close_pool(app) -> None:
         pool.close()
 
 
-def _query_text() -> str | None:
-    if request.method == "POST":
-        mimetype = request.mimetype
-        if mimetype == "application/sparql-query":
-            text = request.get_data(as_text=True)
-        elif mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            text = request.form.get("query")
-        else:
-            raise KGError(f"cannot read a query sent as {mimetype or 'no content type'}",
-                          hint="POST it as application/sparql-query, or form-encoded with a query= field")
-    else:
-        text = request.args.get("query")
-    if text is not None:
-        limit = get_settings().max_query_chars
-        if len(text) > limit:
-            raise SparqlError(f"the query is {len(text)} characters long; the limit is {limit}",
-                              hint="shorten it, or raise the max_query_chars setting")
-    if request.values.getlist("default-graph-uri") or request.values.getlist("named-graph-uri"):
-        raise SparqlError("default-graph-uri and named-graph-uri are not supported: the data is one default graph",
-                          hint="drop those parameters and query the default graph")
-    return text
+def _pairs(raw: bytes, where: str) -> list[tuple[str, str]]:
+    """Decode form-encoded ``raw`` strictly: a value that is not UTF-8 is a 400, never replaced."""
+    try:
+        return parse_qsl(raw.decode("utf-8"), keep_blank_values=True, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError as exc:
+        raise SparqlError(f"the {where} is not UTF-8 (byte {exc.start}): {exc.reason}",
+                          hint="percent-encode the UTF-8 bytes of the query (SPARQL 1.1 Protocol 2.1)") from None
 
 
-def _format_for(kind: str) -> str | None:
-    """Pick the result format from ?format= or Accept; None means an HTML page."""
+class _Request:
+    """What a protocol request carries: its query text (if any) and its other parameters, strictly decoded."""
+
+    def __init__(self) -> None:
+        pairs = _pairs(request.query_string, "query string")
+        self.direct = False
+        if request.method == "POST":
+            mimetype = request.mimetype
+            if mimetype == "application/sparql-query":
+                self.direct = True
+                charset = request.mimetype_params.get("charset", "utf-8").lower()
+                if charset not in ("utf-8", "utf8"):
+                    raise SparqlError(f"the query is sent as {charset}; the protocol takes UTF-8 only",
+                                      hint="send the query as UTF-8 (Content-Type: application/sparql-query; charset=utf-8)")
+                try:
+                    body = request.get_data().decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise SparqlError(f"the query body is not UTF-8 (byte {exc.start}): {exc.reason}",
+                                      hint="send the query as UTF-8 text") from None
+                pairs = [("query", body), *pairs]
+            elif mimetype == "application/x-www-form-urlencoded":
+                pairs = _pairs(request.get_data(), "form body") + pairs
+            elif mimetype == "multipart/form-data":
+                pairs = list(request.form.items(multi=True)) + pairs
+            elif mimetype == "application/sparql-update":
+                raise QueryRefused("SPARQL Update is refused: queries here are read-only",
+                                   hint="change the graph by editing corpus/ or ontology/ and running `kg build`")
+            else:
+                raise SparqlError(f"cannot read a query sent as {mimetype or 'no content type'}",
+                                  hint="POST it as application/sparql-query, or form-encoded with a query= field")
+        self.values: dict[str, list[str]] = {}
+        for key, value in pairs:
+            self.values.setdefault(key, []).append(value)
+        if "update" in self.values:
+            raise QueryRefused("SPARQL Update is refused: queries here are read-only",
+                               hint="change the graph by editing corpus/ or ontology/ and running `kg build`")
+        queries = self.values.get("query", [])
+        if len(queries) > 1:
+            raise SparqlError(f"the request carries {len(queries)} queries; the protocol allows one",
+                              hint="send one query= parameter (or one query body without a query= parameter)")
+        self.text = queries[0] if queries else None
+        if self.text is not None:
+            limit = get_settings().max_query_chars
+            if len(self.text) > limit:
+                raise SparqlError(f"the query is {len(self.text)} characters long; the limit is {limit}",
+                                  hint="shorten it, or raise the max_query_chars setting")
+
+    def first(self, name: str) -> str:
+        return (self.values.get(name) or [""])[0]
+
+    def format(self) -> str:
+        """The ``format`` asked for (its first value: SPARQLWrapper adds the media type as a second), checked."""
+        if "format" not in self.values:
+            return ""
+        value = self.first("format")
+        # kg's text table (table, text) is the CLI's; over HTTP a browser gets its page (html).
+        if value != "html" and (value not in sparql.FORMATS and value not in sparql.FORMAT_ALIASES
+                                or sparql.FORMAT_ALIASES.get(value, value) == "table"):
+            raise SparqlError(f"unknown format {value[:40]!r}",
+                              hint="use one of " + ", ".join(sorted({*sparql.FORMATS, *sparql.FORMAT_ALIASES} - {"table", "text"}
+                                                                    | {"html"})))
+        return value
+
+    def dataset(self) -> sparql.Dataset:
+        """The dataset the request names; empty values (``default-graph-uri=``) name nothing."""
+        given = {name: tuple(sparql.graph_iri(v.strip(), name) for v in self.values.get(name, []) if v.strip())
+                 for name in DATASET_PARAMS}
+        if not any(given.values()):
+            return sparql.Dataset(base_iri=get_settings().base_iri)
+        return sparql.Dataset(given["default-graph-uri"], given["named-graph-uri"], get_settings().base_iri)
+
+
+def _format_for(kind: str, explicit: str) -> tuple[str | None, str | None]:
+    """Pick (kg.sparql format, media type) from ?format= or Accept; (None, None) means an HTML page."""
     table = kind != "graph"
-    explicit = param("format", limit=20).strip().lower()
+    explicit = explicit.strip().lower()
     if explicit:
         if explicit == "html":
-            return None
-        return explicit  # kg.sparql checks the name and whether it fits the result
+            return None, None
+        return explicit, ASKED_TYPES.get(explicit)  # kg.sparql checks the name against the result
     types = TABLE_TYPES if table else GRAPH_TYPES
-    best = request.accept_mimetypes.best_match([*types, "text/html"])
+    accept = request.accept_mimetypes
+    if kind == "ask":
+        types = {k: v for k, v in types.items() if v in sparql.ASK_FORMATS}
+    best = accept.best_match([*types, "text/html"])
     if best == "text/html":
-        return None
-    # No Accept, */*, or only types we lack: the protocol's usual defaults.
-    return types.get(best or "", "json" if table else "turtle")
+        return None, None
+    if best is None and accept and not any(value in ("*/*", "application/*", "text/*") for value, _ in accept):
+        offered = ", ".join(sorted({FORMAT_TYPES[f] for f in types.values()}))
+        raise sparql.NotAcceptable(f"no format asked for ({request.headers.get('Accept')}) fits a "
+                                   f"{'CONSTRUCT/DESCRIBE' if not table else kind.upper()} result",
+                                   hint=f"accept one of {offered}")
+    # No Accept, */*: the protocol's usual defaults.
+    fmt = types.get(best or "", "json" if table else "turtle")
+    return fmt, (best if best in ("text/n3", "text/rdf+n3", "application/n3", "application/x-turtle")
+                 else None)
 
 
 def _named_queries():
@@ -120,30 +202,77 @@ def _form_page(query: str, *, status: int = 200, result=None, error: str | None 
 
 @bp.route("/sparql", methods=["GET", "POST"])
 def endpoint() -> Response:
-    """Answer a SPARQL query (protocol clients) or show the query form (browsers)."""
+    """Answer a SPARQL query (protocol clients), describe the service, or show the query form (browsers)."""
     settings = get_settings()
-    text = _query_text()
+    asked = _Request()
+    asked.format()
+    text = asked.text
     chosen = param("named", limit=200).strip() or None
     if text is None or not text.strip():
         if chosen:
             text = sparql.named_query(settings, chosen).text
+        elif text is None and request.method == "GET" and not wants_html():
+            description = _service_description()
+            if description is not None:
+                return description
         if wants_html():
             return _form_page(text or "", chosen=chosen)
         if not text:
             raise SparqlError("no query given", hint="send ?query=SELECT ... (or POST it); see /sparql in a browser for examples")
     params = _named_params(chosen)
     try:
-        result = sparql.run_query(settings, text, params=params or None, pool=get_pool())
+        result = sparql.run_query(settings, text, params=params or None, pool=get_pool(), dataset=asked.dataset())
     except SparqlError as exc:
         if wants_html():
             return _form_page(text, status=exc.status, error=str(exc), chosen=chosen, params=params)
         raise
-    fmt = _format_for(result.kind)
+    fmt, media_type = _format_for(result.kind, asked.format())
     if fmt is None:
         return _form_page(text, result=result, chosen=chosen, params=params)
-    body = result.serialize(fmt)
-    name = sparql.FORMAT_ALIASES.get(fmt, fmt)
-    response = Response(body, mimetype=FORMAT_TYPES.get(name, "text/plain"))
+    name = result.format_name(fmt)
+    body = result.serialize(name)
+    response = Response(body, mimetype=media_type or FORMAT_TYPES.get(name, "text/plain"))
     if result.truncated:
         response.headers["X-KG-Truncated"] = "true"
+        response.headers["Link"] = f'<{sparql.TRUNCATED_LINK}>; rel="describedby"'
     return response
+
+
+#: The service description's RDF forms, by media type.
+SD_TYPES = {
+    "text/turtle": ox.RdfFormat.TURTLE, "application/x-turtle": ox.RdfFormat.TURTLE,
+    "text/n3": ox.RdfFormat.TURTLE, "application/rdf+xml": ox.RdfFormat.RDF_XML,
+    "application/ld+json": ox.RdfFormat.JSON_LD, "application/n-triples": ox.RdfFormat.N_TRIPLES,
+}
+_SD = "http://www.w3.org/ns/sparql-service-description#"
+_FORMATS_NS = "http://www.w3.org/ns/formats/"
+
+
+def _service_description() -> Response | None:
+    """The SPARQL 1.1 Service Description of this endpoint, if the client asks for RDF (else None)."""
+    best = request.accept_mimetypes.best_match([*SD_TYPES, "text/html", "application/json"])
+    if best not in SD_TYPES:
+        return None
+    node = ox.NamedNode(request.base_url)
+    service = ox.BlankNode()
+    dataset, default = ox.BlankNode(), ox.BlankNode()
+    rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+
+    def sd(name: str) -> ox.NamedNode:
+        return ox.NamedNode(_SD + name)
+
+    triples = [
+        ox.Triple(service, rdf_type, sd("Service")),
+        ox.Triple(service, sd("endpoint"), node),
+        ox.Triple(service, sd("supportedLanguage"), sd("SPARQL11Query")),
+        ox.Triple(service, sd("defaultEntailmentRegime"), ox.NamedNode("http://www.w3.org/ns/entailment/Simple")),
+        ox.Triple(service, sd("defaultDataset"), dataset),
+        ox.Triple(dataset, rdf_type, sd("Dataset")),
+        ox.Triple(dataset, sd("defaultGraph"), default),
+        ox.Triple(default, rdf_type, sd("Graph")),
+    ]
+    for name in ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV", "SPARQL_Results_TSV",
+                 "Turtle", "N-Triples", "RDF_XML", "JSON-LD"):
+        triples.append(ox.Triple(service, sd("resultFormat"), ox.NamedNode(_FORMATS_NS + name)))
+    body = ox.serialize(triples, format=SD_TYPES[best], prefixes={"sd": _SD, "formats": _FORMATS_NS})
+    return Response(body, mimetype=best)

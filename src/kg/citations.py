@@ -17,7 +17,7 @@ years ``(2014/15)``, a title such as ``the Care Act (2014)``, money and percenta
 that looks like a citation (a name and a year) but does not read as one is returned as an
 ``UnreadableCitation`` so the audit lists it.
 
-Citation function (a CiTO property): ``quotes`` when the citation follows a closing quotation
+Citation function (a CiTO property): ``includesQuotationFrom`` when the citation follows a closing quotation
 mark, ``citesAsEvidence`` otherwise.
 """
 
@@ -38,7 +38,7 @@ from .references import KEY_RULE, key_year, latex_decode, reference_authors
 __all__ = ["CitationResolver", "extract_citations", "extract_post_citations", "find_notes", "parse_citation",
            "parse_cite_query", "resolve_citations"]
 
-QUOTES = "quotes"
+QUOTES = "includesQuotationFrom"  # CiTO's term (2.8); "cito:quotes" is in no published version
 EVIDENCE = "citesAsEvidence"
 PARENTHETICAL, NARRATIVE, NOTE = "parenthetical", "narrative", "note"
 _CLOSING_QUOTES = ("”", '"', "»")

@@ -6,8 +6,11 @@ query (a seccomp filter, else an empty network namespace), then parses it with r
 (Update, LOAD and SERVICE refused, nesting bounded) and runs it on a read-only pyoxigraph store,
 under a time limit (the worker is killed at the deadline), a memory limit (RLIMIT_DATA) and caps
 on rows and answer bytes. A pool bounds how many queries run and wait at once. Results come
-back as plain values and are serialised here (table, SPARQL JSON/XML, CSV, TSV; Turtle,
-N-Triples, JSON-LD for graphs).
+back as plain values and are serialised here, exactly as the W3C formats define them (table,
+SPARQL JSON/XML, CSV, TSV; Turtle, N-Triples, JSON-LD, RDF/XML for graphs); a form a result has
+not got (ASK as CSV, a control character in XML) is NotAcceptable (406). A Dataset names the
+store graphs a query reads (the protocol's default-graph-uri and named-graph-uri) and the base
+IRI its relative IRIs resolve against.
 """
 
 from __future__ import annotations
@@ -215,28 +218,46 @@ class QueryResult:
         return [row[name]["value"] if name in row else None for row in self.rows]
 
     def to_json(self) -> dict:
-        """Return the SPARQL 1.1 JSON results object (plus ``truncated`` for SELECT)."""
+        """Return the SPARQL 1.1 JSON results object, exactly as the format defines it.
+
+        A result cut off at the row cap says so with ``head.link`` (TRUNCATED_LINK), the format's
+        own place for notes about a result; a new top-level member would make strict parsers
+        (Oxigraph's among them) reject the answer.
+        """
+        head: dict[str, Any] = {} if self.kind == "ask" else {"vars": self.variables}
+        if self.truncated:
+            head["link"] = [TRUNCATED_LINK]
         if self.kind == "ask":
-            return {"head": {}, "boolean": bool(self.boolean)}
+            return {"head": head, "boolean": bool(self.boolean)}
         if self.kind == "graph":
-            raise SparqlError("a CONSTRUCT or DESCRIBE result is a graph, not a table",
-                              hint="ask for turtle, nt or jsonld")
-        return {"head": {"vars": self.variables}, "results": {"bindings": self.rows},
-                "truncated": self.truncated}
+            raise NotAcceptable("a CONSTRUCT or DESCRIBE result is a graph, not a table",
+                                hint="ask for " + ", ".join(sorted(GRAPH_FORMATS)))
+        return {"head": head, "results": {"bindings": self.rows}}
+
+    def format_name(self, format: str) -> str:
+        """Return the writer name for ``format`` (an alias or media type), checked against this result.
+
+        ``xml`` and ``json`` name the SPARQL results formats for tables and RDF/XML and JSON-LD
+        for graphs, as SPARQLWrapper and other clients use them. Raises NotAcceptable (406) for a
+        format this kind of result has not got (ASK is not defined in CSV or TSV).
+        """
+        key = format.strip().lower()
+        name = FORMAT_ALIASES.get(key, key)
+        if self.kind == "graph":
+            name = GRAPH_ALIASES.get(name, name)
+        if name not in FORMATS:
+            raise NotAcceptable(f"unknown result format {format!r}",
+                                hint="use one of " + ", ".join(sorted(FORMATS)))
+        kinds = GRAPH_FORMATS if self.kind == "graph" else ASK_FORMATS if self.kind == "ask" else TABLE_FORMATS
+        if name not in kinds:
+            what = "CONSTRUCT/DESCRIBE" if self.kind == "graph" else self.kind.upper()
+            raise NotAcceptable(f"format {name} does not fit a {what} result",
+                                hint="use one of " + ", ".join(sorted(kinds)))
+        return name
 
     def serialize(self, format: str = "table") -> str:
         """Return the result in ``format`` (see FORMATS; aliases such as ttl are accepted)."""
-        name = FORMAT_ALIASES.get(format.lower(), format.lower())
-        writer = FORMATS.get(name)
-        if writer is None:
-            raise SparqlError(f"unknown result format {format!r}",
-                              hint="use one of " + ", ".join(FORMATS))
-        kinds = GRAPH_FORMATS if self.kind == "graph" else TABLE_FORMATS
-        if name not in kinds:
-            what = "CONSTRUCT/DESCRIBE" if self.kind == "graph" else self.kind.upper()
-            raise SparqlError(f"format {name} does not fit a {what} result",
-                              hint="use one of " + ", ".join(sorted(kinds)))
-        return writer(self)
+        return FORMATS[self.format_name(format)](self)
 
 
 def _compact(term: dict) -> str:
@@ -290,20 +311,23 @@ def _json(result: QueryResult) -> str:
 def _csv(result: QueryResult, delimiter: str = ",") -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
-    if result.kind == "ask":
-        writer.writerow(["boolean"])
-        writer.writerow(["true" if result.boolean else "false"])
-        return buffer.getvalue()
     writer.writerow(result.variables)
     for row in result.rows:
-        writer.writerow([row[v]["value"] if v in row else "" for v in result.variables])
+        writer.writerow([_csv_value(row[v]) if v in row else "" for v in result.variables])
     return buffer.getvalue()
+
+
+def _csv_value(term: dict) -> str:
+    # SPARQL 1.1 CSV: IRIs and literals bare, blank nodes as _:label (so they stay apart from IRIs).
+    if term["type"] == "bnode":
+        return f"_:{term['value']}"
+    if term["type"] == "triple":
+        return _nt_term(term)
+    return str(term["value"])
 
 
 def _tsv(result: QueryResult) -> str:
     # SPARQL 1.1 TSV: header ?vars, values as RDF terms, tabs and newlines escaped in literals.
-    if result.kind == "ask":
-        return "?boolean\n" + ("true" if result.boolean else "false") + "\n"
     lines = ["\t".join(f"?{v}" for v in result.variables)]
     for row in result.rows:
         lines.append("\t".join(_nt_term(row[v]).replace("\t", "\\t") if v in row else ""
@@ -311,16 +335,44 @@ def _tsv(result: QueryResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: Characters XML 1.0 cannot hold, even escaped (its Char production): C0 controls but tab,
+#: newline and carriage return, and U+FFFE, U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _check_xml_text(text: str, where: str) -> None:
+    """Refuse (406) a value XML 1.0 cannot carry, rather than write ill-formed XML or alter the value."""
+    found = _NOT_XML.search(text)
+    if found:
+        raise NotAcceptable(f"{where} holds the character U+{ord(found.group()):04X}, which XML 1.0 cannot "
+                            "carry, so this answer has no XML form",
+                            hint="ask for JSON (application/sparql-results+json) or TSV, which carry every "
+                                 "character; or Turtle/N-Triples for a graph")
+
+
+def _texts(term: dict):
+    """Yield every string of a SPARQL JSON term (a quoted triple's parts too)."""
+    if term["type"] == "triple":
+        for part in term["value"].values():
+            yield from _texts(part)
+        return
+    yield str(term["value"])
+    yield from (term[key] for key in ("xml:lang", "datatype") if key in term)
+
+
 def _xml(result: QueryResult) -> str:
     out = ['<?xml version="1.0" encoding="UTF-8"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#">\n']
+    link = f"    <link href={quoteattr(TRUNCATED_LINK)}/>\n" if result.truncated else ""
     if result.kind == "ask":
-        out.append("  <head/>\n  <boolean>" + ("true" if result.boolean else "false") + "</boolean>\n</sparql>\n")
+        out.append(("  <head>\n" + link + "  </head>\n" if link else "  <head/>\n")
+                   + "  <boolean>" + ("true" if result.boolean else "false") + "</boolean>\n</sparql>\n")
         return "".join(out)
     out.append("  <head>\n" + "".join(f"    <variable name={quoteattr(v)}/>\n" for v in result.variables)
-               + "  </head>\n  <results>\n")
-    for row in result.rows:
+               + link + "  </head>\n  <results>\n")
+    for number, row in enumerate(result.rows, 1):
         out.append("    <result>\n")
         for name, term in row.items():
+            _check_xml_text(" ".join(_texts(term)), f"the value of ?{name} in row {number}")
             out.append(f"      <binding name={quoteattr(name)}>{_xml_term(term)}</binding>\n")
         out.append("    </result>\n")
     out.append("  </results>\n</sparql>\n")
@@ -342,20 +394,47 @@ def _xml_term(term: dict) -> str:
 
 def _graph_writer(fmt: ox.RdfFormat) -> Callable[[QueryResult], str]:
     def write(result: QueryResult) -> str:
-        triples = ox.parse(result.ntriples.encode("utf-8"), format=ox.RdfFormat.N_TRIPLES)
-        return ox.serialize(triples, format=fmt, prefixes=PREFIXES).decode("utf-8")
+        triples = list(ox.parse(result.ntriples.encode("utf-8"), format=ox.RdfFormat.N_TRIPLES))
+        if fmt == ox.RdfFormat.RDF_XML:
+            for number, triple in enumerate(triples, 1):
+                _check_xml_text(" ".join(_texts(_term(ox.Triple(triple.subject, triple.predicate, triple.object)))),
+                                f"triple {number} of the graph")
+        try:
+            return ox.serialize(triples, format=fmt, prefixes=PREFIXES).decode("utf-8")
+        except ValueError as exc:  # RDF/XML cannot write every predicate IRI (one ending in a digit run...)
+            raise NotAcceptable(f"this graph has no {fmt.name} form: {exc}",
+                                hint="ask for Turtle or N-Triples, which write every graph") from None
     return write
 
 
 FORMATS: dict[str, Callable[[QueryResult], str]] = {
     "table": _table, "json": _json, "xml": _xml, "csv": _csv, "tsv": _tsv,
     "turtle": _graph_writer(ox.RdfFormat.TURTLE), "nt": _graph_writer(ox.RdfFormat.N_TRIPLES),
-    "jsonld": _graph_writer(ox.RdfFormat.JSON_LD),
+    "jsonld": _graph_writer(ox.RdfFormat.JSON_LD), "rdfxml": _graph_writer(ox.RdfFormat.RDF_XML),
 }
-FORMAT_ALIASES = {"ttl": "turtle", "ntriples": "nt", "n-triples": "nt", "json-ld": "jsonld",
-                  "text": "table", "srj": "json", "srx": "xml"}
+#: Other names (SPARQLWrapper's format= values, file extensions, media types) for the writers.
+FORMAT_ALIASES = {
+    "ttl": "turtle", "n3": "turtle", "ntriples": "nt", "n-triples": "nt", "json-ld": "jsonld",
+    "rdf+xml": "rdfxml", "rdf/xml": "rdfxml", "rdf": "rdfxml", "owl": "rdfxml",
+    "text": "table", "srj": "json", "srx": "xml",
+    "application/sparql-results+json": "json", "application/sparql-results+xml": "xml",
+    "text/csv": "csv", "text/tab-separated-values": "tsv", "text/turtle": "turtle", "text/n3": "turtle",
+    "application/n-triples": "nt", "application/ld+json": "jsonld", "application/rdf+xml": "rdfxml",
+}
+#: For a graph result, the table names clients send meaning its RDF counterpart.
+GRAPH_ALIASES = {"xml": "rdfxml", "json": "jsonld"}
 TABLE_FORMATS = {"table", "json", "xml", "csv", "tsv"}
-GRAPH_FORMATS = {"turtle", "nt", "jsonld"}
+#: SPARQL CSV and TSV define no form for a boolean, so ASK has JSON, XML and kg's table only.
+ASK_FORMATS = {"table", "json", "xml"}
+GRAPH_FORMATS = {"turtle", "nt", "jsonld", "rdfxml"}
+#: The ``head.link`` of a result cut off at the row cap: the kg vocabulary's note on it.
+TRUNCATED_LINK = PREFIXES["kg"] + "TruncatedResult"
+
+
+class NotAcceptable(SparqlError):
+    """The result has no form in the format asked for."""
+
+    status = 406
 
 
 # --- Cutting the worker off from the network -------------------------------------------------
@@ -517,15 +596,51 @@ def _too_large(max_bytes: int) -> AnswerTooLarge:
                                "(KG_SPARQL_MAX_BYTES)")
 
 
+@dataclass(frozen=True)
+class Dataset:
+    """The RDF dataset a query runs over, from the protocol's parameters, and the base IRI.
+
+    ``default_graphs`` and ``named_graphs`` (default-graph-uri, named-graph-uri) name graphs of
+    kg's own store, as Oxigraph's and Fuseki's servers read them: a graph the store does not hold
+    is empty, and nothing is ever fetched. When either is given it replaces the query's FROM and
+    FROM NAMED (SPARQL 1.1 Protocol 2.1.4); a FROM with neither names store graphs too. ``None``
+    for both is the store's default graph, where kg's data lives.
+    """
+
+    default_graphs: tuple[str, ...] | None = None
+    named_graphs: tuple[str, ...] | None = None
+    base_iri: str | None = None
+
+    def query_options(self) -> dict:
+        options: dict[str, Any] = {"base_iri": self.base_iri}
+        if self.default_graphs is not None or self.named_graphs is not None:
+            options["default_graph"] = [ox.NamedNode(iri) for iri in self.default_graphs or ()]
+            options["named_graphs"] = [ox.NamedNode(iri) for iri in self.named_graphs or ()]
+        return options
+
+
+def graph_iri(value: str, parameter: str) -> str:
+    """Return ``value`` if it is an absolute IRI that can name a graph; else SparqlError naming it."""
+    try:
+        ox.NamedNode(value)
+    except ValueError:
+        raise SparqlError(f"{parameter}={value!r} is not an absolute IRI", hint=f"give {parameter} a full IRI "
+                          "such as https://kg.example.org/graph, percent-encoded") from None
+    if not re.match(r"[A-Za-z][A-Za-z0-9+.\-]*:", value):
+        raise SparqlError(f"{parameter}={value!r} is not an absolute IRI", hint="give it a scheme such as https:")
+    return value
+
+
 def execute(store: ox.Store, text: str, params: dict[str, str] | None, max_rows: int,
-            max_bytes: int = 2**62) -> dict:
+            max_bytes: int = 2**62, dataset: Dataset | None = None) -> dict:
     """Run a checked query on an open store and return a plain, picklable result.
 
     Raises AnswerTooLarge once the values collected pass ``max_bytes``.
     """
     substitutions = {ox.Variable(name): ox.Literal(value) for name, value in (params or {}).items()}
     began = time.perf_counter()
-    answer = store.query(text, prefixes=PREFIXES, substitutions=substitutions)
+    answer = store.query(text, prefixes=PREFIXES, substitutions=substitutions,
+                         **(dataset or Dataset()).query_options())
     size = 0
     if isinstance(answer, ox.QueryBoolean):
         return {"kind": "ask", "boolean": bool(answer), "seconds": time.perf_counter() - began}
@@ -572,10 +687,11 @@ _ERRORS = {"SparqlError": SparqlError, "QueryRefused": QueryRefused, "AnswerTooL
            "QueryLimit": QueryLimit}
 
 
-def _answer(store: ox.Store, text: str, params: dict[str, str] | None, max_rows: int, max_bytes: int) -> tuple:
+def _answer(store: ox.Store, text: str, params: dict[str, str] | None, max_rows: int, max_bytes: int,
+            dataset: Dataset | None = None) -> tuple:
     try:
         check_query(text)
-        return ("ok", execute(store, text, params, max_rows, max_bytes))
+        return ("ok", execute(store, text, params, max_rows, max_bytes, dataset))
     except KGError as exc:
         return ("kgerror", type(exc).__name__, exc.message, exc.hint)
     except SyntaxError as exc:
@@ -608,7 +724,7 @@ def _serve(conn, memory_mb: int | None) -> None:
             return
         if message is None:
             return
-        path, text, params, max_rows, max_bytes = message
+        path, text, params, max_rows, max_bytes, dataset = message
         if refusal:
             conn.send(refusal)
             continue
@@ -621,7 +737,7 @@ def _serve(conn, memory_mb: int | None) -> None:
             continue
         # The time limit counts from here: parsing and checking are the query's time too.
         conn.send(("started", None))
-        reply = _answer(opened[1], text, params, max_rows, max_bytes)
+        reply = _answer(opened[1], text, params, max_rows, max_bytes, dataset)
         try:
             conn.send(reply)
         except (BrokenPipeError, EOFError):
@@ -778,11 +894,11 @@ class QueryPool:
             return [w.process.pid for w in self._idle if w.process.pid]
 
     def run(self, path: str, text: str, params: dict[str, str] | None, max_rows: int,
-            timeout: float, max_bytes: int = 2**62) -> dict:
+            timeout: float, max_bytes: int = 2**62, dataset: Dataset | None = None) -> dict:
         """Check and run a query in a worker; raise QueryTimeout if it passes ``timeout`` seconds."""
         self._enter()
         try:
-            return self._run(path, text, params, max_rows, timeout, max_bytes)
+            return self._run(path, text, params, max_rows, timeout, max_bytes, dataset)
         finally:
             self._leave()
 
@@ -798,10 +914,10 @@ class QueryPool:
                           hint="narrow the query; if it recurs, report the query")
 
     def _run(self, path: str, text: str, params: dict[str, str] | None, max_rows: int,
-             timeout: float, max_bytes: int) -> dict:
+             timeout: float, max_bytes: int, dataset: Dataset | None) -> dict:
         worker = self._acquire()
         try:
-            worker.conn.send((path, text, params, max_rows, max_bytes))
+            worker.conn.send((path, text, params, max_rows, max_bytes, dataset))
             # Starting a worker and opening the store are not the query's time: under load they
             # took long enough that quick queries were stopped as if they were runaways.
             if not worker.conn.poll(max(timeout, STARTUP_SECONDS)):
@@ -853,15 +969,21 @@ def default_pool(settings: Settings | None = None) -> QueryPool:
 
 
 def run_query(settings: Settings, text: str, *, timeout: float | None = None, max_rows: int | None = None,
-              params: dict[str, str] | None = None, pool: QueryPool | None = None) -> QueryResult:
+              params: dict[str, str] | None = None, pool: QueryPool | None = None,
+              dataset: Dataset | None = None) -> QueryResult:
     """Run a read-only SPARQL query on the built graph and return its result.
 
     Our prefixes are pre-declared. ``params`` binds variables to string literals (so ``?key``
     can be set from outside). At most ``max_rows`` rows come back (``truncated`` says if more
     existed) and at most ``sparql_max_bytes`` of values; past ``timeout`` seconds the query is
     stopped with QueryTimeout. The query is checked and run in a worker process cut off from
-    the network, so this process never parses it.
+    the network, so this process never parses it. ``dataset`` (default: the store's default
+    graph) says which graphs it reads; relative IRIs resolve against ``base_iri`` unless the
+    dataset names another base.
     """
+    if dataset is None or dataset.base_iri is None:
+        dataset = Dataset(dataset.default_graphs if dataset else None, dataset.named_graphs if dataset else None,
+                          settings.base_iri)
     if len(text) > settings.max_query_chars:
         raise SparqlError(f"the query is {len(text)} characters long; the limit is {settings.max_query_chars}",
                           hint="shorten it or raise max_query_chars (KG_MAX_QUERY_CHARS)")
@@ -876,7 +998,8 @@ def run_query(settings: Settings, text: str, *, timeout: float | None = None, ma
     timeout = settings.sparql_timeout if timeout is None else timeout
     max_rows = settings.sparql_max_rows if max_rows is None else max_rows
     began = time.perf_counter()
-    payload = (pool or default_pool(settings)).run(path, text, params, max_rows, timeout, settings.sparql_max_bytes)
+    payload = (pool or default_pool(settings)).run(path, text, params, max_rows, timeout, settings.sparql_max_bytes,
+                                                   dataset)
     return QueryResult(
         kind=payload["kind"], variables=payload.get("variables", []), rows=payload.get("rows", []),
         boolean=payload.get("boolean"), ntriples=payload.get("ntriples", ""),

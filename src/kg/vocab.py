@@ -51,7 +51,7 @@ class CITO(DefinedNamespace):
     citesAsSourceDocument: URIRef
     obtainsBackgroundFrom: URIRef
     obtainsSupportFrom: URIRef
-    quotes: URIRef
+    includesQuotationFrom: URIRef
     agreesWith: URIRef
     disagreesWith: URIRef
     discusses: URIRef

@@ -13,7 +13,7 @@ from ..vocab import PREFIXES
 from .common import ShowsPlaces, echo_json, with_settings
 from .refs import refs_group
 
-_QUERY_FORMATS = ["table", "json", "csv", "tsv", "xml", "turtle", "nt", "jsonld"]
+_QUERY_FORMATS = ["table", "json", "csv", "tsv", "xml", "turtle", "nt", "jsonld", "rdfxml"]
 
 
 def _params(values: tuple[str, ...]) -> dict[str, str]:
