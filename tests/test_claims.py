@@ -614,3 +614,13 @@ def test_the_authors_own_biography_is_not_a_claim():
     # Without the post's author it is an ordinary sentence about someone.
     assert _kinds(body)[-1][0] == "sentence"
 
+
+
+def test_an_author_biography_as_the_last_line_is_not_a_claim_but_the_same_shape_mid_post_is():
+    bio = "Ana Ruiz is a senior policy officer at a county council."
+    closing = _kinds(f"Councils cut respite first.\n\n{bio}\n\n[1] – See Table 2 of the survey.")
+    assert ("debris", bio) in closing and ("sentence", "Councils cut respite first.") in closing
+    middle = _kinds(f"{bio}\n\nShe argues that respite is cut first.")
+    assert ("sentence", bio) in middle
+    # Prose about a person that is not a job and a place stays a claim even at the end.
+    assert ("sentence", "Sarah Wollaston was right.") in _kinds("Councils cut respite first.\n\nSarah Wollaston was right.")

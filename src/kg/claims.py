@@ -27,9 +27,9 @@ from typing import Iterable, Mapping
 import yaml
 
 from .errors import ClaimsError
-from .furniture import CAPTION_PREFIX as _CAPTION_PREFIX, debris_kind
+from .furniture import CAPTION_PREFIX as _CAPTION_PREFIX, closing_biography, debris_kind
 from .model import Claim, Failure, Post
-from .refs.detect import in_reference_list, is_reference_line
+from .refs.detect import heading_kind, in_reference_list, is_reference_line
 
 #: Segment kinds that are claims, and those that are skipped (kept out of every claim).
 CLAIM_KINDS = ("sentence", "list-item")
@@ -425,6 +425,15 @@ def _first_content(body: str) -> int:
     return len(body) - len(body.lstrip())
 
 
+_NOTE_LINE = re.compile(r"\s*\[\^?\d{1,3}\]")
+
+
+def _ends_prose(body: str, end: int) -> bool:
+    """Whether nothing but notes and a reference list follows body[end:] (the prose ends here)."""
+    return all(not line.strip() or _NOTE_LINE.match(line) or heading_kind(line) or is_reference_line(line)
+               for line in body[end:].splitlines())
+
+
 def _classify_lines(post: Post, body: str, unit: _Unit, overrides: ClaimOverrides,
                     structured: bool = False) -> list[str]:
     """Say what each line of a prose unit is: heading, caption, debris, reference or text.
@@ -439,6 +448,8 @@ def _classify_lines(post: Post, body: str, unit: _Unit, overrides: ClaimOverride
     kinds = [k or debris_kind(t, post.author) for k, t in zip(kinds, texts)]
     if unit.lines[0][0] == _first_content(body) and kinds[0] is None and _normalise(texts[0]) == _normalise(post.title):
         kinds[0] = "debris"  # the title printed again at the top of the body
+    if kinds[-1] is None and _ends_prose(body, unit.lines[-1][1]) and closing_biography(texts[-1]):
+        kinds[-1] = "debris"  # the author box as the post's last line, with no author on record
     free = [i for i, k in enumerate(kinds) if k is None]
     # A block of several short unpunctuated lines is a caption ("PbR worked examples" /
     # "Click to enlarge"); so is a line the scrape doubled.

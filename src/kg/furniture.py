@@ -137,6 +137,24 @@ def debris_kind(text: str, author: str | None = None) -> str | None:
     return None
 
 
+#: Words naming a job, as an author box gives one: "... is a policy officer at ...".
+_ROLE = (r"(?:officer|director|fellow|researcher|manager|executive|lead|head|professor|lecturer|analyst|"
+         r"consultant|advis[eo]r|editor|chair|trustee|founder|associate|correspondent|student|member|"
+         r"worker|practitioner|commissioner|economist|campaigner|coordinator|partner)s?")
+_CLOSING_BIO = re.compile(rf"{_NAME}\s+(?:is|was|works\s+as)\s+(?:a|an|the)\s+(?:[\w’'\-]+\s+){{0,4}}{_ROLE}"
+                          r"\b\s+(?:at|of|for|with|in)\b[^.!?]{1,120}[.]?")
+
+
+def closing_biography(text: str) -> bool:
+    """Whether the last line of a post is its author's biography: a name, "is a", a job, a place.
+
+    Only the caller knows the line is the last: in the middle of a post the same shape is prose
+    about a person ("Sarah Wollaston is the chair of the committee that ..."), and stays a claim.
+    """
+    text = text.strip()
+    return len(text.split()) <= 40 and bool(_CLOSING_BIO.fullmatch(text))
+
+
 def opens_post(text: str) -> bool:
     """Whether a line is what a page prints right under a post's title: a byline or a date."""
     text = text.strip().rstrip(".")
