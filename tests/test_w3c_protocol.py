@@ -34,6 +34,7 @@ from rdflib.collection import Collection
 from rdflib.query import Result
 
 from conftest import ROOT, serve_data
+from kg import generations
 
 W3C = Path(ROOT).parent / "shared" / "w3c"
 MANIFEST = W3C / "sparql11-protocol-manifest.ttl"
@@ -114,16 +115,25 @@ def _status_classes(response) -> set[int]:
 def w3c_served(built_settings, tmp_path_factory):
     """`kg serve` over a copy of the seed build whose store also holds the manifest's named graphs."""
     data = tmp_path_factory.mktemp("w3c") / "data"
-    # symlinks=False: the copy's store is its own, so the shared build stays as it was.
-    shutil.copytree(built_settings.data_dir, data, symlinks=False)
+    # Copied with its links, then the named graphs go into a store version of the copy's own,
+    # published as a new generation (with the live manifest), as a build would publish it: the
+    # shared build stays as it was, and the copy's build is sound by `kg build`'s checks.
+    shutil.copytree(built_settings.data_dir, data, symlinks=True)
+    settings = built_settings.with_(data_dir=data)
+    live = generations.live_components(settings)
+    store_dir = data / (generations.VERSION_PREFIXES["store"] + "w3c")
+    shutil.copytree(live["store"], store_dir)
     labels = {str(GRAPH.value(node, rdflib.RDFS.label)) for node in GRAPH.objects(None, UT.graphData)}
     assert len(labels) == 3
-    store = ox.Store(str((data / "current" / "store").resolve()))
+    store = ox.Store(str(store_dir))
     for label in sorted(labels):
         store.add(ox.Quad(ox.NamedNode(label), ox.NamedNode(str(rdflib.RDF.type)), ox.NamedNode(DOCUMENT),
                           ox.NamedNode(label)))
     store.flush()
     del store
+    manifest = json.loads((data / generations.CURRENT / generations.MANIFEST).read_text(encoding="utf-8"))
+    generations.publish(settings, manifest, store=store_dir)
+    assert generations.verify(settings).problems == {}
     with serve_data(data) as url:
         yield url
 

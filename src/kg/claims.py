@@ -430,8 +430,15 @@ _NOTE_LINE = re.compile(r"\s*\[\^?\d{1,3}\]")
 
 def _ends_prose(body: str, end: int) -> bool:
     """Whether nothing but notes and a reference list follows body[end:] (the prose ends here)."""
-    return all(not line.strip() or _NOTE_LINE.match(line) or heading_kind(line) or is_reference_line(line)
-               for line in body[end:].splitlines())
+    # Line by line, stopping at the first line of prose: a long post is not copied or scanned whole.
+    while end < len(body):
+        stop = body.find("\n", end)
+        stop = len(body) if stop < 0 else stop
+        line = body[end:stop]
+        if line.strip() and not (_NOTE_LINE.match(line) or heading_kind(line) or is_reference_line(line)):
+            return False
+        end = stop + 1
+    return True
 
 
 def _classify_lines(post: Post, body: str, unit: _Unit, overrides: ClaimOverrides,
@@ -448,7 +455,7 @@ def _classify_lines(post: Post, body: str, unit: _Unit, overrides: ClaimOverride
     kinds = [k or debris_kind(t, post.author) for k, t in zip(kinds, texts)]
     if unit.lines[0][0] == _first_content(body) and kinds[0] is None and _normalise(texts[0]) == _normalise(post.title):
         kinds[0] = "debris"  # the title printed again at the top of the body
-    if kinds[-1] is None and _ends_prose(body, unit.lines[-1][1]) and closing_biography(texts[-1]):
+    if kinds[-1] is None and closing_biography(texts[-1]) and _ends_prose(body, unit.lines[-1][1]):
         kinds[-1] = "debris"  # the author box as the post's last line, with no author on record
     free = [i for i, k in enumerate(kinds) if k is None]
     # A block of several short unpunctuated lines is a caption ("PbR worked examples" /

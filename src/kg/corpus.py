@@ -537,14 +537,9 @@ def parse_post(text: str, path: str = "<post>") -> Post:
 
 def read_post(path: Path) -> Post:
     """Read one post file."""
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
-    except OSError as exc:
-        raise CorpusError(f"{path}: cannot read: {exc.strerror}", hint="check the file's permissions") from None
-    from .posts import decode
+    from .posts import read_text
 
-    text = decode(path, raw)
+    text = read_text(path)
     if text.startswith("\ufeff"):
         text = text[1:]
     return parse_post(text.replace("\r\n", "\n"), str(path))

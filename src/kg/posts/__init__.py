@@ -54,12 +54,17 @@ def decode(path: Path, raw: bytes) -> str:
     return text
 
 
-def read_file(path: Path) -> list[Post]:
-    """Read one post file with the reader its type calls for; raise CorpusError for a bad file."""
+def read_text(path: Path) -> str:
+    """Return a post file's text; raise CorpusError naming the fix if it cannot be read as UTF-8."""
     try:
         with open(path, "rb") as handle:
             raw = handle.read()
     except OSError as exc:
         raise CorpusError(f"{path}: cannot read: {exc.strerror}", hint="check the file's permissions") from None
-    text = decode(path, raw)
+    return decode(path, raw)
+
+
+def read_file(path: Path) -> list[Post]:
+    """Read one post file with the reader its type calls for; raise CorpusError for a bad file."""
+    text = read_text(path)
     return reader_for(path, text).read(Path(path), text)
