@@ -187,7 +187,7 @@ def read(text: str, source: str) -> Parsed:
                 f"can find it; add its date in the reference manager (or \"issued\": "
                 f"{{\"date-parts\": [[YYYY]]}} in {source}) and import again")))
             continue
-        if not (work.authors or work.editors or work.publisher):
+        if not work.lead_author():  # no author, editor or publisher to cite it by
             parsed.failures.append(Failure(STEP, where, (
                 f"{label} ({work.title[:50]!r}) has no author, editor or publisher to cite it by; "
                 f"add one in the reference manager and import again")))

@@ -214,7 +214,7 @@ def read(text: str, source: str) -> Parsed:
                 f"{label}{title} has no year (PY  - YYYY), so no author-date citation can find it; "
                 f"add its date in the reference manager, or a 'PY  - ' line in {source}, and import again")))
             continue
-        if not (work.authors or work.editors or work.publisher):
+        if not work.lead_author():  # no author, editor or publisher to cite it by
             parsed.failures.append(Failure(STEP, where, (
                 f"{label}{title} has no author (AU), editor or publisher (PB) to cite it by; add one "
                 f"and import again")))
