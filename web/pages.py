@@ -219,14 +219,14 @@ def cite():
     if not wants_html():
         return jsonify(data.cite(query))
     try:
-        found = data.cite_lookup(query)
+        found = data.catalog().cite(query)
     except NotFound as exc:
         return page("cite.html", {}, status=404, q=query, found=None, matches=data.suggestions(exc.suggestions),
                     message=exc.message)
     if found["key"]:
         return redirect(found["url"], code=303)
     # Nothing resolved (an author-year naming several sources) is a 404 that lists the choices.
-    status = 200 if any(c["key"] for c in found["lookup"]) else 404
+    status = 200 if found["sources"] else 404
     return page("cite.html", found, status=status, q=query, found=found, matches=[], message=None)
 
 
