@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections import Counter
-from typing import Any, Callable, Iterable, TypedDict, TypeVar
+from typing import Any, Callable, TypedDict, TypeVar
 from urllib.parse import quote, urlencode
 
 import pyoxigraph as ox
