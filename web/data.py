@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections import Counter
 from typing import Iterable
 
 from flask import g
@@ -150,24 +149,7 @@ def organisation(org_id: str) -> catalog_mod.OrganisationAnswer:
 
 def posts() -> dict:
     """List the posts with their claim and citation counts and where they were found."""
-    rows = catalog().select("""
-        SELECT ?id ?title ?kind ?excerpt (COUNT(DISTINCT ?claim) AS ?claims) (COUNT(DISTINCT ?citation) AS ?citations)
-        WHERE {
-          ?post a fabio:BlogPost ; dcterms:identifier ?id ; dcterms:title ?title .
-          OPTIONAL { ?post kg:postKind ?kind } OPTIONAL { ?post kg:excerpt ?excerpt }
-          OPTIONAL { ?claim dcterms:isPartOf ?post . OPTIONAL { ?citation cito:hasCitingEntity ?claim } }
-        } GROUP BY ?id ?title ?kind ?excerpt ORDER BY LCASE(?title)""")
-    places = catalog().select("""
-        SELECT ?id ?dump ?start ?end WHERE {
-          ?post a fabio:BlogPost ; dcterms:identifier ?id ; prov:qualifiedDerivation ?d .
-          ?d prov:entity ?e ; kg:startLine ?start ; kg:endLine ?end . ?e dcterms:identifier ?dump .
-        } ORDER BY ?id ?dump ?start""")
-    provenance: dict[str, list[dict]] = {}
-    for p in places:
-        provenance.setdefault(p["id"], []).append({"dump": p["dump"], "start": p["start"], "end": p["end"]})
-    return {"posts": [{"id": r["id"], "title": r["title"], "kind": r["kind"], "excerpt": bool(r["excerpt"]),
-                       "claims": r["claims"], "citations": r["citations"],
-                       "provenance": provenance.get(r["id"], [])} for r in rows]}
+    return catalog().post_list()
 
 
 def post(post_id: str) -> dict:
@@ -239,110 +221,34 @@ def _citation_spans(claim: dict, body: str, start: int, end: int) -> list[dict]:
     return spans
 
 
-CONTEXT_CLAIMS = 2
-
-
 def claim(claim_id: str) -> dict:
     """Return a claim with its neighbours in the post (the claim in context)."""
-    found = catalog().claim(claim_id)
-    siblings = sorted(catalog().post(found["post"]["id"])["claims"], key=lambda c: c["ordinal"])
-    index = next((i for i, c in enumerate(siblings) if c["id"] == claim_id), 0)
-    brief = lambda c: {"id": c["id"], "text": c["text"], "ordinal": c["ordinal"]}  # noqa: E731
-    references, _ = library()
-    citations = [{**c, "label": format_reference(references.get(c["key"]), c["key"]) if c["key"] else None}
-                 for c in found["citations"]]
-    return {**found, "citations": citations,
-            "before": [brief(c) for c in siblings[max(0, index - CONTEXT_CLAIMS):index]],
-            "after": [brief(c) for c in siblings[index + 1:index + 1 + CONTEXT_CLAIMS]]}
+    return catalog().claim_in_context(claim_id)
 
 
 def similar(claim_id: str, limit: int = 5) -> list[dict]:
     """Return claims most like this one (from the search index); NotFound for an unknown claim."""
-    catalog().claim(claim_id)  # the graph's NotFound, which names no command, before the index's
-    found = search_mod.more_like_this(get_settings(), claim_id, limit)
-    return [{"id": r["id"], "text": r["text"], "post": r["post"]} for r in found["results"]]
+    return catalog().similar(claim_id, limit)
 
 
 def claims(post_id: str | None = None, concept_id: str | None = None, source_key: str | None = None,
            page: int = 1, limit: int = 100) -> dict:
     """List claims, of one post, concept or source, or all of them, a page at a time."""
-    if post_id:
-        items = post(post_id)["claims"]
-    elif concept_id:
-        items = catalog().concept(concept_id)["claims"]
-    elif source_key:
-        citing = catalog().citations_of(source_key)
-        if not citing:
-            catalog().source(source_key)  # NotFound with suggestions for an unknown key
-        items = [catalog().claim(cid) for cid in dict.fromkeys(c["claim"]["id"] for c in citing)]
-    else:
-        rows = catalog().select("""
-            SELECT ?id ?text ?ordinal ?postId ?postTitle WHERE {
-              ?claim a kg:Claim ; dcterms:identifier ?id ; c4o:hasContent ?text ; kg:ordinal ?ordinal ;
-                     dcterms:isPartOf ?post . ?post dcterms:identifier ?postId ; dcterms:title ?postTitle .
-            } ORDER BY LCASE(?postTitle) ?ordinal""")
-        items = [{"id": r["id"], "text": r["text"], "ordinal": r["ordinal"],
-                  "post": {"id": r["postId"], "title": r["postTitle"]}} for r in rows]
-    total = len(items)
-    start = (page - 1) * limit
-    return {"total": total, "page": page, "limit": limit, "pages": -(-total // limit),
-            "claims": items[start:start + limit]}
+    return catalog().claim_list(post_id, concept_id, source_key, page, limit)
 
 
 # --- concepts ------------------------------------------------------------------------------------
 
 def concepts() -> dict:
     """Return the concept tree and an A-Z index in which alternative labels point to their concept."""
-    found = catalog().concepts()
-    entries = []
-    for c in found["az"]:
-        entries.append({"label": c["label"], "id": c["id"], "pref_label": c["label"], "preferred": True})
-        for alt in c["alt_labels"]:  # already each once ignoring case (kg.concepts.other_labels)
-            entries.append({"label": alt, "id": c["id"], "pref_label": c["label"], "preferred": False})
-    entries.sort(key=lambda e: (e["label"].casefold(), not e["preferred"]))
-    letters: dict[str, list[dict]] = {}
-    for entry in entries:
-        first = entry["label"][:1].upper()
-        letters.setdefault(first if first.isalpha() else "#", []).append(entry)
-    return {"count": len(found["az"]), "tree": found["tree"], "az": sorted(letters.items())}
-
-
-def _subtree(concept_id: str) -> set[str]:
-    """Return the concept and every concept below it (the claims of a concept include theirs)."""
-    rows = catalog().select("""
-        SELECT DISTINCT ?id WHERE {
-          ?top dcterms:identifier ?cid ; a skos:Concept .
-          ?tag (skos:broader|^skos:narrower)* ?top .
-          ?tag dcterms:identifier ?id .
-        }""", cid=concept_id)
-    return {r["id"] for r in rows} | {concept_id}
+    return catalog().concept_index()
 
 
 def concept(concept_id: str) -> dict:
     """Return a concept: labels, definition, neighbours, claims, most-cited sources, co-occurring concepts."""
-    # Not kept like sources: a broad concept's answer lists every claim (8-10 MB of JSON at
-    # 10,000 posts), and a few of them would outgrow the server's memory budget.
-    found = catalog().concept(concept_id)
-    subtree = _subtree(concept_id)
-    together: Counter[str] = Counter()
-    labels: dict[str, str] = {}
-    for claim_ in found["claims"]:
-        for c in claim_["concepts"]:
-            if c["id"] not in subtree:
-                together[c["id"]] += 1
-                labels[c["id"]] = c["label"]
-    references, _ = library()
-    return {
-        "id": concept_id, "iri": found["iri"], "pref_label": found["label"], "alt_labels": found["alt_labels"],
-        "definition": found["definition"], "broader": found["broader"], "narrower": found["narrower"],
-        "related": found["related"],
-        "claims": [{"id": c["id"], "text": c["text"], "post": c["post"],
-                    "concepts": c["concepts"], "citations": c["citations"]} for c in found["claims"]],
-        "sources": [{"key": s["key"], "label": format_reference(references.get(s["key"]), s["key"]),
-                     "count": s["citations"]} for s in found["sources"]],
-        "co_occurring": [{"id": cid, "label": labels[cid], "count": n}
-                         for cid, n in sorted(together.items(), key=lambda kv: (-kv[1], labels[kv[0]].lower()))],
-    }
+    # Not kept like sources: a broad concept's answer lists every claim (several MB of JSON for a
+    # broad concept in a big corpus), and a few of them would outgrow the server's memory budget.
+    return catalog().concept(concept_id)
 
 
 # --- audit ---------------------------------------------------------------------------------------

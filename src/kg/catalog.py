@@ -638,8 +638,93 @@ class Catalog:
         az = sorted(info.values(), key=lambda c: c["label"].lower())
         return {"tree": [node(r, frozenset({r})) for r in roots], "az": az}
 
+    #: Claims shown each side of a claim on its page.
+    CONTEXT_CLAIMS = 2
+
+    def claim_in_context(self, claim_id: str) -> dict:
+        """Return a claim with the claims around it in its post, each citation with its reference."""
+        found = self.claim(claim_id)
+        siblings = sorted(self.post(found["post"]["id"])["claims"], key=lambda c: c["ordinal"])
+        index = next((i for i, c in enumerate(siblings) if c["id"] == claim_id), 0)
+        references, _ = self.library()
+
+        def brief(c: dict) -> dict:
+            return {"id": c["id"], "text": c["text"], "ordinal": c["ordinal"]}
+
+        citations = [{**c, "label": format_reference(references.get(c["key"]), c["key"]) if c["key"] else None}
+                     for c in found["citations"]]
+        return {**found, "citations": citations,
+                "before": [brief(c) for c in siblings[max(0, index - self.CONTEXT_CLAIMS):index]],
+                "after": [brief(c) for c in siblings[index + 1:index + 1 + self.CONTEXT_CLAIMS]]}
+
+    def similar(self, claim_id: str, limit: int = 5) -> list[dict]:
+        """Return the claims most like one claim (from the search index); NotFound for an unknown claim."""
+        from . import search  # a later step: imported only when asked for
+
+        self.claim(claim_id)  # the graph's NotFound, which names no command, before the index's
+        found = search.more_like_this(self.settings, claim_id, limit)
+        return [{"id": r["id"], "text": r["text"], "post": r["post"]} for r in found["results"]]
+
+    def claim_list(self, post_id: str | None = None, concept_id: str | None = None, source_key: str | None = None,
+                   page: int = 1, limit: int = 100) -> dict:
+        """List claims, of one post, concept (and those below it) or source, or all of them, a page at a time."""
+        if post_id:
+            items = self.post(post_id)["claims"]
+        elif concept_id:
+            ids = [r["id"] for r in self.select("SELECT ?id { ?c a skos:Concept ; dcterms:identifier ?id }")]
+            if concept_id not in ids:
+                raise self._missing("concept", concept_id, ids)
+            items = self._claims(self._CONCEPT_CLAIMS, id=concept_id)
+        elif source_key:
+            citing = self.citations_of(source_key)
+            if not citing:
+                self.source(source_key)  # NotFound with suggestions for an unknown key
+            items = [self.claim(cid) for cid in dict.fromkeys(c["claim"]["id"] for c in citing)]
+        else:
+            rows = self.select("""
+                SELECT ?id ?text ?ordinal ?postId ?postTitle WHERE {
+                  ?claim a kg:Claim ; dcterms:identifier ?id ; c4o:hasContent ?text ; kg:ordinal ?ordinal ;
+                         dcterms:isPartOf ?post . ?post dcterms:identifier ?postId ; dcterms:title ?postTitle .
+                } ORDER BY LCASE(?postTitle) ?ordinal""")
+            items = [{"id": r["id"], "text": r["text"], "ordinal": r["ordinal"],
+                      "post": {"id": r["postId"], "title": r["postTitle"]}} for r in rows]
+        total = len(items)
+        start = (page - 1) * limit
+        return {"total": total, "page": page, "limit": limit, "pages": -(-total // limit),
+                "claims": items[start:start + limit]}
+
+    def post_list(self) -> dict:
+        """List the posts with their claim and citation counts and where they were found."""
+        rows = self.select("""
+            SELECT ?id ?title ?kind ?excerpt (COUNT(DISTINCT ?claim) AS ?claims) (COUNT(DISTINCT ?citation) AS ?citations)
+            WHERE {
+              ?post a fabio:BlogPost ; dcterms:identifier ?id ; dcterms:title ?title .
+              OPTIONAL { ?post kg:postKind ?kind } OPTIONAL { ?post kg:excerpt ?excerpt }
+              OPTIONAL { ?claim dcterms:isPartOf ?post . OPTIONAL { ?citation cito:hasCitingEntity ?claim } }
+            } GROUP BY ?id ?title ?kind ?excerpt ORDER BY LCASE(?title)""")
+        places = self.select("""
+            SELECT ?id ?dump ?start ?end WHERE {
+              ?post a fabio:BlogPost ; dcterms:identifier ?id ; prov:qualifiedDerivation ?d .
+              ?d prov:entity ?e ; kg:startLine ?start ; kg:endLine ?end . ?e dcterms:identifier ?dump .
+            } ORDER BY ?id ?dump ?start""")
+        provenance: dict[str, list[dict]] = {}
+        for p in places:
+            provenance.setdefault(p["id"], []).append({"dump": p["dump"], "start": p["start"], "end": p["end"]})
+        return {"posts": [{"id": r["id"], "title": r["title"], "kind": r["kind"], "excerpt": bool(r["excerpt"]),
+                           "claims": r["claims"], "citations": r["citations"],
+                           "provenance": provenance.get(r["id"], [])} for r in rows]}
+
+    #: The claims about a concept (?id) and the concepts below it.
+    _CONCEPT_CLAIMS = """
+            ?top dcterms:identifier ?id ; a skos:Concept .
+            ?tag (skos:broader|^skos:narrower)* ?top .
+            ?claim dcterms:subject ?tag ."""
+
     def concept(self, concept_id: str) -> dict:
-        """Return a concept: labels, definition, neighbours, its claims and the sources they cite."""
+        """Return a concept: labels, definition, neighbours, claims, most-cited sources, co-occurring concepts.
+
+        Its claims include those of the concepts below it.
+        """
         # This concept's row only: the claim counts of every concept (_concept_rows) took 1.4 s
         # at 3,000 posts and the page does not show them.
         rows = self.select("""
@@ -666,10 +751,7 @@ class Catalog:
             entry = {"id": r["id"], "label": r["label"]}
             if entry not in neighbours[r["rel"]]:
                 neighbours[r["rel"]].append(entry)
-        claims = self._claims("""
-            ?top dcterms:identifier ?id ; a skos:Concept .
-            ?tag (skos:broader|^skos:narrower)* ?top .
-            ?claim dcterms:subject ?tag .""", id=concept_id)
+        claims = self._claims(self._CONCEPT_CLAIMS, id=concept_id)
         sources = self.select("""
             SELECT ?key ?title (COUNT(DISTINCT ?citation) AS ?citations) WHERE {
               ?top dcterms:identifier ?id ; a skos:Concept .
@@ -678,9 +760,48 @@ class Catalog:
               ?citation cito:hasCitingEntity ?claim ; cito:hasCitedEntity ?s .
               ?s kg:citationKey ?key . OPTIONAL { ?s dcterms:title ?title }
             } GROUP BY ?key ?title ORDER BY DESC(?citations) ?key""", id=concept_id)
-        return {"id": concept_id, "iri": row["concept"], "label": row["label"],
-                "alt_labels": other_labels(row["label"], (row["alts"] or "").split("\x1f")),
-                "definition": row["definition"], **neighbours, "claims": claims, "sources": sources}
+        subtree = {r["id"] for r in self.select("""
+            SELECT DISTINCT ?id WHERE {
+              ?top dcterms:identifier ?cid ; a skos:Concept .
+              ?tag (skos:broader|^skos:narrower)* ?top .
+              ?tag dcterms:identifier ?id .
+            }""", cid=concept_id)} | {concept_id}
+        # The concepts tagged on its claims besides itself and those below it, most shared first.
+        together: Counter[str] = Counter()
+        labels: dict[str, str] = {}
+        for claim_ in claims:
+            for c in claim_["concepts"]:
+                if c["id"] not in subtree:
+                    together[c["id"]] += 1
+                    labels[c["id"]] = c["label"]
+        references, _ = self.library()
+        return {
+            "id": concept_id, "iri": row["concept"], "pref_label": row["label"],
+            "alt_labels": other_labels(row["label"], (row["alts"] or "").split("\x1f")),
+            "definition": row["definition"], "broader": neighbours["broader"], "narrower": neighbours["narrower"],
+            "related": neighbours["related"],
+            "claims": [{"id": c["id"], "text": c["text"], "post": c["post"],
+                        "concepts": c["concepts"], "citations": c["citations"]} for c in claims],
+            "sources": [{"key": s["key"], "label": format_reference(references.get(s["key"]), s["key"]),
+                         "count": s["citations"]} for s in sources],
+            "co_occurring": [{"id": cid, "label": labels[cid], "count": n}
+                             for cid, n in sorted(together.items(), key=lambda kv: (-kv[1], labels[kv[0]].lower()))],
+        }
+
+    def concept_index(self) -> dict:
+        """Return the concept tree and an A-Z index, by first letter, in which other labels point to their concept."""
+        found = self.concepts()
+        entries = []
+        for c in found["az"]:
+            entries.append({"label": c["label"], "id": c["id"], "pref_label": c["label"], "preferred": True})
+            for alt in c["alt_labels"]:  # already each once ignoring case (kg.concepts.other_labels)
+                entries.append({"label": alt, "id": c["id"], "pref_label": c["label"], "preferred": False})
+        entries.sort(key=lambda e: (e["label"].casefold(), not e["preferred"]))
+        letters: dict[str, list[dict]] = {}
+        for entry in entries:
+            first = entry["label"][:1].upper()
+            letters.setdefault(first if first.isalpha() else "#", []).append(entry)
+        return {"count": len(found["az"]), "tree": found["tree"], "az": sorted(letters.items())}
 
     # --- Audit and linked data -----------------------------------------------------------
 
