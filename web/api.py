@@ -2,7 +2,7 @@
 
 A route with a page (``/api/source/<key>`` and ``/source/<key>``) is that page's view function,
 registered here again: one view answers both, JSON on these paths. The routes below without a
-page (stats, claims, similar, queries) and search (whose ``q`` the API requires) are the API's own.
+page (stats, claims, similar, queries) are the API's own.
 """
 
 from __future__ import annotations
@@ -13,13 +13,11 @@ from pathlib import Path
 import yaml
 from flask import Blueprint, jsonify, url_for
 
-from kg import search as search_mod
 from kg import sparql
-from kg.errors import KGError, NotFound
+from kg.errors import NotFound
 
 from . import data, pages
 from .http import int_param, param
-from .pages import past_last_page, search_filters, search_limit
 from .resources import get_settings
 
 bp = Blueprint("api", __name__)
@@ -76,22 +74,6 @@ def stats():
     return jsonify(data.stats())
 
 
-@bp.get("/search")
-def search():
-    """Search the claims; exactly the JSON of `kg search --json`."""
-    query = param("q")
-    filters = search_filters()
-    if not query.strip():
-        # q is required (web/openapi.yaml): a filter alone is typed into it, q=concept:personalisation.
-        raise KGError("no search given", hint="pass q=words, and a filter beside it if you like "
-                      "(q=care&concept=personalisation) or typed into it (q=concept:personalisation)")
-    limit = search_limit()
-    try:
-        return jsonify(data.search(query, page=int_param("page", 1), filters=filters, limit=limit))
-    except search_mod.PastLastPage as exc:
-        return past_last_page(exc, query, filters, limit, "api.search")
-
-
 @bp.get("/claims")
 def claims():
     """List claims: of a post, a concept or a source, or all, a page at a time."""
@@ -115,7 +97,7 @@ def queries():
 
 
 #: The pages whose JSON is their API route's answer: (rule, view).
-PAGE_TWINS = (("/cite", pages.cite), ("/sources", pages.sources), ("/source/<key>", pages.source),
+PAGE_TWINS = (("/search", pages.search), ("/cite", pages.cite), ("/sources", pages.sources), ("/source/<key>", pages.source),
               ("/concepts", pages.concepts), ("/concept/<concept_id>", pages.concept), ("/posts", pages.posts),
               ("/post/<post_id>", pages.post), ("/claim/<claim_id>", pages.claim), ("/audit", pages.audit))
 for _rule, _view in PAGE_TWINS:

@@ -147,13 +147,17 @@ def _locator(locator: str | None) -> str:
 def search():
     """Search the claims: highlights, cited sources with locators, concepts, facets, paging, did-you-mean."""
     query = param("q")
+    filters = search_filters()
+    if request.blueprint == "api" and not query.strip():
+        # The API requires q (web/openapi.yaml): a filter alone is typed into it, q=concept:personalisation.
+        raise KGError("no search given", hint="pass q=words, and a filter beside it if you like "
+                      "(q=care&concept=personalisation) or typed into it (q=concept:personalisation)")
     number = int_param("page", 1)
     limit = search_limit()
-    filters = search_filters()
     try:
         result = data.search(query, page=number, filters=filters, limit=limit) if (query.strip() or filters) else None
     except search_mod.PastLastPage as exc:
-        return past_last_page(exc, query, filters, limit, "pages.search")
+        return past_last_page(exc, query, filters, limit, f"{request.blueprint}.search")
     if not wants_html():
         if result is None:
             raise KGError("no search given", hint="pass q=words (and/or a filter such as concept=personalisation)")
