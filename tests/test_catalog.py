@@ -31,11 +31,11 @@ def test_source_groups_citing_claims_by_post(built):
     src = cat.source("DH2011b")
     assert src["title"] == "Payment by Results: Draft 2012-13 Mental Health Guidance" and src["year"] == "2011"
     assert src["bibtex"].startswith("@") and "DH2011b" in src["bibtex"]
-    assert src["citation_count"] == 5 and len(src["posts"]) == 2
-    locators = sorted(c["locator"] for p in src["posts"] for cl in p["claims"] for c in cl["citations"])
+    assert src["times_cited"] == 5 and len(src["citing"]) == 2
+    locators = sorted(c["locator"] for p in src["citing"] for cl in p["claims"] for c in cl["citations"])
     assert locators == ["13", "13", "13", "6", "6"]
     assert [c["key"] for c in src["co_cited"]] == ["DH2013"]
-    assert src["creators"][0]["id"] == "dh"
+    assert src["organisations"][0]["id"] == "dh"
     with pytest.raises(NotFound) as err:
         cat.source("DH2011")
     assert "DH2011b" in err.value.suggestions
@@ -55,7 +55,7 @@ def test_audit(built):
     assert sorted(u["raw"] for u in audit["unresolved"]) == ["King’s Fund, 2009", "SPRU, 2008",
                                                              "[1]", "[1]", "[1]", "[2]", "[2]", "[3]"]
     assert all("(note: " in u["reason"] for u in audit["unresolved"] if u["raw"].startswith("["))
-    assert [u["key"] for u in audit["uncited"]] == ["DH2011a", "DH2012b", "Sitra2013"]
+    assert [u["key"] for u in audit["never_cited"]] == ["DH2011a", "DH2012b", "Sitra2013"]
 
 
 def test_post_and_claim(built):
@@ -100,12 +100,12 @@ def test_cli_cite_json_and_unknown(built):
     result = _run(settings, "cite", "Department of Health 2011b", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["reference"]["key"] == "DH2011b" and data["reference"]["bibtex"]
+    assert data["key"] == "DH2011b" and data["sources"][0]["bibtex"]
     assert len(data["citations"]) == 5
     first = data["citations"][0]
     assert set(first) >= {"locator", "raw", "claim", "post"} and set(first["claim"]) >= {"id", "text"}
     for query in ("DH2011b", "DH 2011b", "(DH, 2011b:6)"):
-        assert json.loads(_run(settings, "cite", query, "--json").output)["reference"]["key"] == "DH2011b"
+        assert json.loads(_run(settings, "cite", query, "--json").output)["key"] == "DH2011b"
     unknown = _run(settings, "cite", "DH 2014")
     assert unknown.exit_code == 1 and "Error:" in unknown.output and "DH2013" in unknown.output
 
@@ -115,7 +115,7 @@ def test_cli_refs_check(built):
     result = _run(settings, "refs", "check", "--json")
     assert result.exit_code == 0
     data = json.loads(result.output)
-    assert len(data["unresolved"]) == 8 and [u["key"] for u in data["uncited"]] == ["DH2011a", "DH2012b", "Sitra2013"]
+    assert len(data["unresolved"]) == 8 and [u["key"] for u in data["never_cited"]] == ["DH2011a", "DH2012b", "Sitra2013"]
     assert {"raw", "claim", "post"} <= set(data["unresolved"][0])
     strict = _run(settings, "refs", "check", "--strict")
     assert strict.exit_code == 1 and "Sitra2013" in strict.output
@@ -232,9 +232,9 @@ def test_kg_cite_and_bibtex_read_the_library_of_the_build_in_data(other_corpus_b
     cited = _kg(other_corpus_build, "cite", "Zephyr2019", "--json", cwd=tmp_path)
     assert cited.returncode == 0, cited.stderr
     found = json.loads(cited.stdout)
-    assert found["reference"]["key"] == "Zephyr2019" and [c["locator"] for c in found["citations"]] == ["12"]
+    assert found["key"] == "Zephyr2019" and [c["locator"] for c in found["citations"]] == ["12"]
     assert json.loads(_kg(other_corpus_build, "cite", "Zephyr 2019", "--json", cwd=tmp_path).stdout)[
-        "reference"]["key"] == "Zephyr2019"
+        "key"] == "Zephyr2019"
     exported = _kg(other_corpus_build, "bibtex", "Zephyr2019", cwd=tmp_path)
     assert exported.returncode == 0, exported.stderr
     assert exported.stdout.startswith("@report{Zephyr2019,")
@@ -242,7 +242,7 @@ def test_kg_cite_and_bibtex_read_the_library_of_the_build_in_data(other_corpus_b
     assert post.returncode == 0 and "@report{Zephyr2019," in post.stdout and "DH2011b" in post.stdout
     checked = _kg(other_corpus_build, "refs", "check", "--json", cwd=tmp_path)
     assert checked.returncode == 0, checked.stderr
-    assert "Zephyr2019" not in {u["key"] for u in json.loads(checked.stdout)["uncited"]}
+    assert "Zephyr2019" not in {u["key"] for u in json.loads(checked.stdout)["never_cited"]}
 
 
 def test_kg_bibtex_with_data_and_no_build_there_says_so(tmp_path):
@@ -257,7 +257,7 @@ def test_kg_cite_lists_the_sources_an_author_year_names(built):
     assert "DH2011a  A simple guide to Payment by Results (2011)" in result.stdout
     assert "DH2011b  Payment by Results: Draft 2012-13 Mental Health Guidance (2011)" in result.stdout
     data = json.loads(_run(settings, "cite", "Department of Health 2011", "--json").stdout)
-    assert data["reference"] is None and data["lookup"][0]["status"] == "ambiguous"
+    assert data["key"] is None and data["lookup"][0]["status"] == "ambiguous"
     assert [c["key"] for c in data["lookup"][0]["choices"]] == ["DH2011a", "DH2011b"]
 
 
@@ -270,10 +270,10 @@ def test_kg_cite_shows_every_source_of_a_pasted_group_and_stars_the_page(built):
     starred = [line for line in result.stdout.splitlines() if line.startswith("   *#")]
     assert len(starred) == 3 and all("p. 6" in line or "p. 5" in line for line in starred)
     data = json.loads(_run(settings, "cite", "(DH, 2011b:6; DH, 2013:5)", "--json").stdout)
-    assert [(s["reference"]["key"], s["locator"]) for s in data["sources"]] == [("DH2011b", "6"), ("DH2013", "5")]
+    assert [(s["key"], s["locator"]) for s in data["sources"]] == [("DH2011b", "6"), ("DH2013", "5")]
     assert [(e["key"], e["locator"]) for e in data["lookup"]] == [("DH2011b", "6"), ("DH2013", "5")]
     single = json.loads(_run(settings, "cite", "(DH, 2011b:6)", "--json").stdout)
-    assert single["locator"] == "6" and single["reference"]["key"] == "DH2011b"
+    assert single["locator"] == "6" and single["key"] == "DH2011b"
 
 
 @pytest.mark.parametrize("locator, page, expected", [

@@ -273,7 +273,7 @@ def test_request_size_limits_on_a_served_instance(served, built_settings):
     import http.client
     from urllib.parse import urlsplit
 
-    from kg.cli.serve import WAITRESS_HEADROOM
+    from web.server import WAITRESS_HEADROOM
 
     where = urlsplit(served)
     limit = built_settings.max_request_bytes

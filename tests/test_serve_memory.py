@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from kg.cli.serve import TrimAfterSlowRequests, limit_malloc_arenas
+from web.server import TrimAfterSlowRequests, limit_malloc_arenas
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")

@@ -225,7 +225,7 @@ def test_sources_sort_by_times_cited_year_and_organisation(web_client, built_set
 
     by_cited = order("citations")
     assert set(by_cited) == set(rows)
-    counts = [rows[k]["citations"] for k in by_cited]
+    counts = [rows[k]["times_cited"] for k in by_cited]
     assert counts == sorted(counts, reverse=True)
     years = [str(rows[k]["year"]) for k in order("year")]
     assert years == sorted(years)
@@ -249,9 +249,9 @@ def test_source_page_has_reference_bibtex_citing_claims_co_cited_and_concepts(we
     assert 'data-copy="bibtex"' in page
     assert 'href="/source/DH2011b/bibtex"' in page
     found = catalog.source(built_settings, "DH2011b")
-    for post in found["posts"]:
-        assert f'href="/post/{post["id"]}"' in page
-        for claim in post["claims"]:
+    for citing in found["citing"]:
+        assert f'href="/post/{citing["post"]["id"]}"' in page
+        for claim in citing["claims"]:
             assert f'href="/claim/{claim["id"]}"' in page
             for citation in claim["citations"]:
                 assert f"locator {citation['locator']}" in shown
@@ -392,11 +392,11 @@ def test_audit_lists_unresolved_citations_and_never_cited_references(web_client,
     response = get(web_client, "/audit")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert found["unresolved"] and found["uncited"]
+    assert found["unresolved"] and found["never_cited"]
     for item in found["unresolved"]:
         assert f'id="{item["id"]}"' in page
         assert esc(item["raw"]) in page
-    for item in found["uncited"]:
+    for item in found["never_cited"]:
         assert f'href="/source/{item["key"]}"' in page
 
 

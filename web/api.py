@@ -1,4 +1,9 @@
-"""The JSON API under ``/api/``, mirroring the pages; errors are ``{"ok": false, "error", "status"}``."""
+"""The JSON API under ``/api/``; errors are ``{"ok": false, "error", "status"}``.
+
+A route with a page (``/api/source/<key>`` and ``/source/<key>``) is that page's view function,
+registered here again: one view answers both, JSON on these paths. The routes below without a
+page (stats, claims, similar, queries) are the API's own.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,13 @@ import functools
 from pathlib import Path
 
 import yaml
-from flask import Blueprint, jsonify, redirect, request, url_for
+from flask import Blueprint, jsonify, url_for
 
-from kg import search as search_mod
 from kg import sparql
-from kg.errors import KGError, NotFound
+from kg.errors import NotFound
 
-from . import data
+from . import data, pages
 from .http import int_param, param
-from .pages import past_last_page, search_filters, search_limit
 from .resources import get_settings
 
 bp = Blueprint("api", __name__)
@@ -71,67 +74,6 @@ def stats():
     return jsonify(data.stats())
 
 
-@bp.get("/search")
-def search():
-    """Search the claims; exactly the JSON of `kg search --json`."""
-    query = param("q")
-    filters = search_filters()
-    if not query.strip():
-        # q is required (web/openapi.yaml): a filter alone is typed into it, q=concept:personalisation.
-        raise KGError("no search given", hint="pass q=words, and a filter beside it if you like "
-                      "(q=care&concept=personalisation) or typed into it (q=concept:personalisation)")
-    limit = search_limit()
-    try:
-        return jsonify(data.search(query, page=int_param("page", 1), filters=filters, limit=limit))
-    except search_mod.PastLastPage as exc:
-        return past_last_page(exc, query, filters, limit, "api.search")
-
-
-@bp.get("/cite")
-def cite():
-    """Resolve a citation as typed or pasted (one or a group) to its sources; 404 with the closest keys if none."""
-    return jsonify(data.cite(param("q", limit=500)))
-
-
-@bp.get("/sources")
-def sources():
-    """List the sources, sorted (citations, year, organisation, title, key), optionally one organisation's."""
-    return jsonify(data.sources(param("sort", "citations", limit=40), param("org", limit=200).strip() or None))
-
-
-@bp.get("/source/<key>")
-def source(key: str):
-    """Return one source with its BibTeX and every claim citing it; a key in another case redirects (301)."""
-    canonical = data.canonical_key(key)
-    if canonical is not None and canonical != key:
-        return redirect(url_for("api.source", key=canonical, **request.args.to_dict(flat=True)), code=301)
-    return jsonify(data.source(key, param("locator", limit=40)))
-
-
-@bp.get("/concepts")
-def concepts():
-    """Return the concept tree and the A-Z index."""
-    return jsonify(data.concepts())
-
-
-@bp.get("/concept/<concept_id>")
-def concept(concept_id: str):
-    """Return one concept with its claims, sources and co-occurring concepts."""
-    return jsonify(data.concept(concept_id))
-
-
-@bp.get("/posts")
-def posts():
-    """List the posts."""
-    return jsonify(data.posts())
-
-
-@bp.get("/post/<post_id>")
-def post(post_id: str):
-    """Return one post with its text, provenance and claims."""
-    return jsonify(data.post(post_id))
-
-
 @bp.get("/claims")
 def claims():
     """List claims: of a post, a concept or a source, or all, a page at a time."""
@@ -141,22 +83,10 @@ def claims():
                                page=int_param("page", 1), limit=int_param("limit", 100, maximum=1000)))
 
 
-@bp.get("/claim/<claim_id>")
-def claim(claim_id: str):
-    """Return one claim in context."""
-    return jsonify(data.claim(claim_id))
-
-
 @bp.get("/claim/<claim_id>/similar")
 def similar(claim_id: str):
     """Return the claims most like one claim."""
     return jsonify({"claim": claim_id, "results": data.similar(claim_id, int_param("limit", 5, maximum=50))})
-
-
-@bp.get("/audit")
-def audit():
-    """Return unresolved citations and never-cited references."""
-    return jsonify(data.audit())
 
 
 @bp.get("/queries")
@@ -164,6 +94,14 @@ def queries():
     """List the named SPARQL queries with their text."""
     return jsonify({"queries": [{**_public(q), "text": q.text}
                                 for q in sparql.list_named_queries(get_settings())]})
+
+
+#: The pages whose JSON is their API route's answer: (rule, view).
+PAGE_TWINS = (("/search", pages.search), ("/cite", pages.cite), ("/sources", pages.sources), ("/source/<key>", pages.source),
+              ("/concepts", pages.concepts), ("/concept/<concept_id>", pages.concept), ("/posts", pages.posts),
+              ("/post/<post_id>", pages.post), ("/claim/<claim_id>", pages.claim), ("/audit", pages.audit))
+for _rule, _view in PAGE_TWINS:
+    bp.add_url_rule(_rule, _view.__name__, _view, methods=["GET"])
 
 
 @bp.route("/<path:anything>")

@@ -1,4 +1,9 @@
-"""The HTML pages. Resource pages sit at their graph IRI's path and answer RDF or JSON by ``Accept``."""
+"""The pages: one view per page, answering HTML, JSON or RDF by ``Accept``.
+
+Resource pages sit at their graph IRI's path. A page's JSON is the catalog's answer as it is,
+and the page's twin under ``/api/`` is the same view function (registered by web.api): on an
+API path it always answers that JSON (web.http.wants_html), as Datasette's DataView does.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +38,11 @@ def page(template: str, payload: Any, status: int = 200, **context: Any) -> Resp
         response.status_code = status
         return response
     return Response(render_template(template, **context), status=status, mimetype="text/html")
+
+
+def rdf_answer(also: Any = ()) -> Response | None:
+    """Answer the resource as RDF when the client asks for RDF; None on the API's paths, which answer JSON."""
+    return None if request.blueprint == "api" else rdf_or_none(also=also)
 
 
 def bibtex_download(text: str, name: str) -> Response:
@@ -137,13 +147,17 @@ def _locator(locator: str | None) -> str:
 def search():
     """Search the claims: highlights, cited sources with locators, concepts, facets, paging, did-you-mean."""
     query = param("q")
+    filters = search_filters()
+    if request.blueprint == "api" and not query.strip():
+        # The API requires q (web/openapi.yaml): a filter alone is typed into it, q=concept:personalisation.
+        raise KGError("no search given", hint="pass q=words, and a filter beside it if you like "
+                      "(q=care&concept=personalisation) or typed into it (q=concept:personalisation)")
     number = int_param("page", 1)
     limit = search_limit()
-    filters = search_filters()
     try:
         result = data.search(query, page=number, filters=filters, limit=limit) if (query.strip() or filters) else None
     except search_mod.PastLastPage as exc:
-        return past_last_page(exc, query, filters, limit, "pages.search")
+        return past_last_page(exc, query, filters, limit, f"{request.blueprint}.search")
     if not wants_html():
         if result is None:
             raise KGError("no search given", hint="pass q=words (and/or a filter such as concept=personalisation)")
@@ -212,21 +226,19 @@ def cite():
     author-year that names several: list them to choose from. None: the closest sources.
     """
     query = param("q", limit=500)
-    if not query.strip():
-        if not wants_html():
-            raise KGError("no citation given", hint="pass q=, e.g. q=DH 2011b or q=(DH, 2011b:6)")
-        return page("cite.html", {}, q="", found=None, matches=[], message=None)
-    if not wants_html():
+    if not wants_html():  # an empty q is the catalog's 400
         return jsonify(data.cite(query))
+    if not query.strip():
+        return page("cite.html", {}, q="", found=None, matches=[], message=None)
     try:
-        found = data.cite_lookup(query)
+        found = data.catalog().cite(query)
     except NotFound as exc:
         return page("cite.html", {}, status=404, q=query, found=None, matches=data.suggestions(exc.suggestions),
                     message=exc.message)
     if found["key"]:
         return redirect(found["url"], code=303)
     # Nothing resolved (an author-year naming several sources) is a 404 that lists the choices.
-    status = 200 if any(c["key"] for c in found["lookup"]) else 404
+    status = 200 if found["sources"] else 404
     return page("cite.html", found, status=status, q=query, found=found, matches=[], message=None)
 
 
@@ -264,24 +276,19 @@ def source(key: str):
 
     ``?locator=6`` (kept from a pasted ``(DH, 2011b:6)``) marks the claims that cite page 6.
     """
-    moved = _canonical_source(key, "pages.source")
+    moved = _canonical_source(key, f"{request.blueprint}.source")
     if moved is not None:
         return moved
-    answer = rdf_or_none()
+    answer = rdf_answer()
     if answer is not None:
         return answer
     locator = param("locator", limit=40)
 
-    def answer() -> dict:
-        found = data.source(key, locator)
-        found["url_safe"] = bool(found["url"]) and str(found["url"]).startswith(("http://", "https://"))
-        return found
-
     if not wants_html():
-        return page("source.html", answer())
+        return page("source.html", data.source(key, locator))
 
     def render() -> str:
-        return render_template("source.html", src=answer())
+        return render_template("source.html", src=data.source(key, locator))
 
     # The page of a most-cited source lists hundreds of citations (165 KB at 10,000 posts): it is
     # rendered once per live store and path, like the answer it shows (see cached_answer).
@@ -301,7 +308,7 @@ def source_bibtex(key: str):
 @bp.get("/org/<org_id>")
 def org(org_id: str):
     """Show an organisation and the sources it wrote."""
-    answer = rdf_or_none()
+    answer = rdf_answer()
     if answer is not None:
         return answer
     found = data.organisation(org_id)
@@ -314,7 +321,7 @@ def org(org_id: str):
 def concepts():
     """Show the concept scheme: its broader/narrower tree and an A-Z index of every label."""
     found = data.concepts()
-    answer = rdf_or_none(also=_all_concept_iris(found["tree"]))
+    answer = rdf_answer(also=_all_concept_iris(found["tree"]))
     if answer is not None:
         return answer
     tree = [_tree_node(n) for n in found["tree"]]
@@ -343,7 +350,7 @@ def _tree_node(node: dict) -> dict:
 @bp.get("/concept/<concept_id>")
 def concept(concept_id: str):
     """Show a concept: definition, labels, neighbours (drawn), claims, most-cited sources, co-occurring concepts."""
-    answer = rdf_or_none()
+    answer = rdf_answer()
     if answer is not None:
         return answer
     found = data.concept(concept_id)
@@ -374,7 +381,7 @@ def posts():
 @bp.get("/post/<post_id>")
 def post(post_id: str):
     """Show a post's text with its claims marked and each citation linked to its source."""
-    answer = rdf_or_none()
+    answer = rdf_answer()
     if answer is not None:
         return answer
     found = data.post(post_id)
@@ -387,7 +394,7 @@ def post(post_id: str):
 @bp.get("/claim/<claim_id>")
 def claim(claim_id: str):
     """Show a claim in context: the claims around it, what it cites, its concepts, similar claims."""
-    answer = rdf_or_none()
+    answer = rdf_answer()
     if answer is not None:
         return answer
     found = data.claim(claim_id)

@@ -1,8 +1,10 @@
 """The read API over the built graph that the CLI and the web app share.
 
-Every answer comes from SPARQL over the store (no re-running of the pipeline) and is plain
-dicts and lists, ready for JSON. Our own queries are trusted and bounded, so they run in-process
-on a read-only store; user-written SPARQL goes through kg.sparql instead.
+Every answer comes from SPARQL over the store (no re-running of the pipeline) and is typed
+(one TypedDict per kind of answer below), plain dicts and lists ready for JSON. This is the one
+read model: `kg X --json`, `/api/X` and the page templates all show these answers as they are,
+so each field has one name everywhere. Our own queries are trusted and bounded, so they run
+in-process on a read-only store; user-written SPARQL goes through kg.sparql instead.
 """
 
 from __future__ import annotations
@@ -10,17 +12,19 @@ from __future__ import annotations
 import difflib
 import re
 from collections import Counter
-from typing import Any
+from typing import Any, Callable, TypedDict, TypeVar
+from urllib.parse import quote, urlencode
 
 import pyoxigraph as ox
 
 from .citations import CitationResolver, parse_citation, parse_cite_query
 from .concepts import other_labels
-from .errors import NotFound
+from .errors import KGError, NotFound
 from .graph import Iris, _lit, build_info, open_store
 from .model import Organisation, Reference
 from .organisations import OrganisationIndex, load_organisations
-from .references import check_library, latex_decode, load_library, parse_bibtex
+from .references import (check_library, key_year, latex_decode, load_library, parse_bibtex, reference_authors,
+                         to_bibtex)
 from .settings import Settings
 from .vocab import PREFIXES
 
@@ -41,13 +45,223 @@ def _value(term: Any) -> Any:
     return term.value
 
 
+T = TypeVar("T")
+
+#: How a Catalog keeps an answer it may be asked again: ``memo(kind, key, compute)``. The default
+#: computes every time; the web app passes one that keeps answers per live store.
+Memo = Callable[[str, str, Callable[[], Any]], Any]
+
+
+def _no_memo(kind: str, key: str, compute: Callable[[], T]) -> T:
+    return compute()
+
+
+# --- The answers, one type per kind ---------------------------------------------------------------
+# Field names are the public ones (web/openapi.yaml): the CLI's --json, the API and the templates
+# read these very keys, so a field is never renamed on its way out.
+
+class OrgRef(TypedDict):
+    id: str | None
+    name: str | None
+    acronym: str | None
+
+
+class PostRef(TypedDict):
+    id: str
+    title: str
+
+
+class CitationBrief(TypedDict):
+    id: str
+    raw: str
+    locator: str | None
+
+
+class CitingClaim(TypedDict):
+    id: str
+    text: str
+    ordinal: int
+    citations: list[CitationBrief]
+    at_locator: bool  #: the claim cites the page asked for (Source.locator)
+
+
+class CitingPost(TypedDict):
+    post: PostRef
+    claims: list[CitingClaim]
+
+
+class Counted(TypedDict, total=False):
+    id: str
+    key: str
+    label: str
+    count: int
+
+
+class SourceRow(TypedDict):
+    """One row of the sources list."""
+    key: str
+    iri: str
+    title: str
+    year: str | None
+    entry_type: str | None
+    times_cited: int
+    claims: int
+    posts: int
+    organisations: list[OrgRef]
+    author: str
+    reference: str  #: the reference as the corpus writes it, author-year (format_reference)
+
+
+class SourceList(TypedDict):
+    sort: str
+    organisation: "OrganisationInfo | None"
+    sources: list[SourceRow]
+
+
+class Source(TypedDict):
+    """A source with everything that cites it: `kg cite --json`'s sources, /api/source, /source."""
+    key: str
+    iri: str
+    title: str
+    reference: str
+    year: str | None
+    entry_type: str | None
+    url: str | None
+    bibtex: str
+    organisations: list[OrgRef]
+    times_cited: int
+    locator: str | None  #: a page asked for (``(DH, 2011b:6)``): the claims citing it are marked
+    at_locator: int
+    citing: list[CitingPost]
+    co_cited: list[Counted]
+    concepts: list[Counted]
+    listed_in: list[PostRef]
+
+
+class Choice(TypedDict):
+    key: str
+    title: str | None
+    year: str | None
+    reference: str
+    url: str
+
+
+class LookupEntry(TypedDict):
+    text: str
+    status: str  #: resolved, ambiguous or unknown
+    key: str | None
+    locator: str | None
+    reason: str | None
+    candidates: list[str]
+    url: str | None
+    choices: list[Choice]
+
+
+class CiteAnswer(TypedDict):
+    """`kg cite --json` and /api/cite: the lookup, and each source it resolved to."""
+    query: str
+    key: str | None  #: set when the query names exactly one source
+    locator: str | None
+    reference: str | None
+    title: str | None
+    url: str | None
+    api: str | None
+    lookup: list[LookupEntry]
+    sources: list[Source]
+    citations: list[dict]  #: the one source's every citation (citations_of), else empty
+
+
+class ClaimRef(TypedDict):
+    id: str
+    text: str
+
+
+class Unresolved(TypedDict):
+    id: str
+    raw: str
+    author: str | None
+    year: str | None
+    reason: str | None
+    claim: ClaimRef
+    post: PostRef
+
+
+class Unreadable(TypedDict):
+    id: str
+    raw: str
+    reason: str
+    claim: ClaimRef
+    post: PostRef
+
+
+class KeyTitle(TypedDict):
+    key: str
+    title: str
+
+
+class Audit(TypedDict):
+    """/api/audit; `kg refs check --json` adds the library's own ``problems``."""
+    unresolved: list[Unresolved]
+    unreadable: list[Unreadable]
+    never_cited: list[KeyTitle]
+
+
+class OrganisationInfo(TypedDict):
+    id: str
+    name: str
+    acronym: str | None
+    alt_names: list[str]
+    iri: str
+
+
+class OrganisationAnswer(OrganisationInfo):
+    sources: list[SourceRow]
+
+
+def source_path(key: str, locator: str | None = None) -> str:
+    """Return the path of a source's page (``/source/DH2011b?locator=6``): resource pages sit at their IRI's path."""
+    return f"/source/{quote(key, safe='')}" + ("?" + urlencode({"locator": locator}) if locator else "")
+
+
+def format_reference(ref: Reference | None, key: str) -> str:
+    """Return a reference author-year style, as the corpus writes it: ``Department of Health (DH) (2011b), Title``."""
+    if ref is None:
+        return key
+    author = latex_decode(ref.fields.get("author") or ref.fields.get("institution") or "").strip()
+    short = latex_decode(ref.fields.get("shortauthor", "")).strip()
+    if not author:
+        forms = reference_authors(ref)
+        author = forms[0] if forms else ""
+    who = f"{author} ({short})" if short and short != author else author
+    title = latex_decode(ref.title).strip()
+    head = " ".join(part for part in (who, f"({key_year(ref)})" if ref.year else "") if part)
+    return f"{head}, {title}" if head and title else (head or title or key)
+
+
+def mark_locator(found: Source, locator: str | None) -> Source:
+    """Return a copy of a source whose claims say whether they cite page ``locator`` (``at_locator``)."""
+    locator = (locator or "").strip() or None
+    citing: list[CitingPost] = [
+        {"post": p["post"], "claims": [{**c, "at_locator": bool(locator) and any(  # type: ignore[typeddict-item]
+            cites_page(ct["locator"], locator or "") for ct in c["citations"])} for c in p["claims"]]}
+        for p in found["citing"]]
+    return {**found, "locator": locator, "citing": citing,  # type: ignore[typeddict-item]
+            "at_locator": sum(1 for p in citing for c in p["claims"] if c["at_locator"])}
+
+
+#: Sort orders of the sources list: value -> label.
+SOURCE_SORTS = {"citations": "times cited", "year": "year", "organisation": "organisation",
+                "title": "title", "key": "key"}
+
+
 class Catalog:
     """Read-only questions about one built graph; open once, ask many times."""
 
-    def __init__(self, settings: Settings, store: ox.Store | None = None):
+    def __init__(self, settings: Settings, store: ox.Store | None = None, memo: Memo | None = None):
         self.settings = settings
         self.iris = Iris(settings.base_iri)
         self._store = store
+        self._memo: Memo = memo or _no_memo
 
     @property
     def store(self) -> ox.Store:
@@ -114,22 +328,59 @@ class Catalog:
         GROUP BY ?key ?title ?year ?type ?source"""
 
     _SORTS = {
-        "citations": lambda r: (-r["citations"], r["key"].lower()),
+        "citations": lambda r: (-r["times_cited"], r["key"].lower()),
         "key": lambda r: r["key"].lower(),
         "year": lambda r: (str(r["year"] or ""), r["key"].lower()),
         "title": lambda r: ((r["title"] or "").lower(), r["key"].lower()),
+        "organisation": lambda r: ((r["organisations"][0]["name"] if r["organisations"] else r["author"]).lower(),
+                                   str(r["year"] or ""), r["key"].lower()),
     }
 
-    def sources(self, sort: str = "citations") -> list[dict]:
-        """List every source with its citation counts, sorted by citations, key, year or title."""
+    def sources(self, sort: str = "citations", org: str | None = None) -> list[SourceRow]:
+        """List every source (or one organisation's) with its citation counts, sorted by SOURCE_SORTS."""
         order = self._SORTS.get(sort)
         if order is None:
             raise NotFound(f"unknown sort {sort!r}", hint="sort by one of " + ", ".join(self._SORTS))
-        rows = self.select(self._SOURCES)
-        for row in rows:
-            row["iri"] = row.pop("source")
-            row["year"] = str(row["year"]) if row["year"] is not None else None
+        creators: dict[str, list[OrgRef]] = {}
+        for r in self.select("""
+                SELECT ?key ?id ?name ?acronym WHERE {
+                  ?s kg:citationKey ?key ; dcterms:creator ?org .
+                  ?org dcterms:identifier ?id ; skos:prefLabel ?name . OPTIONAL { ?org skos:notation ?acronym }
+                } ORDER BY ?key ?name"""):
+            creators.setdefault(r["key"], []).append({"id": r["id"], "name": r["name"], "acronym": r["acronym"]})
+        references, _ = self.library()
+        rows: list[SourceRow] = []
+        for row in self.select(self._SOURCES):
+            orgs = creators.get(row["key"], [])
+            if org and org not in {o["id"] for o in orgs}:
+                continue
+            ref = references.get(row["key"])
+            rows.append({"key": row["key"], "iri": row["source"], "title": latex_decode(row["title"] or ""),
+                         "year": str(row["year"]) if row["year"] is not None else None, "entry_type": row["type"],
+                         "times_cited": row["citations"], "claims": row["claims"], "posts": row["posts"],
+                         "organisations": orgs, "author": ", ".join(reference_authors(ref)) if ref else "",
+                         "reference": format_reference(ref, row["key"])})
         return sorted(rows, key=order)
+
+    def source_list(self, sort: str = "citations", org: str | None = None) -> SourceList:
+        """Return the sources page: the sort, the organisation asked for (NotFound if unknown) and its sources."""
+        organisation = self.organisation_info(org) if org else None
+        return {"sort": sort, "organisation": organisation, "sources": self.sources(sort, org)}
+
+    def organisation_info(self, org_id: str) -> OrganisationInfo:
+        """Return one organisation (name, acronym, other names) or raise NotFound with the closest ids."""
+        organisations = self.organisations()
+        for org in organisations:
+            if org.id == org_id:
+                return {"id": org.id, "name": org.name, "acronym": org.acronym, "alt_names": list(org.alt_names),
+                        "iri": f"{self.settings.base_iri}org/{org.id}"}
+        close = difflib.get_close_matches(org_id, [o.id for o in organisations], n=5, cutoff=0.4)
+        raise NotFound(f"no organisation {org_id!r}", hint="see the organisations on the sources page",
+                       suggestions=close)
+
+    def organisation(self, org_id: str) -> OrganisationAnswer:
+        """Return an organisation with the sources it wrote, by year."""
+        return {**self.organisation_info(org_id), "sources": self.sources("year", org_id)}  # type: ignore[typeddict-item]
 
     def keys(self) -> list[str]:
         """Return every citation key in the graph."""
@@ -141,11 +392,17 @@ class Catalog:
         Every reader asks this, not corpus/references.bib: a build made from another corpus (the
         corpus_dir setting) keeps its own library, and the checkout's may have changed since.
         """
-        rows = self.select("SELECT ?bibtex { ?s kg:citationKey ?key ; kg:bibtex ?bibtex } ORDER BY ?key")
-        return parse_bibtex("\n".join(r["bibtex"] for r in rows), f"the build in {self.settings.data_dir}")
+        def read() -> tuple[dict[str, Reference], list]:
+            rows = self.select("SELECT ?bibtex { ?s kg:citationKey ?key ; kg:bibtex ?bibtex } ORDER BY ?key")
+            return parse_bibtex("\n".join(r["bibtex"] for r in rows), f"the build in {self.settings.data_dir}")
+
+        return self._memo("library", "", read)
 
     def organisations(self) -> list[Organisation]:
         """Return the organisation authority as built into the graph, sorted by id."""
+        return self._memo("organisations", "", self._organisations)
+
+    def _organisations(self) -> list[Organisation]:
         rows = self.select("""
             SELECT ?id ?name ?acronym (GROUP_CONCAT(DISTINCT ?alt; SEPARATOR="\\u001f") AS ?alts) WHERE {
               ?org a foaf:Organization ; dcterms:identifier ?id ; skos:prefLabel ?name .
@@ -154,8 +411,12 @@ class Catalog:
         return [Organisation(id=r["id"], name=r["name"], acronym=r["acronym"],
                              alt_names=tuple(filter(None, (r["alts"] or "").split("\x1f")))) for r in rows]
 
-    def source(self, key: str) -> dict:
-        """Return a source: reference, BibTeX, citing claims by post, co-cited sources, concepts."""
+    def source(self, key: str, locator: str | None = None) -> Source:
+        """Return a source: reference, BibTeX, citing claims by post, co-cited sources, concepts.
+
+        With a page ``locator`` (from a pasted citation, ``(DH, 2011b:6)``), each citing claim says
+        whether it cites that page (``at_locator``), and ``at_locator`` counts them.
+        """
         found = self.select("""
             SELECT ?source ?title ?year ?type ?bibtex ?url WHERE {
               ?source kg:citationKey ?key .
@@ -176,13 +437,13 @@ class Catalog:
         citations = self.citations_of(key)
         posts: dict[str, dict] = {}
         for cit in citations:
-            post = posts.setdefault(cit["post"]["id"], {**cit["post"], "claims": {}})
-            claim = post["claims"].setdefault(cit["claim"]["id"], {**cit["claim"], "citations": []})
+            post = posts.setdefault(cit["post"]["id"], {"post": cit["post"], "claims": {}})
+            claim = post["claims"].setdefault(cit["claim"]["id"], {**cit["claim"], "citations": [], "at_locator": False})
             claim["citations"].append({"id": cit["id"], "raw": cit["raw"], "locator": cit["locator"]})
         co_cited = self.select("""
             SELECT ?other ?title (COUNT(DISTINCT ?group) AS ?together) WHERE {
               # From the source outwards (Oxigraph joins in the written order): starting from
-              # every group took 2.6 s for DH2011b at 10,000 posts, this 0.8 s.
+              # every group is several times slower for a most-cited source.
               ?source kg:citationKey ?key .
               ?c1 cito:hasCitedEntity ?source .
               ?group co:element ?c1 .
@@ -204,18 +465,23 @@ class Catalog:
               ?source kg:citationKey ?key . ?p cito:citesForInformation ?source ;
                  dcterms:identifier ?post ; dcterms:title ?title .
             } ORDER BY ?title""", key=key)
-        return {
-            "key": key, "iri": row["source"], "title": row["title"],
+        references, _ = self.library()
+        ref = references.get(key)
+        found: Source = {
+            "key": key, "iri": row["source"], "title": latex_decode(row["title"] or ""),
+            "reference": format_reference(ref, key),
             "year": str(row["year"]) if row["year"] is not None else None, "entry_type": row["type"],
-            "url": row["url"], "bibtex": row["bibtex"],
-            "creators": [{"id": self._local(c["org"], "org"), "name": c["name"], "acronym": c["acronym"]}
-                         for c in creators],
-            "citation_count": len(citations),
-            "posts": [{**p, "claims": list(p["claims"].values())} for p in posts.values()],
-            "co_cited": [{"key": c["other"], "title": c["title"], "together": c["together"]} for c in co_cited],
-            "concepts": concepts,
+            "url": row["url"], "bibtex": row["bibtex"] or (to_bibtex([ref]) if ref else ""),
+            "organisations": [{"id": self._local(c["org"], "org"), "name": c["name"], "acronym": c["acronym"]}
+                              for c in creators],
+            "times_cited": len(citations), "locator": None, "at_locator": 0,
+            "citing": [{"post": p["post"], "claims": list(p["claims"].values())} for p in posts.values()],
+            "co_cited": [{"key": c["other"], "label": format_reference(references.get(c["other"]), c["other"]),
+                          "count": c["together"]} for c in co_cited],
+            "concepts": [{"id": c["id"], "label": c["label"], "count": c["claims"]} for c in concepts],
             "listed_in": [{"id": r["post"], "title": r["title"]} for r in listed_in],
         }
+        return mark_locator(found, locator) if locator else found
 
     def citations_of(self, key: str) -> list[dict]:
         """Return every citation of a source: locator, raw text, claim and post, in post order."""
@@ -372,8 +638,93 @@ class Catalog:
         az = sorted(info.values(), key=lambda c: c["label"].lower())
         return {"tree": [node(r, frozenset({r})) for r in roots], "az": az}
 
+    #: Claims shown each side of a claim on its page.
+    CONTEXT_CLAIMS = 2
+
+    def claim_in_context(self, claim_id: str) -> dict:
+        """Return a claim with the claims around it in its post, each citation with its reference."""
+        found = self.claim(claim_id)
+        siblings = sorted(self.post(found["post"]["id"])["claims"], key=lambda c: c["ordinal"])
+        index = next((i for i, c in enumerate(siblings) if c["id"] == claim_id), 0)
+        references, _ = self.library()
+
+        def brief(c: dict) -> dict:
+            return {"id": c["id"], "text": c["text"], "ordinal": c["ordinal"]}
+
+        citations = [{**c, "label": format_reference(references.get(c["key"]), c["key"]) if c["key"] else None}
+                     for c in found["citations"]]
+        return {**found, "citations": citations,
+                "before": [brief(c) for c in siblings[max(0, index - self.CONTEXT_CLAIMS):index]],
+                "after": [brief(c) for c in siblings[index + 1:index + 1 + self.CONTEXT_CLAIMS]]}
+
+    def similar(self, claim_id: str, limit: int = 5) -> list[dict]:
+        """Return the claims most like one claim (from the search index); NotFound for an unknown claim."""
+        from . import search  # a later step: imported only when asked for
+
+        self.claim(claim_id)  # the graph's NotFound, which names no command, before the index's
+        found = search.more_like_this(self.settings, claim_id, limit)
+        return [{"id": r["id"], "text": r["text"], "post": r["post"]} for r in found["results"]]
+
+    def claim_list(self, post_id: str | None = None, concept_id: str | None = None, source_key: str | None = None,
+                   page: int = 1, limit: int = 100) -> dict:
+        """List claims, of one post, concept (and those below it) or source, or all of them, a page at a time."""
+        if post_id:
+            items = self.post(post_id)["claims"]
+        elif concept_id:
+            ids = [r["id"] for r in self.select("SELECT ?id { ?c a skos:Concept ; dcterms:identifier ?id }")]
+            if concept_id not in ids:
+                raise self._missing("concept", concept_id, ids)
+            items = self._claims(self._CONCEPT_CLAIMS, id=concept_id)
+        elif source_key:
+            citing = self.citations_of(source_key)
+            if not citing:
+                self.source(source_key)  # NotFound with suggestions for an unknown key
+            items = [self.claim(cid) for cid in dict.fromkeys(c["claim"]["id"] for c in citing)]
+        else:
+            rows = self.select("""
+                SELECT ?id ?text ?ordinal ?postId ?postTitle WHERE {
+                  ?claim a kg:Claim ; dcterms:identifier ?id ; c4o:hasContent ?text ; kg:ordinal ?ordinal ;
+                         dcterms:isPartOf ?post . ?post dcterms:identifier ?postId ; dcterms:title ?postTitle .
+                } ORDER BY LCASE(?postTitle) ?ordinal""")
+            items = [{"id": r["id"], "text": r["text"], "ordinal": r["ordinal"],
+                      "post": {"id": r["postId"], "title": r["postTitle"]}} for r in rows]
+        total = len(items)
+        start = (page - 1) * limit
+        return {"total": total, "page": page, "limit": limit, "pages": -(-total // limit),
+                "claims": items[start:start + limit]}
+
+    def post_list(self) -> dict:
+        """List the posts with their claim and citation counts and where they were found."""
+        rows = self.select("""
+            SELECT ?id ?title ?kind ?excerpt (COUNT(DISTINCT ?claim) AS ?claims) (COUNT(DISTINCT ?citation) AS ?citations)
+            WHERE {
+              ?post a fabio:BlogPost ; dcterms:identifier ?id ; dcterms:title ?title .
+              OPTIONAL { ?post kg:postKind ?kind } OPTIONAL { ?post kg:excerpt ?excerpt }
+              OPTIONAL { ?claim dcterms:isPartOf ?post . OPTIONAL { ?citation cito:hasCitingEntity ?claim } }
+            } GROUP BY ?id ?title ?kind ?excerpt ORDER BY LCASE(?title)""")
+        places = self.select("""
+            SELECT ?id ?dump ?start ?end WHERE {
+              ?post a fabio:BlogPost ; dcterms:identifier ?id ; prov:qualifiedDerivation ?d .
+              ?d prov:entity ?e ; kg:startLine ?start ; kg:endLine ?end . ?e dcterms:identifier ?dump .
+            } ORDER BY ?id ?dump ?start""")
+        provenance: dict[str, list[dict]] = {}
+        for p in places:
+            provenance.setdefault(p["id"], []).append({"dump": p["dump"], "start": p["start"], "end": p["end"]})
+        return {"posts": [{"id": r["id"], "title": r["title"], "kind": r["kind"], "excerpt": bool(r["excerpt"]),
+                           "claims": r["claims"], "citations": r["citations"],
+                           "provenance": provenance.get(r["id"], [])} for r in rows]}
+
+    #: The claims about a concept (?id) and the concepts below it.
+    _CONCEPT_CLAIMS = """
+            ?top dcterms:identifier ?id ; a skos:Concept .
+            ?tag (skos:broader|^skos:narrower)* ?top .
+            ?claim dcterms:subject ?tag ."""
+
     def concept(self, concept_id: str) -> dict:
-        """Return a concept: labels, definition, neighbours, its claims and the sources they cite."""
+        """Return a concept: labels, definition, neighbours, claims, most-cited sources, co-occurring concepts.
+
+        Its claims include those of the concepts below it.
+        """
         # This concept's row only: the claim counts of every concept (_concept_rows) took 1.4 s
         # at 3,000 posts and the page does not show them.
         rows = self.select("""
@@ -400,10 +751,7 @@ class Catalog:
             entry = {"id": r["id"], "label": r["label"]}
             if entry not in neighbours[r["rel"]]:
                 neighbours[r["rel"]].append(entry)
-        claims = self._claims("""
-            ?top dcterms:identifier ?id ; a skos:Concept .
-            ?tag (skos:broader|^skos:narrower)* ?top .
-            ?claim dcterms:subject ?tag .""", id=concept_id)
+        claims = self._claims(self._CONCEPT_CLAIMS, id=concept_id)
         sources = self.select("""
             SELECT ?key ?title (COUNT(DISTINCT ?citation) AS ?citations) WHERE {
               ?top dcterms:identifier ?id ; a skos:Concept .
@@ -412,14 +760,53 @@ class Catalog:
               ?citation cito:hasCitingEntity ?claim ; cito:hasCitedEntity ?s .
               ?s kg:citationKey ?key . OPTIONAL { ?s dcterms:title ?title }
             } GROUP BY ?key ?title ORDER BY DESC(?citations) ?key""", id=concept_id)
-        return {"id": concept_id, "iri": row["concept"], "label": row["label"],
-                "alt_labels": other_labels(row["label"], (row["alts"] or "").split("\x1f")),
-                "definition": row["definition"], **neighbours, "claims": claims, "sources": sources}
+        subtree = {r["id"] for r in self.select("""
+            SELECT DISTINCT ?id WHERE {
+              ?top dcterms:identifier ?cid ; a skos:Concept .
+              ?tag (skos:broader|^skos:narrower)* ?top .
+              ?tag dcterms:identifier ?id .
+            }""", cid=concept_id)} | {concept_id}
+        # The concepts tagged on its claims besides itself and those below it, most shared first.
+        together: Counter[str] = Counter()
+        labels: dict[str, str] = {}
+        for claim_ in claims:
+            for c in claim_["concepts"]:
+                if c["id"] not in subtree:
+                    together[c["id"]] += 1
+                    labels[c["id"]] = c["label"]
+        references, _ = self.library()
+        return {
+            "id": concept_id, "iri": row["concept"], "pref_label": row["label"],
+            "alt_labels": other_labels(row["label"], (row["alts"] or "").split("\x1f")),
+            "definition": row["definition"], "broader": neighbours["broader"], "narrower": neighbours["narrower"],
+            "related": neighbours["related"],
+            "claims": [{"id": c["id"], "text": c["text"], "post": c["post"],
+                        "concepts": c["concepts"], "citations": c["citations"]} for c in claims],
+            "sources": [{"key": s["key"], "label": format_reference(references.get(s["key"]), s["key"]),
+                         "count": s["citations"]} for s in sources],
+            "co_occurring": [{"id": cid, "label": labels[cid], "count": n}
+                             for cid, n in sorted(together.items(), key=lambda kv: (-kv[1], labels[kv[0]].lower()))],
+        }
+
+    def concept_index(self) -> dict:
+        """Return the concept tree and an A-Z index, by first letter, in which other labels point to their concept."""
+        found = self.concepts()
+        entries = []
+        for c in found["az"]:
+            entries.append({"label": c["label"], "id": c["id"], "pref_label": c["label"], "preferred": True})
+            for alt in c["alt_labels"]:  # already each once ignoring case (kg.concepts.other_labels)
+                entries.append({"label": alt, "id": c["id"], "pref_label": c["label"], "preferred": False})
+        entries.sort(key=lambda e: (e["label"].casefold(), not e["preferred"]))
+        letters: dict[str, list[dict]] = {}
+        for entry in entries:
+            first = entry["label"][:1].upper()
+            letters.setdefault(first if first.isalpha() else "#", []).append(entry)
+        return {"count": len(found["az"]), "tree": found["tree"], "az": sorted(letters.items())}
 
     # --- Audit and linked data -----------------------------------------------------------
 
-    def audit(self) -> dict:
-        """Return unresolved citations (with claim and post) and sources no claim cites."""
+    def audit(self) -> Audit:
+        """Return unresolved and unreadable citations (with claim and post) and sources no claim cites."""
         unresolved = self.select("""
             SELECT ?id ?raw ?author ?year ?reason ?claimId ?text ?postId ?postTitle WHERE {
               ?citation a cito:Citation ; kg:citationStatus "unresolved" ; dcterms:identifier ?id ;
@@ -450,7 +837,7 @@ class Catalog:
             "unresolved": [{"id": r["id"], "raw": r["raw"], "author": r["author"], "year": r["year"],
                             "reason": r["reason"], "claim": {"id": r["claimId"], "text": r["text"]},
                             "post": {"id": r["postId"], "title": r["postTitle"]}} for r in unresolved],
-            "uncited": uncited,
+            "never_cited": [{"key": r["key"], "title": latex_decode(r["title"] or "")} for r in uncited],
         }
 
     def keys_for(self, post: str | None = None, concept: str | None = None, query: str | None = None) -> list[str]:
@@ -468,6 +855,47 @@ class Catalog:
         if query is not None:
             keys |= set(search_source_keys(self.settings, query))
         return sorted(keys, key=str.lower)
+
+    def cite(self, query: str) -> CiteAnswer:
+        """Look a citation up by key, human form or pasted group, in the build's own library.
+
+        ``lookup`` has one entry per citation of the query (:func:`lookup`), each with its
+        source page's path and the sources to choose from; ``sources`` has each source it
+        resolved to (in the order written), marked at the page written. ``key``, ``reference``,
+        ``url`` and ``citations`` are set when the query names exactly one source; an author-year
+        naming several leaves ``sources`` empty, for the caller to list the choices. Raises
+        NotFound (with the closest keys) when no part of the query names a source or several.
+        """
+        text = " ".join(query.split())
+        if not text:
+            raise KGError("type a citation to look up", hint="e.g. DH 2011b, Department of Health 2011 or (DH, 2011b:6)")
+        references, _ = self.library()
+        entries = lookup(text, references, self.organisations())
+        first = entries[0]
+        if not any(e["key"] or e["status"] == "ambiguous" for e in entries):
+            raise NotFound(first["reason"] or f"no library entry matches {text!r}",
+                           hint=("closest: " + ", ".join(first["candidates"])) if first["candidates"]
+                           else "see the list of sources",
+                           suggestions=first["candidates"])
+        listed: list[LookupEntry] = [
+            {**e, "url": source_path(e["key"], e["locator"]) if e["key"] else None,  # type: ignore[typeddict-item]
+             "choices": [{"key": k, "title": latex_decode(references[k].title) if k in references else None,
+                          "year": references[k].year if k in references else None,
+                          "reference": format_reference(references.get(k), k),
+                          "url": source_path(k, e["locator"])} for k in e["candidates"]]}
+            for e in entries]
+        sources = []
+        for key in dict.fromkeys(e["key"] for e in entries if e["key"]):
+            locators = [e["locator"] for e in entries if e["key"] == key and e["locator"]]
+            sources.append(mark_locator(self._memo("source", key, lambda key=key: self.source(key)),
+                                        locators[0] if locators else None))
+        one = sources[0] if len(sources) == 1 and all(e["key"] for e in entries) else None
+        return {"query": text, "key": one["key"] if one else None, "locator": one["locator"] if one else None,
+                "reference": one["reference"] if one else None, "title": one["title"] if one else None,
+                "url": listed[0]["url"] if one else None,
+                "api": f"/api/source/{quote(one['key'], safe='')}" if one else None,
+                "lookup": listed, "sources": sources,
+                "citations": self.citations_of(one["key"]) if one else []}
 
     def describe(self, iri: str) -> dict:
         """Return every statement about ``iri`` and every statement pointing at it."""
@@ -567,41 +995,9 @@ def lookup(query: str, references: dict[str, Reference], organisations: list[Org
     return out
 
 
-def cite(settings: Settings, query: str) -> dict:
-    """Look a citation up by key, human form or pasted group, in the build's own library.
-
-    Returns {query, lookup, sources}: ``lookup`` as :func:`lookup` answers it, and for each source
-    it resolved to (in the order written), its reference, every citation of it and the citing
-    posts. With exactly one source, ``reference``, ``citations`` and ``posts`` are that source's.
-    Raises NotFound (with the closest keys) when no part of the query names a source or several
-    to choose from.
-    """
-    cat = Catalog(settings)
-    references, _ = cat.library()
-    found_lookup = lookup(query, references, cat.organisations())
-    for entry in found_lookup:
-        entry["choices"] = [{"key": k, "title": latex_decode(references[k].title) if k in references else None,
-                             "year": references[k].year if k in references else None} for k in entry["candidates"]]
-    if not any(e["key"] or e["status"] == "ambiguous" for e in found_lookup):
-        first = found_lookup[0]
-        raise NotFound(first["reason"] or f"no library entry matches {query!r}",
-                       hint=("closest: " + ", ".join(first["candidates"])) if first["candidates"] else None,
-                       suggestions=first["candidates"])
-    sources = []  # an author-year naming several sources leaves this empty: the caller lists the choices
-    for key in dict.fromkeys(e["key"] for e in found_lookup if e["key"]):
-        found = cat.source(key)
-        locators = [e["locator"] for e in found_lookup if e["key"] == key and e["locator"]]
-        reference = {name: found[name] for name in ("key", "title", "year", "bibtex", "entry_type", "url", "iri",
-                                                    "creators", "co_cited", "concepts")}
-        sources.append({"reference": reference, "locator": locators[0] if locators else None,
-                        "citations": cat.citations_of(key), "posts": found["posts"]})
-    answer: dict[str, Any] = {"query": " ".join(query.split()), "lookup": found_lookup, "sources": sources}
-    if len(sources) == 1 and all(e["key"] for e in found_lookup):
-        answer.update(reference=sources[0]["reference"], locator=sources[0]["locator"],
-                      citations=sources[0]["citations"], posts=sources[0]["posts"])
-    else:
-        answer.update(reference=None, locator=None, citations=[], posts=[])
-    return answer
+def cite(settings: Settings, query: str) -> CiteAnswer:
+    """Look a citation up by key, human form or pasted group, in the build's own library (Catalog.cite)."""
+    return Catalog(settings).cite(query)
 
 
 def cites_page(locator: str | None, page: str) -> bool:
@@ -644,7 +1040,7 @@ def refs_check(settings: Settings) -> dict:
     are read from the configured library file (they never reached the build).
     """
     cat = Catalog(settings)
-    report = cat.audit()
+    report: dict[str, Any] = dict(cat.audit())
     references, _ = cat.library()
     report["problems"] = [problem.as_dict() for problem in check_library(references)]
     _, failures = load_library(settings.references_file, missing_ok=True)
@@ -681,12 +1077,12 @@ def stats(settings: Settings) -> dict:
     return Catalog(settings).stats()
 
 
-def sources(settings: Settings, sort: str = "citations") -> list[dict]:
+def sources(settings: Settings, sort: str = "citations") -> list[SourceRow]:
     """List every source with its citation counts."""
     return Catalog(settings).sources(sort)
 
 
-def source(settings: Settings, key: str) -> dict:
+def source(settings: Settings, key: str) -> Source:
     """Return one source with everything that cites it."""
     return Catalog(settings).source(key)
 
@@ -716,7 +1112,7 @@ def concepts(settings: Settings) -> dict:
     return Catalog(settings).concepts()
 
 
-def audit(settings: Settings) -> dict:
+def audit(settings: Settings) -> Audit:
     """Return unresolved citations and uncited sources."""
     return Catalog(settings).audit()
 

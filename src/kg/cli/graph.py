@@ -110,7 +110,8 @@ def export_command(settings, fmt: str, output: Path | None) -> None:
 @click.command("cite", cls=ShowsPlaces, uses=("data_dir",))
 @click.argument("query")
 @click.option("--json", "as_json", is_flag=True,
-              help="Print {query, lookup, sources, reference, locator, citations} as JSON (the shape of /api/cite's lookup).")
+              help="Print the lookup as JSON: {query, key, locator, reference, lookup, sources, citations...}, "
+                   "the answer of /api/cite.")
 @with_settings
 def cite_command(settings, query: str, as_json: bool) -> None:
     """Show a source and every claim that cites it, grouped by post, with locators.
@@ -126,7 +127,7 @@ def cite_command(settings, query: str, as_json: bool) -> None:
     found = catalog.cite(settings, query)
     unresolved = not found["sources"]
     if as_json:
-        echo_json({name: found[name] for name in ("query", "lookup", "sources", "reference", "locator", "citations")})
+        echo_json(found)
         if unresolved:
             raise SystemExit(1)
         return
@@ -146,26 +147,29 @@ def cite_command(settings, query: str, as_json: bool) -> None:
         raise KGError(f"{found['query']!r} names no single source", hint="ask for one of the keys listed above")
 
 
-def _echo_source(source: dict) -> None:
-    ref, locator = source["reference"], source["locator"]
-    click.echo(f"{ref['key']}: {ref['title']} ({ref['year']})")
-    click.echo(ref["bibtex"] or "")
-    count = len(source["citations"])
-    at_page = sum(1 for c in source["citations"] if catalog.cites_page(c["locator"], locator or ""))
+def _echo_source(source: catalog.Source) -> None:
+    locator = source["locator"]
+    click.echo(f"{source['key']}: {source['title']} ({source['year']})")
+    click.echo(source["bibtex"] or "")
+    count = source["times_cited"]
+    # Citations at the page, not claims (Source.at_locator): a claim may cite the page twice.
+    at_page = sum(1 for citing in source["citing"] for claim in citing["claims"] for c in claim["citations"]
+                  if catalog.cites_page(c["locator"], locator or ""))
     click.echo(f"Cited {count} time{'s' if count != 1 else ''}"
                + (f"; {at_page} at p. {locator} (starred)" if locator else "") + ":")
-    for post in source["posts"]:
-        click.echo(f"\n  {post['title']}  [{post['id']}]")
-        for claim in post["claims"]:
+    for citing in source["citing"]:
+        click.echo(f"\n  {citing['post']['title']}  [{citing['post']['id']}]")
+        for claim in citing["claims"]:
             where = ", ".join(f"p. {c['locator']}" if c["locator"] else "no page" for c in claim["citations"])
-            star = "*" if locator and any(catalog.cites_page(c["locator"], locator) for c in claim["citations"]) else " "
+            star = "*" if claim["at_locator"] else " "
             click.echo(f"   {star}#{claim['ordinal']} ({where}) {claim['text']}")
-    if ref["co_cited"]:
-        click.echo("\nCited together with: " + ", ".join(c["key"] for c in ref["co_cited"]))
+    if source["co_cited"]:
+        click.echo("\nCited together with: " + ", ".join(c["key"] for c in source["co_cited"]))
 
 
 @refs_group.command("check", cls=ShowsPlaces, uses=("data_dir", "references_file"))
-@click.option("--json", "as_json", is_flag=True, help="Print {unresolved, unreadable, uncited, problems} as JSON.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print {unresolved, unreadable, never_cited, problems} as JSON (/api/audit's answer, with problems).")
 @click.option("--strict", is_flag=True, help="Exit 1 if anything is found.")
 @with_settings
 def refs_check_command(settings, as_json: bool, strict: bool) -> None:
@@ -188,13 +192,13 @@ def refs_check_command(settings, as_json: bool, strict: bool) -> None:
         click.echo(f"Unreadable citation-like text: {len(report['unreadable'])}")
         for item in report["unreadable"]:
             click.echo(f"  {item['raw']} in {item['post']['id']}, claim {item['claim']['id']}: {item['reason']}")
-        click.echo(f"Uncited library entries: {len(report['uncited'])}")
-        for item in report["uncited"]:
+        click.echo(f"Uncited library entries: {len(report['never_cited'])}")
+        for item in report["never_cited"]:
             click.echo(f"  {item['key']}: {item['title']}")
         click.echo(f"Library problems: {len(report['problems'])}")
         for item in report["problems"]:
             click.echo(f"  [{item['kind']}] {item['message']}")
-    found = len(report["unresolved"]) + len(report["unreadable"]) + len(report["uncited"]) + len(report["problems"])
+    found = len(report["unresolved"]) + len(report["unreadable"]) + len(report["never_cited"]) + len(report["problems"])
     if strict and found:
         raise KGError(f"the reference audit found {found} issue{'s' if found != 1 else ''}",
                       hint="fix them, or drop --strict")

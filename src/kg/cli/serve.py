@@ -1,143 +1,12 @@
-"""kg serve."""
+"""kg serve: a thin command over web.server.serve."""
 
 from __future__ import annotations
-
-import ctypes
-import ctypes.util
-import errno
-import gc
-import json
-import math
-import resource
-import socket
-import time
-import warnings
 
 import click
 
 from .. import generations
-from ..errors import KGError
 from ..graph import store_path
 from .common import with_settings
-
-
-#: Bytes waitress accepts beyond max_request_bytes before refusing a body itself.
-WAITRESS_HEADROOM = 1 << 20
-
-#: glibc malloc arenas the server may use (mallopt M_ARENA_MAX; glibc's default is 8 per core).
-MALLOC_ARENAS = 2
-_M_ARENA_MAX = -8
-
-
-#: A request that takes this many seconds is a big one (a concept or source page with thousands of
-#: claims): the heap it freed is handed back to the system when it ends.
-TRIM_AFTER_SECONDS = 1.0
-
-
-def _libc():
-    name = ctypes.util.find_library("c")
-    try:
-        return ctypes.CDLL(name) if name else None
-    except OSError:
-        return None
-
-
-class TrimAfterSlowRequests:
-    """WSGI middleware: after a request slower than ``seconds``, return freed heap memory (malloc_trim).
-
-    glibc keeps what a big page freed for later allocations; without handing it back, the RSS
-    of a server that has shown a few big concept pages stays at its peak.
-    """
-
-    def __init__(self, app, seconds: float = TRIM_AFTER_SECONDS):
-        self.app = app
-        self.seconds = seconds
-        libc = _libc()
-        self._trim = getattr(libc, "malloc_trim", None)
-
-    def __call__(self, environ, start_response):
-        began = time.monotonic()
-        try:
-            return self.app(environ, start_response)
-        finally:
-            if self._trim is not None and time.monotonic() - began >= self.seconds:
-                self._trim(0)
-
-
-def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
-    """Cap glibc's malloc arenas before the server's threads start; return False where that is not glibc.
-
-    Each waitress thread otherwise gets an arena of its own, and the memory a big page (a concept
-    with thousands of claims, its Oxigraph query) frees stays in that thread's arena: at 3,000
-    posts five concept and five source pages left the server at 659 MiB with the default and
-    379 MiB with two arenas.
-    """
-    mallopt = getattr(_libc(), "mallopt", None)
-    return bool(mallopt and mallopt(_M_ARENA_MAX, arenas))
-
-
-#: File descriptors kept for the store, the index and the SPARQL workers beside the connections.
-SPARE_FILES = 256
-
-
-def open_files_for(connections: int) -> int:
-    """Raise the soft open-files limit towards what ``connections`` need; return how many connections fit."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = connections + SPARE_FILES
-    if soft != resource.RLIM_INFINITY and soft < want:
-        new = want if hard == resource.RLIM_INFINITY else min(want, hard)
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
-            soft = new
-        except (ValueError, OSError):
-            pass
-    if soft == resource.RLIM_INFINITY:
-        return connections
-    return max(1, min(connections, soft - SPARE_FILES))
-
-
-def _listen_error(exc: OSError, host: str, port: int) -> KGError:
-    """Say why ``kg serve`` cannot listen, naming the option and setting that fix it."""
-    if exc.errno == errno.EADDRINUSE:
-        return KGError(f"port {port} on {host} is in use; pass --port or set KG_PORT")
-    if exc.errno == errno.EACCES:
-        return KGError(f"port {port} on {host} needs privileges this user lacks; pass --port (above 1023) "
-                       "or set KG_PORT")
-    if exc.errno == errno.EADDRNOTAVAIL or isinstance(exc, socket.gaierror):
-        return KGError(f"cannot listen on {host}: {exc.strerror or exc}; pass --host or set KG_HOST "
-                       "(127.0.0.1 is this machine)")
-    return KGError(f"cannot listen on {host} port {port}: {exc.strerror or exc}; pass --host/--port "
-                   "or set KG_HOST/KG_PORT")
-
-
-def _waitress_channel(max_request_bytes: int):
-    """Return waitress's connection class with its own error answers (a malformed request's 400,
-    an oversized body's 413, an unsupported transfer coding's 501) in the app's error shape and
-    with the app's security headers; waitress's plain-text pages carry neither."""
-    from waitress.channel import HTTPChannel
-    from waitress.task import ErrorTask
-
-    from web.http import SECURITY_HEADERS
-
-    class KGErrorTask(ErrorTask):
-        def execute(self):
-            error = self.request.error
-            if error.code == 413:
-                message = (f"the request body is larger than {max_request_bytes} bytes; send a smaller one, "
-                           "or raise the max_request_bytes setting")
-            else:
-                message = f"{error.reason.lower()}: {error.body}"
-            body = json.dumps({"ok": False, "error": message, "status": error.code}).encode("utf-8")
-            self.status = f"{error.code} {error.reason}"
-            self.response_headers.extend([("Content-Type", "application/json"), *SECURITY_HEADERS.items()])
-            self.set_close_on_finish()
-            self.content_length = len(body)
-            self.write(body)
-
-    class KGChannel(HTTPChannel):
-        error_task_class = KGErrorTask
-
-    return KGChannel
 
 
 @click.command("serve")
@@ -155,52 +24,10 @@ def serve_command(settings, host: str | None, port: int | None) -> None:
     # Fail now, with the fix, rather than on the first request: no build, or a damaged one.
     store_path(settings)
     generations.check_readable(settings)
-    limit_malloc_arenas()
-    connections = open_files_for(settings.max_connections)
-    if connections < settings.max_connections:
-        click.echo(f"Note: the open-files limit (ulimit -n) allows {connections} connections, not "
-                   f"max_connections = {settings.max_connections}", err=True)
     # Imported here: `kg` must not import `web` when the CLI loads.
-    import waitress
+    from web.server import serve
 
-    from web import create_app
-    from web.sparql_endpoint import close_pool
-
-    app = create_app(settings)
-    idle = max(1, math.ceil(settings.idle_timeout))
-    try:
-        failure = None
-        with warnings.catch_warnings():
-            # waitress leaves the socket it could not bind unclosed: it closes (warning) once the
-            # error is gone, at the end of the except block.
-            warnings.simplefilter("ignore", ResourceWarning)
-            try:
-                # waitress's own cap sits a little above the app's, so a body just over
-                # max_request_bytes gets the app's 413 (naming the setting); waitress still refuses
-                # anything far larger before buffering it. Idle connections are closed after
-                # idle_timeout (checked every half of it), so a crowd of them cannot hold every one
-                # of the max_connections; poll(), not select(), which stops at 1,024 descriptors.
-                server = waitress.create_server(
-                    TrimAfterSlowRequests(app), host=settings.host, port=settings.port, threads=settings.threads,
-                    max_request_body_size=settings.max_request_bytes + WAITRESS_HEADROOM, ident="kg",
-                    connection_limit=connections, channel_timeout=idle, cleanup_interval=max(1, idle // 2),
-                    asyncore_use_poll=True)
-            except OSError as exc:
-                failure = _listen_error(exc, settings.host, settings.port)
-            gc.collect()
-        if failure is not None:
-            raise failure
-        server.channel_class = _waitress_channel(settings.max_request_bytes)
-        shown = f"[{server.effective_host}]" if ":" in str(server.effective_host) else server.effective_host
-        click.echo(f"Serving {settings.data_dir} at http://{shown}:{server.effective_port}/ (press Ctrl+C to stop)")
-        try:
-            server.run()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.close()
-    finally:
-        close_pool(app)
+    serve(settings, echo=click.echo)
 
 
 COMMANDS = [serve_command]
