@@ -1,10 +1,16 @@
-"""Session fixtures shared by test modules: the real seed corpus built once, the web app, a served instance."""
+"""Session fixtures shared by test modules: the real seed corpus built once, the web app, a served instance.
+
+The session-wide builds (``built_settings``: graph and index; ``real_graph``: graph only) are
+shared by every module that reads them, so none may write to their data directories: a test that
+changes a build works on a copy (``copy_build``).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -36,6 +42,28 @@ def built_settings(tmp_path_factory):
     report = build.build(settings)
     assert report.failures == [], report.failures
     return settings
+
+
+@pytest.fixture(scope="session")
+def real_graph(tmp_path_factory):
+    """(settings, corpus, graph stats) of the real corpus's graph, written once per test session.
+
+    The graph, SPARQL, catalog and shapes modules each wrote this same graph before; one write
+    serves them all. Read it only: copy it with ``copy_build`` to change it.
+    """
+    from graph_fixtures import build_real
+
+    return build_real(tmp_path_factory)
+
+
+def copy_build(data_dir: Path, target: Path) -> Path:
+    """Copy a built data directory to ``target`` for a test that changes it; return ``target``.
+
+    The generation links (``current``, ``builds/*/store``) are relative, so ``symlinks=True``
+    makes the copy point at its own store and index, never back at the shared build.
+    """
+    shutil.copytree(data_dir, target, symlinks=True)
+    return target
 
 
 @pytest.fixture(scope="session")

@@ -7,15 +7,17 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from graph_fixtures import build_real
+from conftest import copy_build
 from kg.catalog import Catalog
 from kg.cli import main
 from kg.errors import NotFound
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    settings = build_real(tmp_path_factory)[0]
+def built(real_graph, tmp_path_factory):
+    # A copy of the session's graph: test_kg_bibtex_query_... builds the index into it.
+    shared = real_graph[0]
+    settings = shared.with_(data_dir=copy_build(shared.data_dir, tmp_path_factory.mktemp("catalog") / "data"))
     return settings, Catalog(settings)
 
 

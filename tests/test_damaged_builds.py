@@ -12,17 +12,20 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from conftest import copy_build
 from kg import build, generations
 from kg.cli import main
 from kg.settings import load_settings
 
 
 @pytest.fixture(scope="module")
-def pristine(tmp_path_factory):
-    """A data directory holding a sound build of the seed corpus, copied by each test."""
-    settings = load_settings(env={}, data_dir=tmp_path_factory.mktemp("pristine") / "data")
-    assert build.build(settings).failures == []
-    return settings.data_dir
+def pristine(built_settings, tmp_path_factory):
+    """A data directory holding a sound build of the seed corpus, copied by each test.
+
+    A copy of the session's build (built with no failures, like this one was) rather than a
+    build of its own; the tests copy this one again, so the shared build is never touched.
+    """
+    return copy_build(built_settings.data_dir, tmp_path_factory.mktemp("pristine") / "data")
 
 
 def _live(data: Path, part: str) -> Path:

@@ -7,7 +7,6 @@ import threading
 import pytest
 from rdflib import Literal, URIRef
 
-from graph_fixtures import build_real
 from kg import graph
 from kg.errors import GraphError
 from kg.graph import Iris, build_graph, open_graph, open_store
@@ -15,8 +14,8 @@ from kg.vocab import C4O, CITO, DCTERMS, KG, OA, RDF
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    return build_real(tmp_path_factory)
+def built(real_graph):
+    return real_graph
 
 
 def test_counts_match_the_corpus(built):

@@ -16,15 +16,14 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from graph_fixtures import build_real
 from kg import sparql
 from kg.errors import NotFound, QueryRefused, QueryTimeout, SparqlError
 from kg.sparql import run_named, run_query
 
 
 @pytest.fixture(scope="module")
-def settings(tmp_path_factory):
-    return build_real(tmp_path_factory)[0]
+def settings(real_graph):
+    return real_graph[0]
 
 
 MOST_CITED = [  # key, citations, distinct claims, distinct posts
