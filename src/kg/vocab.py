@@ -169,7 +169,7 @@ class KG(DefinedNamespace):
     citationKey: URIRef
     entryType: URIRef
     bibtex: URIRef
-    contextLabel: URIRef  # declared in ontology/concepts.ttl by the concept scheme
+    contextLabel: URIRef  # used by ontology/concepts.ttl
 
 
 #: The prefixes kg binds and pre-declares in SPARQL, in display order.
