@@ -495,7 +495,7 @@ class Catalog:
               ?post dcterms:identifier ?postId ; dcterms:title ?postTitle .
               # Optional parts last: Oxigraph joins in the written order, and an early OPTIONAL
               # makes it enumerate every citation before binding the source (265 ms -> 4 ms).
-              OPTIONAL { ?citation bibo:locator ?locator }
+              OPTIONAL { ?citation kg:citedLocator ?locator }
             } ORDER BY ?postTitle ?ordinal ?cid""", key=key)
         # The parenthesis each citation stands in, asked apart: as an OPTIONAL above, Oxigraph
         # joined every group of the graph to the citations (DH2011b at 10,000 posts: 3.4 -> 0.4 s).
@@ -556,7 +556,7 @@ class Catalog:
               ?claim dcterms:identifier ?cid .
               ?citation cito:hasCitingEntity ?claim ; dcterms:identifier ?citId ; c4o:hasContent ?raw ;
                         kg:citationStatus ?status ; cito:hasCitationCharacterization ?function ; kg:ordinal ?n .
-              OPTIONAL {{ ?citation bibo:locator ?locator }}
+              OPTIONAL {{ ?citation kg:citedLocator ?locator }}
               OPTIONAL {{ ?citation cito:hasCitedEntity ?s . ?s kg:citationKey ?key }}
               OPTIONAL {{ ?citation kg:unresolvedReason ?reason }}
             }} ORDER BY ?cid ?n""", **bindings)

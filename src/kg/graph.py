@@ -206,7 +206,10 @@ class _T:
     hasCitingEntity, hasCitedEntity, cites = str(CITO.hasCitingEntity), str(CITO.hasCitedEntity), str(CITO.cites)
     hasCitationCharacterization = str(CITO.hasCitationCharacterization)
     citesForInformation = str(CITO.citesForInformation)
-    locator, element = str(BIBO.locator), str(CO.element)
+    citedLocator, element = str(KG.citedLocator), str(CO.element)
+    List, ListItem, PointerListItem = str(CO.List), str(CO.ListItem), str(C4O.InTextReferencePointerListItem)
+    item, firstItem, lastItem, itemContent = str(CO.item), str(CO.firstItem), str(CO.lastItem), str(CO.itemContent)
+    index, nextItem, size = str(CO.index), str(CO.nextItem), str(CO.size)
 
 
 #: CiTO function local name -> its IRI, or None for a name CiTO lacks.
@@ -381,7 +384,7 @@ def post_lines(post: Post, claims: Iterable[Claim], citations: Iterable[Citation
         iri(t, T.hasSource, ids.post(cit.post_id))
         lit(t, T.hasContent, cit.raw)
         _selectors(out, t, cit.start, cit.end, cit.raw)
-        lit(t, T.locator, cit.locator)
+        lit(t, T.citedLocator, cit.locator)
         lit(t, T.citedAuthor, cit.author)
         lit(t, T.citedYear, cit.year or None)
         lit(t, T.citationStatus, cit.status)
@@ -406,14 +409,32 @@ def post_lines(post: Post, claims: Iterable[Claim], citations: Iterable[Citation
             iri(claim_iri, T.cites, source)
         else:
             lit(t, T.unresolvedReason, cit.reason or "no matching entry in the reference library")
-        g = ids.group(cit.group_id)
-        iri(g, T.element, t)
-    groups = {cit.group_id: cit for cit in citations}
-    for group_id, cit in groups.items():
+    # Each parenthesis is a c4o:InTextReferencePointerList in the Collections Ontology's list
+    # pattern, so the order it names its works in is kept: one co:ListItem per citation with its
+    # 1-based co:index, co:itemContent the citation, co:nextItem the next. co:element is written
+    # too; CO entails it from co:item/co:itemContent, and membership queries need no path.
+    # Index and size are xsd:integer: Oxigraph stores CO's xsd:positiveInteger as xsd:integer.
+    members: dict[str, list[Citation]] = {}
+    for cit in citations:
+        members.setdefault(cit.group_id, []).append(cit)
+    for group_id, group in members.items():
         g = ids.group(group_id)
-        a(g, T.PointerList)
-        lit(g, T.hasContent, cit.group_raw)
-        iri(g, T.hasContext, ids.claim(cit.claim_id))
+        a(g, T.PointerList, T.List)  # C4O makes the one a co:List; said, so no reasoner is needed
+        lit(g, T.hasContent, group[0].group_raw)
+        iri(g, T.hasContext, ids.claim(group[0].claim_id))
+        lit(g, T.size, len(group))
+        items = [f"{g}#item-{n}" for n in range(1, len(group) + 1)]
+        iri(g, T.firstItem, items[0])
+        iri(g, T.lastItem, items[-1])
+        for n, (item, cit) in enumerate(zip(items, group), 1):
+            t = ids.citation(cit.id)
+            iri(g, T.element, t)
+            iri(g, T.item, item)
+            a(item, T.PointerListItem, T.ListItem)
+            lit(item, T.index, n)
+            iri(item, T.itemContent, t)
+            if n < len(items):
+                iri(item, T.nextItem, items[n])
 
     # Citation-like text the grammar could not read: kept for the audit, never a citation.
     for odd in unreadable:

@@ -65,17 +65,27 @@ class C4O(DefinedNamespace):
 
     InTextReferencePointer: URIRef
     InTextReferencePointerList: URIRef
+    InTextReferencePointerListItem: URIRef
     hasContent: URIRef
     hasContext: URIRef
 
 
 class CO(DefinedNamespace):
-    """Collections Ontology: the members of an in-text reference pointer list."""
+    """Collections Ontology: the ordered items of an in-text reference pointer list."""
 
     _fail = True
     _NS = Namespace("http://purl.org/co/")
 
+    List: URIRef
+    ListItem: URIRef
     element: URIRef
+    firstItem: URIRef
+    lastItem: URIRef
+    item: URIRef
+    itemContent: URIRef
+    index: URIRef
+    nextItem: URIRef
+    size: URIRef
 
 
 class DOCO(DefinedNamespace):
@@ -107,12 +117,11 @@ class FABIO(DefinedNamespace):
 
 
 class BIBO(DefinedNamespace):
-    """Bibliographic Ontology: locators and short titles."""
+    """Bibliographic Ontology: short titles."""
 
     _fail = True
     _NS = Namespace("http://purl.org/ontology/bibo/")
 
-    locator: URIRef
     shortTitle: URIRef
     Document: URIRef
 
@@ -152,6 +161,7 @@ class KG(DefinedNamespace):
     unresolvedReason: URIRef
     citedAuthor: URIRef
     citedYear: URIRef
+    citedLocator: URIRef
     citationForm: URIRef
     noteText: URIRef
     UnreadableCitation: URIRef
@@ -159,7 +169,7 @@ class KG(DefinedNamespace):
     citationKey: URIRef
     entryType: URIRef
     bibtex: URIRef
-    contextLabel: URIRef  # declared in ontology/concepts.ttl by the concept scheme
+    contextLabel: URIRef  # used by ontology/concepts.ttl
 
 
 #: The prefixes kg binds and pre-declares in SPARQL, in display order.
