@@ -353,15 +353,17 @@ def _words(title: str) -> list[tuple[str, re.Match | None, bool]]:
     """Split a title into tokens: (text, word match or None, starts a title or subtitle)."""
     out, initial = [], True
     for token in _TOKEN.findall(title):
-        if token.isspace() or token.startswith("{") or token in "{}":
+        if token.isspace():
             out.append((token, None, False))
-            if token.startswith("{") and len(token) > 1:
-                initial = False
+            continue
+        if token.startswith("{") and len(token) > 1:  # braced already: kept as it is
+            out.append((token, None, False))
+            initial = False
             continue
         match = _WORD.match(token)
         out.append((token, match, initial))
-        if match:
-            initial = bool(re.search(r"[:.?!]$", token))
+        if match or re.search(r"\w", token) is None:  # a word, or punctuation such as the ":" after "{X}"
+            initial = bool(re.search(r"[:.?!]$", token)) or (initial and match is None and token in "([")
     return out
 
 
@@ -805,6 +807,10 @@ def to_csl_json(refs: Mapping[str, Reference] | Iterable[Reference]) -> list[dic
             item["issued"] = {"date-parts": [[int(year)]]}
         elif year:
             item["issued"] = {"literal": latex_decode(year)}
+        if key_year(ref) != year:
+            # The key's letter, so a processor that takes it (citeproc-py does) prints 2011a for
+            # MHN2011a as the corpus cites it, instead of lettering works by title.
+            item["year-suffix"] = key_year(ref)[len(year):]
         items.append(item)
     return items
 
