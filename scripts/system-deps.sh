@@ -2,6 +2,8 @@
 # Install the Debian packages the test suite needs, if they are missing:
 #   chromium            the real browser the web tests drive through Playwright
 #   biber, bibtex       (biber, texlive-binaries, texlive-base) check that exported BibTeX is accepted by BibLaTeX's biber and classic BibTeX
+#   pdflatex, biblatex  (texlive-latex-base, texlive-latex-recommended, texlive-bibtex-extra) and pandoc: the
+#                       rendering tests print the exported library with biber+biblatex and pandoc --citeproc
 #   wrk                 HTTP load generator for the benchmarks and the soak test
 set -euo pipefail
 need=()
@@ -10,6 +12,11 @@ command -v biber >/dev/null 2>&1 || need+=(biber)
 command -v bibtex >/dev/null 2>&1 || need+=(texlive-binaries)
 # bibtex is no use without its standard styles (plain.bst), which live in texlive-base.
 kpsewhich plain.bst >/dev/null 2>&1 || need+=(texlive-base)
+command -v pdflatex >/dev/null 2>&1 || need+=(texlive-latex-base)
+# biblatex needs etoolbox and friends, which texlive-latex-recommended ships.
+kpsewhich etoolbox.sty >/dev/null 2>&1 || need+=(texlive-latex-recommended)
+kpsewhich biblatex.sty >/dev/null 2>&1 || need+=(texlive-bibtex-extra)
+command -v pandoc >/dev/null 2>&1 || need+=(pandoc)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

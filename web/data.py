@@ -51,7 +51,7 @@ def bibtex_for(keys: Iterable[str]) -> str:
     """Return BibTeX for the given keys (unknown keys are skipped), in the given order."""
     references, _ = library()
     chosen = [references[k] for k in dict.fromkeys(keys) if k in references]
-    return to_bibtex(chosen) if chosen else ""
+    return to_bibtex(chosen, library=references) if chosen else ""  # names learnt from the whole library
 
 
 # --- overview ------------------------------------------------------------------------------------

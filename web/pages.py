@@ -47,7 +47,9 @@ def rdf_answer(also: Any = ()) -> Response | None:
 
 def bibtex_download(text: str, name: str) -> Response:
     """Send BibTeX as a file download."""
-    response = Response(text, mimetype="application/x-bibtex")
+    # Flask names a charset only for text/* types; BibTeX is UTF-8 (accents, curly quotes), and a
+    # client left to guess may read it as Latin-1.
+    response = Response(text, content_type="application/x-bibtex; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="{name}.bib"'
     return response
 

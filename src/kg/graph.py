@@ -229,9 +229,9 @@ def _function_iri(name: str) -> str | None:
     return iri
 
 
-def reference_bibtex(ref: Reference) -> str:
-    """Return ``ref`` as a BibTeX entry, written as `kg bibtex` writes it."""
-    return to_bibtex([ref]).strip() + "\n"
+def reference_bibtex(ref: Reference, library=None) -> str:
+    """Return ``ref`` as a BibTeX entry, written as `kg bibtex` writes it (names learnt from ``library``)."""
+    return to_bibtex([ref], library=library).strip() + "\n"
 
 
 def dump_lines(names: Iterable[str], settings: Settings) -> list[str]:
@@ -283,7 +283,7 @@ def global_lines(corpus: Corpus, settings: Settings) -> list[str]:
             lit(s, FABIO.hasURL, ref.fields["url"], str(XSD.anyURI))
         for org in authority.creators(ref):
             iri(s, DCTERMS.creator, ids.org(org.id))
-        lit(s, KG.bibtex, reference_bibtex(ref))
+        lit(s, KG.bibtex, reference_bibtex(ref, corpus.references))
 
     # Concepts (the scheme's own file is loaded as well; these triples agree with it).
     scheme = ids.scheme()

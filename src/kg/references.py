@@ -310,20 +310,181 @@ def _as_list(refs: Mapping[str, Reference] | Iterable[Reference]) -> list[Refere
     return list(refs.values()) if isinstance(refs, Mapping) else list(refs)
 
 
-def to_bibtex(refs: Mapping[str, Reference] | Iterable[Reference]) -> str:
-    """Return references as BibTeX text, in the given order, every value braced."""
-    library = Library()
+# --- Protecting the case of titles ------------------------------------------------------------
+#
+# Styles that print titles in sentence case (plain.bst, biblatex-apa, pandoc's reading of a .bib)
+# lowercase every letter BibTeX does not see inside braces, so a proper noun must be braced. The
+# rule is Better BibTeX's, made to work on the titles a library holds, with evidence added for
+# titles in title case, where casing alone cannot tell a name from a capitalised word:
+#   1. a word with a capital after its first letter (NHS, NDTi, PS02/2012) is braced everywhere;
+#   2. in a sentence-case title (some word that is neither first nor a small function word starts
+#      lowercase), every capitalised word not at the start of the title or of a subtitle is a
+#      proper noun, and braced;
+#   3. in any title, a run of capitalised words that rule 2 found in a sentence-case title of the
+#      same library ("Payment by Results", "Mental Health Payment by Results") is braced, and so is
+#      the name of a country, region or language in ISO 3166 / 639 (England, English, Wales).
+# Text already inside braces is left as the library has it (never braced twice); only the
+# fields styles change the case of are touched.
+
+_CASED_FIELDS = ("title", "subtitle", "booktitle", "maintitle", "shorttitle", "titleaddon")
+# Words a title-case title keeps lowercase (APA and Chicago's lists): they say nothing about case.
+_SMALL_WORDS = frozenset("a an and as at but by en for from if in into nor of off on or per so the to up "
+                         "via vs with yet".split())
+_TOKEN = re.compile(r"\{(?:[^{}]|\{[^{}]*\})*\}|[^\s{}]+|\s+|[{}]")
+_WORD = re.compile(r"^(?P<lead>[^\w\\]*)(?P<word>[\w’'./-]*\w)(?P<trail>\W*)$")
+
+
+def _proper_names() -> frozenset[str]:
+    import pycountry
+
+    names: set[str] = set()
+    for db in (pycountry.countries, pycountry.subdivisions, pycountry.languages):
+        for item in db:
+            name = getattr(item, "name", "")
+            if name and " " not in name and name[:1].isupper():
+                names.add(name)
+    return frozenset(names)
+
+
+_NAMES: frozenset[str] | None = None
+
+
+def _words(title: str) -> list[tuple[str, re.Match | None, bool]]:
+    """Split a title into tokens: (text, word match or None, starts a title or subtitle)."""
+    out, initial = [], True
+    for token in _TOKEN.findall(title):
+        if token.isspace():
+            out.append((token, None, False))
+            continue
+        if token.startswith("{") and len(token) > 1:  # braced already: kept as it is
+            out.append((token, None, False))
+            initial = False
+            continue
+        match = _WORD.match(token)
+        out.append((token, match, initial))
+        if match or re.search(r"\w", token) is None:  # a word, or punctuation such as the ":" after "{X}"
+            initial = bool(re.search(r"[:.?!]$", token)) or (initial and match is None and token in "([")
+    return out
+
+
+def _is_capitalised(word: str) -> bool:
+    return word[:1].isupper()
+
+
+def _is_sentence_case(tokens) -> bool:
+    return any(m and not initial and m.group("word")[:1].islower() and m.group("word").lower() not in _SMALL_WORDS
+               and m.group("word").isalpha() for _, m, initial in tokens)  # "v3.0" is no evidence
+
+
+def _runs(tokens) -> list[list[int]]:
+    """Return the runs of capitalised words (small words may join them) as token indexes."""
+    runs, current, pending = [], [], []
+    for i, (_, m, _initial) in enumerate(tokens):
+        if m is None:
+            (pending if current else []).append(i) if tokens[i][0].isspace() else None
+            if not tokens[i][0].isspace():
+                if current:
+                    runs.append(current)
+                current, pending = [], []
+            continue
+        word = m.group("word")
+        if _is_capitalised(word) and not m.group("lead"):
+            current += pending + [i]
+            pending = []
+            if m.group("trail"):
+                runs.append(current)
+                current, pending = [], []
+        elif current and word in _SMALL_WORDS and not m.group("trail") and not m.group("lead"):
+            pending.append(i)
+        else:
+            if current:
+                runs.append(current)
+            current, pending = [], []
+    if current:
+        runs.append(current)
+    return runs
+
+
+def _phrase(tokens, run) -> str:
+    return " ".join(tokens[i][1].group("word") for i in run if tokens[i][1])
+
+
+def proper_phrases(refs: Mapping[str, Reference] | Iterable[Reference]) -> frozenset[str]:
+    """Return the runs of capitalised words the library's sentence-case titles use as names."""
+    phrases: set[str] = set()
     for ref in _as_list(refs):
+        for name in _CASED_FIELDS:
+            tokens = _words(ref.fields.get(name, ""))
+            if not _is_sentence_case(tokens):
+                continue
+            for run in _runs(tokens):
+                if not tokens[run[0]][2]:  # a run at the start of a sentence may be an ordinary word
+                    phrases.add(_phrase(tokens, run))
+    return frozenset(phrases)
+
+
+def protect_case(title: str, phrases: frozenset[str] = frozenset()) -> str:
+    """Return a BibTeX title with its acronyms and proper nouns braced (the rule above)."""
+    global _NAMES
+    if _NAMES is None:
+        _NAMES = _proper_names()
+    tokens = _words(title)
+    protect: set[int] = set()
+    sentence_case = _is_sentence_case(tokens)
+    for i, (_, m, initial) in enumerate(tokens):
+        if m is None:
+            continue
+        word = m.group("word")
+        if any(c.isupper() for c in word[1:]) or (word in _NAMES):
+            protect.add(i)
+        elif sentence_case and not initial and _is_capitalised(word):
+            protect.add(i)
+    for run in _runs(tokens):
+        run = [i for i in run if tokens[i][1] is not None]  # the words, not the spaces between
+        words = [tokens[i][1].group("word") for i in run]
+        for start in range(len(run)):
+            for end in range(len(run), start, -1):
+                if " ".join(words[start:end]) in phrases:
+                    protect.update(i for i in run[start:end] if _is_capitalised(tokens[i][1].group("word")))
+    out = []
+    for i, (text, m, _) in enumerate(tokens):
+        if i in protect and m is not None:
+            out.append(f"{m.group('lead')}{{{m.group('word')}}}{m.group('trail')}")
+        else:
+            out.append(text)
+    return "".join(out)
+
+
+def to_bibtex(refs: Mapping[str, Reference] | Iterable[Reference], *, protect: bool = True,
+              library: Mapping[str, Reference] | Iterable[Reference] | None = None) -> str:
+    """Return references as BibTeX text, in the given order, every value braced.
+
+    With ``protect`` (exports) titles get their proper nouns and acronyms braced, learning names
+    from ``library`` (default: the references themselves); the library file itself is written
+    with ``protect=False``, exactly as curated.
+    """
+    chosen = _as_list(refs)
+    phrases = proper_phrases(chosen if library is None else library) if protect else frozenset()
+    library_out = Library()
+    for ref in chosen:
         fields = []
         for name, value in ref.fields.items():
             value = str(value)
             if name == "month" and value.lower() in MONTHS:
                 fields.append(Field(name, value.lower()))  # a month macro stays a macro
-            else:
-                fields.append(Field(name, "{" + value + "}"))
-        library.add(Entry(ref.entry_type, ref.key, fields))
+                continue
+            if protect and name in _CASED_FIELDS:
+                value = protect_case(value, phrases)
+            fields.append(Field(name, "{" + value + "}"))
+        suffixed = key_year(ref)
+        if protect and suffixed != ref.year.strip() and "sorttitle" not in ref.fields:
+            # biber gives the year letters (extradate) in sorting order, and authoryear sorts works
+            # of one author and year by title: sorting them by the key's year letter makes biber
+            # print 2011a for MHN2011a, as the key and the corpus's citations say.
+            fields.append(Field("sorttitle", "{" + suffixed + "}"))
+        library_out.add(Entry(ref.entry_type, ref.key, fields))
     with _captured_parser_log():
-        return bibtexparser.write_string(library, unparse_stack=[])
+        return bibtexparser.write_string(library_out, unparse_stack=[])
 
 
 def write_library(path: str | Path, refs: Mapping[str, Reference] | Iterable[Reference]) -> None:
@@ -332,7 +493,7 @@ def write_library(path: str | Path, refs: Mapping[str, Reference] | Iterable[Ref
     A write that is interrupted (killed, disk full) leaves the previous library as it was.
     """
     path = Path(path)
-    text = LIBRARY_HEADER + to_bibtex(refs)
+    text = LIBRARY_HEADER + to_bibtex(refs, protect=False)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
                                          suffix=".tmp", delete=False, newline="\n")
@@ -646,6 +807,10 @@ def to_csl_json(refs: Mapping[str, Reference] | Iterable[Reference]) -> list[dic
             item["issued"] = {"date-parts": [[int(year)]]}
         elif year:
             item["issued"] = {"literal": latex_decode(year)}
+        if key_year(ref) != year:
+            # The key's letter, so a processor that takes it (citeproc-py does) prints 2011a for
+            # MHN2011a as the corpus cites it, instead of lettering works by title.
+            item["year-suffix"] = key_year(ref)[len(year):]
         items.append(item)
     return items
 
