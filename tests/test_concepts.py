@@ -404,3 +404,19 @@ def test_pages_and_api_show_a_case_only_twin_once(case_twin_app):
     tree = client.get("/api/concepts").get_json()
     entries = [e["label"] for _, letter in tree["az"] for e in letter if e["id"] == "payment-by-results"]
     assert sorted(entries, key=str.casefold) == ["Payment by Results", "PbR"]
+
+
+@pytest.mark.parametrize("american, british", [
+    ("organizational", "organisational"), ("personalization", "personalisation"),
+    ("analyzed", "analysed"), ("behavioral", "behavioural"), ("centered", "centred"),
+    ("size", "size"), ("citizens", "citizens"), ("person-centered", "person-centred"),
+])
+def test_tagging_and_search_fold_a_spelling_alike(american, british):
+    """Tagging, indexing and search fold US spellings with one rule (they once disagreed)."""
+    from kg.concepts import normalise
+    from kg.index import analyzer
+    from kg.spelling import uk_spelling
+
+    assert uk_spelling(american) == british
+    assert normalise(american) == normalise(british)
+    assert [t.text for t in analyzer()(american)] == [t.text for t in analyzer()(british)]

@@ -45,7 +45,7 @@ from .progress import Progress, no_progress
 from .settings import Settings
 
 #: Bump when what a post yields changes shape, so caches and manifests of older builds are ignored.
-FORMAT = 4
+FORMAT = 5
 #: Where builds before generations held their manifests (outside the generation it described).
 LEGACY_MANIFEST = "manifest.json"
 

@@ -41,6 +41,7 @@ from rdflib.namespace import RDF, SKOS
 
 from .errors import ConceptError
 from .organisations import OrganisationIndex
+from .spelling import uk_spelling
 from .model import Claim, Concept
 from .vocab import read_turtle
 
@@ -76,9 +77,6 @@ STOP_PHRASES: tuple[str, ...] = (
 _FRONT_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'", "′": "'"})
 # A word: letters/digits, possibly joined by inner apostrophes or hyphens; or a lone "&".
 _WORD = re.compile(r"&|[^\W_]+(?:(?:'|-)[^\W_]+)*")
-_IZE = re.compile(r"(?<=[a-z]{3})(iz|yz)(e|ed|es|ing|ation|ations|er|ers)$")
-_US_UK = (("centered", "centred"), ("centers", "centres"), ("center", "centre"),
-          ("behaviors", "behaviours"), ("behavior", "behaviour"))
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
@@ -100,12 +98,7 @@ def _word_form(word: str) -> str:
     if word == "&":
         return "and"
     word = word.replace("'", "").replace("-", "")
-    word = _IZE.sub(lambda m: ("is" if m.group(1) == "iz" else "ys") + m.group(2), word)
-    for us, uk in _US_UK:
-        if word.endswith(us):
-            word = word[: -len(us)] + uk
-            break
-    return _singular(word)
+    return _singular(uk_spelling(word))
 
 
 def _fold(text: str) -> str:

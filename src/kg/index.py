@@ -35,9 +35,10 @@ from .errors import SearchError
 from .model import Claim, Concept, Corpus, Failure, Organisation
 from .progress import Progress, no_progress
 from .references import key_year, latex_decode
+from .spelling import uk_spelling
 
 #: Bumped when the schema or meta.json changes shape; a searcher refuses an older index.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 #: Fields whose adjacent terms the pairs field holds (PairsField). Not concept labels or
 #: organisation names: concept labels repeat on every tagged claim, and their pairs doubled the
 #: index build at 10,000 posts (175 -> 345 s); a phrase there comes only from a hyphenated word,
@@ -58,30 +59,6 @@ LIMIT_MB = 2048
 # A word, keeping intra-word hyphens ("co-production") and dots ("e.g") together.
 _WORD = re.compile(r"\w+(?:[-‐‑.]\w+)*", re.UNICODE)
 _HYPHENS = re.compile(r"[-‐‑]")
-
-# American -ize/-yze spellings map to the British forms the corpus uses (one index term for
-# "personalization" and "personalisation"); words that end in -ize in both spellings are kept.
-_IZE = re.compile(r"(?<=\w\w)(i|y)z(e|es|ed|ing|er|ers|ation|ations|ational)$")
-_IZE_KEEP = frozenset({"size", "sizes", "sized", "sizing", "prize", "prizes", "seize", "seizes", "seized",
-                       "seizing", "maize", "capsize", "downsize", "downsized", "downsizing", "oversize",
-                       "oversized", "resize", "resized", "citizen", "citizens", "bronze", "baize",
-                       "assize", "assizes", "outsize"})
-_US_TO_UK = {"behavior": "behaviour", "behaviors": "behaviours", "behavioral": "behavioural",
-             "favor": "favour", "favorable": "favourable", "labor": "labour", "center": "centre",
-             "centers": "centres", "program": "programme", "programs": "programmes",
-             "pediatric": "paediatric", "counseling": "counselling", "modeling": "modelling",
-             "enroll": "enrol", "fulfill": "fulfil", "judgment": "judgement", "color": "colour"}
-
-
-def uk_spelling(word: str) -> str:
-    """Return the British spelling of a lower-case word (``personalization`` -> ``personalisation``)."""
-    mapped = _US_TO_UK.get(word)
-    if mapped:
-        return mapped
-    if "z" in word and word not in _IZE_KEEP:
-        return _IZE.sub(lambda m: ("i" if m.group(1) == "i" else "y") + "s" + m.group(2), word)
-    return word
-
 
 class WordTokenizer(Tokenizer):
     """Split text into words; a hyphenated word yields its parts and then the joined form.

@@ -38,11 +38,11 @@ from whoosh.scoring import BM25F
 from . import ranking
 from .citations import parse_cite_query
 from .errors import KGError, NotFound, SearchError
-from .index import (META_FILE, SCHEMA_VERSION, analyzer, fold, is_short_form, live_version, source_label,
-                    uk_spelling)
+from .index import META_FILE, SCHEMA_VERSION, analyzer, fold, is_short_form, live_version, source_label
 from .model import Concept, Organisation, Reference
 from .organisations import OrganisationIndex
 from .settings import Settings
+from .spelling import uk_spelling
 
 # --- tuning (chosen on tests/data/judged_queries.yaml with bench/relevance.py) --------------
 
