@@ -268,7 +268,7 @@ def test_a_failed_write_leaves_the_library_and_no_temporary_file(library_copy, m
     def disk_full(fd):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(refs_mod.os, "fsync", disk_full)
+    monkeypatch.setattr(os, "fsync", disk_full)
     with pytest.raises(OSError):
         write_library(library_copy, {})
     assert library_copy.read_bytes() == before

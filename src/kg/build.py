@@ -39,6 +39,7 @@ from . import organisations as organisations_mod
 from . import references as references_mod
 from . import refs as refs_pkg
 from .errors import BuildError, KGError
+from .files import atomic_write
 from .model import (Citation, Claim, Concept, Corpus, Failure, Organisation, Post, Provenance, Reference,
                     UnreadableCitation)
 from .progress import Progress, no_progress
@@ -218,13 +219,7 @@ class Cache:
         if path.parent not in self._made:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._made.add(path.parent)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            tmp.write_text(json.dumps(data.to_json(), ensure_ascii=False), encoding="utf-8")
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        atomic_write(path, json.dumps(data.to_json(), ensure_ascii=False), durable=False)
 
     def keep_only(self, digests: set[str]) -> None:
         """Delete entries no manifest refers to any more."""

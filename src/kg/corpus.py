@@ -21,7 +21,6 @@ import hashlib
 import os
 import reprlib
 import re
-import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Iterable
 import yaml
 
 from .errors import CorpusError
+from .files import atomic_write
 from .furniture import closes_post, is_furniture, opens_post
 from .model import Failure, Post, Provenance
 from .refs.detect import is_bibliography_body
@@ -590,16 +590,7 @@ def write_text_atomic(path: Path, text: str) -> bool:
     if path.exists() and path.read_text(encoding="utf-8", errors="replace") == text:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, text)
     return True
 
 

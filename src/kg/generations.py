@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import DamagedBuild
+from .files import atomic_write
 from .settings import Settings
 
 CURRENT = "current"
@@ -69,19 +70,9 @@ def share(path: Path, mask: int | None = None) -> None:
 
 def _write_json(path: Path, value: Any) -> None:
     """Write JSON through a temporary file, fsync and rename; the mode follows the umask."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        # No indent: with one, json.dumps falls back to its pure-Python encoder (6x slower at
-        # 10,000 posts' manifest).
-        data = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        with open(tmp, "wb") as out:  # mode 0666 less the umask, unlike mkstemp's 0600
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    # No indent: with one, json.dumps falls back to its pure-Python encoder (much slower on a
+    # large manifest).
+    atomic_write(path, json.dumps(value, ensure_ascii=False, separators=(",", ":")))
 
 
 def _fsync_dir(path: Path) -> None:

@@ -728,15 +728,3 @@ def export_graph(settings: Settings, format: str = "turtle") -> bytes:
     triples = (ox.Triple(q.subject, q.predicate, q.object) for q in quads)
     prefixes = {p: iri for p, iri in PREFIXES.items()} if fmt is ox.RdfFormat.TURTLE else None
     return ox.serialize(triples, format=fmt, prefixes=prefixes)
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()

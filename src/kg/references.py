@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import os
 import re
-import tempfile
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +32,7 @@ from bibtexparser.library import Library
 from bibtexparser.model import Entry, Field
 
 from .errors import NotFound, ReferencesError
+from .files import atomic_write
 from .model import Failure, Post, Reference
 from .organisations import key_part, normalise_name
 from .refs.bibtex import ENTRY_TYPES, MONTHS, captured_parser_log as _captured_parser_log, parse_bibtex
@@ -495,21 +494,7 @@ def write_library(path: str | Path, refs: Mapping[str, Reference] | Iterable[Ref
     path = Path(path)
     text = LIBRARY_HEADER + to_bibtex(refs, protect=False)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
-                                         suffix=".tmp", delete=False, newline="\n")
-    try:
-        with handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if path.exists():
-            os.chmod(handle.name, path.stat().st_mode & 0o777)
-        else:
-            os.chmod(handle.name, 0o644)
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+    atomic_write(path, text)
 
 
 # --- Bibliography posts -----------------------------------------------------------------------

@@ -9,6 +9,7 @@ import click
 
 from .. import catalog, graph, sparql
 from ..errors import KGError, SparqlError
+from ..files import atomic_write
 from ..vocab import PREFIXES
 from .common import ShowsPlaces, echo_json, with_settings
 from .refs import refs_group
@@ -103,7 +104,7 @@ def export_command(settings, fmt: str, output: Path | None) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     else:
-        graph.write_bytes_atomic(output, data)
+        atomic_write(output, data)
         click.echo(f"wrote {output} ({len(data)} bytes)", err=True)
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from .. import references as refs_mod
-from ..corpus import load_posts, write_text_atomic
+from ..corpus import load_posts
+from ..files import atomic_write
 from ..errors import KGError, ReferencesError
 from .common import ShowsPlaces, echo_json, settings_from, with_settings
 
@@ -159,7 +160,7 @@ def bibtex(settings, keys: tuple[str, ...], post: str | None, concept: str | Non
     if output is None:
         click.echo(text, nl=False)
     else:
-        write_text_atomic(output, text)
+        atomic_write(output, text)
         click.echo(f"wrote {output}", err=True)
 
 
