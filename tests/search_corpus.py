@@ -9,104 +9,21 @@ as soon as kg.concepts lands.
 from __future__ import annotations
 
 import functools
-import importlib.util
-import os
 import re
 from pathlib import Path
 
-from kg.model import Concept, Corpus
-from kg.settings import Settings, load_settings
+from kg.model import Corpus
+from kg.settings import load_settings
 
 SKOS = "http://www.w3.org/2004/02/skos/core#"
-
-
-def pipeline_available() -> bool:
-    # KG_SEARCH_STANDIN=1 forces the stand-in (for tuning while kg.concepts is being edited).
-    if os.environ.get("KG_SEARCH_STANDIN") == "1":
-        return False
-    return importlib.util.find_spec("kg.concepts") is not None
-
-
-def _load_scheme(path: Path) -> dict[str, Concept]:
-    import rdflib
-
-    g = rdflib.Graph().parse(path, format="turtle")
-    skos = rdflib.Namespace(SKOS)
-    concepts = {}
-    for subject in set(g.subjects(rdflib.RDF.type, skos.Concept)):
-        cid = str(subject).rsplit("/", 1)[-1]
-        pref = str(g.value(subject, skos.prefLabel) or cid)
-        alts = tuple(sorted(str(o) for o in g.objects(subject, skos.altLabel)))
-        hidden = tuple(sorted(str(o) for o in g.objects(subject, skos.hiddenLabel)))
-        concepts[cid] = Concept(cid, pref, alts, hidden)
-    return concepts
-
-
-def _is_acronym(label: str) -> bool:
-    return " " not in label and sum(ch.isupper() for ch in label) >= 2
-
-
-def _tag(claims, concepts: dict[str, Concept]) -> dict[str, tuple[str, ...]]:
-    from kg.search import tokens
-
-    patterns = []
-    for cid, concept in concepts.items():
-        for label in (concept.pref_label, *concept.alt_labels, *concept.hidden_labels):
-            if _is_acronym(label):
-                patterns.append((cid, None, re.compile(rf"(?<!\w){re.escape(label)}(?!\w)")))
-            else:
-                toks = tokens(label)[0]
-                if toks:
-                    patterns.append((cid, toks, None))
-    subjects = {}
-    for claim in claims:
-        toks = tokens(claim.text)[0]
-        joined = " " + " ".join(toks) + " "
-        found = []
-        for cid, label_toks, regex in patterns:
-            if cid in found:
-                continue
-            if regex is not None:
-                hit = regex.search(claim.text)
-            else:
-                hit = (" " + " ".join(label_toks) + " ") in joined
-            if hit:
-                found.append(cid)
-        if found:
-            subjects[claim.id] = tuple(found)
-    return subjects
-
-
-def _stand_in_pipeline(settings: Settings) -> Corpus:
-    from kg import citations as citations_mod
-    from kg import claims as claims_mod
-    from kg import corpus as corpus_mod
-    from kg import organisations as organisations_mod
-    from kg import references as references_mod
-
-    result = Corpus()
-    result.posts, result.failures = corpus_mod.load_posts(settings.posts_dir)
-    overrides = claims_mod.load_overrides(settings.corpus_dir / "claims-overrides.yaml")
-    for post in result.posts:
-        result.claims.extend(claims_mod.chunk_post(post, overrides))
-    result.references, _ = references_mod.load_library(settings.references_file)
-    result.organisations = organisations_mod.load_organisations(settings.ontology_dir / "organisations.ttl")
-    found = [c for claim in result.claims for c in citations_mod.extract_citations(claim)]
-    result.citations = citations_mod.resolve_citations(found, result.references, result.organisations)
-    result.concepts = _load_scheme(settings.ontology_dir / "concepts.ttl")
-    result.subjects = _tag(result.claims, result.concepts)
-    return result
 
 
 @functools.lru_cache(maxsize=1)
 def real_corpus() -> Corpus:
     """The corpus of this checkout, derived once per process."""
-    settings = load_settings(env={})
-    if pipeline_available():
-        from kg.build import run_pipeline
+    from kg.build import run_pipeline
 
-        return run_pipeline(settings)
-    return _stand_in_pipeline(settings)
+    return run_pipeline(load_settings(env={}))
 
 
 # --- the judged query set --------------------------------------------------------------------

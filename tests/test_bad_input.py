@@ -15,7 +15,6 @@ import sys
 import textwrap
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from click.testing import CliRunner

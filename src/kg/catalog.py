@@ -9,7 +9,6 @@ in-process on a read-only store; user-written SPARQL goes through kg.sparql inst
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections import Counter
 from typing import Any, Callable, TypedDict, TypeVar
@@ -19,7 +18,7 @@ import pyoxigraph as ox
 
 from .citations import CitationResolver, parse_citation, parse_cite_query
 from .concepts import other_labels
-from .errors import KGError, NotFound
+from .errors import KGError, NotFound, closest
 from .graph import Iris, _lit, build_info, open_store
 from .model import Organisation, Reference
 from .organisations import OrganisationIndex, load_organisations
@@ -374,7 +373,7 @@ class Catalog:
             if org.id == org_id:
                 return {"id": org.id, "name": org.name, "acronym": org.acronym, "alt_names": list(org.alt_names),
                         "iri": f"{self.settings.base_iri}org/{org.id}"}
-        close = difflib.get_close_matches(org_id, [o.id for o in organisations], n=5, cutoff=0.4)
+        close = closest(org_id, [o.id for o in organisations], cutoff=0.4)
         raise NotFound(f"no organisation {org_id!r}", hint="see the organisations on the sources page",
                        suggestions=close)
 
@@ -908,15 +907,6 @@ class Catalog:
         return {"iri": iri,
                 "properties": [{"predicate": p.value, "object": _term(o)} for p, o in out],
                 "incoming": [{"subject": s.value, "predicate": p.value} for s, p in inc]}
-
-
-def closest(name: str, candidates: list[str], n: int = 5) -> list[str]:
-    """Return the candidates most like ``name``: close spellings first, else those containing it."""
-    close = difflib.get_close_matches(name, candidates, n=n, cutoff=0.5)
-    if not close:
-        lowered = name.lower()
-        close = [c for c in candidates if lowered in c.lower()][:n]
-    return close
 
 
 def search_source_keys(settings: Settings, query: str, filters: dict[str, list[str]] | None = None) -> list[str]:

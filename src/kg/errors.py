@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class KGError(Exception):
     """Base of every error kg raises on purpose: the message says what is wrong and the fix."""
@@ -31,10 +34,6 @@ class ClaimsError(KGError):
 
 class ReferencesError(KGError):
     """The reference library or a .bib file is malformed, or a merge conflicts."""
-
-
-class CitationError(KGError):
-    """A citation cannot be parsed or looked up."""
 
 
 class NotFound(KGError):
@@ -87,3 +86,17 @@ class DamagedBuild(BuildError):
     """The live build in the data directory is damaged (a file truncated, missing or unreadable)."""
 
     status = 503
+
+
+def closest(name: str, candidates: Iterable[str], n: int = 5, cutoff: float = 0.5) -> list[str]:
+    """Return the candidates most like ``name``, for a "did you mean" hint.
+
+    Close spellings first (difflib's ratio at least ``cutoff``); when none is close, the
+    candidates that contain ``name`` ignoring case. The one suggestion rule every NotFound uses.
+    """
+    pool = list(candidates)
+    close = difflib.get_close_matches(name, pool, n=n, cutoff=cutoff)
+    if not close:
+        lowered = name.lower()
+        close = [c for c in pool if lowered and lowered in c.lower()][:n]
+    return close

@@ -31,6 +31,7 @@ from whoosh.analysis import IDTokenizer
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, FieldType, Schema
 from whoosh.formats import Existence, Positions
 
+from .concepts import label_variants
 from .errors import SearchError
 from .model import Claim, Concept, Corpus, Failure, Organisation
 from .progress import Progress, no_progress
@@ -393,9 +394,7 @@ def fold(text: str) -> str:
 def concept_labels(concept: Concept) -> list[str]:
     """Every label of a concept: preferred, alternative, hidden, plus the scheme's own variants."""
     labels = [concept.pref_label, *concept.alt_labels, *concept.hidden_labels]
-    variants = _label_variants()
-    if variants is not None:
-        labels.extend(sorted(variants(concept)))
+    labels.extend(sorted(label_variants(concept)))
     seen, unique = set(), []
     for label in labels:
         key = fold(label)
@@ -420,19 +419,6 @@ def name_labels(concept: Concept) -> list[str]:
     searching them as if they were the concept's name drowns the query.
     """
     return [label for label in concept_labels(concept) if label == concept.pref_label or is_short_form(label)]
-
-
-def _label_variants():
-    # kg.concepts (an earlier step) may add generated variants; the index works without them.
-    try:
-        from .concepts import label_variants
-    except ModuleNotFoundError as exc:
-        if exc.name != "kg.concepts":
-            raise
-        return None
-    except ImportError:
-        return None
-    return label_variants
 
 
 def organisation_aliases(organisations: Iterable[Organisation]) -> dict[str, str]:

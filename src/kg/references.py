@@ -19,7 +19,6 @@ written. Keys are the acronym or short name + year + suffix: ``DH2011b``, ``King
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import re
 import unicodedata
@@ -31,7 +30,7 @@ import bibtexparser
 from bibtexparser.library import Library
 from bibtexparser.model import Entry, Field
 
-from .errors import NotFound, ReferencesError
+from .errors import NotFound, ReferencesError, closest
 from .files import atomic_write
 from .model import Failure, Post, Reference
 from .organisations import key_part, normalise_name
@@ -816,7 +815,7 @@ def select(refs: Mapping[str, Reference], keys: Iterable[str] | None) -> list[Re
     for key in dict.fromkeys(keys):
         real = key if key in refs else folded.get(key.casefold())
         if real is None:
-            close = difflib.get_close_matches(key, list(refs), n=5, cutoff=0.5)
+            close = closest(key, refs)
             raise NotFound(f"no entry {key!r} in the reference library",
                            hint="did you mean " + ", ".join(close) if close else "list the keys with `kg bibtex`",
                            suggestions=close)

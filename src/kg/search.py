@@ -55,13 +55,10 @@ K1 = 1.5
 EXPANSION_WEIGHT = 0.6
 #: Weight of "the claim is tagged with a concept the query names".
 CONCEPT_TAG_WEIGHT = 0.4
-#: Bonus for the typed words standing together as a phrase, and for each adjacent pair.
-PHRASE_WEIGHT = 0.0
+#: Bonus for each adjacent pair of typed words standing together. (A whole-phrase bonus and a
+#: coordination factor were tried and dropped: neither helped the judged queries and the factor
+#: slowed several-word queries; bench/RESULTS-search.md.)
 PAIR_WEIGHT = 0.35
-#: Share of a claim's score that depends on how many of the typed words it matches (Whoosh's
-#: coordination factor). Off: it made several-word queries 4x slower at 20k claims and did not help
-#: nDCG@10 (0.851 with 0.5, 0.853 without; bench/RESULTS-search.md).
-COORD_SCALE = 0.0
 
 #: Fields a user may name in ``field:value``; the first group filters, the second searches words.
 FILTER_FIELDS = ("source", "concept", "post", "org", "year")
@@ -398,9 +395,8 @@ def parse(text: str, notices: list[str]):
 
 # --- expansion through concept labels --------------------------------------------------------
 
-#: Expand to every label of a concept, not only its preferred label and short forms. Off: many
-#: alternative labels are narrower phrases ("cluster costs" for care clusters) that drown the query.
-EXPAND_ALL_LABELS = False
+# Expansion uses a concept's preferred label and short forms only: many alternative labels are
+# narrower phrases ("cluster costs" for care clusters) that would drown the query.
 
 
 @dataclass
@@ -428,7 +424,7 @@ class Expansions:
                 if cid not in ex.by_tokens.setdefault(toks, set()):
                     ex.by_tokens[toks].add(cid)
                     ex.longest = max(ex.longest, len(toks))
-                if toks not in expand and (label == pref or EXPAND_ALL_LABELS or is_short_form(label)):
+                if toks not in expand and (label == pref or is_short_form(label)):
                     expand.append(toks)
             ex.labels[cid] = expand
         return ex
@@ -608,14 +604,9 @@ class _Compiler:
             if context_fields:
                 context.append(self._word_query(plain, joined, context_fields))
             positional.extend(plain)
-        if COORD_SCALE and len(clauses) > 1:
-            # Claims that match more of the typed words rank higher (a coordination factor).
-            clauses = [wq.Or(clauses, scale=COORD_SCALE)]
         clauses.extend(self._expand(positional, tags=not strict))
         if len(positional) >= 2:
             # Words typed next to each other rank claims that keep them together higher.
-            if PHRASE_WEIGHT and len(positional) > 2:
-                clauses.append(wq.Phrase("text", positional, boost=PHRASE_WEIGHT))
             if PAIR_WEIGHT:
                 clauses.extend(wq.Phrase("text", positional[k:k + 2], boost=PAIR_WEIGHT)
                                for k in range(len(positional) - 1))

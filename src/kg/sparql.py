@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import ctypes
-import difflib
 import errno
 import io
 import json
@@ -42,7 +41,7 @@ from pyparsing import ParseException
 from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
 
-from .errors import KGError, NotFound, QueryRefused, QueryTimeout, SparqlError
+from .errors import KGError, NotFound, QueryRefused, QueryTimeout, SparqlError, closest
 from .graph import store_path
 from .settings import Settings
 from .vocab import PREFIXES
@@ -1052,7 +1051,7 @@ def named_query(settings: Settings, name: str) -> NamedQuery:
     if re.fullmatch(r"[\w\-]+", name) and path.exists():
         return _read_named(path)
     names = [q.name for q in list_named_queries(settings)]
-    close = difflib.get_close_matches(name, names, n=3, cutoff=0.4)
+    close = closest(name, names, n=3, cutoff=0.4)
     raise NotFound(f"no named query {name!r}",
                    hint=("did you mean " + ", ".join(close) + "? " if close else "")
                    + "`kg sparql --list` shows them all", suggestions=close)
