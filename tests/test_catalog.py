@@ -294,3 +294,15 @@ def test_not_found_hints_name_no_command(built):
         with pytest.raises(NotFound) as caught:
             ask()
         assert "kg " not in str(caught.value) and "`" not in str(caught.value)
+
+
+def test_a_binding_with_no_where_group_is_refused_not_dropped(built):
+    """Catalog.select binds through kg.sparql.bind_values: a query it cannot bind is an error."""
+    from kg.errors import SparqlError
+
+    _, cat = built
+    with pytest.raises(SparqlError, match="no WHERE"):
+        cat.select("SELECT ?id { ?org a foaf:Organization ; dcterms:identifier ?id }", id="dh")
+    rows = cat.select("SELECT ?id ?name WHERE { ?org a foaf:Organization ; dcterms:identifier ?id ;"
+                      " skos:prefLabel ?name }", id="dh")
+    assert [row["id"] for row in rows] == ["dh"]

@@ -19,15 +19,15 @@ import pyoxigraph as ox
 from .citations import CitationResolver, parse_citation, parse_cite_query
 from .concepts import other_labels
 from .errors import KGError, NotFound, closest
-from .graph import Iris, _lit, build_info, open_store
+from .graph import Iris, build_info, open_store
 from .model import Organisation, Reference
 from .organisations import OrganisationIndex, load_organisations
 from .references import (check_library, key_year, latex_decode, load_library, parse_bibtex, reference_authors,
                          to_bibtex)
 from .settings import Settings
+from .sparql import bind_values
 from .vocab import PREFIXES
 
-_WHERE = re.compile(r"WHERE\s*\{")
 _INTEGER_TYPES = {"integer", "int", "long", "nonNegativeInteger", "positiveInteger", "decimal"}
 
 
@@ -270,11 +270,7 @@ class Catalog:
 
     def select(self, query: str, **bindings: str) -> list[dict[str, Any]]:
         """Run one of our SELECT queries; keyword arguments bind variables to string literals."""
-        if bindings:
-            # Oxigraph substitutions only bind projected variables, so bind with VALUES instead.
-            values = "".join(f"VALUES ?{k} {{ {_lit(v)} }}\n" for k, v in bindings.items())
-            query = _WHERE.sub(lambda m: m.group() + "\n" + values, query, count=1)
-        answer = self.store.query(query, prefixes=PREFIXES)
+        answer = self.store.query(bind_values(query, bindings), prefixes=PREFIXES)
         names = [v.value for v in answer.variables]
         return [{n: _value(t) for n, t in zip(names, solution)} for solution in answer]
 
