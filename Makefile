@@ -5,7 +5,7 @@ VENV ?= .venv
 PYTHON ?= python3
 KG = $(VENV)/bin/kg
 
-.PHONY: setup system-deps run build serve test audit lock bench clean
+.PHONY: setup system-deps run build serve test check audit lock bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,15 @@ build: setup
 run: build
 	$(KG) serve
 
-test: setup system-deps audit
+test: setup system-deps audit check
 	$(VENV)/bin/python -m pytest
+
+# The quick local loop, and the first thing `make test` runs: lint, format and types
+# (configured in pyproject.toml). `ruff format src web` fixes the format.
+check: setup
+	$(VENV)/bin/ruff check src web
+	$(VENV)/bin/ruff format --check src web
+	$(VENV)/bin/mypy
 
 # pip-audit over the locked dependency set; where no vulnerability database can be reached it
 # says NOT AUDITED and the test run goes on (scripts/audit.py).

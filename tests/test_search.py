@@ -283,7 +283,7 @@ def test_result_json_shape(settings):
     result = run(settings, "personal health budgets", limit=3)
     assert set(result) >= {"query", "total", "page", "pages", "results", "facets", "suggestion", "notice"}
     item = result["results"][0]
-    assert set(item) == {"id", "text", "highlight", "score", "post", "section", "citations", "concepts"}
+    assert set(item) == {"id", "text", "highlight", "marks", "score", "post", "section", "citations", "concepts"}
     assert set(item["post"]) == {"id", "title"}
     assert set(result["facets"]) == {"sources", "concepts", "posts", "orgs"}
     json.dumps(result)
@@ -294,6 +294,7 @@ def test_highlight_is_escaped_html(settings):
     hit = next(r for r in result["results"] if "&" in r["text"])
     assert "&amp;" in hit["highlight"] and "<mark>Families</mark>" in hit["highlight"]
     assert re.sub(r"</?mark>", "", hit["highlight"]).replace("&amp;", "&") == hit["text"].replace("<", "&lt;")
+    assert "Families" in [hit["text"][s:e] for s, e in hit["marks"]]  # the spans the HTML is drawn from
 
 
 def test_facets_count_all_matches_and_narrow_the_search(settings):
@@ -536,3 +537,18 @@ def test_title_still_raises_a_matching_claims_rank(settings):
     assert in_titled and any(a["score"] > b["score"] for a, b in zip(
         sorted(in_titled, key=lambda r: r["id"]),
         sorted((r for r in without if r["id"] in {x["id"] for x in in_titled}), key=lambda r: r["id"])))
+
+
+def test_highlights_are_spans_every_renderer_draws_from():
+    """The search answers marks as character spans; the HTML highlight is drawn from the same spans."""
+    from kg.search import highlight_html, highlight_marks, marked_pieces
+
+    text = "Personal budgets & personal health budgets: <budget> holders"
+    marks = highlight_marks(text, {"budget"}, set())
+    assert [text[s:e] for s, e in marks] == ["budgets", "budgets", "budget"]
+    pieces = marked_pieces(text, marks)
+    assert "".join(piece for piece, _ in pieces) == text
+    assert highlight_html(text, {"budget"}) == (
+        "Personal <mark>budgets</mark> &amp; personal health <mark>budgets</mark>: "
+        "&lt;<mark>budget</mark>&gt; holders")
+    assert highlight_marks(text) == [] and marked_pieces(text, []) == [(text, False)]

@@ -9,9 +9,7 @@ Nothing here knows about HTML.
 
 from __future__ import annotations
 
-import html
-import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from flask import g
 
@@ -75,17 +73,9 @@ def search(query: str, page: int = 1, filters: dict[str, list[str]] | None = Non
     return search_mod.search(get_settings(), query, page=page, limit=limit, filters=filters or None)
 
 
-def highlight_segments(highlight: str) -> list[dict]:
-    """Split a highlight into plain-text pieces, marked or not, so the template escapes every piece."""
-    pieces, marked = [], False
-    for part in re.split(r"(</?mark>)", highlight):
-        if part == "<mark>":
-            marked = True
-        elif part == "</mark>":
-            marked = False
-        elif part:
-            pieces.append({"text": html.unescape(part), "marked": marked})
-    return pieces
+def highlight_segments(text: str, marks: list[list[int]]) -> list[dict]:
+    """Cut a result's text at its marks into pieces, marked or not, for the template to escape."""
+    return [{"text": piece, "marked": marked} for piece, marked in search_mod.marked_pieces(text, marks)]
 
 
 def search_source_keys(query: str, filters: dict[str, list[str]] | None) -> list[str]:

@@ -124,7 +124,10 @@ def _suggestion_href(suggestion: str) -> str | None:
         return suggestion  # already a path of this app (an unknown API route suggests /api/)
     claims = _claims_lookup()
     target = claims[:2] if claims else SUGGESTION_LINKS.get(request.endpoint or "")
-    return url_for(target[0], **{target[1]: suggestion}) if target else None
+    if not target:
+        return None
+    values: dict[str, Any] = {target[1]: suggestion}
+    return url_for(target[0], **values)
 
 
 #: An absolute file path inside a message (up to a space, quote or bracket).
@@ -198,7 +201,7 @@ def _damaged(exc: BaseException, *, fresh: bool = False) -> KGError | None:
     """
     try:
         health = live_health(fresh=fresh)
-    except Exception:  # noqa: BLE001 - the check itself failing says no more than exc does
+    except Exception:
         log.exception("checking the live build after %s", type(exc).__name__)
         return None
     if health.built and not health.readable:

@@ -9,7 +9,7 @@ statements pointing at it, as Turtle, JSON-LD or N-Triples.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 from urllib.parse import quote
 
 import pyoxigraph as ox
@@ -17,6 +17,7 @@ import rdflib
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from kg.errors import KGError, NotFound
+from kg.graph import serialize
 from kg.settings import OPTIONS
 from kg.sparql import _NOT_XML
 from kg.vocab import PREFIXES
@@ -121,7 +122,7 @@ def serialize_rdf(triples: list[ox.Triple], fmt: str) -> bytes:
             if _NOT_XML.search(literal):
                 raise NotAcceptable("this resource has a value XML 1.0 cannot carry, so it has no RDF/XML form",
                                     hint="ask for Turtle, N-Triples or JSON-LD")
-    return ox.serialize(triples, format=RDF_FORMATS[fmt][0], prefixes=prefixes)
+    return serialize(triples, RDF_FORMATS[fmt][0], prefixes)
 
 
 def iri_for_path() -> str:
@@ -207,7 +208,7 @@ def citation(citation_id: str):
         return answer
     found = get_store().quads_for_pattern(ox.NamedNode(iri_for_path()), ox.NamedNode(PREFIXES["cito"] + "hasCitingEntity"),
                                           None, ox.DefaultGraph())
-    claim_iri = next((q.object.value for q in found), None)
+    claim_iri = next((q.object.value for q in found if isinstance(q.object, ox.NamedNode)), None)
     if claim_iri is None:
         raise NotFound(f"no citation {citation_id!r}", hint="citation ids look like c1a2b3c4d5-1: a claim id and a number")
     claim_id = claim_iri.rsplit("/", 1)[-1]

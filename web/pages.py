@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from kg import search as search_mod
 from kg.errors import KGError, NotFound
@@ -169,7 +170,7 @@ def search():
     if result is not None:
         references, _ = data.library()
         for hit in result["results"]:
-            hit["segments"] = data.highlight_segments(hit["highlight"])
+            hit["segments"] = data.highlight_segments(hit["text"], hit["marks"])
             for c in hit["citations"]:
                 c["label"] = data.format_reference(references.get(c["key"]), c["key"]) if c.get("key") else None
                 c["where"] = _locator(c.get("locator"))
@@ -264,12 +265,13 @@ def sources_bibtex():
     return bibtex_download(data.bibtex_for(s["key"] for s in found["sources"]), f"sources-{org}" if org else "sources")
 
 
-def _canonical_source(key: str, endpoint: str) -> Response | None:
+def _canonical_source(key: str, endpoint: str) -> WerkzeugResponse | None:
     """Redirect a key written in another case to the canonical one; None when ``key`` is canonical or unknown."""
     canonical = data.canonical_key(key)
     if canonical is None or canonical == key:
         return None
-    return redirect(url_for(endpoint, key=canonical, **request.args.to_dict(flat=True)), code=301)
+    args: dict[str, Any] = request.args.to_dict(flat=True)
+    return redirect(url_for(endpoint, key=canonical, **args), code=301)
 
 
 @bp.get("/source/<key>")

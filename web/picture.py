@@ -83,15 +83,15 @@ def concept_picture(centre: dict, broader: list[dict], narrower: list[dict], rel
     right = fresh(sorted(co_occurring, key=lambda item: -int(item.get("count") or 0)))
 
     # Rows: labels alternate above/below the node so neighbours' labels do not collide.
-    for items, y, role in ((up, 62, "broader"), (down, HEIGHT - 70, "narrower")):
+    for items, row_y, role in ((up, 62, "broader"), (down, HEIGHT - 70, "narrower")):
         for i, (item, x) in enumerate(zip(items, _spread(len(items), 110, WIDTH - 110))):
             stagger = 14 if i % 2 and len(items) >= 4 else 0
             dy = -16 - stagger if role == "broader" else 26 + stagger
-            picture.nodes.append(Node(item["id"], item["label"], _short(item["label"]), role, x, y, label_dy=dy))
-            picture.edges.append(Edge(CX, CY, x, y, "hier", 2.0))
+            picture.nodes.append(Node(item["id"], item["label"], _short(item["label"]), role, x, row_y, label_dy=dy))
+            picture.edges.append(Edge(CX, CY, x, row_y, "hier", 2.0))
     # Columns: labels beside the node, pointing away from the centre.
     for items, x, role in ((left, CX - 200, "related"), (right, CX + 200, "co")):
-        top, bottom = (125, HEIGHT - 135) if len(items) > 1 else (CY, CY)
+        top, bottom = (125.0, HEIGHT - 135.0) if len(items) > 1 else (float(CY), float(CY))
         most = max([int(item.get("count") or 1) for item in items] or [1])
         for item, y in zip(items, _spread(len(items), top, bottom)):
             count = item.get("count")

@@ -17,7 +17,7 @@ import socket
 import sys
 import time
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 from kg.errors import KGError
 from kg.settings import Settings

@@ -22,8 +22,8 @@ from kg import sparql
 from kg.errors import QueryRefused, SparqlError
 
 from .http import param, wants_html
-from .resources import get_settings
 from .linkify import local_href
+from .resources import get_settings
 
 bp = Blueprint("sparql", __name__)
 
@@ -136,7 +136,7 @@ class _Request:
             return ""
         value = self.first("format")
         # kg's text table (table, text) is the CLI's; over HTTP a browser gets its page (html).
-        if value != "html" and (value not in sparql.FORMATS and value not in sparql.FORMAT_ALIASES
+        if value != "html" and ((value not in sparql.FORMATS and value not in sparql.FORMAT_ALIASES)
                                 or sparql.FORMAT_ALIASES.get(value, value) == "table"):
             raise SparqlError(f"unknown format {value[:40]!r}",
                               hint="use one of " + ", ".join(sorted({*sparql.FORMATS, *sparql.FORMAT_ALIASES} - {"table", "text"}

@@ -22,17 +22,16 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
 
-from . import __version__
+from . import __version__, generations
 from . import citations as citations_mod
 from . import claims as claims_mod
 from . import concepts as concepts_mod
 from . import corpus as corpus_mod
-from . import generations
 from . import graph as graph_mod
 from . import index as index_mod
 from . import organisations as organisations_mod
@@ -40,8 +39,18 @@ from . import references as references_mod
 from . import refs as refs_pkg
 from .errors import BuildError, KGError
 from .files import atomic_write
-from .model import (Citation, Claim, Concept, Corpus, Failure, Organisation, Post, Provenance, Reference,
-                    UnreadableCitation)
+from .model import (
+    Citation,
+    Claim,
+    Concept,
+    Corpus,
+    Failure,
+    Organisation,
+    Post,
+    Provenance,
+    Reference,
+    UnreadableCitation,
+)
 from .progress import Progress, no_progress
 from .settings import Settings
 
@@ -136,7 +145,7 @@ class PostData:
                 "failures": [dataclasses.asdict(f) for f in self.failures]}
 
     @classmethod
-    def from_json(cls, data: dict) -> "PostData":
+    def from_json(cls, data: dict) -> PostData:
         post = dict(data["post"])
         post["provenance"] = tuple(Provenance(**p) for p in post["provenance"])
         return cls(post=Post(**post),
@@ -524,7 +533,7 @@ def _totals(inputs: Inputs, records: Iterable[dict]) -> dict[str, int]:
 
 
 def _full(settings: Settings, posts: list[Post], inputs: Inputs, failures: list[Failure],
-          digests: dict[str, str], cache: Cache, progress: Progress, clock: "_Clock | None" = None) -> BuildReport:
+          digests: dict[str, str], cache: Cache, progress: Progress, clock: _Clock | None = None) -> BuildReport:
     clock = clock or _Clock()
     derived = _derive_all(posts, inputs, progress, cache, digests)
     corpus = _assemble(posts, derived, inputs, failures)
@@ -538,6 +547,7 @@ def _full(settings: Settings, posts: list[Post], inputs: Inputs, failures: list[
         indexed = index_mod.write_index(corpus, settings.data_dir, progress=progress)
         clock.lap("index")
     stats = load.stats
+    assert stats is not None  # set by the load on leaving the block, or it raised
     clock.lap("graph_wait")
     counts["triples"] = stats.triples
     counts["indexed"] = indexed.documents
@@ -549,7 +559,7 @@ def _full(settings: Settings, posts: list[Post], inputs: Inputs, failures: list[
 
 def _incremental(settings: Settings, posts: list[Post], inputs: Inputs, failures: list[Failure],
                  digests: dict[str, str], cache: Cache, manifest: dict, progress: Progress,
-                 clock: "_Clock | None" = None) -> BuildReport:
+                 clock: _Clock | None = None) -> BuildReport:
     clock = clock or _Clock()
     before: dict[str, dict] = manifest["posts"]
     by_id = {post.id: post for post in posts}
@@ -557,8 +567,10 @@ def _incremental(settings: Settings, posts: list[Post], inputs: Inputs, failures
     changed = [pid for pid in by_id if pid in before and before[pid]["digest"] != digests[pid]]
     removed = [pid for pid in before if pid not in by_id]
     # What the live graph holds for the posts that go: re-derived from the cache of the last build.
-    old = {pid: cache.get(before[pid]["digest"]) for pid in changed + removed}
-    if any(data is None for data in old.values()):
+    cached = {pid: cache.get(before[pid]["digest"]) for pid in changed + removed}
+    old = {pid: data for pid, data in cached.items() if data is not None}
+    live_index = index_mod.live_version(settings.index_dir)
+    if len(old) < len(cached) or live_index is None:
         return _full(settings, posts, inputs, failures, digests, cache, progress, clock)
     new = {pid: derive_post(by_id[pid], inputs) for pid in added + changed}
     for pid, data in new.items():
@@ -594,7 +606,7 @@ def _incremental(settings: Settings, posts: list[Post], inputs: Inputs, failures
 
     # The index: drop every document of the changed and removed posts, add the new ones.
     partial = _assemble([by_id[pid] for pid in new], new, inputs, [])
-    indexed = index_mod.update_index(partial, index_mod.live_version(settings.index_dir), settings.data_dir,
+    indexed = index_mod.update_index(partial, live_index, settings.data_dir,
                                      remove_posts=changed + removed,
                                      cited={key for post in posts for key in records[post.id]["cited"]},
                                      post_titles={post.id: post.title for post in posts}, progress=progress)

@@ -9,9 +9,11 @@ in-process on a read-only store; user-written SPARQL goes through kg.sparql inst
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
-from typing import Any, Callable, TypedDict, TypeVar
+from collections.abc import Callable
+from typing import Any, ClassVar, TypedDict, TypeVar
 from urllib.parse import quote, urlencode
 
 import pyoxigraph as ox
@@ -22,8 +24,7 @@ from .errors import KGError, NotFound, closest
 from .graph import Iris, build_info, open_store
 from .model import Organisation, Reference
 from .organisations import OrganisationIndex, load_organisations
-from .references import (check_library, key_year, latex_decode, load_library, parse_bibtex, reference_authors,
-                         to_bibtex)
+from .references import check_library, key_year, latex_decode, load_library, parse_bibtex, reference_authors, to_bibtex
 from .settings import Settings
 from .sparql import bind_values
 from .vocab import PREFIXES
@@ -113,7 +114,7 @@ class SourceRow(TypedDict):
 
 class SourceList(TypedDict):
     sort: str
-    organisation: "OrganisationInfo | None"
+    organisation: OrganisationInfo | None
     sources: list[SourceRow]
 
 
@@ -241,10 +242,10 @@ def mark_locator(found: Source, locator: str | None) -> Source:
     """Return a copy of a source whose claims say whether they cite page ``locator`` (``at_locator``)."""
     locator = (locator or "").strip() or None
     citing: list[CitingPost] = [
-        {"post": p["post"], "claims": [{**c, "at_locator": bool(locator) and any(  # type: ignore[typeddict-item]
+        {"post": p["post"], "claims": [{**c, "at_locator": bool(locator) and any(
             cites_page(ct["locator"], locator or "") for ct in c["citations"])} for c in p["claims"]]}
         for p in found["citing"]]
-    return {**found, "locator": locator, "citing": citing,  # type: ignore[typeddict-item]
+    return {**found, "locator": locator, "citing": citing,
             "at_locator": sum(1 for p in citing for c in p["claims"] if c["at_locator"])}
 
 
@@ -271,6 +272,8 @@ class Catalog:
     def select(self, query: str, **bindings: str) -> list[dict[str, Any]]:
         """Run one of our SELECT queries; keyword arguments bind variables to string literals."""
         answer = self.store.query(bind_values(query, bindings), prefixes=PREFIXES)
+        if not isinstance(answer, ox.QuerySolutions):
+            raise TypeError("Catalog.select runs SELECT queries only")
         names = [v.value for v in answer.variables]
         return [{n: _value(t) for n, t in zip(names, solution)} for solution in answer]
 
@@ -322,7 +325,7 @@ class Catalog:
         }
         GROUP BY ?key ?title ?year ?type ?source"""
 
-    _SORTS = {
+    _SORTS: ClassVar[dict[str, Callable[[Any], Any]]] = {
         "citations": lambda r: (-r["times_cited"], r["key"].lower()),
         "key": lambda r: r["key"].lower(),
         "year": lambda r: (str(r["year"] or ""), r["key"].lower()),
@@ -375,7 +378,7 @@ class Catalog:
 
     def organisation(self, org_id: str) -> OrganisationAnswer:
         """Return an organisation with the sources it wrote, by year."""
-        return {**self.organisation_info(org_id), "sources": self.sources("year", org_id)}  # type: ignore[typeddict-item]
+        return {**self.organisation_info(org_id), "sources": self.sources("year", org_id)}
 
     def keys(self) -> list[str]:
         """Return every citation key in the graph."""
@@ -412,7 +415,7 @@ class Catalog:
         With a page ``locator`` (from a pasted citation, ``(DH, 2011b:6)``), each citing claim says
         whether it cites that page (``at_locator``), and ``at_locator`` counts them.
         """
-        found = self.select("""
+        rows = self.select("""
             SELECT ?source ?title ?year ?type ?bibtex ?url WHERE {
               ?source kg:citationKey ?key .
               OPTIONAL { ?source dcterms:title ?title }
@@ -421,9 +424,9 @@ class Catalog:
               OPTIONAL { ?source kg:bibtex ?bibtex }
               OPTIONAL { ?source fabio:hasURL ?url }
             } LIMIT 1""", key=key)
-        if not found:
+        if not rows:
             raise self._missing("source", key, self.keys())
-        row = found[0]
+        row = rows[0]
         creators = self.select("""
             SELECT ?org ?name ?acronym WHERE {
               ?source kg:citationKey ?key ; dcterms:creator ?org .
@@ -882,8 +885,8 @@ class Catalog:
         sources = []
         for key in dict.fromkeys(e["key"] for e in entries if e["key"]):
             locators = [e["locator"] for e in entries if e["key"] == key and e["locator"]]
-            sources.append(mark_locator(self._memo("source", key, lambda key=key: self.source(key)),
-                                        locators[0] if locators else None))
+            source: Source = self._memo("source", key, functools.partial(self.source, key))
+            sources.append(mark_locator(source, locators[0] if locators else None))
         one = sources[0] if len(sources) == 1 and all(e["key"] for e in entries) else None
         return {"query": text, "key": one["key"] if one else None, "locator": one["locator"] if one else None,
                 "reference": one["reference"] if one else None, "title": one["title"] if one else None,
@@ -902,7 +905,8 @@ class Catalog:
                            hint=f"resource IRIs start with {self.settings.base_iri}")
         return {"iri": iri,
                 "properties": [{"predicate": p.value, "object": _term(o)} for p, o in out],
-                "incoming": [{"subject": s.value, "predicate": p.value} for s, p in inc]}
+                "incoming": [{"subject": s.value, "predicate": p.value} for s, p in inc
+                             if not isinstance(s, ox.Triple)]}  # kg writes no RDF-star
 
 
 def search_source_keys(settings: Settings, query: str, filters: dict[str, list[str]] | None = None) -> list[str]:

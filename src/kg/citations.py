@@ -137,7 +137,7 @@ def _locator(tokens: list[_Tok], i: int, label: str) -> tuple[str | None, int]:
     j = i
     while j < len(tokens):
         tok = tokens[j]
-        if tok.kind in ("num", "year") and not tok.text.endswith("%") or (
+        if (tok.kind in ("num", "year") and not tok.text.endswith("%")) or (
                 tok.kind == "word" and _ROMAN.match(tok.text)):
             if pieces and pieces[-1] not in ("-", "–", ","):
                 break
@@ -188,10 +188,10 @@ def _author(text: str, tokens: list[_Tok]) -> tuple[str, int, str | None] | str:
         end = tokens[-1].end if tokens else start
     span = text[start:end]
     # Month and day before the year belong to the date: "(NHS England, March 2014)".
-    words = span.split()
-    while words and words[-1].casefold().strip(",") in _MONTHS:
-        words.pop()
-        span = span[:span.rfind(words[-1]) + len(words[-1])] if words else ""
+    span_words = span.split()
+    while span_words and span_words[-1].casefold().strip(",") in _MONTHS:
+        span_words.pop()
+        span = span[:span.rfind(span_words[-1]) + len(span_words[-1])] if span_words else ""
     # An acronym in brackets is the same body again: "Personal Social Services Research Unit [PSSRU]".
     span = re.sub(r"\s*\[[^\]]*\]?|\s*\([^)]*\)?", "", span).rstrip(" ,")
     if not span:
@@ -846,7 +846,8 @@ def parse_cite_query(text: str, references: Mapping[str, Reference],
         keys = [k for k in (_query_key(resolver, p) for p in parts) if k]
         raise NotFound(f"{query!r} holds {len(parts)} citations; ask for one at a time",
                        hint="e.g. " + ", ".join(keys) if keys else None, suggestions=keys)
-    reason, candidates = f"no library entry matches {query!r}", []
+    reason: str | None = f"no library entry matches {query!r}"
+    candidates: list[str] = []
     parsed = parse_citation(inner) or _human(inner)
     if parsed:
         key, reason, candidates = resolver.resolve(str(parsed["author"]), str(parsed["year"]).lower())

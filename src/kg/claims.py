@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping
 
 import yaml
 
 from .errors import ClaimsError
-from .furniture import CAPTION_PREFIX as _CAPTION_PREFIX, closing_biography, debris_kind
+from .furniture import CAPTION_PREFIX as _CAPTION_PREFIX
+from .furniture import closing_biography, debris_kind
 from .model import Claim, Failure, Post
 from .refs.detect import heading_kind, in_reference_list, is_reference_line
 
@@ -156,7 +157,8 @@ def _heading_line(text: str) -> bool:
     """Whether a line standing alone reads as a sub-heading ("Timing", "A deliberate plan?")."""
     if not text or len(text) > 120 or text.startswith(("[", "*", "(")):
         return False
-    rest = text[_ROMAN.match(text).end():] if _ROMAN.match(text) else text
+    roman = _ROMAN.match(text)
+    rest = text[roman.end():] if roman else text
     if not rest or not (rest[0].isupper() or rest[0].isdigit() or rest[0] in "“‘\"'#£"):
         return False
     words = rest.split()
@@ -202,7 +204,10 @@ def glued_alt_text(text: str) -> int:
         if len(prefix.split()) > 6:
             return 0
         part = re.split(r"[ _\-]", prefix)[-1]
-        word = re.match(r"[A-Za-z]+", text[j:]).group()
+        letters = re.match(r"[A-Za-z]+", text[j:])
+        if letters is None:
+            continue
+        word = letters.group()
         after = text[j + len(word):j + len(word) + 1]
         if after and not (after.isspace() or after in "’',"):
             continue
@@ -492,7 +497,7 @@ def segment_post(post: Post, overrides: ClaimOverrides | None = None) -> list[Se
 
     # A heading stands before body text; a short last line is a sentence ("What does this tell you?").
     seen_text = False
-    for unit, kinds in reversed(plan):
+    for _, kinds in reversed(plan):
         if kinds is None:
             seen_text = True
             continue
@@ -657,7 +662,7 @@ def _plan_blocks(post: Post, overrides: ClaimOverrides) -> list[tuple]:
 
 def claim_id(post_id: str, text: str) -> str:
     """Return the stable id of a claim: it depends only on the post id and the claim text."""
-    return "c" + hashlib.sha1(f"{post_id}\n{text}".encode("utf-8")).hexdigest()[:10]
+    return "c" + hashlib.sha1(f"{post_id}\n{text}".encode()).hexdigest()[:10]
 
 
 def chunk_post(post: Post, overrides: ClaimOverrides | None = None) -> list[Claim]:

@@ -40,14 +40,24 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, SKOS
 
 from .errors import ConceptError
+from .model import Claim, Concept
 from .organisations import OrganisationIndex
 from .spelling import uk_spelling
-from .model import Claim, Concept
 from .vocab import read_turtle
 
 __all__ = [
-    "CONCEPTS_FILE", "CONTEXT_LABEL", "Mention", "STOP_PHRASES", "SOURCE_BASE", "Tagger",
-    "check_scheme", "is_acronym", "label_variants", "load_scheme", "normalise", "tag_claims",
+    "CONCEPTS_FILE",
+    "CONTEXT_LABEL",
+    "SOURCE_BASE",
+    "STOP_PHRASES",
+    "Mention",
+    "Tagger",
+    "check_scheme",
+    "is_acronym",
+    "label_variants",
+    "load_scheme",
+    "normalise",
+    "tag_claims",
     "top_concepts",
 ]
 
@@ -240,7 +250,7 @@ def load_scheme(path: str | Path, base_iri: str = SOURCE_BASE) -> dict[str, Conc
         if (subject, SKOS.inScheme, scheme) not in graph:
             problems.append(f"{cid} is not skos:inScheme the scheme (add skos:inScheme <{scheme}>)")
 
-        def ids(predicate: URIRef) -> tuple[str, ...]:
+        def ids(predicate: URIRef, subject: URIRef = subject) -> tuple[str, ...]:
             return tuple(sorted(local(o) for o in graph.objects(subject, predicate) if isinstance(o, URIRef)))
 
         concepts[cid] = Concept(
@@ -389,7 +399,7 @@ def _trie_pattern(keys: Iterable[str]) -> str:
         body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
         if "" in node:
             return f"(?:{body})?" if len(branches) > 1 or len(body) > 1 else f"{body}?"
-        return body if len(branches) == 1 else body
+        return body
 
     return emit(trie)
 

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import reprlib
 import re
+import reprlib
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 import yaml
 

@@ -277,11 +277,12 @@ def verify(settings: Settings, *, open_components: bool = True, records: bool = 
     record, error = _read_json(generation / RECORD)
     components: dict = {}
     if error is None:
-        components = record.get("components") if isinstance(record, dict) else None
-        if not isinstance(components, dict) or not all(
-                isinstance(c, dict) and isinstance(c.get("files"), dict) for c in components.values()):
+        found = record.get("components") if isinstance(record, dict) else None
+        if not isinstance(found, dict) or not all(
+                isinstance(c, dict) and isinstance(c.get("files"), dict) for c in found.values()):
             health.add("generation", f"{RECORD} is not a record of component files")
-            components = {}
+        else:
+            components = found
     elif error != "missing":  # generations published before the record existed have none
         health.add("generation", f"{RECORD} is {error}")
 
@@ -348,7 +349,7 @@ def _try_open_store(path: Path, health: Health) -> None:
     try:
         store = ox.Store.read_only(str(path))
         del store
-    except Exception as exc:  # noqa: BLE001 - whatever RocksDB says, the store cannot be read
+    except Exception as exc:
         health.add("store", f"{path.name} cannot be opened: {_relative(str(exc), path)}")
     finally:
         release()  # pyoxigraph has no close(): the store's files close when it is collected
@@ -366,7 +367,7 @@ def _try_open_index(path: Path, documents: int, health: Health) -> None:
                 found = ix.doc_count()
             finally:
                 ix.close()
-        except Exception as exc:  # noqa: BLE001 - a truncated table of contents or segment: EOFError, pickle errors, struct.error
+        except Exception as exc:
             health.add("index", f"{path.name} cannot be opened: {type(exc).__name__}: {_relative(str(exc), path)}")
             found = None
         gc.collect()  # out of the except block: the failure's frames, and the file they hold, are garbage
@@ -402,6 +403,6 @@ def damage(settings: Settings) -> DamagedBuild | None:
     reading it failed, to tell a damaged build from any other failure), else None."""
     try:
         health = verify(settings)
-    except Exception:  # noqa: BLE001 - the check failing tells no more than the failure it explains
+    except Exception:
         return None
     return health.error(settings.data_dir) if health.built and not health.readable else None

@@ -16,11 +16,11 @@ import shutil
 import tempfile
 import threading
 import time
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from collections import defaultdict
-from typing import Iterable, Iterator, Mapping
 from urllib.parse import quote
 
 import pyoxigraph as ox
@@ -36,8 +36,23 @@ from .progress import Progress, no_progress
 from .references import latex_decode, to_bibtex
 from .settings import Settings
 from .vocab import (
-    BIBO, C4O, CITO, CO, DCTERMS, DOCO, FABIO, FOAF, KG, OA, ORG, PROV, RDF, SKOS, XSD,
-    PREFIXES, bind_prefixes,
+    BIBO,
+    C4O,
+    CITO,
+    CO,
+    DCTERMS,
+    DOCO,
+    FABIO,
+    FOAF,
+    KG,
+    OA,
+    ORG,
+    PREFIXES,
+    PROV,
+    RDF,
+    SKOS,
+    XSD,
+    bind_prefixes,
 )
 
 #: The base IRI ontology/*.ttl files are written against; rebased to settings.base_iri on load.
@@ -568,7 +583,7 @@ def loading(corpus: Corpus, settings: Settings, progress: Progress | None = None
         def bulk_load() -> None:
             try:
                 ox.Store(str(target)).bulk_load(path=nt.name, format=ox.RdfFormat.N_TRIPLES)
-            except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            except BaseException as exc:
                 load.error = exc
 
         load.thread = threading.Thread(target=bulk_load, name="kg-graph-bulk-load", daemon=True)
@@ -589,7 +604,7 @@ def loading(corpus: Corpus, settings: Settings, progress: Progress | None = None
             except SyntaxError as exc:
                 failures.append(Failure("graph", str(path), f"{path.name} is not valid Turtle ({exc}); "
                                         "fix the file and rebuild"))
-        triples = int(next(iter(store.query("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }")))[0].value)
+        triples = _count_triples(store)
         store.flush()
         # pyoxigraph has no close(): drop every reference so RocksDB closes its files before
         # readers open the folder.
@@ -639,7 +654,7 @@ def update_graph(settings: Settings, removed: list[str], added: list[str], count
             fresh = len({quad for quad in ox.parse(input=data, format=ox.RdfFormat.N_TRIPLES) if quad not in store})
             store.load(input=data, format=ox.RdfFormat.N_TRIPLES)
         if triples is None:
-            triples = int(next(iter(store.query("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }")))[0].value)
+            triples = _count_triples(store)
         else:
             triples += fresh - gone
         store.flush()
@@ -727,4 +742,19 @@ def export_graph(settings: Settings, format: str = "turtle") -> bytes:
     quads = store.quads_for_pattern(None, None, None, ox.DefaultGraph())
     triples = (ox.Triple(q.subject, q.predicate, q.object) for q in quads)
     prefixes = {p: iri for p, iri in PREFIXES.items()} if fmt is ox.RdfFormat.TURTLE else None
-    return ox.serialize(triples, format=fmt, prefixes=prefixes)
+    return serialize(triples, fmt, prefixes)
+
+
+def serialize(triples: Iterable[ox.Triple], fmt: ox.RdfFormat, prefixes: dict[str, str] | None = None) -> bytes:
+    """Serialise triples with Oxigraph into bytes (``ox.serialize`` with no output returns them)."""
+    data = ox.serialize(triples, format=fmt, prefixes=prefixes)
+    assert data is not None  # None only when an output file is given
+    return data
+
+
+def _count_triples(store: ox.Store) -> int:
+    answer = store.query("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }")
+    assert isinstance(answer, ox.QuerySolutions)
+    literal = next(iter(answer))[0]
+    assert isinstance(literal, ox.Literal)
+    return int(literal.value)

@@ -9,7 +9,6 @@ concept labels query expansion uses, so a search needs nothing but the index fol
 from __future__ import annotations
 
 import functools
-from contextlib import contextmanager
 import json
 import os
 import re
@@ -18,16 +17,16 @@ import tempfile
 import time
 import unicodedata
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from whoosh import index as whoosh_index
-from whoosh.analysis import Composable, Filter, LowercaseFilter, Token, Tokenizer
+from whoosh.analysis import Composable, Filter, IDTokenizer, LowercaseFilter, Token, Tokenizer
 from whoosh.analysis import StemFilter as WhooshStemFilter
 from whoosh.analysis.filters import STOP_WORDS
 from whoosh.codec import whoosh3
-from whoosh.analysis import IDTokenizer
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, FieldType, Schema
 from whoosh.formats import Existence, Positions
 

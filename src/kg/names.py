@@ -13,8 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from bibtexparser.middlewares.names import (InvalidNameError, parse_single_name_into_parts,
-                                            split_multiple_persons_names)
+from bibtexparser.middlewares.names import InvalidNameError, parse_single_name_into_parts, split_multiple_persons_names
 from pylatexenc.latex2text import LatexNodes2Text
 
 __all__ = ["Name", "decode", "fold_surname", "split_persons"]

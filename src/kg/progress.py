@@ -5,12 +5,13 @@ The library stays silent by default; the CLI passes a function that draws a prog
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Optional, TypeVar
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 T = TypeVar("T")
 
 #: ``progress(items, label, total) -> items``: yields the items, reporting as they are consumed.
-Progress = Callable[[Iterable[T], str, Optional[int]], Iterable[T]]
+Progress = Callable[[Iterable[T], str, int | None], Iterable[T]]
 
 
 def no_progress(items: Iterable[T], label: str = "", total: int | None = None) -> Iterable[T]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from whoosh import matching
@@ -149,14 +149,14 @@ class Postings:
         """
         ids_of: dict[str, list[np.ndarray]] = {}
         for leaf, offset in searcher.reader().leaf_readers():
-            terms, format_ = getattr(leaf, "_terms", None), searcher.schema[field].format
+            leaf_terms, format_ = getattr(leaf, "_terms", None), searcher.schema[field].format
             for term, info in leaf.iter_field(field):
                 text = term.decode("utf-8") if isinstance(term, bytes) else term
                 btext = term if isinstance(term, bytes) else term.encode("utf-8")
-                if hasattr(terms, "_codec") and hasattr(terms, "_postfile"):
+                if leaf_terms is not None and hasattr(leaf_terms, "_codec") and hasattr(leaf_terms, "_postfile"):
                     # The term info is in hand: open its postings without looking the term up again
                     # (10,000 post ids at 10,000 posts: 1.1 s -> see bench/RESULTS.md).
-                    m = terms._codec.postings_reader(terms._postfile, info, format_, term=(field, btext))
+                    m = leaf_terms._codec.postings_reader(leaf_terms._postfile, info, format_, term=(field, btext))
                     ids, _weights = self._read_matcher(m, offset)
                 else:
                     ids, _weights = self._read_leaf(leaf, offset, field, btext)
@@ -204,6 +204,10 @@ class _Sparse:
         self.scores = scores
 
 
+#: Any query node's answer: dense over every claim, or sparse as its matching claims.
+_Answer = _Result | _Sparse
+
+
 class Evaluator:
     """Evaluate one query against one searcher's index with the shared Postings."""
 
@@ -221,7 +225,7 @@ class Evaluator:
     def _sparse(self, ids: np.ndarray, scores: np.ndarray) -> _Sparse:
         return _Sparse(ids, scores)
 
-    def dense(self, result: _Result | _Sparse) -> _Result:
+    def dense(self, result: _Answer) -> _Result:
         """Return the answer as a mask and scores over every claim."""
         if isinstance(result, _Result):
             return result
@@ -243,13 +247,13 @@ class Evaluator:
         # kg.search uses BM25F; whoosh.scoring.bm25 term by term, in the same order of operations.
         return ids, idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * lengths / avgfl)))
 
-    def _term(self, q: wq.Term) -> _Result:
+    def _term(self, q: wq.Term) -> _Answer:
         if q.fieldname not in self.schema:
             return self._empty()
         ids, scores = self.term_scores(q.fieldname, q.text)
         return self._sparse(ids, scores * q.boost if q.boost != 1.0 else scores)
 
-    def _phrase(self, q: wq.Phrase) -> _Result:
+    def _phrase(self, q: wq.Phrase) -> _Answer:
         field, words = q.fieldname, list(q.words)
         if field not in self.schema or PAIRS_FIELD not in self.schema or q.slop != 1 or not words:
             return self._whoosh(q)
@@ -298,12 +302,12 @@ class Evaluator:
 
     # -- compounds --
 
-    def evaluate(self, q: wq.Query) -> _Result | _Sparse:
+    def evaluate(self, q: wq.Query) -> _Answer:
         """Return the mask and scores of ``q`` (deleted claims not yet removed)."""
         handler = _HANDLERS.get(type(q))
         return handler(self, q) if handler else self._whoosh(q)
 
-    def _or(self, q: wq.Or) -> _Result:
+    def _or(self, q: wq.Or) -> _Answer:
         if q.scale or q.minmatch:
             return self._whoosh(q)
         total = self._empty()
@@ -341,13 +345,13 @@ class Evaluator:
         scores = positive.scores * mask
         return _Result(mask, scores * q.boost if q.boost != 1.0 else scores)
 
-    def _constant(self, q: wq.ConstantScoreQuery) -> _Result:
+    def _constant(self, q: wq.ConstantScoreQuery) -> _Answer:
         inner = self.evaluate(q.child)
         if isinstance(inner, _Sparse):
             return _Sparse(inner.ids, np.full(len(inner.ids), float(q.score)))
         return _Result(inner.mask, inner.mask * float(q.score))
 
-    def _every(self, q: wq.Every) -> _Result:
+    def _every(self, q: wq.Every) -> _Answer:
         if q.fieldname not in (None, "", "*"):
             return self._whoosh(q)
         return _Result(self.postings.live.copy(), np.full(self.size, float(q.boost)))
@@ -355,7 +359,7 @@ class Evaluator:
     def _null(self, q) -> _Sparse:
         return _Sparse(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
 
-    def _whoosh(self, q: wq.Query) -> _Result:
+    def _whoosh(self, q: wq.Query) -> _Sparse:
         """Any other query: Whoosh's own matcher, one claim at a time."""
         ids, scores = [], []
         m = q.matcher(self.searcher, self.searcher.context())
@@ -374,7 +378,7 @@ def _tree_sum(arrays: list[np.ndarray]) -> np.ndarray:
     return _tree_sum(arrays[:half]) + _tree_sum(arrays[half:])
 
 
-_HANDLERS: dict[type, Callable[[Evaluator, wq.Query], _Result]] = {
+_HANDLERS: dict[type, Callable[[Evaluator, wq.Query], _Answer]] = {
     wq.Term: Evaluator._term,
     wq.Phrase: Evaluator._phrase,
     wq.Or: Evaluator._or,

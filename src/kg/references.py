@@ -34,7 +34,8 @@ from .errors import NotFound, ReferencesError, closest
 from .files import atomic_write
 from .model import Failure, Post, Reference
 from .organisations import key_part, normalise_name
-from .refs.bibtex import ENTRY_TYPES, MONTHS, captured_parser_log as _captured_parser_log, parse_bibtex
+from .refs.bibtex import ENTRY_TYPES, MONTHS, parse_bibtex
+from .refs.bibtex import captured_parser_log as _captured_parser_log
 
 __all__ = [
     "ENTRY_TYPES", "Conflict", "ImportReport", "MergeReport", "Problem",
@@ -349,7 +350,8 @@ _NAMES: frozenset[str] | None = None
 
 def _words(title: str) -> list[tuple[str, re.Match | None, bool]]:
     """Split a title into tokens: (text, word match or None, starts a title or subtitle)."""
-    out, initial = [], True
+    out: list[tuple[str, re.Match | None, bool]] = []
+    initial = True
     for token in _TOKEN.findall(title):
         if token.isspace():
             out.append((token, None, False))
@@ -376,7 +378,9 @@ def _is_sentence_case(tokens) -> bool:
 
 def _runs(tokens) -> list[list[int]]:
     """Return the runs of capitalised words (small words may join them) as token indexes."""
-    runs, current, pending = [], [], []
+    runs: list[list[int]] = []
+    current: list[int] = []
+    pending: list[int] = []
     for i, (_, m, _initial) in enumerate(tokens):
         if m is None:
             (pending if current else []).append(i) if tokens[i][0].isspace() else None
@@ -439,11 +443,11 @@ def protect_case(title: str, phrases: frozenset[str] = frozenset()) -> str:
             protect.add(i)
     for run in _runs(tokens):
         run = [i for i in run if tokens[i][1] is not None]  # the words, not the spaces between
-        words = [tokens[i][1].group("word") for i in run]
+        words = [m.group("word") for i in run if (m := tokens[i][1]) is not None]
         for start in range(len(run)):
             for end in range(len(run), start, -1):
                 if " ".join(words[start:end]) in phrases:
-                    protect.update(i for i in run[start:end] if _is_capitalised(tokens[i][1].group("word")))
+                    protect.update(i for i, word in zip(run[start:end], words[start:end]) if _is_capitalised(word))
     out = []
     for i, (text, m, _) in enumerate(tokens):
         if i in protect and m is not None:

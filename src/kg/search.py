@@ -26,13 +26,14 @@ import sys
 import threading
 import unicodedata
 from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
-from whoosh.filedb.filestore import FileStorage
 from whoosh import query as wq
+from whoosh.filedb.filestore import FileStorage
 from whoosh.scoring import BM25F
 
 from . import ranking
@@ -117,7 +118,8 @@ _Tokens = tuple[tuple[str, ...], tuple[str, ...]]
 
 
 def _analyse(text: str) -> _Tokens:
-    plain, joined = [], []
+    plain: list[str] = []
+    joined: list[str] = []
     for t in _ANALYZER(text, mode="query"):
         (joined if getattr(t, "alias", False) else plain).append(t.text)
     return tuple(plain), tuple(joined)
@@ -263,6 +265,7 @@ def lex(text: str, notices: list[str]) -> list[_Tok]:
             i += 1
         else:
             m = re.compile(r"[^\s()\"“”„]+").match(text, i)
+            assert m is not None  # text[i] is none of the characters the pattern stops at
             word = m.group(0)
             i = m.end()
             if word in ("AND", "&&"):
@@ -410,7 +413,7 @@ class Expansions:
     longest: int = 1
 
     @classmethod
-    def from_labels(cls, concepts: Mapping[str, tuple[str, Iterable[str]]]) -> "Expansions":
+    def from_labels(cls, concepts: Mapping[str, tuple[str, Iterable[str]]]) -> Expansions:
         ex = cls()
         for cid, (pref, labels) in concepts.items():
             ex.pref[cid] = pref
@@ -506,7 +509,9 @@ class _Compiler:
         raise TypeError(node)
 
     def group(self, group: Group) -> wq.Query | None:
-        musts, shoulds, nots = [], [], []
+        musts: list[wq.Query] = []
+        shoulds: list[wq.Query] = []
+        nots: list[wq.Query] = []
         chosen: dict[str, list[str | None]] = {}
         run: list[str] = []
 
@@ -636,7 +641,7 @@ class _Compiler:
         return extra
 
     def phrase(self, text: str) -> wq.Query | None:
-        plain, joined = tokens(text)
+        plain, _ = tokens(text)
         if not plain:
             self.notices.append(f"The phrase \"{text}\" has only common words, so it was left out.")
             return None
@@ -763,7 +768,7 @@ class _State:
         for s in getattr(self, "_searchers", ()):
             try:
                 s.close()
-            except Exception:  # noqa: BLE001 - a reader already closed or half-built
+            except Exception:
                 pass
 
     def compiled(self, text: str) -> _Compiled:
@@ -986,6 +991,7 @@ class Searcher:
             "id": stored["id"],
             "text": doc["text"],
             "highlight": highlight_html(doc["text"], highlight.terms, highlight.phrases),
+            "marks": [list(span) for span in highlight_marks(doc["text"], highlight.terms, highlight.phrases)],
             "score": round(float(score or 0.0), 4),
             "post": doc["post"],
             "section": doc.get("section"),
@@ -1116,26 +1122,43 @@ def highlight_spans(text: str, terms: Iterable[str] = (), phrases: Iterable[tupl
     return sorted(set(spans))
 
 
-def highlight_html(text: str, terms: Iterable[str] = (), phrases: Iterable[tuple[str, ...]] = ()) -> str:
-    """Return the text HTML-escaped, with <mark> around the words highlight_spans finds."""
+def highlight_marks(text: str, terms: Iterable[str] = (), phrases: Iterable[tuple[str, ...]] = ()
+                    ) -> list[tuple[int, int]]:
+    """Return the (start, end) characters to mark in ``text``, overlapping spans merged.
+
+    The structure every renderer draws from (the templates, the CLI, ``highlight_html``); only
+    the first HIGHLIGHT_CHARS characters are searched for words to mark.
+    """
     terms, phrases = frozenset(terms), frozenset(phrases)
     if not terms and not phrases:
-        return html.escape(text, quote=False)
-    head, tail = text[:HIGHLIGHT_CHARS], text[HIGHLIGHT_CHARS:]
-    spans = highlight_spans(head, terms, phrases)
+        return []
     merged: list[list[int]] = []
-    for start, end in spans:
+    for start, end in highlight_spans(text[:HIGHLIGHT_CHARS], terms, phrases):
         if merged and start <= merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], end)
         else:
             merged.append([start, end])
-    out, last = [], 0
-    for start, end in merged:
-        out.append(html.escape(head[last:start], quote=False))
-        out.append(f"<mark>{html.escape(head[start:end], quote=False)}</mark>")
+    return [(start, end) for start, end in merged]
+
+
+def marked_pieces(text: str, marks: Iterable[Iterable[int]]) -> list[tuple[str, bool]]:
+    """Cut ``text`` at ``marks`` into (piece, marked) pairs, in order, for a renderer to style."""
+    pieces: list[tuple[str, bool]] = []
+    last = 0
+    for start, end in marks:
+        if start > last:
+            pieces.append((text[last:start], False))
+        pieces.append((text[start:end], True))
         last = end
-    out.append(html.escape(head[last:] + tail, quote=False))
-    return "".join(out)
+    if last < len(text):
+        pieces.append((text[last:], False))
+    return pieces
+
+
+def highlight_html(text: str, terms: Iterable[str] = (), phrases: Iterable[tuple[str, ...]] = ()) -> str:
+    """Return the text HTML-escaped, with <mark> around the words highlight_marks finds."""
+    return "".join(f"<mark>{html.escape(piece, quote=False)}</mark>" if marked else html.escape(piece, quote=False)
+                   for piece, marked in marked_pieces(text, highlight_marks(text, terms, phrases)))
 
 
 # --- module-level entry points ---------------------------------------------------------------

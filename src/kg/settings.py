@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from .errors import SettingsError
 
@@ -143,7 +144,7 @@ class Settings:
     max_connections: int
     idle_timeout: float
 
-    def with_(self, **changes: Any) -> "Settings":
+    def with_(self, **changes: Any) -> Settings:
         """Return a copy with some settings changed (values are checked like any other)."""
         return replace(self, **{name: _convert(name, value, "argument") for name, value in changes.items()})
 

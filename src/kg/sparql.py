@@ -30,9 +30,10 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 from xml.sax.saxutils import quoteattr
 
@@ -42,7 +43,7 @@ from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
 
 from .errors import KGError, NotFound, QueryRefused, QueryTimeout, SparqlError, closest
-from .graph import store_path
+from .graph import serialize, store_path
 from .settings import Settings
 from .vocab import PREFIXES
 
@@ -170,9 +171,9 @@ def _check(text: str) -> str:
         names = {node.name for node in _walk(update)}
         if "Load" in names:
             raise QueryRefused("LOAD is refused: queries here are read-only and never fetch remote data",
-                               hint="load data by adding it to corpus/ and running `kg build`")
+                               hint="load data by adding it to corpus/ and running `kg build`") from None
         raise QueryRefused("SPARQL Update is refused: queries here are read-only",
-                           hint="change the graph by editing corpus/ or ontology/ and running `kg build`")
+                           hint="change the graph by editing corpus/ or ontology/ and running `kg build`") from None
     declared = set(PREFIXES)
     for node in _walk(parsed):
         if node.name == "PrefixDecl":
@@ -399,7 +400,7 @@ def _graph_writer(fmt: ox.RdfFormat) -> Callable[[QueryResult], str]:
                 _check_xml_text(" ".join(_texts(_term(ox.Triple(triple.subject, triple.predicate, triple.object)))),
                                 f"triple {number} of the graph")
         try:
-            return ox.serialize(triples, format=fmt, prefixes=PREFIXES).decode("utf-8")
+            return serialize(triples, fmt, PREFIXES).decode("utf-8")
         except ValueError as exc:  # RDF/XML cannot write every predicate IRI (one ending in a digit run...)
             raise NotAcceptable(f"this graph has no {fmt.name} form: {exc}",
                                 hint="ask for Turtle or N-Triples, which write every graph") from None
@@ -636,7 +637,8 @@ def execute(store: ox.Store, text: str, params: dict[str, str] | None, max_rows:
 
     Raises AnswerTooLarge once the values collected pass ``max_bytes``.
     """
-    substitutions = {ox.Variable(name): ox.Literal(value) for name, value in (params or {}).items()}
+    substitutions: dict[ox.Variable, ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple] = {
+        ox.Variable(name): ox.Literal(value) for name, value in (params or {}).items()}
     began = time.perf_counter()
     answer = store.query(text, prefixes=PREFIXES, substitutions=substitutions,
                          **(dataset or Dataset()).query_options())
@@ -644,7 +646,8 @@ def execute(store: ox.Store, text: str, params: dict[str, str] | None, max_rows:
     if isinstance(answer, ox.QueryBoolean):
         return {"kind": "ask", "boolean": bool(answer), "seconds": time.perf_counter() - began}
     if isinstance(answer, ox.QueryTriples):
-        triples, truncated = [], False
+        triples: list[ox.Triple] = []
+        truncated = False
         for triple in answer:
             if len(triples) == max_rows:
                 truncated = True
@@ -653,11 +656,12 @@ def execute(store: ox.Store, text: str, params: dict[str, str] | None, max_rows:
             if size > max_bytes:
                 raise _too_large(max_bytes)
             triples.append(triple)
-        data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
+        data = serialize(triples, ox.RdfFormat.N_TRIPLES).decode("utf-8")
         return {"kind": "graph", "ntriples": data, "truncated": truncated,
                 "seconds": time.perf_counter() - began}
     variables = [v.value for v in answer.variables]
-    rows, truncated = [], False
+    rows: list[dict[str, Any]] = []
+    truncated = False
     for solution in answer:
         if len(rows) == max_rows:
             truncated = True
@@ -697,7 +701,7 @@ def _answer(store: ox.Store, text: str, params: dict[str, str] | None, max_rows:
         return ("syntax", str(exc))
     except MemoryError:
         return ("memory", "")
-    except Exception as exc:  # noqa: BLE001 - anything else is reported to the caller
+    except Exception as exc:
         return ("error", f"{type(exc).__name__}: {exc}")
 
 
@@ -731,7 +735,7 @@ def _serve(conn, memory_mb: int | None) -> None:
             if opened is None or opened[0] != path:
                 opened = None  # release the previous store's files first
                 opened = (path, ox.Store.read_only(path))
-        except Exception as exc:  # noqa: BLE001 - reported to the caller
+        except Exception as exc:
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
             continue
         # The time limit counts from here: parsing and checking are the query's time too.
@@ -833,7 +837,7 @@ class QueryPool:
         self._free = threading.Condition(self._lock)
 
     @classmethod
-    def for_settings(cls, settings: Settings, *, server: bool = False) -> "QueryPool":
+    def for_settings(cls, settings: Settings, *, server: bool = False) -> QueryPool:
         """Return a pool with the limits of ``settings`` (a server's also leave page threads free)."""
         slots, queue = server_capacity(settings) if server else (settings.sparql_slots, settings.sparql_queue)
         return cls(slots=slots, queue=queue, wait=settings.sparql_queue_seconds,

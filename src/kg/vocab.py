@@ -26,6 +26,8 @@ from rdflib.namespace import (
     Namespace,
 )
 
+from .errors import KGError
+
 __all__ = [
     "BIBO", "C4O", "CITO", "CO", "DCTERMS", "DOCO", "FABIO", "FOAF", "KG", "OA", "ORG", "OWL",
     "PREFIXES", "PROV", "RDF", "RDFS", "SH", "SKOS", "XSD", "bind_prefixes", "read_turtle", "sparql_prologue",
@@ -211,7 +213,7 @@ def sparql_prologue() -> str:
     return "".join(f"PREFIX {prefix}: <{iri}>\n" for prefix, iri in PREFIXES.items())
 
 
-def read_turtle(path: Path, error: type[Exception], what: str, restore: str) -> Graph:
+def read_turtle(path: Path, error: type[KGError], what: str, restore: str) -> Graph:
     """Parse one of the ontology's Turtle files; raise ``error`` naming ``what`` when it is missing or broken."""
     graph = Graph()
     try:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import functools
 import json
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -64,10 +65,11 @@ def sparql_command(settings, query: str | None, name: str | None, params: tuple[
         return
     if (query is None) == (name is None):
         raise click.UsageError("give a QUERY (text or .rq file) or --name NAME, not both or neither")
-    options = {"timeout": timeout, "max_rows": max_rows}
+    options: dict[str, Any] = {"timeout": timeout, "max_rows": max_rows}
     if name is not None:
         result = sparql.run_named(settings, name, _params(params), **options)
     else:
+        assert query is not None  # checked above: exactly one of QUERY and --name
         text = query
         if query.endswith(".rq") or (len(query) < 4096 and "{" not in query and Path(query).is_file()):
             path = Path(query)

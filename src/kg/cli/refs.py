@@ -9,8 +9,8 @@ import click
 
 from .. import references as refs_mod
 from ..corpus import load_posts
-from ..files import atomic_write
 from ..errors import KGError, ReferencesError
+from ..files import atomic_write
 from .common import ShowsPlaces, echo_json, settings_from, with_settings
 
 _LIBRARY_HELP = ("Reference library to read and write (default: references.bib in the corpus folder, "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 
 import click
@@ -10,20 +9,11 @@ import click
 from .. import search as search_mod
 from .common import echo_json, with_settings
 
-_MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
 
-
-def _plain(highlight: str, styled: bool) -> str:
-    """Turn a result's HTML highlight into terminal text, marking matches bold (or *word*)."""
-    import html
-
-    def mark(word: str) -> str:
-        word = html.unescape(word)
-        return click.style(word, bold=True, fg="yellow") if styled else f"*{word}*"
-
-    # split() alternates plain text and the captured marked words.
-    parts = _MARK.split(highlight)
-    return "".join(mark(part) if i % 2 else html.unescape(part) for i, part in enumerate(parts))
+def _plain(text: str, marks: list[list[int]], styled: bool) -> str:
+    """Render a result's text for the terminal, its marked words bold (or *word* when not a TTY)."""
+    return "".join((click.style(piece, bold=True, fg="yellow") if styled else f"*{piece}*") if marked else piece
+                   for piece, marked in search_mod.marked_pieces(text, marks))
 
 
 @click.command("search")
@@ -72,7 +62,7 @@ def search_command(settings, query: tuple[str, ...], limit: int | None, page: in
         click.echo("")
         where = item["post"]["title"] + (f" › {item['section']}" if item.get("section") else "")
         click.echo(f"{rank:>3}. {where}  [{item['id']}, score {item['score']:.2f}]")
-        click.echo(f"     {_plain(item['highlight'], styled)}")
+        click.echo(f"     {_plain(item['text'], item['marks'], styled)}")
         if item["citations"]:
             cites = "; ".join(f"{c['key'] or c['raw'] + ' (unresolved)'}" + (f" p. {c['locator']}" if c["locator"] else "")
                               for c in item["citations"])

@@ -66,5 +66,5 @@ def _drop_title(post: Post) -> None:
     cut = rest[0].start if rest else len(post.body)
     post.body = post.body[cut:]
     post.blocks = tuple(replace(b, start=b.start - cut, end=b.end - cut) for b in rest)
-    post.links = tuple(replace(l, start=l.start - cut, end=l.end - cut) for l in post.links if l.start >= cut)
+    post.links = tuple(replace(k, start=k.start - cut, end=k.end - cut) for k in post.links if k.start >= cut)
     post.origins = tuple(replace(o, start=o.start - cut, end=o.end - cut) for o in post.origins if o.start >= cut)

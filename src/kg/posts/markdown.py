@@ -151,7 +151,7 @@ def render(src: str, offset: int = 0, title: str | None = None):
     heading: str | None = None
     h1: str | None = None
     first_block = True
-    for i, tok in enumerate(tokens):
+    for tok in tokens:
         kind = tok.type
         if kind in _CONTAINERS:
             containers.append(_CONTAINERS[kind])
@@ -163,6 +163,7 @@ def render(src: str, offset: int = 0, title: str | None = None):
             if tok.map:
                 cursor.pos = max(cursor.pos, lines[tok.map[0]])
                 cursor.limit = lines[tok.map[1]] if tok.map[1] < len(lines) else len(src)
+            assert tok.children is not None  # markdown-it's inline rule gives every inline token its children
             text = "".join(c.content for c in tok.children if c.type in ("text", "text_special", "code_inline"))
             if heading == "h1" and first_block and h1 is None:
                 h1 = " ".join(text.split())

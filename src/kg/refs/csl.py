@@ -35,7 +35,8 @@ _KEY_RULE = re.compile(r"^[A-Z][A-Za-z0-9]*\d{4}[a-z]?$")
 def _item_lines(text: str) -> list[int]:
     """Return the 1-based line on which each top-level item of a JSON array starts."""
     decoder = json.JSONDecoder()
-    lines, i = [], text.find("[")
+    lines: list[int] = []
+    i = text.find("[")
     if i < 0:
         return []
     i += 1

@@ -18,8 +18,8 @@ not claims) and the references step (what to parse) all ask this module. It impo
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 #: Headings under which every line is a reference entry.
 REFERENCE_HEADINGS = frozenset({

@@ -131,9 +131,9 @@ def library_with_post_references(library: Mapping[str, Reference], posts: Iterab
         for entry in found:
             ref = entry.reference
             identity = _identity(ref)
-            key = by_identity.get(identity) or _same_title(ref, by_author_year.get(identity[:2], ()))
-            if key is not None:
-                curated = merged[key].fields
+            known = by_identity.get(identity) or _same_title(ref, by_author_year.get(identity[:2], ()))
+            if known is not None:
+                curated = merged[known].fields
                 for name, value in ref.fields.items():
                     curated.setdefault(name, value)  # fill what the library lacks, never overwrite
                 continue

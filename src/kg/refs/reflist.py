@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from ..model import Failure
+from ..model import Failure, Reference
 from . import Parsed
 from .detect import EntryShape, entry_shape
 from .work import Name, Work, mint_key, to_reference
@@ -298,7 +298,7 @@ def parse_entry(text: str, shape: EntryShape | None = None) -> tuple[Work | None
     return work, None
 
 
-def parse_reference(text: str) -> tuple[object | None, str | None]:
+def parse_reference(text: str) -> tuple[Reference | None, str | None]:
     """Return the library entry (a Reference) one entry's text states, or None and why not."""
     work, problem = parse_entry(text)
     if work is None:
@@ -321,12 +321,12 @@ def read(text: str, source: str) -> Parsed:
                 f"line {number}: {line.strip()[:80]!r} is not shaped as a reference (authors, the year "
                 f"in parentheses, a title); fix it in {source}")))
     for a, b in spans:
-        line = body.count("\n", 0, a) + 1
+        line_no = body.count("\n", 0, a) + 1
         work, problem = parse_entry(body[a:b])
         if work is None:
-            parsed.failures.append(Failure(STEP, f"{source}:{line}", f"line {line}: {body[a:b].strip()[:80]!r} {problem}"))
+            parsed.failures.append(Failure(STEP, f"{source}:{line_no}", f"line {line_no}: {body[a:b].strip()[:80]!r} {problem}"))
             continue
-        work.where = f"{source}:{line}"
+        work.where = f"{source}:{line_no}"
         parsed.minted.add(len(parsed.references))
         parsed.references.append(to_reference(work, mint_key(work)))
     return parsed
