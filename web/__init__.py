@@ -40,10 +40,12 @@ def create_app(config: Mapping[str, Any] | Settings | str | Path | None = None) 
     app.config.from_prefixed_env("KG")
 
     from . import resources
+
     resources.init_app(app)
     app.config["MAX_CONTENT_LENGTH"] = resources.get_settings(app).max_request_bytes
 
     from . import api, http, linked, pages, sparql_endpoint
+
     http.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(linked.bp)

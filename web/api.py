@@ -39,27 +39,29 @@ def _public(query: sparql.NamedQuery) -> dict:
 @bp.get("/")
 def index():
     """List the API's routes."""
-    return jsonify({
-        "ok": True,
-        "routes": {
-            "stats": url_for("api.stats"),
-            "search": url_for("api.search") + "?q=personal+budgets&page=1&concept=…&source=…&org=…&post=…&year=…",
-            "cite": url_for("api.cite") + "?q=(DH, 2011b:6)",
-            "sources": url_for("api.sources") + "?sort=citations|year|organisation|title|key&org=…",
-            "source": url_for("api.source", key="DH2011b"),
-            "concepts": url_for("api.concepts"),
-            "concept": url_for("api.concept", concept_id="payment-by-results"),
-            "posts": url_for("api.posts"),
-            "post": url_for("api.post", post_id="…"),
-            "claims": url_for("api.claims") + "?post=…|concept=…|source=…&page=1&limit=100",
-            "claim": url_for("api.claim", claim_id="…"),
-            "similar": url_for("api.similar", claim_id="…"),
-            "audit": url_for("api.audit"),
-            "queries": url_for("api.queries"),
-            "sparql": url_for("sparql.endpoint") + "?query=…",
-            "openapi": url_for("api.openapi"),
-        },
-    })
+    return jsonify(
+        {
+            "ok": True,
+            "routes": {
+                "stats": url_for("api.stats"),
+                "search": url_for("api.search") + "?q=personal+budgets&page=1&concept=…&source=…&org=…&post=…&year=…",
+                "cite": url_for("api.cite") + "?q=(DH, 2011b:6)",
+                "sources": url_for("api.sources") + "?sort=citations|year|organisation|title|key&org=…",
+                "source": url_for("api.source", key="DH2011b"),
+                "concepts": url_for("api.concepts"),
+                "concept": url_for("api.concept", concept_id="payment-by-results"),
+                "posts": url_for("api.posts"),
+                "post": url_for("api.post", post_id="…"),
+                "claims": url_for("api.claims") + "?post=…|concept=…|source=…&page=1&limit=100",
+                "claim": url_for("api.claim", claim_id="…"),
+                "similar": url_for("api.similar", claim_id="…"),
+                "audit": url_for("api.audit"),
+                "queries": url_for("api.queries"),
+                "sparql": url_for("sparql.endpoint") + "?query=…",
+                "openapi": url_for("api.openapi"),
+            },
+        }
+    )
 
 
 @bp.get("/openapi.json")
@@ -77,10 +79,15 @@ def stats():
 @bp.get("/claims")
 def claims():
     """List claims: of a post, a concept or a source, or all, a page at a time."""
-    return jsonify(data.claims(post_id=param("post", limit=300).strip() or None,
-                               concept_id=param("concept", limit=300).strip() or None,
-                               source_key=param("source", limit=300).strip() or None,
-                               page=int_param("page", 1), limit=int_param("limit", 100, maximum=1000)))
+    return jsonify(
+        data.claims(
+            post_id=param("post", limit=300).strip() or None,
+            concept_id=param("concept", limit=300).strip() or None,
+            source_key=param("source", limit=300).strip() or None,
+            page=int_param("page", 1),
+            limit=int_param("limit", 100, maximum=1000),
+        )
+    )
 
 
 @bp.get("/claim/<claim_id>/similar")
@@ -92,14 +99,22 @@ def similar(claim_id: str):
 @bp.get("/queries")
 def queries():
     """List the named SPARQL queries with their text."""
-    return jsonify({"queries": [{**_public(q), "text": q.text}
-                                for q in sparql.list_named_queries(get_settings())]})
+    return jsonify({"queries": [{**_public(q), "text": q.text} for q in sparql.list_named_queries(get_settings())]})
 
 
 #: The pages whose JSON is their API route's answer: (rule, view).
-PAGE_TWINS = (("/search", pages.search), ("/cite", pages.cite), ("/sources", pages.sources), ("/source/<key>", pages.source),
-              ("/concepts", pages.concepts), ("/concept/<concept_id>", pages.concept), ("/posts", pages.posts),
-              ("/post/<post_id>", pages.post), ("/claim/<claim_id>", pages.claim), ("/audit", pages.audit))
+PAGE_TWINS = (
+    ("/search", pages.search),
+    ("/cite", pages.cite),
+    ("/sources", pages.sources),
+    ("/source/<key>", pages.source),
+    ("/concepts", pages.concepts),
+    ("/concept/<concept_id>", pages.concept),
+    ("/posts", pages.posts),
+    ("/post/<post_id>", pages.post),
+    ("/claim/<claim_id>", pages.claim),
+    ("/audit", pages.audit),
+)
 for _rule, _view in PAGE_TWINS:
     bp.add_url_rule(_rule, _view.__name__, _view, methods=["GET"])
 
@@ -107,5 +122,6 @@ for _rule, _view in PAGE_TWINS:
 @bp.route("/<path:anything>")
 def missing(anything: str):
     """Answer an unknown API path with the one error shape and the list of routes."""
-    raise NotFound(f"no API route /api/{anything}", hint="GET /api/ lists the routes",
-                   suggestions=[url_for("api.index")])
+    raise NotFound(
+        f"no API route /api/{anything}", hint="GET /api/ lists the routes", suggestions=[url_for("api.index")]
+    )

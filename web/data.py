@@ -23,8 +23,13 @@ from kg.references import to_bibtex
 from .resources import cached_answer, get_settings, get_store
 
 #: Searches offered on the home page; each finds claims in the seed corpus.
-EXAMPLE_SEARCHES = ("care transition protocols", "personal budgets", "Payment by Results clusters",
-                    "integration of health and social care", "co-production")
+EXAMPLE_SEARCHES = (
+    "care transition protocols",
+    "personal budgets",
+    "Payment by Results clusters",
+    "integration of health and social care",
+    "co-production",
+)
 
 SOURCE_SORTS = catalog_mod.SOURCE_SORTS
 format_reference = catalog_mod.format_reference
@@ -40,6 +45,7 @@ def catalog() -> catalog_mod.Catalog:
 
 # --- the reference library, as built into the graph ---------------------------------------------
 
+
 def library() -> tuple[dict[str, Reference], list]:
     """Return the built references and organisations (Catalog.library, Catalog.organisations), kept per live store."""
     return catalog().library()[0], catalog().organisations()
@@ -54,6 +60,7 @@ def bibtex_for(keys: Iterable[str]) -> str:
 
 # --- overview ------------------------------------------------------------------------------------
 
+
 def stats() -> dict:
     """Count what the graph holds."""
     return catalog().stats()
@@ -61,14 +68,19 @@ def stats() -> dict:
 
 def home() -> dict:
     """Return the home page: statistics, example searches and the named SPARQL queries."""
-    return {"stats": stats(), "examples": list(EXAMPLE_SEARCHES),
-            "queries": [{k: v for k, v in q.to_dict().items() if k != "path"} for q in sparql.list_named_queries(get_settings())]}
+    return {
+        "stats": stats(),
+        "examples": list(EXAMPLE_SEARCHES),
+        "queries": [
+            {k: v for k, v in q.to_dict().items() if k != "path"} for q in sparql.list_named_queries(get_settings())
+        ],
+    }
 
 
 # --- search --------------------------------------------------------------------------------------
 
-def search(query: str, page: int = 1, filters: dict[str, list[str]] | None = None,
-           limit: int | None = None) -> dict:
+
+def search(query: str, page: int = 1, filters: dict[str, list[str]] | None = None, limit: int | None = None) -> dict:
     """Run a search; the answer is exactly the JSON of `kg search --json`."""
     return search_mod.search(get_settings(), query, page=page, limit=limit, filters=filters or None)
 
@@ -85,6 +97,7 @@ def search_source_keys(query: str, filters: dict[str, list[str]] | None) -> list
 
 # --- citation lookup -----------------------------------------------------------------------------
 
+
 def cite(query: str) -> catalog_mod.CiteAnswer:
     """Return Catalog.cite's answer (`kg cite --json`); NotFound when no citation of the query names one source.
 
@@ -94,9 +107,11 @@ def cite(query: str) -> catalog_mod.CiteAnswer:
     found = catalog().cite(query)
     if not found["sources"]:
         first = found["lookup"][0]
-        raise NotFound(first["reason"] or f"no library entry matches {found['query']!r}",
-                       hint="choose one of the sources suggested" if first["candidates"] else "see the list of sources",
-                       suggestions=first["candidates"])
+        raise NotFound(
+            first["reason"] or f"no library entry matches {found['query']!r}",
+            hint="choose one of the sources suggested" if first["candidates"] else "see the list of sources",
+            suggestions=first["candidates"],
+        )
     return found
 
 
@@ -107,6 +122,7 @@ def suggestions(keys: list[str]) -> list[dict]:
 
 
 # --- sources -------------------------------------------------------------------------------------
+
 
 def sources(sort: str = "citations", org: str | None = None) -> catalog_mod.SourceList:
     """List the sources with organisation and times cited, sorted; optionally one organisation's."""
@@ -137,6 +153,7 @@ def organisation(org_id: str) -> catalog_mod.OrganisationAnswer:
 
 # --- posts and claims ----------------------------------------------------------------------------
 
+
 def posts() -> dict:
     """List the posts with their claim and citation counts and where they were found."""
     return catalog().post_list()
@@ -160,14 +177,29 @@ def post_segments(found: dict) -> list[dict]:
         parts, inner = [], start
         for citation in _citation_spans(claim, body, start, end):
             if citation["start"] > inner:
-                parts.append({"kind": "text", "text": body[inner:citation["start"]]})
-            parts.append({"kind": "cite", "text": body[citation["start"]:citation["end"]], "key": citation["key"],
-                          "id": citation["id"], "reason": citation["reason"], "title": citation["title"]})
+                parts.append({"kind": "text", "text": body[inner : citation["start"]]})
+            parts.append(
+                {
+                    "kind": "cite",
+                    "text": body[citation["start"] : citation["end"]],
+                    "key": citation["key"],
+                    "id": citation["id"],
+                    "reason": citation["reason"],
+                    "title": citation["title"],
+                }
+            )
             inner = citation["end"]
         if inner < end:
             parts.append({"kind": "text", "text": body[inner:end]})
-        segments.append({"kind": "claim", "id": claim["id"], "ordinal": claim["ordinal"],
-                         "cites": bool(claim["citations"]), "parts": parts})
+        segments.append(
+            {
+                "kind": "claim",
+                "id": claim["id"],
+                "ordinal": claim["ordinal"],
+                "cites": bool(claim["citations"]),
+                "parts": parts,
+            }
+        )
         at = end
     if at < len(body):
         segments.append({"kind": "text", "text": body[at:]})
@@ -204,9 +236,16 @@ def _citation_spans(claim: dict, body: str, start: int, end: int) -> list[dict]:
         if found < 0:
             continue
         key = citation["key"]
-        spans.append({"start": found, "end": found + len(raw), "key": key, "id": citation["id"],
-                      "reason": citation.get("reason") or "",
-                      "title": format_reference(references.get(key), key) if key else ""})
+        spans.append(
+            {
+                "start": found,
+                "end": found + len(raw),
+                "key": key,
+                "id": citation["id"],
+                "reason": citation.get("reason") or "",
+                "title": format_reference(references.get(key), key) if key else "",
+            }
+        )
         cursor = found + len(raw)
     return spans
 
@@ -221,13 +260,19 @@ def similar(claim_id: str, limit: int = 5) -> list[dict]:
     return catalog().similar(claim_id, limit)
 
 
-def claims(post_id: str | None = None, concept_id: str | None = None, source_key: str | None = None,
-           page: int = 1, limit: int = 100) -> dict:
+def claims(
+    post_id: str | None = None,
+    concept_id: str | None = None,
+    source_key: str | None = None,
+    page: int = 1,
+    limit: int = 100,
+) -> dict:
     """List claims, of one post, concept or source, or all of them, a page at a time."""
     return catalog().claim_list(post_id, concept_id, source_key, page, limit)
 
 
 # --- concepts ------------------------------------------------------------------------------------
+
 
 def concepts() -> dict:
     """Return the concept tree and an A-Z index in which alternative labels point to their concept."""
@@ -242,6 +287,7 @@ def concept(concept_id: str) -> dict:
 
 
 # --- audit ---------------------------------------------------------------------------------------
+
 
 def audit() -> catalog_mod.Audit:
     """Return unresolved citations and references no claim cites."""

@@ -24,8 +24,10 @@ from .resources import get_settings, live_health
 log = logging.getLogger(__name__)
 
 #: Nothing is fetched from anywhere but this app; scripts only from our static files.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 
 #: Sent with every response, the server's own error answers included (web.server).
 SECURITY_HEADERS = {
@@ -38,21 +40,29 @@ SECURITY_HEADERS = {
 
 #: Which page a 404's suggestions link to, by the endpoint that raised it.
 SUGGESTION_LINKS = {
-    "pages.source": ("pages.source", "key"), "api.source": ("pages.source", "key"),
+    "pages.source": ("pages.source", "key"),
+    "api.source": ("pages.source", "key"),
     "pages.source_bibtex": ("pages.source", "key"),
-    "pages.concept": ("pages.concept", "concept_id"), "api.concept": ("pages.concept", "concept_id"),
+    "pages.concept": ("pages.concept", "concept_id"),
+    "api.concept": ("pages.concept", "concept_id"),
     "pages.concept_bibtex": ("pages.concept", "concept_id"),
-    "pages.post": ("pages.post", "post_id"), "api.post": ("pages.post", "post_id"),
-    "pages.claim": ("pages.claim", "claim_id"), "api.claim": ("pages.claim", "claim_id"),
+    "pages.post": ("pages.post", "post_id"),
+    "api.post": ("pages.post", "post_id"),
+    "pages.claim": ("pages.claim", "claim_id"),
+    "api.claim": ("pages.claim", "claim_id"),
     "pages.org": ("pages.org", "org_id"),
-    "pages.cite": ("pages.source", "key"), "api.cite": ("pages.source", "key"),
-    "pages.sources": ("pages.org", "org_id"), "api.sources": ("pages.org", "org_id"),
+    "pages.cite": ("pages.source", "key"),
+    "api.cite": ("pages.source", "key"),
+    "pages.sources": ("pages.org", "org_id"),
+    "api.sources": ("pages.org", "org_id"),
     "pages.sources_bibtex": ("pages.org", "org_id"),
 }
 #: /api/claims looks one thing up by whichever parameter it was given.
-CLAIMS_LINKS = {"source": ("pages.source", "key", "pages.sources", "all sources"),
-                "concept": ("pages.concept", "concept_id", "pages.concepts", "all concepts"),
-                "post": ("pages.post", "post_id", "pages.posts", "all posts")}
+CLAIMS_LINKS = {
+    "source": ("pages.source", "key", "pages.sources", "all sources"),
+    "concept": ("pages.concept", "concept_id", "pages.concepts", "all concepts"),
+    "post": ("pages.post", "post_id", "pages.posts", "all posts"),
+}
 
 
 def wants_html() -> bool:
@@ -73,8 +83,10 @@ def param(name: str, default: str = "", *, limit: int | None = None) -> str:
     value = request.values.get(name, default)
     limit = limit or get_settings().max_query_chars
     if len(value) > limit:
-        raise KGError(f"parameter {name!r} is {len(value)} characters long; the limit is {limit}",
-                      hint="shorten it, or raise the max_query_chars setting")
+        raise KGError(
+            f"parameter {name!r} is {len(value)} characters long; the limit is {limit}",
+            hint="shorten it, or raise the max_query_chars setting",
+        )
     return value
 
 
@@ -84,8 +96,9 @@ def int_param(name: str, default: int, *, minimum: int = 1, maximum: int = 10_00
     try:
         value = int(raw)
     except ValueError:
-        raise KGError(f"parameter {name!r} must be a whole number, not {raw!r}",
-                      hint=f"use a number from {minimum} to {maximum}") from None
+        raise KGError(
+            f"parameter {name!r} must be a whole number, not {raw!r}", hint=f"use a number from {minimum} to {maximum}"
+        ) from None
     if not minimum <= value <= maximum:
         raise KGError(f"parameter {name!r} = {value} is out of range", hint=f"use a number from {minimum} to {maximum}")
     return value
@@ -93,9 +106,12 @@ def int_param(name: str, default: int, *, minimum: int = 1, maximum: int = 10_00
 
 #: The page listing every thing of the kind a 404 did not find, by the endpoint that raised it.
 LIST_PAGES = {
-    "source": ("pages.sources", "all sources"), "cite": ("pages.sources", "all sources"),
-    "concept": ("pages.concepts", "all concepts"), "post": ("pages.posts", "all posts"),
-    "org": ("pages.sources", "all sources by organisation"), "claim": ("pages.search", "search the claims"),
+    "source": ("pages.sources", "all sources"),
+    "cite": ("pages.sources", "all sources"),
+    "concept": ("pages.concepts", "all concepts"),
+    "post": ("pages.posts", "all posts"),
+    "org": ("pages.sources", "all sources by organisation"),
+    "claim": ("pages.search", "search the claims"),
     "similar": ("pages.search", "search the claims"),
 }
 
@@ -143,8 +159,12 @@ def without_paths(message: str) -> str:
     settings = get_settings()
     roots = {str(settings.data_dir), os.path.realpath(settings.data_dir)}
     named = [(root, "the data directory") for root in sorted(roots, key=len, reverse=True)]
-    named += [(str(settings.corpus_dir), "the corpus folder"), (str(settings.ontology_dir), "the ontology folder"),
-              (str(ROOT), "the checkout"), (sys.prefix, "the Python environment")]
+    named += [
+        (str(settings.corpus_dir), "the corpus folder"),
+        (str(settings.ontology_dir), "the ontology folder"),
+        (str(ROOT), "the checkout"),
+        (sys.prefix, "the Python environment"),
+    ]
     for root, name in named:
         message = message.replace(root + os.sep, "").replace(root, name)
 
@@ -208,8 +228,9 @@ def _damaged(exc: BaseException, *, fresh: bool = False) -> KGError | None:
         return health.error(get_settings().data_dir)
     if str(exc).startswith("Corruption") or "Corruption:" in str(exc):
         # RocksDB found a bad block (its checksums) in a file of the right size.
-        return DamagedBuild(f"the graph store in {get_settings().data_dir} is damaged ({exc})",
-                            hint="rebuild it with `kg build --full`")
+        return DamagedBuild(
+            f"the graph store in {get_settings().data_dir} is damaged ({exc})", hint="rebuild it with `kg build --full`"
+        )
     return None
 
 
@@ -229,8 +250,10 @@ def _http_error(exc: HTTPException) -> Response:
     messages = {
         404: f"no page at {request.path}; see the links at the top of any page, or /api/ for the API",
         405: f"{request.method} is not allowed on {request.path}",
-        413: (f"the request body is larger than {current_app.config['MAX_CONTENT_LENGTH']} bytes; "
-              "send a smaller one, or raise the max_request_bytes setting"),
+        413: (
+            f"the request body is larger than {current_app.config['MAX_CONTENT_LENGTH']} bytes; "
+            "send a smaller one, or raise the max_request_bytes setting"
+        ),
     }
     message = messages.get(status) or (exc.description or exc.name)
     response = error_response(status, message, [] if status == 404 else None)
@@ -246,8 +269,9 @@ def _unexpected(exc: Exception) -> Response:
         log.error("%s on %s (%s: %s)", damaged, request.path, type(exc).__name__, exc)
         return error_response(damaged.status, str(damaged))
     log.exception("unexpected error on %s", request.path)
-    return error_response(500, "internal error: the server could not answer this request; "
-                               "the details are in the server log")
+    return error_response(
+        500, "internal error: the server could not answer this request; the details are in the server log"
+    )
 
 
 def _headers(response: Response) -> Response:

@@ -35,14 +35,32 @@ RDF_FORMATS = {
     "nt": (ox.RdfFormat.N_TRIPLES, "application/n-triples"),
     "rdfxml": (ox.RdfFormat.RDF_XML, "application/rdf+xml"),
 }
-FORMAT_NAMES = {"turtle": "turtle", "ttl": "turtle", "n3": "turtle", "jsonld": "jsonld", "json-ld": "jsonld",
-                "nt": "nt", "ntriples": "nt", "n-triples": "nt", "rdfxml": "rdfxml", "rdf": "rdfxml",
-                "xml": "rdfxml", "rdf+xml": "rdfxml"}
+FORMAT_NAMES = {
+    "turtle": "turtle",
+    "ttl": "turtle",
+    "n3": "turtle",
+    "jsonld": "jsonld",
+    "json-ld": "jsonld",
+    "nt": "nt",
+    "ntriples": "nt",
+    "n-triples": "nt",
+    "rdfxml": "rdfxml",
+    "rdf": "rdfxml",
+    "xml": "rdfxml",
+    "rdf+xml": "rdfxml",
+}
 #: Accept media types -> format. Turtle is N3 (text/n3 gets Turtle, sent as text/n3); N-Triples is
 #: text/plain too (rdflib asks for format="nt" that way), sent as what was asked.
-MEDIA_TYPES = {"text/turtle": "turtle", "application/x-turtle": "turtle", "text/n3": "turtle",
-               "text/rdf+n3": "turtle", "application/ld+json": "jsonld", "application/n-triples": "nt",
-               "text/plain": "nt", "application/rdf+xml": "rdfxml"}
+MEDIA_TYPES = {
+    "text/turtle": "turtle",
+    "application/x-turtle": "turtle",
+    "text/n3": "turtle",
+    "text/rdf+n3": "turtle",
+    "application/ld+json": "jsonld",
+    "application/n-triples": "nt",
+    "text/plain": "nt",
+    "application/rdf+xml": "rdfxml",
+}
 SENT_AS = {"text/n3": "text/n3", "text/plain": "text/plain"}
 
 
@@ -68,9 +86,11 @@ def requested_rdf() -> tuple[str, str] | None:
     accept = request.accept_mimetypes
     best = accept.best_match(["text/html", "application/json", *MEDIA_TYPES])
     if best is None and accept and not any(value in ("*/*", "text/*", "application/*") for value, _ in accept):
-        raise NotAcceptable(f"no form of this resource fits Accept: {request.headers.get('Accept')}",
-                            hint="accept text/html, application/json, text/turtle, application/n-triples, "
-                                 "application/ld+json or application/rdf+xml")
+        raise NotAcceptable(
+            f"no form of this resource fits Accept: {request.headers.get('Accept')}",
+            hint="accept text/html, application/json, text/turtle, application/n-triples, "
+            "application/ld+json or application/rdf+xml",
+        )
     if best not in MEDIA_TYPES:
         return None
     name = MEDIA_TYPES[best]
@@ -97,7 +117,7 @@ def served_base() -> str:
 
 def _served_term(term, base: str, served: str):
     if isinstance(term, ox.NamedNode) and term.value.startswith(base):
-        return ox.NamedNode(served + term.value[len(base):])
+        return ox.NamedNode(served + term.value[len(base) :])
     if isinstance(term, ox.Triple):
         return ox.Triple(*(_served_term(t, base, served) for t in (term.subject, term.predicate, term.object)))
     return term
@@ -108,20 +128,23 @@ def serialize_rdf(triples: list[ox.Triple], fmt: str) -> bytes:
     base, served = get_settings().base_iri, served_base()
     if served != base:
         triples = [_served_term(t, base, served) for t in triples]
-    prefixes = {name: (served + iri[len(base):] if iri.startswith(base) else iri) for name, iri in PREFIXES.items()}
+    prefixes = {name: (served + iri[len(base) :] if iri.startswith(base) else iri) for name, iri in PREFIXES.items()}
     prefixes[""] = served
     if fmt == "jsonld":
         # pyoxigraph writes expanded JSON-LD; rdflib compacts it against a @context of our prefixes.
         graph = rdflib.Graph()
         graph.parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), format="nt")
-        return graph.serialize(format="json-ld", context={k: v for k, v in prefixes.items() if k},
-                               auto_compact=True, encoding="utf-8")
+        return graph.serialize(
+            format="json-ld", context={k: v for k, v in prefixes.items() if k}, auto_compact=True, encoding="utf-8"
+        )
     if fmt == "rdfxml":
         for triple in triples:
             literal = triple.object.value if isinstance(triple.object, ox.Literal) else ""
             if _NOT_XML.search(literal):
-                raise NotAcceptable("this resource has a value XML 1.0 cannot carry, so it has no RDF/XML form",
-                                    hint="ask for Turtle, N-Triples or JSON-LD")
+                raise NotAcceptable(
+                    "this resource has a value XML 1.0 cannot carry, so it has no RDF/XML form",
+                    hint="ask for Turtle, N-Triples or JSON-LD",
+                )
     return serialize(triples, RDF_FORMATS[fmt][0], prefixes)
 
 
@@ -163,8 +186,9 @@ def rdf_response(iri: str, fmt: tuple[str, str], *, also: Iterable[str] = ()) ->
     store = get_store()
     triples = _triples(store, [iri])
     if not triples:
-        raise NotFound(f"nothing is known about <{iri}>",
-                       hint=f"resource IRIs look like {get_settings().base_iri}source/DH2011b")
+        raise NotFound(
+            f"nothing is known about <{iri}>", hint=f"resource IRIs look like {get_settings().base_iri}source/DH2011b"
+        )
     extra = list(also)
     if extra:
         known = set(triples)
@@ -185,16 +209,16 @@ def _describe_page(title: str) -> Response:
     iri = iri_for_path()
     triples = _triples(get_store(), [iri])
     if not triples:
-        raise NotFound(f"nothing is known about <{iri}>",
-                       hint=f"resource IRIs look like {get_settings().base_iri}source/DH2011b")
+        raise NotFound(
+            f"nothing is known about <{iri}>", hint=f"resource IRIs look like {get_settings().base_iri}source/DH2011b"
+        )
 
     def term(node) -> dict:
         if isinstance(node, ox.Literal):
             return {"text": node.value, "href": None, "literal": True}
         value = node.value
-        short = next((f"{p}:{value[len(ns):]}" for p, ns in PREFIXES.items() if value.startswith(ns)), value)
-        return {"text": short, "href": local_href(value) if isinstance(node, ox.NamedNode) else None,
-                "literal": False}
+        short = next((f"{p}:{value[len(ns) :]}" for p, ns in PREFIXES.items() if value.startswith(ns)), value)
+        return {"text": short, "href": local_href(value) if isinstance(node, ox.NamedNode) else None, "literal": False}
 
     rows = [{"subject": term(t.subject), "predicate": term(t.predicate), "object": term(t.object)} for t in triples]
     return Response(render_template("describe.html", title=title, iri=iri, rows=rows), mimetype="text/html")
@@ -206,11 +230,14 @@ def citation(citation_id: str):
     answer = rdf_or_none()
     if answer is not None:
         return answer
-    found = get_store().quads_for_pattern(ox.NamedNode(iri_for_path()), ox.NamedNode(PREFIXES["cito"] + "hasCitingEntity"),
-                                          None, ox.DefaultGraph())
+    found = get_store().quads_for_pattern(
+        ox.NamedNode(iri_for_path()), ox.NamedNode(PREFIXES["cito"] + "hasCitingEntity"), None, ox.DefaultGraph()
+    )
     claim_iri = next((q.object.value for q in found if isinstance(q.object, ox.NamedNode)), None)
     if claim_iri is None:
-        raise NotFound(f"no citation {citation_id!r}", hint="citation ids look like c1a2b3c4d5-1: a claim id and a number")
+        raise NotFound(
+            f"no citation {citation_id!r}", hint="citation ids look like c1a2b3c4d5-1: a claim id and a number"
+        )
     claim_id = claim_iri.rsplit("/", 1)[-1]
     return redirect(url_for("pages.claim", claim_id=claim_id) + f"#{citation_id}", code=303)
 
@@ -235,8 +262,10 @@ def _vocabulary() -> list[ox.Triple]:
         quads = ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)
         return [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
     except (OSError, SyntaxError) as exc:
-        raise NotFound(f"the kg vocabulary {path} cannot be read: {exc}",
-                       hint="check ontology_dir (KG_ONTOLOGY_DIR) and that kg.ttl parses") from None
+        raise NotFound(
+            f"the kg vocabulary {path} cannot be read: {exc}",
+            hint="check ontology_dir (KG_ONTOLOGY_DIR) and that kg.ttl parses",
+        ) from None
 
 
 @bp.get("/ns")
@@ -252,8 +281,10 @@ def vocabulary():
     for t in triples:
         if not (isinstance(t.subject, ox.NamedNode) and t.subject.value.startswith(namespace)):
             continue
-        entry = terms.setdefault(t.subject.value, {"name": t.subject.value[len(namespace):], "types": [],
-                                                  "label": "", "comment": "", "other": []})
+        entry = terms.setdefault(
+            t.subject.value,
+            {"name": t.subject.value[len(namespace) :], "types": [], "label": "", "comment": "", "other": []},
+        )
         predicate = t.predicate.value
         if predicate == rdf + "type":
             entry["types"].append(_short(t.object.value))
@@ -262,13 +293,22 @@ def vocabulary():
         elif predicate == rdfs + "comment":
             entry["comment"] = t.object.value
         else:
-            entry["other"].append((_short(predicate), _short(t.object.value) if not isinstance(t.object, ox.Literal)
-                                   else t.object.value))
+            entry["other"].append(
+                (_short(predicate), _short(t.object.value) if not isinstance(t.object, ox.Literal) else t.object.value)
+            )
     listed = sorted((e for e in terms.values() if e["name"]), key=lambda e: e["name"].lower())
-    return Response(render_template("ns.html", namespace=served_base() + namespace[len(get_settings().base_iri):]
-                                    if namespace.startswith(get_settings().base_iri) else namespace,
-                                    terms=listed), mimetype="text/html", headers={"Vary": "Accept"})
+    return Response(
+        render_template(
+            "ns.html",
+            namespace=served_base() + namespace[len(get_settings().base_iri) :]
+            if namespace.startswith(get_settings().base_iri)
+            else namespace,
+            terms=listed,
+        ),
+        mimetype="text/html",
+        headers={"Vary": "Accept"},
+    )
 
 
 def _short(iri: str) -> str:
-    return next((f"{p}:{iri[len(ns):]}" for p, ns in PREFIXES.items() if iri.startswith(ns)), iri)
+    return next((f"{p}:{iri[len(ns) :]}" for p, ns in PREFIXES.items() if iri.startswith(ns)), iri)

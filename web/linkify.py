@@ -11,7 +11,7 @@ def local_href(iri: str) -> str | None:
     """Return where a link to ``iri`` should go: this app for our resources, else the IRI if http(s)."""
     base = get_settings().base_iri
     if iri.startswith(base):
-        return f"{request.script_root}/{iri[len(base):]}"
+        return f"{request.script_root}/{iri[len(base) :]}"
     if iri.startswith(("http://", "https://")):
         return iri
     return None  # never link javascript:, data: or other schemes a query could produce

@@ -27,8 +27,12 @@ bp = Blueprint("pages", __name__)
 #: Search filters taken from the query string (each may repeat), in facet order.
 FILTERS = ("source", "concept", "post", "org", "year")
 #: Facet group of the search JSON -> the filter it sets.
-FACETS = (("sources", "source", "Cited sources"), ("concepts", "concept", "Concepts"),
-          ("orgs", "org", "Organisations"), ("posts", "post", "Posts"))
+FACETS = (
+    ("sources", "source", "Cited sources"),
+    ("concepts", "concept", "Concepts"),
+    ("orgs", "org", "Organisations"),
+    ("posts", "post", "Posts"),
+)
 CONCEPT_CLAIMS_SHOWN = 50
 
 
@@ -57,6 +61,7 @@ def bibtex_download(text: str, name: str) -> Response:
 
 # --- home and search ----------------------------------------------------------------------------
 
+
 @bp.get("/favicon.ico")
 def favicon():
     """Point old-style favicon requests at the SVG icon."""
@@ -77,8 +82,9 @@ def home():
         {"n": stats["unresolved"], "label": "unresolved citations", "href": url_for("pages.audit")},
         {"n": stats["triples"], "label": "triples", "href": url_for("sparql.endpoint")},
     ]
-    return page("home.html", found, stats=stats, stats_list=stats_list, examples=found["examples"],
-                named=found["queries"])
+    return page(
+        "home.html", found, stats=stats, stats_list=stats_list, examples=found["examples"], named=found["queries"]
+    )
 
 
 def search_filters() -> dict[str, list[str]]:
@@ -90,15 +96,22 @@ def search_filters() -> dict[str, list[str]]:
         values = [v.strip() for v in raw if v.strip()]
         for value in raw:  # as sent, like every other parameter (web/openapi.yaml's maxLength)
             if len(value) > limit:
-                raise KGError(f"filter {name} is {len(value)} characters long; the limit is {limit}",
-                              hint="shorten it, or raise the max_query_chars setting")
+                raise KGError(
+                    f"filter {name} is {len(value)} characters long; the limit is {limit}",
+                    hint="shorten it, or raise the max_query_chars setting",
+                )
         if values:
             filters[name] = list(dict.fromkeys(values))
     return filters
 
 
-def search_url(query: str, filters: dict[str, list[str]], page_number: int = 1, endpoint: str = "pages.search",
-               limit: int | None = None) -> str:
+def search_url(
+    query: str,
+    filters: dict[str, list[str]],
+    page_number: int = 1,
+    endpoint: str = "pages.search",
+    limit: int | None = None,
+) -> str:
     """Return the URL of a search with these words, filters, page and results per page (None: the default)."""
     pairs: list[tuple[str, str]] = [("q", query)] if query else []
     for name in FILTERS:
@@ -115,15 +128,19 @@ def search_limit() -> int:
     return int_param("limit", get_settings().search_page_size, maximum=search_mod.MAX_LIMIT)
 
 
-def past_last_page(exc: search_mod.PastLastPage, query: str, filters: dict[str, list[str]], limit: int,
-                   endpoint: str) -> Response:
+def past_last_page(
+    exc: search_mod.PastLastPage, query: str, filters: dict[str, list[str]], limit: int, endpoint: str
+) -> Response:
     """Answer a page past the last one: a 404 in the error shape, linking the last page."""
     last = search_url(query, filters, exc.last, endpoint=endpoint, limit=limit)
     message = str(exc)
     if wants_html():
         links = [{"label": f"the last page of results (page {exc.last})", "href": last}]
-        return Response(render_template("error.html", status=404, message=message, suggestions=links),
-                        status=404, mimetype="text/html")
+        return Response(
+            render_template("error.html", status=404, message=message, suggestions=links),
+            status=404,
+            mimetype="text/html",
+        )
     response = jsonify({"ok": False, "error": message, "status": 404, "last_page": last})
     response.status_code = 404
     return response
@@ -153,8 +170,11 @@ def search():
     filters = search_filters()
     if request.blueprint == "api" and not query.strip():
         # The API requires q (web/openapi.yaml): a filter alone is typed into it, q=concept:personalisation.
-        raise KGError("no search given", hint="pass q=words, and a filter beside it if you like "
-                      "(q=care&concept=personalisation) or typed into it (q=concept:personalisation)")
+        raise KGError(
+            "no search given",
+            hint="pass q=words, and a filter beside it if you like "
+            "(q=care&concept=personalisation) or typed into it (q=concept:personalisation)",
+        )
     number = int_param("page", 1)
     limit = search_limit()
     try:
@@ -165,8 +185,13 @@ def search():
         if result is None:
             raise KGError("no search given", hint="pass q=words (and/or a filter such as concept=personalisation)")
         return jsonify(result)
-    view: dict[str, Any] = {"query": query, "filters": filters, "result": result, "max_limit": search_mod.MAX_LIMIT,
-                            "limit": limit if limit != get_settings().search_page_size else None}
+    view: dict[str, Any] = {
+        "query": query,
+        "filters": filters,
+        "result": result,
+        "max_limit": search_mod.MAX_LIMIT,
+        "limit": limit if limit != get_settings().search_page_size else None,
+    }
     if result is not None:
         references, _ = data.library()
         for hit in result["results"]:
@@ -179,30 +204,43 @@ def search():
             view["source_search_href"] = search_url("", {"source": [result["source"]["key"]]}, limit=limit)
         groups = []
         for group, name, label in FACETS:
-            rows = [{**row, "href": search_url(query, _toggle(filters, name, row["value"]), limit=limit)}
-                    for row in result["facets"].get(group, [])]
+            rows = [
+                {**row, "href": search_url(query, _toggle(filters, name, row["value"]), limit=limit)}
+                for row in result["facets"].get(group, [])
+            ]
             if rows:
                 groups.append({"name": name, "label": label, "rows": rows})
         view["facets"] = groups
         labels = {(group["name"], row["value"].lower()): row["label"] for group in groups for row in group["rows"]}
-        view["active"] = [{"name": name, "value": value, "label": labels.get((name, value.lower()), value),
-                           "href": search_url(query, _toggle(filters, name, value), limit=limit)}
-                          for name in FILTERS for value in filters.get(name, [])]
+        view["active"] = [
+            {
+                "name": name,
+                "value": value,
+                "label": labels.get((name, value.lower()), value),
+                "href": search_url(query, _toggle(filters, name, value), limit=limit),
+            }
+            for name in FILTERS
+            for value in filters.get(name, [])
+        ]
         pages = result["pages"] or 0
         window = range(max(1, number - 3), min(pages, number + 3) + 1)
         view["pager"] = {
             "prev": search_url(query, filters, number - 1, limit=limit) if number > 1 else None,
             "next": search_url(query, filters, number + 1, limit=limit) if number < pages else None,
-            "pages": [{"n": n, "href": search_url(query, filters, n, limit=limit), "current": n == number}
-                      for n in window],
+            "pages": [
+                {"n": n, "href": search_url(query, filters, n, limit=limit), "current": n == number} for n in window
+            ],
         }
-        view["suggestion_href"] = search_url(result["suggestion"], filters, limit=limit) if result.get("suggestion") else None
+        view["suggestion_href"] = (
+            search_url(result["suggestion"], filters, limit=limit) if result.get("suggestion") else None
+        )
         choices = sorted({10, get_settings().search_page_size, 50, 100, search_mod.MAX_LIMIT, limit})
         view["per_page_choices"] = [n for n in choices if n <= search_mod.MAX_LIMIT]
         view["per_page_href"] = {n: search_url(query, filters, limit=n) for n in view["per_page_choices"]}
         view["bibtex_href"] = search_url(query, filters, endpoint="pages.search_bibtex")
         view["has_sources"] = any(c.get("key") for hit in result["results"] for c in hit["citations"]) or bool(
-            result["facets"].get("sources"))
+            result["facets"].get("sources")
+        )
     return Response(render_template("search.html", **view), mimetype="text/html")
 
 
@@ -215,11 +253,14 @@ def search_bibtex():
         raise KGError("no search given", hint="pass q=words (and/or a filter) as on the search page")
     keys = data.search_source_keys(query, filters)
     if not keys:
-        raise NotFound(f"the claims found for {query!r} cite no source", hint="search for something else, or drop a filter")
+        raise NotFound(
+            f"the claims found for {query!r} cite no source", hint="search for something else, or drop a filter"
+        )
     return bibtex_download(data.bibtex_for(keys), "search-sources")
 
 
 # --- citation lookup ----------------------------------------------------------------------------
+
 
 @bp.get("/cite")
 def cite():
@@ -236,8 +277,15 @@ def cite():
     try:
         found = data.catalog().cite(query)
     except NotFound as exc:
-        return page("cite.html", {}, status=404, q=query, found=None, matches=data.suggestions(exc.suggestions),
-                    message=exc.message)
+        return page(
+            "cite.html",
+            {},
+            status=404,
+            q=query,
+            found=None,
+            matches=data.suggestions(exc.suggestions),
+            message=exc.message,
+        )
     if found["key"]:
         return redirect(found["url"], code=303)
     # Nothing resolved (an author-year naming several sources) is a 404 that lists the choices.
@@ -247,14 +295,22 @@ def cite():
 
 # --- sources ------------------------------------------------------------------------------------
 
+
 @bp.get("/sources")
 def sources():
     """List the reference library, sortable by times cited, year or organisation."""
     sort = param("sort", "citations", limit=40)
     org = param("org", limit=200).strip() or None
     found = data.sources(sort, org)
-    return page("sources.html", found, sources=found["sources"], sort=sort, org=found["organisation"],
-                sorts=list(data.SOURCE_SORTS.items()), sort_label=data.SOURCE_SORTS[sort])
+    return page(
+        "sources.html",
+        found,
+        sources=found["sources"],
+        sort=sort,
+        org=found["organisation"],
+        sorts=list(data.SOURCE_SORTS.items()),
+        sort_label=data.SOURCE_SORTS[sort],
+    )
 
 
 @bp.get("/sources/bibtex")
@@ -321,6 +377,7 @@ def org(org_id: str):
 
 # --- concepts -----------------------------------------------------------------------------------
 
+
 @bp.get("/concepts")
 def concepts():
     """Show the concept scheme: its broader/narrower tree and an A-Z index of every label."""
@@ -342,13 +399,18 @@ def _all_concept_iris(tree: list[dict]) -> list[str]:
             if iri not in out:
                 out.append(iri)
             walk(n["narrower"])
+
     walk(tree)
     return out
 
 
 def _tree_node(node: dict) -> dict:
-    return {"id": node["id"], "label": node["label"], "claims": node["claims"],
-            "children": [_tree_node(n) for n in node["narrower"]]}
+    return {
+        "id": node["id"],
+        "label": node["label"],
+        "claims": node["claims"],
+        "children": [_tree_node(n) for n in node["narrower"]],
+    }
 
 
 @bp.get("/concept/<concept_id>")
@@ -358,8 +420,13 @@ def concept(concept_id: str):
     if answer is not None:
         return answer
     found = data.concept(concept_id)
-    picture = concept_picture({"id": found["id"], "label": found["pref_label"]}, found["broader"],
-                              found["narrower"], found["related"], found["co_occurring"])
+    picture = concept_picture(
+        {"id": found["id"], "label": found["pref_label"]},
+        found["broader"],
+        found["narrower"],
+        found["related"],
+        found["co_occurring"],
+    )
     return page("concept.html", found, c=found, picture=picture, claim_limit=CONCEPT_CLAIMS_SHOWN)
 
 
@@ -368,12 +435,16 @@ def concept_bibtex(concept_id: str):
     """Download the sources cited by claims about a concept as BibTeX, most-cited first."""
     found = data.concept(concept_id)
     if not found["sources"]:
-        raise NotFound(f"no claim about {found['pref_label']!r} cites a source",
-                       hint="try a broader concept", suggestions=[b["id"] for b in found["broader"]])
+        raise NotFound(
+            f"no claim about {found['pref_label']!r} cites a source",
+            hint="try a broader concept",
+            suggestions=[b["id"] for b in found["broader"]],
+        )
     return bibtex_download(data.bibtex_for(s["key"] for s in found["sources"]), f"{concept_id}-sources")
 
 
 # --- posts and claims ---------------------------------------------------------------------------
+
 
 @bp.get("/posts")
 def posts():
@@ -389,9 +460,13 @@ def post(post_id: str):
     if answer is not None:
         return answer
     found = data.post(post_id)
-    view = {**found, "segments": data.post_segments(found), "claim_count": len(found["claims"]),
-            "citing_count": sum(1 for c in found["claims"] if c["citations"]),
-            "sources": found["cites"] or found["lists"]}
+    view = {
+        **found,
+        "segments": data.post_segments(found),
+        "claim_count": len(found["claims"]),
+        "citing_count": sum(1 for c in found["claims"] if c["citations"]),
+        "sources": found["cites"] or found["lists"],
+    }
     return page("post.html", found, p=view)
 
 

@@ -64,8 +64,9 @@ def _spread(count: int, start: float, end: float) -> list[float]:
     return [start + i * step for i in range(count)]
 
 
-def concept_picture(centre: dict, broader: list[dict], narrower: list[dict], related: list[dict],
-                    co_occurring: list[dict]) -> Picture:
+def concept_picture(
+    centre: dict, broader: list[dict], narrower: list[dict], related: list[dict], co_occurring: list[dict]
+) -> Picture:
     """Place ``centre`` and its neighbours; each neighbour is ``{"id", "label"[, "count"]}``."""
     picture = Picture(WIDTH, HEIGHT)
     seen = {centre["id"]}
@@ -96,10 +97,22 @@ def concept_picture(centre: dict, broader: list[dict], narrower: list[dict], rel
         for item, y in zip(items, _spread(len(items), top, bottom)):
             count = item.get("count")
             width = 1.5 if role == "related" else 1.5 + 5.0 * int(count or 1) / most
-            picture.nodes.append(Node(item["id"], item["label"], _short(item["label"]), role, x, y, count=count,
-                                      label_dx=-14 if role == "related" else 14, label_dy=4,
-                                      anchor="end" if role == "related" else "start"))
+            picture.nodes.append(
+                Node(
+                    item["id"],
+                    item["label"],
+                    _short(item["label"]),
+                    role,
+                    x,
+                    y,
+                    count=count,
+                    label_dx=-14 if role == "related" else 14,
+                    label_dy=4,
+                    anchor="end" if role == "related" else "start",
+                )
+            )
             picture.edges.append(Edge(CX, CY, x, y, "rel" if role == "related" else "co", round(width, 1)))
-    picture.nodes.append(Node(centre["id"], centre["label"], _short(centre["label"]), "centre", CX, CY, r=14,
-                              label_dy=-22))
+    picture.nodes.append(
+        Node(centre["id"], centre["label"], _short(centre["label"]), "centre", CX, CY, r=14, label_dy=-22)
+    )
     return picture

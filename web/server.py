@@ -102,13 +102,16 @@ def listen_error(exc: OSError, host: str, port: int) -> KGError:
     if exc.errno == errno.EADDRINUSE:
         return KGError(f"port {port} on {host} is in use; pass --port or set KG_PORT")
     if exc.errno == errno.EACCES:
-        return KGError(f"port {port} on {host} needs privileges this user lacks; pass --port (above 1023) "
-                       "or set KG_PORT")
+        return KGError(
+            f"port {port} on {host} needs privileges this user lacks; pass --port (above 1023) or set KG_PORT"
+        )
     if exc.errno == errno.EADDRNOTAVAIL or isinstance(exc, socket.gaierror):
-        return KGError(f"cannot listen on {host}: {exc.strerror or exc}; pass --host or set KG_HOST "
-                       "(127.0.0.1 is this machine)")
-    return KGError(f"cannot listen on {host} port {port}: {exc.strerror or exc}; pass --host/--port "
-                   "or set KG_HOST/KG_PORT")
+        return KGError(
+            f"cannot listen on {host}: {exc.strerror or exc}; pass --host or set KG_HOST (127.0.0.1 is this machine)"
+        )
+    return KGError(
+        f"cannot listen on {host} port {port}: {exc.strerror or exc}; pass --host/--port or set KG_HOST/KG_PORT"
+    )
 
 
 def waitress_channel(max_request_bytes: int):
@@ -124,8 +127,10 @@ def waitress_channel(max_request_bytes: int):
         def execute(self):
             error = self.request.error
             if error.code == 413:
-                message = (f"the request body is larger than {max_request_bytes} bytes; send a smaller one, "
-                           "or raise the max_request_bytes setting")
+                message = (
+                    f"the request body is larger than {max_request_bytes} bytes; send a smaller one, "
+                    "or raise the max_request_bytes setting"
+                )
             else:
                 message = f"{error.reason.lower()}: {error.body}"
             body = json.dumps({"ok": False, "error": message, "status": error.code}).encode("utf-8")
@@ -154,8 +159,11 @@ def serve(settings: Settings, echo: Callable[..., None] = _print) -> None:
     limit_malloc_arenas()  # before any thread of the server starts
     connections = open_files_for(settings.max_connections)
     if connections < settings.max_connections:
-        echo(f"Note: the open-files limit (ulimit -n) allows {connections} connections, not "
-             f"max_connections = {settings.max_connections}", err=True)
+        echo(
+            f"Note: the open-files limit (ulimit -n) allows {connections} connections, not "
+            f"max_connections = {settings.max_connections}",
+            err=True,
+        )
     import waitress
 
     from . import create_app
@@ -176,10 +184,17 @@ def serve(settings: Settings, echo: Callable[..., None] = _print) -> None:
                 # idle_timeout (checked every half of it), so a crowd of them cannot hold every one
                 # of the max_connections; poll(), not select(), which stops at 1,024 descriptors.
                 server = waitress.create_server(
-                    TrimAfterSlowRequests(app), host=settings.host, port=settings.port, threads=settings.threads,
-                    max_request_body_size=settings.max_request_bytes + WAITRESS_HEADROOM, ident="kg",
-                    connection_limit=connections, channel_timeout=idle, cleanup_interval=max(1, idle // 2),
-                    asyncore_use_poll=True)
+                    TrimAfterSlowRequests(app),
+                    host=settings.host,
+                    port=settings.port,
+                    threads=settings.threads,
+                    max_request_body_size=settings.max_request_bytes + WAITRESS_HEADROOM,
+                    ident="kg",
+                    connection_limit=connections,
+                    channel_timeout=idle,
+                    cleanup_interval=max(1, idle // 2),
+                    asyncore_use_poll=True,
+                )
             except OSError as exc:
                 failure = listen_error(exc, settings.host, settings.port)
             gc.collect()
@@ -196,4 +211,3 @@ def serve(settings: Settings, echo: Callable[..., None] = _print) -> None:
             server.close()
     finally:
         close_pool(app)
-

@@ -31,22 +31,39 @@ POOL = "kg.sparql_pool"
 
 #: Media type -> kg.sparql format, for table results (SELECT, ASK) and graph results.
 TABLE_TYPES = {
-    "application/sparql-results+json": "json", "application/json": "json",
-    "application/sparql-results+xml": "xml", "application/xml": "xml", "text/xml": "xml",
-    "text/csv": "csv", "text/tab-separated-values": "tsv",
+    "application/sparql-results+json": "json",
+    "application/json": "json",
+    "application/sparql-results+xml": "xml",
+    "application/xml": "xml",
+    "text/xml": "xml",
+    "text/csv": "csv",
+    "text/tab-separated-values": "tsv",
 }
 GRAPH_TYPES = {
-    "text/turtle": "turtle", "application/x-turtle": "turtle", "application/turtle": "turtle",
-    "text/n3": "turtle", "text/rdf+n3": "turtle", "application/n3": "turtle",
-    "application/rdf+xml": "rdfxml", "application/xml": "rdfxml", "text/xml": "rdfxml",
-    "application/ld+json": "jsonld", "application/json": "jsonld",
-    "application/n-triples": "nt", "text/plain": "nt",
+    "text/turtle": "turtle",
+    "application/x-turtle": "turtle",
+    "application/turtle": "turtle",
+    "text/n3": "turtle",
+    "text/rdf+n3": "turtle",
+    "application/n3": "turtle",
+    "application/rdf+xml": "rdfxml",
+    "application/xml": "rdfxml",
+    "text/xml": "rdfxml",
+    "application/ld+json": "jsonld",
+    "application/json": "jsonld",
+    "application/n-triples": "nt",
+    "text/plain": "nt",
 }
 #: The media type each format is sent as.
 FORMAT_TYPES = {
-    "json": "application/sparql-results+json", "xml": "application/sparql-results+xml",
-    "csv": "text/csv", "tsv": "text/tab-separated-values", "turtle": "text/turtle",
-    "jsonld": "application/ld+json", "nt": "application/n-triples", "rdfxml": "application/rdf+xml",
+    "json": "application/sparql-results+json",
+    "xml": "application/sparql-results+xml",
+    "csv": "text/csv",
+    "tsv": "text/tab-separated-values",
+    "turtle": "text/turtle",
+    "jsonld": "application/ld+json",
+    "nt": "application/n-triples",
+    "rdfxml": "application/rdf+xml",
 }
 #: Media types sent for a format asked by name where the client expects another spelling
 #: (text/n3 is asked for N3, and Turtle is N3; the answer says what the client asked for).
@@ -76,8 +93,10 @@ def _pairs(raw: bytes, where: str) -> list[tuple[str, str]]:
     try:
         return parse_qsl(raw.decode("utf-8"), keep_blank_values=True, encoding="utf-8", errors="strict")
     except UnicodeDecodeError as exc:
-        raise SparqlError(f"the {where} is not UTF-8 (byte {exc.start}): {exc.reason}",
-                          hint="percent-encode the UTF-8 bytes of the query (SPARQL 1.1 Protocol 2.1)") from None
+        raise SparqlError(
+            f"the {where} is not UTF-8 (byte {exc.start}): {exc.reason}",
+            hint="percent-encode the UTF-8 bytes of the query (SPARQL 1.1 Protocol 2.1)",
+        ) from None
 
 
 class _Request:
@@ -92,40 +111,54 @@ class _Request:
                 self.direct = True
                 charset = request.mimetype_params.get("charset", "utf-8").lower()
                 if charset not in ("utf-8", "utf8"):
-                    raise SparqlError(f"the query is sent as {charset}; the protocol takes UTF-8 only",
-                                      hint="send the query as UTF-8 (Content-Type: application/sparql-query; charset=utf-8)")
+                    raise SparqlError(
+                        f"the query is sent as {charset}; the protocol takes UTF-8 only",
+                        hint="send the query as UTF-8 (Content-Type: application/sparql-query; charset=utf-8)",
+                    )
                 try:
                     body = request.get_data().decode("utf-8")
                 except UnicodeDecodeError as exc:
-                    raise SparqlError(f"the query body is not UTF-8 (byte {exc.start}): {exc.reason}",
-                                      hint="send the query as UTF-8 text") from None
+                    raise SparqlError(
+                        f"the query body is not UTF-8 (byte {exc.start}): {exc.reason}",
+                        hint="send the query as UTF-8 text",
+                    ) from None
                 pairs = [("query", body), *pairs]
             elif mimetype == "application/x-www-form-urlencoded":
                 pairs = _pairs(request.get_data(), "form body") + pairs
             elif mimetype == "multipart/form-data":
                 pairs = list(request.form.items(multi=True)) + pairs
             elif mimetype == "application/sparql-update":
-                raise QueryRefused("SPARQL Update is refused: queries here are read-only",
-                                   hint="change the graph by editing corpus/ or ontology/ and running `kg build`")
+                raise QueryRefused(
+                    "SPARQL Update is refused: queries here are read-only",
+                    hint="change the graph by editing corpus/ or ontology/ and running `kg build`",
+                )
             else:
-                raise SparqlError(f"cannot read a query sent as {mimetype or 'no content type'}",
-                                  hint="POST it as application/sparql-query, or form-encoded with a query= field")
+                raise SparqlError(
+                    f"cannot read a query sent as {mimetype or 'no content type'}",
+                    hint="POST it as application/sparql-query, or form-encoded with a query= field",
+                )
         self.values: dict[str, list[str]] = {}
         for key, value in pairs:
             self.values.setdefault(key, []).append(value)
         if "update" in self.values:
-            raise QueryRefused("SPARQL Update is refused: queries here are read-only",
-                               hint="change the graph by editing corpus/ or ontology/ and running `kg build`")
+            raise QueryRefused(
+                "SPARQL Update is refused: queries here are read-only",
+                hint="change the graph by editing corpus/ or ontology/ and running `kg build`",
+            )
         queries = self.values.get("query", [])
         if len(queries) > 1:
-            raise SparqlError(f"the request carries {len(queries)} queries; the protocol allows one",
-                              hint="send one query= parameter (or one query body without a query= parameter)")
+            raise SparqlError(
+                f"the request carries {len(queries)} queries; the protocol allows one",
+                hint="send one query= parameter (or one query body without a query= parameter)",
+            )
         self.text = queries[0] if queries else None
         if self.text is not None:
             limit = get_settings().max_query_chars
             if len(self.text) > limit:
-                raise SparqlError(f"the query is {len(self.text)} characters long; the limit is {limit}",
-                                  hint="shorten it, or raise the max_query_chars setting")
+                raise SparqlError(
+                    f"the query is {len(self.text)} characters long; the limit is {limit}",
+                    hint="shorten it, or raise the max_query_chars setting",
+                )
 
     def first(self, name: str) -> str:
         return (self.values.get(name) or [""])[0]
@@ -136,17 +169,23 @@ class _Request:
             return ""
         value = self.first("format")
         # kg's text table (table, text) is the CLI's; over HTTP a browser gets its page (html).
-        if value != "html" and ((value not in sparql.FORMATS and value not in sparql.FORMAT_ALIASES)
-                                or sparql.FORMAT_ALIASES.get(value, value) == "table"):
-            raise SparqlError(f"unknown format {value[:40]!r}",
-                              hint="use one of " + ", ".join(sorted({*sparql.FORMATS, *sparql.FORMAT_ALIASES} - {"table", "text"}
-                                                                    | {"html"})))
+        if value != "html" and (
+            (value not in sparql.FORMATS and value not in sparql.FORMAT_ALIASES)
+            or sparql.FORMAT_ALIASES.get(value, value) == "table"
+        ):
+            raise SparqlError(
+                f"unknown format {value[:40]!r}",
+                hint="use one of "
+                + ", ".join(sorted({*sparql.FORMATS, *sparql.FORMAT_ALIASES} - {"table", "text"} | {"html"})),
+            )
         return value
 
     def dataset(self) -> sparql.Dataset:
         """The dataset the request names; empty values (``default-graph-uri=``) name nothing."""
-        given = {name: tuple(sparql.graph_iri(v.strip(), name) for v in self.values.get(name, []) if v.strip())
-                 for name in DATASET_PARAMS}
+        given = {
+            name: tuple(sparql.graph_iri(v.strip(), name) for v in self.values.get(name, []) if v.strip())
+            for name in DATASET_PARAMS
+        }
         if not any(given.values()):
             return sparql.Dataset(base_iri=get_settings().base_iri)
         return sparql.Dataset(given["default-graph-uri"], given["named-graph-uri"], get_settings().base_iri)
@@ -169,13 +208,14 @@ def _format_for(kind: str, explicit: str) -> tuple[str | None, str | None]:
         return None, None
     if best is None and accept and not any(value in ("*/*", "application/*", "text/*") for value, _ in accept):
         offered = ", ".join(sorted({FORMAT_TYPES[f] for f in types.values()}))
-        raise sparql.NotAcceptable(f"no format asked for ({request.headers.get('Accept')}) fits a "
-                                   f"{'CONSTRUCT/DESCRIBE' if not table else kind.upper()} result",
-                                   hint=f"accept one of {offered}")
+        raise sparql.NotAcceptable(
+            f"no format asked for ({request.headers.get('Accept')}) fits a "
+            f"{'CONSTRUCT/DESCRIBE' if not table else kind.upper()} result",
+            hint=f"accept one of {offered}",
+        )
     # No Accept, */*: the protocol's usual defaults.
     fmt = types.get(best or "", "json" if table else "turtle")
-    return fmt, (best if best in ("text/n3", "text/rdf+n3", "application/n3", "application/x-turtle")
-                 else None)
+    return fmt, (best if best in ("text/n3", "text/rdf+n3", "application/n3", "application/x-turtle") else None)
 
 
 def _named_queries():
@@ -191,12 +231,28 @@ def _named_params(chosen: str | None) -> dict[str, str]:
     return {name: value for name, value in values.items() if value}
 
 
-def _form_page(query: str, *, status: int = 200, result=None, error: str | None = None,
-               chosen: str | None = None, params: dict[str, str] | None = None) -> Response:
+def _form_page(
+    query: str,
+    *,
+    status: int = 200,
+    result=None,
+    error: str | None = None,
+    chosen: str | None = None,
+    params: dict[str, str] | None = None,
+) -> Response:
     named = _named_queries()
     declared = next((q.params for q in named if q.name == chosen), ())
-    html = render_template("sparql.html", query=query, result=result, error=error, named=named,
-                           chosen=chosen, local_href=local_href, declared=declared, params=params or {})
+    html = render_template(
+        "sparql.html",
+        query=query,
+        result=result,
+        error=error,
+        named=named,
+        chosen=chosen,
+        local_href=local_href,
+        declared=declared,
+        params=params or {},
+    )
     return Response(html, status=status, mimetype="text/html")
 
 
@@ -218,7 +274,9 @@ def endpoint() -> Response:
         if wants_html():
             return _form_page(text or "", chosen=chosen)
         if not text:
-            raise SparqlError("no query given", hint="send ?query=SELECT ... (or POST it); see /sparql in a browser for examples")
+            raise SparqlError(
+                "no query given", hint="send ?query=SELECT ... (or POST it); see /sparql in a browser for examples"
+            )
     params = _named_params(chosen)
     try:
         result = sparql.run_query(settings, text, params=params or None, pool=get_pool(), dataset=asked.dataset())
@@ -240,9 +298,12 @@ def endpoint() -> Response:
 
 #: The service description's RDF forms, by media type.
 SD_TYPES = {
-    "text/turtle": ox.RdfFormat.TURTLE, "application/x-turtle": ox.RdfFormat.TURTLE,
-    "text/n3": ox.RdfFormat.TURTLE, "application/rdf+xml": ox.RdfFormat.RDF_XML,
-    "application/ld+json": ox.RdfFormat.JSON_LD, "application/n-triples": ox.RdfFormat.N_TRIPLES,
+    "text/turtle": ox.RdfFormat.TURTLE,
+    "application/x-turtle": ox.RdfFormat.TURTLE,
+    "text/n3": ox.RdfFormat.TURTLE,
+    "application/rdf+xml": ox.RdfFormat.RDF_XML,
+    "application/ld+json": ox.RdfFormat.JSON_LD,
+    "application/n-triples": ox.RdfFormat.N_TRIPLES,
 }
 _SD = "http://www.w3.org/ns/sparql-service-description#"
 _FORMATS_NS = "http://www.w3.org/ns/formats/"
@@ -271,8 +332,16 @@ def _service_description() -> Response | None:
         ox.Triple(dataset, sd("defaultGraph"), default),
         ox.Triple(default, rdf_type, sd("Graph")),
     ]
-    for name in ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV", "SPARQL_Results_TSV",
-                 "Turtle", "N-Triples", "RDF_XML", "JSON-LD"):
+    for name in (
+        "SPARQL_Results_JSON",
+        "SPARQL_Results_XML",
+        "SPARQL_Results_CSV",
+        "SPARQL_Results_TSV",
+        "Turtle",
+        "N-Triples",
+        "RDF_XML",
+        "JSON-LD",
+    ):
         triples.append(ox.Triple(service, sd("resultFormat"), ox.NamedNode(_FORMATS_NS + name)))
     body = ox.serialize(triples, format=SD_TYPES[best], prefixes={"sd": _SD, "formats": _FORMATS_NS})
     return Response(body, mimetype=best)

@@ -95,27 +95,45 @@ def load_inputs(settings: Settings, posts: Iterable[Post] = ()) -> Inputs:
         references, library_failures = references_mod.load_library(settings.references_file)
         failures.extend(library_failures)
     else:
-        failures.append(Failure("references", str(settings.references_file),
-                                "no reference library (run `kg refs extract` to bootstrap it)"))
+        failures.append(
+            Failure(
+                "references",
+                str(settings.references_file),
+                "no reference library (run `kg refs extract` to bootstrap it)",
+            )
+        )
     references, post_problems = refs_pkg.library_with_post_references(references, posts)
     failures.extend(post_problems)
     overrides_file = settings.corpus_dir / "claims-overrides.yaml"
     overrides = claims_mod.load_overrides(overrides_file)
     authority = organisations_mod.OrganisationIndex(
-        organisations_mod.load_organisations(settings.ontology_dir / "organisations.ttl"))
+        organisations_mod.load_organisations(settings.ontology_dir / "organisations.ttl")
+    )
     # A corporate author the authority lacks is still one organisation, minted from the library.
     authority.mint(references.values())
     organisations = list(authority.organisations)
     concepts = concepts_mod.load_scheme(settings.ontology_dir / "concepts.ttl", base_iri=settings.base_iri)
     ontology = sorted(settings.ontology_dir.glob("*.ttl"))
     # The index schema too: an index written to an older schema cannot take new documents.
-    digest = _digest_files([settings.references_file, overrides_file, *ontology],
-                           __version__, str(FORMAT), f"index-schema-{index_mod.SCHEMA_VERSION}",
-                           settings.base_iri, references_mod.to_bibtex(references))
-    return Inputs(references, organisations, concepts, overrides, digest, failures,
-                  resolver=citations_mod.CitationResolver(references, authority),
-                  tagger=concepts_mod.Tagger(concepts, organisations=authority),
-                  minted=[(org.name, key) for org, key in authority.unknown])
+    digest = _digest_files(
+        [settings.references_file, overrides_file, *ontology],
+        __version__,
+        str(FORMAT),
+        f"index-schema-{index_mod.SCHEMA_VERSION}",
+        settings.base_iri,
+        references_mod.to_bibtex(references),
+    )
+    return Inputs(
+        references,
+        organisations,
+        concepts,
+        overrides,
+        digest,
+        failures,
+        resolver=citations_mod.CitationResolver(references, authority),
+        tagger=concepts_mod.Tagger(concepts, organisations=authority),
+        minted=[(org.name, key) for org, key in authority.unknown],
+    )
 
 
 @dataclass
@@ -135,34 +153,41 @@ class PostData:
         post = dataclasses.asdict(self.post)
         # Claims and citations hold only scalars: a shallow copy of their fields is what
         # dataclasses.asdict gives, without its deep copy (a fifth of a full build's derive step).
-        return {"post": post,
-                "claims": [dict(vars(c)) for c in self.claims],
-                "citations": [dict(vars(c)) for c in self.citations],
-                "unreadable": [dict(vars(u)) for u in self.unreadable],
-                "subjects": {k: list(v) for k, v in self.subjects.items()},
-                "listed": list(self.listed),
-                "bibliography": self.bibliography,
-                "failures": [dataclasses.asdict(f) for f in self.failures]}
+        return {
+            "post": post,
+            "claims": [dict(vars(c)) for c in self.claims],
+            "citations": [dict(vars(c)) for c in self.citations],
+            "unreadable": [dict(vars(u)) for u in self.unreadable],
+            "subjects": {k: list(v) for k, v in self.subjects.items()},
+            "listed": list(self.listed),
+            "bibliography": self.bibliography,
+            "failures": [dataclasses.asdict(f) for f in self.failures],
+        }
 
     @classmethod
     def from_json(cls, data: dict) -> PostData:
         post = dict(data["post"])
         post["provenance"] = tuple(Provenance(**p) for p in post["provenance"])
-        return cls(post=Post(**post),
-                   claims=[Claim(**c) for c in data["claims"]],
-                   citations=[Citation(**c) for c in data["citations"]],
-                   unreadable=[UnreadableCitation(**u) for u in data.get("unreadable", [])],
-                   subjects={k: tuple(v) for k, v in data["subjects"].items()},
-                   listed=tuple(data["listed"]),
-                   failures=[Failure(**f) for f in data["failures"]],
-                   bibliography=bool(data["bibliography"]))
+        return cls(
+            post=Post(**post),
+            claims=[Claim(**c) for c in data["claims"]],
+            citations=[Citation(**c) for c in data["citations"]],
+            unreadable=[UnreadableCitation(**u) for u in data.get("unreadable", [])],
+            subjects={k: tuple(v) for k, v in data["subjects"].items()},
+            listed=tuple(data["listed"]),
+            failures=[Failure(**f) for f in data["failures"]],
+            bibliography=bool(data["bibliography"]),
+        )
 
     def counts(self) -> dict[str, int]:
-        return {"claims": len(self.claims), "questions": sum(c.is_question for c in self.claims),
-                "citations": len(self.citations),
-                "resolved": sum(c.status == "resolved" for c in self.citations),
-                "unreadable": len(self.unreadable),
-                "tagged_claims": len(self.subjects)}
+        return {
+            "claims": len(self.claims),
+            "questions": sum(c.is_question for c in self.claims),
+            "citations": len(self.citations),
+            "resolved": sum(c.status == "resolved" for c in self.citations),
+            "unreadable": len(self.unreadable),
+            "tagged_claims": len(self.subjects),
+        }
 
 
 def derive_post(post: Post, inputs: Inputs) -> PostData:
@@ -174,20 +199,24 @@ def derive_post(post: Post, inputs: Inputs) -> PostData:
         data.failures.append(Failure("claims", post.path or post.id, str(exc)))
         return data
     found, data.unreadable = citations_mod.extract_post_citations(post, data.claims)
-    data.citations = citations_mod.resolve_citations(found, inputs.references, inputs.organisations,
-                                                     resolver=inputs.resolver)
+    data.citations = citations_mod.resolve_citations(
+        found, inputs.references, inputs.organisations, resolver=inputs.resolver
+    )
     tagged = citations_mod.masked_for_tagging(post, data.claims, data.citations)
-    data.subjects = concepts_mod.tag_claims(tagged, inputs.concepts, titles={post.id: post.title},
-                                            tagger=inputs.tagger)
+    data.subjects = concepts_mod.tag_claims(tagged, inputs.concepts, titles={post.id: post.title}, tagger=inputs.tagger)
     data.bibliography = references_mod.is_bibliography(post)
     if data.bibliography:
         listed = references_mod.extract_references(post)
         data.listed = tuple(ref.key for ref in listed if ref.key in inputs.references)
         missing = [ref.key for ref in listed if ref.key not in inputs.references]
         if missing:
-            data.failures.append(Failure("references", post.path or post.id,
-                                         f"listed but not in the library: {', '.join(missing)} "
-                                         "(run `kg refs extract` to add them)"))
+            data.failures.append(
+                Failure(
+                    "references",
+                    post.path or post.id,
+                    f"listed but not in the library: {', '.join(missing)} (run `kg refs extract` to add them)",
+                )
+            )
     return data
 
 
@@ -240,8 +269,13 @@ class Cache:
 
 
 def _assemble(posts: list[Post], derived: dict[str, PostData], inputs: Inputs, failures: list[Failure]) -> Corpus:
-    result = Corpus(posts=posts, references=inputs.references, organisations=inputs.organisations,
-                    concepts=inputs.concepts, failures=list(failures))
+    result = Corpus(
+        posts=posts,
+        references=inputs.references,
+        organisations=inputs.organisations,
+        concepts=inputs.concepts,
+        failures=list(failures),
+    )
     for post in posts:
         data = derived[post.id]
         result.claims.extend(data.claims)
@@ -254,8 +288,9 @@ def _assemble(posts: list[Post], derived: dict[str, PostData], inputs: Inputs, f
     return result
 
 
-def _derive_all(posts: list[Post], inputs: Inputs, progress: Progress, cache: Cache,
-                digests: dict[str, str]) -> dict[str, PostData]:
+def _derive_all(
+    posts: list[Post], inputs: Inputs, progress: Progress, cache: Cache, digests: dict[str, str]
+) -> dict[str, PostData]:
     derived = {}
     for post in progress(posts, "Deriving claims", len(posts)):
         data = cache.get(digests[post.id])
@@ -289,9 +324,14 @@ def load_posts(settings: Settings) -> tuple[list[Post], list[Failure]]:
     for post in posts:
         size = _post_size(post)
         if size > limit:
-            failures.append(Failure("corpus", post.path or post.id,
-                                    f"the post is {size:,} bytes; the limit is {limit:,} (split it into "
-                                    "several posts, or raise the max_post_bytes setting)"))
+            failures.append(
+                Failure(
+                    "corpus",
+                    post.path or post.id,
+                    f"the post is {size:,} bytes; the limit is {limit:,} (split it into "
+                    "several posts, or raise the max_post_bytes setting)",
+                )
+            )
         else:
             kept.append(post)
     return kept, failures
@@ -315,12 +355,17 @@ class BuildReport:
     mode: str = "full"  # "full" | "incremental" | "unchanged"
     repaired: str = ""  # what was wrong with the live build this one replaced, if anything
     changed: dict[str, list[str]] = field(default_factory=dict)  # added/changed/removed post ids
-    steps: dict[str, float] = field(default_factory=dict)  # seconds per step: load, derive, graph, index, graph_wait, publish
+    steps: dict[str, float] = field(
+        default_factory=dict
+    )  # seconds per step: load, derive, graph, index, graph_wait, publish
 
     def summary(self) -> str:
         c = self.counts
-        how = {"full": "full build", "unchanged": "nothing changed",
-               "incremental": ", ".join(f"{len(v)} {k}" for k, v in self.changed.items() if v) or "incremental"}
+        how = {
+            "full": "full build",
+            "unchanged": "nothing changed",
+            "incremental": ", ".join(f"{len(v)} {k}" for k, v in self.changed.items() if v) or "incremental",
+        }
         lines = [
             f"Built {self.data_dir} in {self.seconds:.1f} s ({how[self.mode] if self.mode in how else self.mode})",
             f"  posts       {c.get('posts', 0):>8}  ({c.get('bibliography_posts', 0)} bibliography, "
@@ -330,8 +375,14 @@ class BuildReport:
             f"{c.get('unresolved', 0)} unresolved, {c.get('unreadable', 0)} unreadable: `kg refs check`)",
             f"  references  {c.get('references', 0):>8}  ({c.get('cited_references', 0)} cited)",
             f"  concepts    {c.get('concepts', 0):>8}  ({c.get('tagged_claims', 0)} claims tagged)",
-            *([f"  new orgs    {c['minted_organisations']:>8}  (corporate authors not in ontology/organisations.ttl: "
-               "`kg refs check`)"] if c.get("minted_organisations") else []),
+            *(
+                [
+                    f"  new orgs    {c['minted_organisations']:>8}  (corporate authors not in ontology/organisations.ttl: "
+                    "`kg refs check`)"
+                ]
+                if c.get("minted_organisations")
+                else []
+            ),
             f"  triples     {c.get('triples', 0):>8}",
             f"  indexed     {c.get('indexed', 0):>8}  claims",
         ]
@@ -342,10 +393,16 @@ class BuildReport:
         return "\n".join(lines)
 
     def as_dict(self) -> dict:
-        return {"data_dir": self.data_dir, "seconds": round(self.seconds, 3), "mode": self.mode,
-                "changed": self.changed, "repaired": self.repaired, "counts": self.counts,
-                "steps": {name: round(seconds, 3) for name, seconds in self.steps.items()},
-                "failures": [{"step": f.step, "item": f.item, "message": f.message} for f in self.failures]}
+        return {
+            "data_dir": self.data_dir,
+            "seconds": round(self.seconds, 3),
+            "mode": self.mode,
+            "changed": self.changed,
+            "repaired": self.repaired,
+            "counts": self.counts,
+            "steps": {name: round(seconds, 3) for name, seconds in self.steps.items()},
+            "failures": [{"step": f.step, "item": f.item, "message": f.message} for f in self.failures],
+        }
 
 
 def count(corpus: Corpus) -> dict[str, int]:
@@ -377,8 +434,9 @@ def build_lock(data_dir: Path) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise BuildError(f"another build is running on {data_dir}",
-                             hint="wait for it to finish, or pass another --data DIR") from None
+            raise BuildError(
+                f"another build is running on {data_dir}", hint="wait for it to finish, or pass another --data DIR"
+            ) from None
         yield
     finally:
         os.close(fd)
@@ -467,8 +525,11 @@ def _after_failure(settings: Settings) -> None:
         clear_leftovers(settings)
         manifest = generations.read_manifest(settings)
         posts = manifest.get("posts") if isinstance(manifest, dict) else None
-        digests = {r["digest"] for r in posts.values() if isinstance(r, dict) and isinstance(r.get("digest"), str)} \
-            if isinstance(posts, dict) else set()
+        digests = (
+            {r["digest"] for r in posts.values() if isinstance(r, dict) and isinstance(r.get("digest"), str)}
+            if isinstance(posts, dict)
+            else set()
+        )
         Cache(settings.data_dir / "cache").keep_only(digests)
     except OSError:
         pass  # the failure being reported matters more than a cleanup that cannot finish
@@ -484,56 +545,85 @@ def _write_error(exc: BaseException, settings: Settings) -> BuildError | None:
     seen: BaseException | None = exc
     while seen is not None:
         text = str(seen)
-        if (isinstance(seen, OSError) and seen.errno in _FULL) or "No space left on device" in text \
-                or "Disk quota exceeded" in text:
-            return BuildError(f"the disk holding {settings.data_dir} is full; the build stopped and "
-                              "the previous build is still live",
-                              hint="free space on that disk (a full build needs room for a second copy "
-                                   "of the store and the index), or pass --data DIR on a disk with room")
+        if (
+            (isinstance(seen, OSError) and seen.errno in _FULL)
+            or "No space left on device" in text
+            or "Disk quota exceeded" in text
+        ):
+            return BuildError(
+                f"the disk holding {settings.data_dir} is full; the build stopped and the previous build is still live",
+                hint="free space on that disk (a full build needs room for a second copy "
+                "of the store and the index), or pass --data DIR on a disk with room",
+            )
         if isinstance(seen, OSError) and seen.errno in (errno.EACCES, errno.EROFS, errno.EPERM):
-            return BuildError(f"cannot write to {seen.filename or settings.data_dir}: {seen.strerror}; "
-                              "the previous build is still live",
-                              hint="make the data directory writable by this user, or pass --data DIR")
+            return BuildError(
+                f"cannot write to {seen.filename or settings.data_dir}: {seen.strerror}; "
+                "the previous build is still live",
+                hint="make the data directory writable by this user, or pass --data DIR",
+            )
         seen = seen.__cause__ or seen.__context__
     return None
 
 
-def _manifest(inputs: Inputs, posts: list[Post], digests: dict[str, str], per_post: dict[str, dict],
-              counts: dict[str, int]) -> dict:
-    return {"format": FORMAT, "version": __version__, "inputs": inputs.digest,
-            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "dumps": sorted({p.dump for post in posts for p in post.provenance}),
-            "posts": {post.id: {"digest": digests[post.id], **per_post[post.id]} for post in posts},
-            "counts": counts}
+def _manifest(
+    inputs: Inputs, posts: list[Post], digests: dict[str, str], per_post: dict[str, dict], counts: dict[str, int]
+) -> dict:
+    return {
+        "format": FORMAT,
+        "version": __version__,
+        "inputs": inputs.digest,
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "dumps": sorted({p.dump for post in posts for p in post.provenance}),
+        "posts": {post.id: {"digest": digests[post.id], **per_post[post.id]} for post in posts},
+        "counts": counts,
+    }
 
 
 def _post_record(post: Post, data: PostData) -> dict:
-    return {**data.counts(), "kind": post.kind, "excerpt": post.excerpt,
-            "cited": sorted({c.reference_key for c in data.citations if c.reference_key}),
-            "failures": [dataclasses.asdict(f) for f in data.failures]}
+    return {
+        **data.counts(),
+        "kind": post.kind,
+        "excerpt": post.excerpt,
+        "cited": sorted({c.reference_key for c in data.citations if c.reference_key}),
+        "failures": [dataclasses.asdict(f) for f in data.failures],
+    }
 
 
 def _totals(inputs: Inputs, records: Iterable[dict]) -> dict[str, int]:
     records = list(records)
-    totals = {name: sum(r[name] for r in records)
-              for name in ("claims", "questions", "citations", "resolved", "tagged_claims")}
+    totals = {
+        name: sum(r[name] for r in records)
+        for name in ("claims", "questions", "citations", "resolved", "tagged_claims")
+    }
     unreadable = sum(r.get("unreadable", 0) for r in records)
     return {
         "posts": len(records),
         "bibliography_posts": sum(r["kind"] == "bibliography" for r in records),
         "excerpts": sum(bool(r["excerpt"]) for r in records),
-        "claims": totals["claims"], "questions": totals["questions"],
-        "citations": totals["citations"], "resolved": totals["resolved"],
+        "claims": totals["claims"],
+        "questions": totals["questions"],
+        "citations": totals["citations"],
+        "resolved": totals["resolved"],
         "unresolved": totals["citations"] - totals["resolved"],
-        "unreadable": unreadable, "minted_organisations": len({name for name, _ in inputs.minted}),
+        "unreadable": unreadable,
+        "minted_organisations": len({name for name, _ in inputs.minted}),
         "references": len(inputs.references),
         "cited_references": len({key for r in records for key in r["cited"]}),
-        "concepts": len(inputs.concepts), "tagged_claims": totals["tagged_claims"],
+        "concepts": len(inputs.concepts),
+        "tagged_claims": totals["tagged_claims"],
     }
 
 
-def _full(settings: Settings, posts: list[Post], inputs: Inputs, failures: list[Failure],
-          digests: dict[str, str], cache: Cache, progress: Progress, clock: _Clock | None = None) -> BuildReport:
+def _full(
+    settings: Settings,
+    posts: list[Post],
+    inputs: Inputs,
+    failures: list[Failure],
+    digests: dict[str, str],
+    cache: Cache,
+    progress: Progress,
+    clock: _Clock | None = None,
+) -> BuildReport:
     clock = clock or _Clock()
     derived = _derive_all(posts, inputs, progress, cache, digests)
     corpus = _assemble(posts, derived, inputs, failures)
@@ -552,14 +642,23 @@ def _full(settings: Settings, posts: list[Post], inputs: Inputs, failures: list[
     counts["triples"] = stats.triples
     counts["indexed"] = indexed.documents
     records = {post.id: _post_record(post, derived[post.id]) for post in posts}
-    generations.publish(settings, _manifest(inputs, posts, digests, records, counts),
-                        store=Path(stats.store), index=Path(indexed.path))
+    generations.publish(
+        settings, _manifest(inputs, posts, digests, records, counts), store=Path(stats.store), index=Path(indexed.path)
+    )
     return BuildReport(counts=counts, failures=corpus.failures + stats.failures + indexed.failures, mode="full")
 
 
-def _incremental(settings: Settings, posts: list[Post], inputs: Inputs, failures: list[Failure],
-                 digests: dict[str, str], cache: Cache, manifest: dict, progress: Progress,
-                 clock: _Clock | None = None) -> BuildReport:
+def _incremental(
+    settings: Settings,
+    posts: list[Post],
+    inputs: Inputs,
+    failures: list[Failure],
+    digests: dict[str, str],
+    cache: Cache,
+    manifest: dict,
+    progress: Progress,
+    clock: _Clock | None = None,
+) -> BuildReport:
     clock = clock or _Clock()
     before: dict[str, dict] = manifest["posts"]
     by_id = {post.id: post for post in posts}
@@ -581,8 +680,12 @@ def _incremental(settings: Settings, posts: list[Post], inputs: Inputs, failures
     counts = _totals(inputs, (records[post.id] for post in posts))
     # Failures of unchanged posts are remembered in the manifest, so they are reported every time.
     all_failures = failures + [Failure(**f) for post in posts for f in records[post.id].get("failures", [])]
-    report = BuildReport(counts=counts, failures=all_failures, mode="incremental",
-                         changed={"added": added, "changed": changed, "removed": removed})
+    report = BuildReport(
+        counts=counts,
+        failures=all_failures,
+        mode="incremental",
+        changed={"added": added, "changed": changed, "removed": removed},
+    )
     if not (added or changed or removed):
         report.mode = "unchanged"
         report.counts.update(triples=manifest["counts"].get("triples", 0), indexed=manifest["counts"].get("indexed", 0))
@@ -596,24 +699,37 @@ def _incremental(settings: Settings, posts: list[Post], inputs: Inputs, failures
     new_dumps = set(dumps_now) - set(manifest.get("dumps", []))
     removed_lines += graph_mod.dump_lines(gone, settings)
     added_lines += graph_mod.dump_lines(new_dumps, settings)
-    graph_counts = {"posts": len(posts), "claims": counts["claims"], "citations": counts["citations"],
-                    "references": len(inputs.references), "organisations": len(inputs.organisations),
-                    "concepts": len(inputs.concepts)}
+    graph_counts = {
+        "posts": len(posts),
+        "claims": counts["claims"],
+        "citations": counts["citations"],
+        "references": len(inputs.references),
+        "organisations": len(inputs.organisations),
+        "concepts": len(inputs.concepts),
+    }
     clock.lap("derive")
-    stats = graph_mod.update_graph(settings, removed_lines, added_lines, graph_counts, progress=progress,
-                                   publish=False)
+    stats = graph_mod.update_graph(settings, removed_lines, added_lines, graph_counts, progress=progress, publish=False)
     clock.lap("graph")
 
     # The index: drop every document of the changed and removed posts, add the new ones.
     partial = _assemble([by_id[pid] for pid in new], new, inputs, [])
-    indexed = index_mod.update_index(partial, live_index, settings.data_dir,
-                                     remove_posts=changed + removed,
-                                     cited={key for post in posts for key in records[post.id]["cited"]},
-                                     post_titles={post.id: post.title for post in posts}, progress=progress)
+    indexed = index_mod.update_index(
+        partial,
+        live_index,
+        settings.data_dir,
+        remove_posts=changed + removed,
+        cited={key for post in posts for key in records[post.id]["cited"]},
+        post_titles={post.id: post.title for post in posts},
+        progress=progress,
+    )
     clock.lap("index")
     report.counts.update(triples=stats.triples, indexed=indexed.documents)
-    generations.publish(settings, _manifest(inputs, posts, digests, records, report.counts),
-                        store=Path(stats.store), index=Path(indexed.path))
+    generations.publish(
+        settings,
+        _manifest(inputs, posts, digests, records, report.counts),
+        store=Path(stats.store),
+        index=Path(indexed.path),
+    )
     return report
 
 
@@ -631,5 +747,13 @@ class _Clock:
 
 
 def _lines(post: Post, data: PostData, inputs: Inputs, settings: Settings) -> list[str]:
-    return graph_mod.post_lines(post, data.claims, data.citations, data.subjects, data.listed,
-                                inputs.references, settings, unreadable=data.unreadable)
+    return graph_mod.post_lines(
+        post,
+        data.claims,
+        data.citations,
+        data.subjects,
+        data.listed,
+        inputs.references,
+        settings,
+        unreadable=data.unreadable,
+    )

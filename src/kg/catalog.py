@@ -60,6 +60,7 @@ def _no_memo(kind: str, key: str, compute: Callable[[], T]) -> T:
 # Field names are the public ones (web/openapi.yaml): the CLI's --json, the API and the templates
 # read these very keys, so a field is never renamed on its way out.
 
+
 class OrgRef(TypedDict):
     id: str | None
     name: str | None
@@ -99,6 +100,7 @@ class Counted(TypedDict, total=False):
 
 class SourceRow(TypedDict):
     """One row of the sources list."""
+
     key: str
     iri: str
     title: str
@@ -120,6 +122,7 @@ class SourceList(TypedDict):
 
 class Source(TypedDict):
     """A source with everything that cites it: `kg cite --json`'s sources, /api/source, /source."""
+
     key: str
     iri: str
     title: str
@@ -159,6 +162,7 @@ class LookupEntry(TypedDict):
 
 class CiteAnswer(TypedDict):
     """`kg cite --json` and /api/cite: the lookup, and each source it resolved to."""
+
     query: str
     key: str | None  #: set when the query names exactly one source
     locator: str | None
@@ -201,6 +205,7 @@ class KeyTitle(TypedDict):
 
 class Audit(TypedDict):
     """/api/audit; `kg refs check --json` adds the library's own ``problems``."""
+
     unresolved: list[Unresolved]
     unreadable: list[Unreadable]
     never_cited: list[KeyTitle]
@@ -242,16 +247,35 @@ def mark_locator(found: Source, locator: str | None) -> Source:
     """Return a copy of a source whose claims say whether they cite page ``locator`` (``at_locator``)."""
     locator = (locator or "").strip() or None
     citing: list[CitingPost] = [
-        {"post": p["post"], "claims": [{**c, "at_locator": bool(locator) and any(
-            cites_page(ct["locator"], locator or "") for ct in c["citations"])} for c in p["claims"]]}
-        for p in found["citing"]]
-    return {**found, "locator": locator, "citing": citing,
-            "at_locator": sum(1 for p in citing for c in p["claims"] if c["at_locator"])}
+        {
+            "post": p["post"],
+            "claims": [
+                {
+                    **c,
+                    "at_locator": bool(locator)
+                    and any(cites_page(ct["locator"], locator or "") for ct in c["citations"]),
+                }
+                for c in p["claims"]
+            ],
+        }
+        for p in found["citing"]
+    ]
+    return {
+        **found,
+        "locator": locator,
+        "citing": citing,
+        "at_locator": sum(1 for p in citing for c in p["claims"] if c["at_locator"]),
+    }
 
 
 #: Sort orders of the sources list: value -> label.
-SOURCE_SORTS = {"citations": "times cited", "year": "year", "organisation": "organisation",
-                "title": "title", "key": "key"}
+SOURCE_SORTS = {
+    "citations": "times cited",
+    "year": "year",
+    "organisation": "organisation",
+    "title": "title",
+    "key": "key",
+}
 
 
 class Catalog:
@@ -279,13 +303,14 @@ class Catalog:
 
     def _local(self, iri: str | None, kind: str) -> str | None:
         prefix = f"{self.settings.base_iri}{kind}/"
-        return iri[len(prefix):] if iri and iri.startswith(prefix) else iri
+        return iri[len(prefix) :] if iri and iri.startswith(prefix) else iri
 
     def _missing(self, what: str, name: str, candidates: list[str]) -> NotFound:
         # The hint names no command: the CLI and the web app each say where the full list is.
         close = closest(name, candidates)
-        return NotFound(f"no {what} {name!r}", hint=("closest: " + ", ".join(close)) if close else None,
-                        suggestions=close)
+        return NotFound(
+            f"no {what} {name!r}", hint=("closest: " + ", ".join(close)) if close else None, suggestions=close
+        )
 
     # --- Overview ------------------------------------------------------------------------
 
@@ -330,8 +355,11 @@ class Catalog:
         "key": lambda r: r["key"].lower(),
         "year": lambda r: (str(r["year"] or ""), r["key"].lower()),
         "title": lambda r: ((r["title"] or "").lower(), r["key"].lower()),
-        "organisation": lambda r: ((r["organisations"][0]["name"] if r["organisations"] else r["author"]).lower(),
-                                   str(r["year"] or ""), r["key"].lower()),
+        "organisation": lambda r: (
+            (r["organisations"][0]["name"] if r["organisations"] else r["author"]).lower(),
+            str(r["year"] or ""),
+            r["key"].lower(),
+        ),
     }
 
     def sources(self, sort: str = "citations", org: str | None = None) -> list[SourceRow]:
@@ -353,11 +381,21 @@ class Catalog:
             if org and org not in {o["id"] for o in orgs}:
                 continue
             ref = references.get(row["key"])
-            rows.append({"key": row["key"], "iri": row["source"], "title": latex_decode(row["title"] or ""),
-                         "year": str(row["year"]) if row["year"] is not None else None, "entry_type": row["type"],
-                         "times_cited": row["citations"], "claims": row["claims"], "posts": row["posts"],
-                         "organisations": orgs, "author": ", ".join(reference_authors(ref)) if ref else "",
-                         "reference": format_reference(ref, row["key"])})
+            rows.append(
+                {
+                    "key": row["key"],
+                    "iri": row["source"],
+                    "title": latex_decode(row["title"] or ""),
+                    "year": str(row["year"]) if row["year"] is not None else None,
+                    "entry_type": row["type"],
+                    "times_cited": row["citations"],
+                    "claims": row["claims"],
+                    "posts": row["posts"],
+                    "organisations": orgs,
+                    "author": ", ".join(reference_authors(ref)) if ref else "",
+                    "reference": format_reference(ref, row["key"]),
+                }
+            )
         return sorted(rows, key=order)
 
     def source_list(self, sort: str = "citations", org: str | None = None) -> SourceList:
@@ -370,11 +408,17 @@ class Catalog:
         organisations = self.organisations()
         for org in organisations:
             if org.id == org_id:
-                return {"id": org.id, "name": org.name, "acronym": org.acronym, "alt_names": list(org.alt_names),
-                        "iri": f"{self.settings.base_iri}org/{org.id}"}
+                return {
+                    "id": org.id,
+                    "name": org.name,
+                    "acronym": org.acronym,
+                    "alt_names": list(org.alt_names),
+                    "iri": f"{self.settings.base_iri}org/{org.id}",
+                }
         close = closest(org_id, [o.id for o in organisations], cutoff=0.4)
-        raise NotFound(f"no organisation {org_id!r}", hint="see the organisations on the sources page",
-                       suggestions=close)
+        raise NotFound(
+            f"no organisation {org_id!r}", hint="see the organisations on the sources page", suggestions=close
+        )
 
     def organisation(self, org_id: str) -> OrganisationAnswer:
         """Return an organisation with the sources it wrote, by year."""
@@ -390,6 +434,7 @@ class Catalog:
         Every reader asks this, not corpus/references.bib: a build made from another corpus (the
         corpus_dir setting) keeps its own library, and the checkout's may have changed since.
         """
+
         def read() -> tuple[dict[str, Reference], list]:
             rows = self.select("SELECT ?bibtex { ?s kg:citationKey ?key ; kg:bibtex ?bibtex } ORDER BY ?key")
             return parse_bibtex("\n".join(r["bibtex"] for r in rows), f"the build in {self.settings.data_dir}")
@@ -406,8 +451,15 @@ class Catalog:
               ?org a foaf:Organization ; dcterms:identifier ?id ; skos:prefLabel ?name .
               OPTIONAL { ?org skos:notation ?acronym } OPTIONAL { ?org skos:altLabel ?alt }
             } GROUP BY ?id ?name ?acronym ORDER BY ?id""")
-        return [Organisation(id=r["id"], name=r["name"], acronym=r["acronym"],
-                             alt_names=tuple(filter(None, (r["alts"] or "").split("\x1f")))) for r in rows]
+        return [
+            Organisation(
+                id=r["id"],
+                name=r["name"],
+                acronym=r["acronym"],
+                alt_names=tuple(filter(None, (r["alts"] or "").split("\x1f"))),
+            )
+            for r in rows
+        ]
 
     def source(self, key: str, locator: str | None = None) -> Source:
         """Return a source: reference, BibTeX, citing claims by post, co-cited sources, concepts.
@@ -415,7 +467,8 @@ class Catalog:
         With a page ``locator`` (from a pasted citation, ``(DH, 2011b:6)``), each citing claim says
         whether it cites that page (``at_locator``), and ``at_locator`` counts them.
         """
-        rows = self.select("""
+        rows = self.select(
+            """
             SELECT ?source ?title ?year ?type ?bibtex ?url WHERE {
               ?source kg:citationKey ?key .
               OPTIONAL { ?source dcterms:title ?title }
@@ -423,22 +476,30 @@ class Catalog:
               OPTIONAL { ?source kg:entryType ?type }
               OPTIONAL { ?source kg:bibtex ?bibtex }
               OPTIONAL { ?source fabio:hasURL ?url }
-            } LIMIT 1""", key=key)
+            } LIMIT 1""",
+            key=key,
+        )
         if not rows:
             raise self._missing("source", key, self.keys())
         row = rows[0]
-        creators = self.select("""
+        creators = self.select(
+            """
             SELECT ?org ?name ?acronym WHERE {
               ?source kg:citationKey ?key ; dcterms:creator ?org .
               OPTIONAL { ?org skos:prefLabel ?name } OPTIONAL { ?org skos:notation ?acronym }
-            } ORDER BY ?name""", key=key)
+            } ORDER BY ?name""",
+            key=key,
+        )
         citations = self.citations_of(key)
         posts: dict[str, dict] = {}
         for cit in citations:
             post = posts.setdefault(cit["post"]["id"], {"post": cit["post"], "claims": {}})
-            claim = post["claims"].setdefault(cit["claim"]["id"], {**cit["claim"], "citations": [], "at_locator": False})
+            claim = post["claims"].setdefault(
+                cit["claim"]["id"], {**cit["claim"], "citations": [], "at_locator": False}
+            )
             claim["citations"].append({"id": cit["id"], "raw": cit["raw"], "locator": cit["locator"]})
-        co_cited = self.select("""
+        co_cited = self.select(
+            """
             SELECT ?other ?title (COUNT(DISTINCT ?group) AS ?together) WHERE {
               # From the source outwards (Oxigraph joins in the written order): starting from
               # every group is several times slower for a most-cited source.
@@ -450,32 +511,53 @@ class Catalog:
               FILTER (?s2 != ?source)
               ?s2 kg:citationKey ?other .
               OPTIONAL { ?s2 dcterms:title ?title }
-            } GROUP BY ?other ?title ORDER BY DESC(?together) ?other""", key=key)
-        concepts = self.select("""
+            } GROUP BY ?other ?title ORDER BY DESC(?together) ?other""",
+            key=key,
+        )
+        concepts = self.select(
+            """
             SELECT ?id ?label (COUNT(DISTINCT ?claim) AS ?claims) WHERE {
               ?source kg:citationKey ?key .
               ?citation cito:hasCitedEntity ?source ; cito:hasCitingEntity ?claim .
               ?claim dcterms:subject ?concept .
               ?concept dcterms:identifier ?id ; skos:prefLabel ?label .
-            } GROUP BY ?id ?label ORDER BY DESC(?claims) ?id""", key=key)
-        listed_in = self.select("""
+            } GROUP BY ?id ?label ORDER BY DESC(?claims) ?id""",
+            key=key,
+        )
+        listed_in = self.select(
+            """
             SELECT ?post ?title WHERE {
               ?source kg:citationKey ?key . ?p cito:citesForInformation ?source ;
                  dcterms:identifier ?post ; dcterms:title ?title .
-            } ORDER BY ?title""", key=key)
+            } ORDER BY ?title""",
+            key=key,
+        )
         references, _ = self.library()
         ref = references.get(key)
         found: Source = {
-            "key": key, "iri": row["source"], "title": latex_decode(row["title"] or ""),
+            "key": key,
+            "iri": row["source"],
+            "title": latex_decode(row["title"] or ""),
             "reference": format_reference(ref, key),
-            "year": str(row["year"]) if row["year"] is not None else None, "entry_type": row["type"],
-            "url": row["url"], "bibtex": row["bibtex"] or (to_bibtex([ref]) if ref else ""),
-            "organisations": [{"id": self._local(c["org"], "org"), "name": c["name"], "acronym": c["acronym"]}
-                              for c in creators],
-            "times_cited": len(citations), "locator": None, "at_locator": 0,
+            "year": str(row["year"]) if row["year"] is not None else None,
+            "entry_type": row["type"],
+            "url": row["url"],
+            "bibtex": row["bibtex"] or (to_bibtex([ref]) if ref else ""),
+            "organisations": [
+                {"id": self._local(c["org"], "org"), "name": c["name"], "acronym": c["acronym"]} for c in creators
+            ],
+            "times_cited": len(citations),
+            "locator": None,
+            "at_locator": 0,
             "citing": [{"post": p["post"], "claims": list(p["claims"].values())} for p in posts.values()],
-            "co_cited": [{"key": c["other"], "label": format_reference(references.get(c["other"]), c["other"]),
-                          "count": c["together"]} for c in co_cited],
+            "co_cited": [
+                {
+                    "key": c["other"],
+                    "label": format_reference(references.get(c["other"]), c["other"]),
+                    "count": c["together"],
+                }
+                for c in co_cited
+            ],
             "concepts": [{"id": c["id"], "label": c["label"], "count": c["claims"]} for c in concepts],
             "listed_in": [{"id": r["post"], "title": r["title"]} for r in listed_in],
         }
@@ -483,7 +565,8 @@ class Catalog:
 
     def citations_of(self, key: str) -> list[dict]:
         """Return every citation of a source: locator, raw text, claim and post, in post order."""
-        rows = self.select("""
+        rows = self.select(
+            """
             SELECT ?cid ?raw ?locator ?group ?claimId ?text ?ordinal ?postId ?postTitle WHERE {
               ?source kg:citationKey ?key .
               ?citation cito:hasCitedEntity ?source ; dcterms:identifier ?cid ; c4o:hasContent ?raw ;
@@ -494,51 +577,87 @@ class Catalog:
               # Optional parts last: Oxigraph joins in the written order, and an early OPTIONAL
               # makes it enumerate every citation before binding the source (265 ms -> 4 ms).
               OPTIONAL { ?citation kg:citedLocator ?locator }
-            } ORDER BY ?postTitle ?ordinal ?cid""", key=key)
+            } ORDER BY ?postTitle ?ordinal ?cid""",
+            key=key,
+        )
         # The parenthesis each citation stands in, asked apart: as an OPTIONAL above, Oxigraph
         # joined every group of the graph to the citations (DH2011b at 10,000 posts: 3.4 -> 0.4 s).
-        groups = {r["cid"]: r["group"] for r in self.select("""
+        groups = {
+            r["cid"]: r["group"]
+            for r in self.select(
+                """
             SELECT ?cid ?group WHERE {
               ?source kg:citationKey ?key .
               ?citation cito:hasCitedEntity ?source ; dcterms:identifier ?cid .
               ?g co:element ?citation ; c4o:hasContent ?group .
-            }""", key=key)}
-        return [{"id": r["cid"], "locator": r["locator"], "raw": r["raw"], "group": groups.get(r["cid"]),
-                 "claim": {"id": r["claimId"], "text": r["text"], "ordinal": r["ordinal"]},
-                 "post": {"id": r["postId"], "title": r["postTitle"]}} for r in rows]
+            }""",
+                key=key,
+            )
+        }
+        return [
+            {
+                "id": r["cid"],
+                "locator": r["locator"],
+                "raw": r["raw"],
+                "group": groups.get(r["cid"]),
+                "claim": {"id": r["claimId"], "text": r["text"], "ordinal": r["ordinal"]},
+                "post": {"id": r["postId"], "title": r["postTitle"]},
+            }
+            for r in rows
+        ]
 
     # --- Posts and claims ----------------------------------------------------------------
 
     def post(self, post_id: str) -> dict:
         """Return a post with its provenance, its claims (citations, concepts) and what it cites."""
-        found = self.select("""
+        found = self.select(
+            """
             SELECT ?post ?title ?kind ?excerpt ?body WHERE {
               ?post a fabio:BlogPost ; dcterms:identifier ?id ; dcterms:title ?title .
               OPTIONAL { ?post kg:postKind ?kind } OPTIONAL { ?post kg:excerpt ?excerpt }
               OPTIONAL { ?post c4o:hasContent ?body }
-            }""", id=post_id)
+            }""",
+            id=post_id,
+        )
         if not found:
             ids = [r["id"] for r in self.select("SELECT ?id { ?p a fabio:BlogPost ; dcterms:identifier ?id }")]
             raise self._missing("post", post_id, ids)
         row = found[0]
-        provenance = self.select("""
+        provenance = self.select(
+            """
             SELECT ?dump ?start ?end WHERE {
               ?post a fabio:BlogPost ; dcterms:identifier ?id ; prov:qualifiedDerivation ?d .
               ?d prov:entity ?e ; kg:startLine ?start ; kg:endLine ?end . ?e dcterms:identifier ?dump .
-            } ORDER BY ?dump ?start""", id=post_id)
-        claims = self._claims("?claim dcterms:isPartOf ?post . ?post a fabio:BlogPost ; dcterms:identifier ?id .",
-                              id=post_id)
-        listed = self.select("""
+            } ORDER BY ?dump ?start""",
+            id=post_id,
+        )
+        claims = self._claims(
+            "?claim dcterms:isPartOf ?post . ?post a fabio:BlogPost ; dcterms:identifier ?id .", id=post_id
+        )
+        listed = self.select(
+            """
             SELECT ?key WHERE { ?post a fabio:BlogPost ; dcterms:identifier ?id ;
-                                  cito:citesForInformation ?s . ?s kg:citationKey ?key } ORDER BY ?key""", id=post_id)
+                                  cito:citesForInformation ?s . ?s kg:citationKey ?key } ORDER BY ?key""",
+            id=post_id,
+        )
         cited = sorted({c["key"] for claim in claims for c in claim["citations"] if c["key"]})
-        return {"id": post_id, "iri": row["post"], "title": row["title"], "kind": row["kind"],
-                "excerpt": bool(row["excerpt"]), "body": row["body"], "provenance": provenance,
-                "claims": claims, "cites": cited, "lists": [r["key"] for r in listed]}
+        return {
+            "id": post_id,
+            "iri": row["post"],
+            "title": row["title"],
+            "kind": row["kind"],
+            "excerpt": bool(row["excerpt"]),
+            "body": row["body"],
+            "provenance": provenance,
+            "claims": claims,
+            "cites": cited,
+            "lists": [r["key"] for r in listed],
+        }
 
     def _claims(self, pattern: str, **bindings: str) -> list[dict]:
         # ``pattern`` binds ?claim (and may use ?id, ?top, ?tag, ?post); the rest avoids those names.
-        rows = self.select(f"""
+        rows = self.select(
+            f"""
             SELECT ?claim ?cid ?ordinal ?text ?section ?kind ?question ?start ?end ?postId ?postTitle WHERE {{
               {pattern}
               ?claim a kg:Claim ; dcterms:identifier ?cid ; kg:ordinal ?ordinal ; c4o:hasContent ?text ;
@@ -547,8 +666,11 @@ class Catalog:
               ?p dcterms:identifier ?postId ; dcterms:title ?postTitle .
               OPTIONAL {{ ?claim kg:section ?section }} OPTIONAL {{ ?claim kg:claimKind ?kind }}
               OPTIONAL {{ ?claim kg:isQuestion ?question }}
-            }} ORDER BY ?postTitle ?ordinal""", **bindings)
-        citations = self.select(f"""
+            }} ORDER BY ?postTitle ?ordinal""",
+            **bindings,
+        )
+        citations = self.select(
+            f"""
             SELECT ?cid ?citId ?raw ?locator ?key ?status ?reason ?function ?n WHERE {{
               {pattern}
               ?claim dcterms:identifier ?cid .
@@ -557,20 +679,33 @@ class Catalog:
               OPTIONAL {{ ?citation kg:citedLocator ?locator }}
               OPTIONAL {{ ?citation cito:hasCitedEntity ?s . ?s kg:citationKey ?key }}
               OPTIONAL {{ ?citation kg:unresolvedReason ?reason }}
-            }} ORDER BY ?cid ?n""", **bindings)
-        subjects = self.select(f"""
+            }} ORDER BY ?cid ?n""",
+            **bindings,
+        )
+        subjects = self.select(
+            f"""
             SELECT ?cid ?conceptId ?label WHERE {{
               {pattern}
               ?claim dcterms:identifier ?cid ; dcterms:subject ?concept .
               ?concept dcterms:identifier ?conceptId ; skos:prefLabel ?label .
-            }} ORDER BY ?cid ?label""", **bindings)
+            }} ORDER BY ?cid ?label""",
+            **bindings,
+        )
         by_claim: dict[str, dict] = {}
         for r in rows:
             by_claim[r["cid"]] = {
-                "id": r["cid"], "iri": r["claim"], "ordinal": r["ordinal"], "text": r["text"],
-                "section": r["section"], "kind": r["kind"], "is_question": bool(r["question"]),
-                "start": r["start"], "end": r["end"], "post": {"id": r["postId"], "title": r["postTitle"]},
-                "citations": [], "concepts": [],
+                "id": r["cid"],
+                "iri": r["claim"],
+                "ordinal": r["ordinal"],
+                "text": r["text"],
+                "section": r["section"],
+                "kind": r["kind"],
+                "is_question": bool(r["question"]),
+                "start": r["start"],
+                "end": r["end"],
+                "post": {"id": r["postId"], "title": r["postTitle"]},
+                "citations": [],
+                "concepts": [],
             }
         # A pattern can match a claim more than once (a concept page's claim tagged with two
         # concepts of the subtree): each citation and concept is listed once. A subquery with
@@ -579,10 +714,17 @@ class Catalog:
         for c in citations:
             if c["cid"] in by_claim and ("cit", c["cid"], c["citId"]) not in seen:
                 seen.add(("cit", c["cid"], c["citId"]))
-                by_claim[c["cid"]]["citations"].append({
-                    "id": c["citId"], "raw": c["raw"], "locator": c["locator"], "key": c["key"],
-                    "status": c["status"], "reason": c["reason"],
-                    "function": c["function"].rsplit("/", 1)[-1]})
+                by_claim[c["cid"]]["citations"].append(
+                    {
+                        "id": c["citId"],
+                        "raw": c["raw"],
+                        "locator": c["locator"],
+                        "key": c["key"],
+                        "status": c["status"],
+                        "reason": c["reason"],
+                        "function": c["function"].rsplit("/", 1)[-1],
+                    }
+                )
         for s in subjects:
             if s["cid"] in by_claim and ("concept", s["cid"], s["conceptId"]) not in seen:
                 seen.add(("concept", s["cid"], s["conceptId"]))
@@ -618,9 +760,15 @@ class Catalog:
     def concepts(self) -> dict:
         """Return the concept scheme as a tree (broader -> narrower) and as an A-Z list."""
         rows = self._concept_rows()
-        info = {r["id"]: {"id": r["id"], "label": r["label"], "claims": r["claims"],
-                          "alt_labels": other_labels(r["label"], (r["alts"] or "").split("\x1f"))}
-                for r in rows}
+        info = {
+            r["id"]: {
+                "id": r["id"],
+                "label": r["label"],
+                "claims": r["claims"],
+                "alt_labels": other_labels(r["label"], (r["alts"] or "").split("\x1f")),
+            }
+            for r in rows
+        }
         children: dict[str, set[str]] = {}
         has_parent: set[str] = set()
         for link in self._links():
@@ -649,11 +797,16 @@ class Catalog:
         def brief(c: dict) -> dict:
             return {"id": c["id"], "text": c["text"], "ordinal": c["ordinal"]}
 
-        citations = [{**c, "label": format_reference(references.get(c["key"]), c["key"]) if c["key"] else None}
-                     for c in found["citations"]]
-        return {**found, "citations": citations,
-                "before": [brief(c) for c in siblings[max(0, index - self.CONTEXT_CLAIMS):index]],
-                "after": [brief(c) for c in siblings[index + 1:index + 1 + self.CONTEXT_CLAIMS]]}
+        citations = [
+            {**c, "label": format_reference(references.get(c["key"]), c["key"]) if c["key"] else None}
+            for c in found["citations"]
+        ]
+        return {
+            **found,
+            "citations": citations,
+            "before": [brief(c) for c in siblings[max(0, index - self.CONTEXT_CLAIMS) : index]],
+            "after": [brief(c) for c in siblings[index + 1 : index + 1 + self.CONTEXT_CLAIMS]],
+        }
 
     def similar(self, claim_id: str, limit: int = 5) -> list[dict]:
         """Return the claims most like one claim (from the search index); NotFound for an unknown claim."""
@@ -663,8 +816,14 @@ class Catalog:
         found = search.more_like_this(self.settings, claim_id, limit)
         return [{"id": r["id"], "text": r["text"], "post": r["post"]} for r in found["results"]]
 
-    def claim_list(self, post_id: str | None = None, concept_id: str | None = None, source_key: str | None = None,
-                   page: int = 1, limit: int = 100) -> dict:
+    def claim_list(
+        self,
+        post_id: str | None = None,
+        concept_id: str | None = None,
+        source_key: str | None = None,
+        page: int = 1,
+        limit: int = 100,
+    ) -> dict:
         """List claims, of one post, concept (and those below it) or source, or all of them, a page at a time."""
         if post_id:
             items = self.post(post_id)["claims"]
@@ -684,12 +843,24 @@ class Catalog:
                   ?claim a kg:Claim ; dcterms:identifier ?id ; c4o:hasContent ?text ; kg:ordinal ?ordinal ;
                          dcterms:isPartOf ?post . ?post dcterms:identifier ?postId ; dcterms:title ?postTitle .
                 } ORDER BY LCASE(?postTitle) ?ordinal""")
-            items = [{"id": r["id"], "text": r["text"], "ordinal": r["ordinal"],
-                      "post": {"id": r["postId"], "title": r["postTitle"]}} for r in rows]
+            items = [
+                {
+                    "id": r["id"],
+                    "text": r["text"],
+                    "ordinal": r["ordinal"],
+                    "post": {"id": r["postId"], "title": r["postTitle"]},
+                }
+                for r in rows
+            ]
         total = len(items)
         start = (page - 1) * limit
-        return {"total": total, "page": page, "limit": limit, "pages": -(-total // limit),
-                "claims": items[start:start + limit]}
+        return {
+            "total": total,
+            "page": page,
+            "limit": limit,
+            "pages": -(-total // limit),
+            "claims": items[start : start + limit],
+        }
 
     def post_list(self) -> dict:
         """List the posts with their claim and citation counts and where they were found."""
@@ -708,9 +879,20 @@ class Catalog:
         provenance: dict[str, list[dict]] = {}
         for p in places:
             provenance.setdefault(p["id"], []).append({"dump": p["dump"], "start": p["start"], "end": p["end"]})
-        return {"posts": [{"id": r["id"], "title": r["title"], "kind": r["kind"], "excerpt": bool(r["excerpt"]),
-                           "claims": r["claims"], "citations": r["citations"],
-                           "provenance": provenance.get(r["id"], [])} for r in rows]}
+        return {
+            "posts": [
+                {
+                    "id": r["id"],
+                    "title": r["title"],
+                    "kind": r["kind"],
+                    "excerpt": bool(r["excerpt"]),
+                    "claims": r["claims"],
+                    "citations": r["citations"],
+                    "provenance": provenance.get(r["id"], []),
+                }
+                for r in rows
+            ]
+        }
 
     #: The claims about a concept (?id) and the concepts below it.
     _CONCEPT_CLAIMS = """
@@ -725,45 +907,60 @@ class Catalog:
         """
         # This concept's row only: the claim counts of every concept (_concept_rows) took 1.4 s
         # at 3,000 posts and the page does not show them.
-        rows = self.select("""
+        rows = self.select(
+            """
             SELECT ?concept ?label (GROUP_CONCAT(DISTINCT ?alt; SEPARATOR="\\u001f") AS ?alts)
                    (SAMPLE(?def) AS ?definition) WHERE {
               ?concept a skos:Concept ; dcterms:identifier ?id ; skos:prefLabel ?label .
               OPTIONAL { ?concept skos:altLabel ?alt }
               OPTIONAL { ?concept skos:definition ?def }
-            } GROUP BY ?concept ?label""", id=concept_id)
+            } GROUP BY ?concept ?label""",
+            id=concept_id,
+        )
         if not rows:
             ids = [r["id"] for r in self.select("SELECT ?id { ?c a skos:Concept ; dcterms:identifier ?id }")]
             raise self._missing("concept", concept_id, ids)
         row = rows[0]
-        related = self.select("""
+        related = self.select(
+            """
             SELECT ?rel ?id ?label WHERE {
               ?c a skos:Concept ; dcterms:identifier ?cid .
               { ?c skos:broader ?o BIND("broader" AS ?rel) } UNION { ?o skos:narrower ?c BIND("broader" AS ?rel) }
               UNION { ?c skos:narrower ?o BIND("narrower" AS ?rel) } UNION { ?o skos:broader ?c BIND("narrower" AS ?rel) }
               UNION { ?c skos:related ?o BIND("related" AS ?rel) } UNION { ?o skos:related ?c BIND("related" AS ?rel) }
               ?o dcterms:identifier ?id ; skos:prefLabel ?label .
-            } ORDER BY ?rel ?label""", cid=concept_id)
+            } ORDER BY ?rel ?label""",
+            cid=concept_id,
+        )
         neighbours: dict[str, list] = {"broader": [], "narrower": [], "related": []}
         for r in related:
             entry = {"id": r["id"], "label": r["label"]}
             if entry not in neighbours[r["rel"]]:
                 neighbours[r["rel"]].append(entry)
         claims = self._claims(self._CONCEPT_CLAIMS, id=concept_id)
-        sources = self.select("""
+        sources = self.select(
+            """
             SELECT ?key ?title (COUNT(DISTINCT ?citation) AS ?citations) WHERE {
               ?top dcterms:identifier ?id ; a skos:Concept .
               ?tag (skos:broader|^skos:narrower)* ?top .
               ?claim dcterms:subject ?tag .
               ?citation cito:hasCitingEntity ?claim ; cito:hasCitedEntity ?s .
               ?s kg:citationKey ?key . OPTIONAL { ?s dcterms:title ?title }
-            } GROUP BY ?key ?title ORDER BY DESC(?citations) ?key""", id=concept_id)
-        subtree = {r["id"] for r in self.select("""
+            } GROUP BY ?key ?title ORDER BY DESC(?citations) ?key""",
+            id=concept_id,
+        )
+        subtree = {
+            r["id"]
+            for r in self.select(
+                """
             SELECT DISTINCT ?id WHERE {
               ?top dcterms:identifier ?cid ; a skos:Concept .
               ?tag (skos:broader|^skos:narrower)* ?top .
               ?tag dcterms:identifier ?id .
-            }""", cid=concept_id)} | {concept_id}
+            }""",
+                cid=concept_id,
+            )
+        } | {concept_id}
         # The concepts tagged on its claims besides itself and those below it, most shared first.
         together: Counter[str] = Counter()
         labels: dict[str, str] = {}
@@ -774,16 +971,36 @@ class Catalog:
                     labels[c["id"]] = c["label"]
         references, _ = self.library()
         return {
-            "id": concept_id, "iri": row["concept"], "pref_label": row["label"],
+            "id": concept_id,
+            "iri": row["concept"],
+            "pref_label": row["label"],
             "alt_labels": other_labels(row["label"], (row["alts"] or "").split("\x1f")),
-            "definition": row["definition"], "broader": neighbours["broader"], "narrower": neighbours["narrower"],
+            "definition": row["definition"],
+            "broader": neighbours["broader"],
+            "narrower": neighbours["narrower"],
             "related": neighbours["related"],
-            "claims": [{"id": c["id"], "text": c["text"], "post": c["post"],
-                        "concepts": c["concepts"], "citations": c["citations"]} for c in claims],
-            "sources": [{"key": s["key"], "label": format_reference(references.get(s["key"]), s["key"]),
-                         "count": s["citations"]} for s in sources],
-            "co_occurring": [{"id": cid, "label": labels[cid], "count": n}
-                             for cid, n in sorted(together.items(), key=lambda kv: (-kv[1], labels[kv[0]].lower()))],
+            "claims": [
+                {
+                    "id": c["id"],
+                    "text": c["text"],
+                    "post": c["post"],
+                    "concepts": c["concepts"],
+                    "citations": c["citations"],
+                }
+                for c in claims
+            ],
+            "sources": [
+                {
+                    "key": s["key"],
+                    "label": format_reference(references.get(s["key"]), s["key"]),
+                    "count": s["citations"],
+                }
+                for s in sources
+            ],
+            "co_occurring": [
+                {"id": cid, "label": labels[cid], "count": n}
+                for cid, n in sorted(together.items(), key=lambda kv: (-kv[1], labels[kv[0]].lower()))
+            ],
         }
 
     def concept_index(self) -> dict:
@@ -829,12 +1046,28 @@ class Catalog:
               ?post dcterms:identifier ?postId ; dcterms:title ?postTitle .
             } ORDER BY ?postTitle ?ordinal ?id""")
         return {
-            "unreadable": [{"id": r["id"], "raw": r["raw"], "reason": r["reason"],
-                            "claim": {"id": r["claimId"], "text": r["text"]},
-                            "post": {"id": r["postId"], "title": r["postTitle"]}} for r in unreadable],
-            "unresolved": [{"id": r["id"], "raw": r["raw"], "author": r["author"], "year": r["year"],
-                            "reason": r["reason"], "claim": {"id": r["claimId"], "text": r["text"]},
-                            "post": {"id": r["postId"], "title": r["postTitle"]}} for r in unresolved],
+            "unreadable": [
+                {
+                    "id": r["id"],
+                    "raw": r["raw"],
+                    "reason": r["reason"],
+                    "claim": {"id": r["claimId"], "text": r["text"]},
+                    "post": {"id": r["postId"], "title": r["postTitle"]},
+                }
+                for r in unreadable
+            ],
+            "unresolved": [
+                {
+                    "id": r["id"],
+                    "raw": r["raw"],
+                    "author": r["author"],
+                    "year": r["year"],
+                    "reason": r["reason"],
+                    "claim": {"id": r["claimId"], "text": r["text"]},
+                    "post": {"id": r["postId"], "title": r["postTitle"]},
+                }
+                for r in unresolved
+            ],
             "never_cited": [{"key": r["key"], "title": latex_decode(r["title"] or "")} for r in uncited],
         }
 
@@ -843,11 +1076,17 @@ class Catalog:
         keys: set[str] = set()
         if post is not None:
             self.post(post)  # NotFound with suggestions for a wrong id
-            keys |= {r["key"] for r in self.select("""
+            keys |= {
+                r["key"]
+                for r in self.select(
+                    """
                 SELECT DISTINCT ?key WHERE {
                   ?p a fabio:BlogPost ; dcterms:identifier ?id .
                   { ?claim dcterms:isPartOf ?p ; cito:cites ?s } UNION { ?p cito:cites ?s }
-                  ?s kg:citationKey ?key }""", id=post)}
+                  ?s kg:citationKey ?key }""",
+                    id=post,
+                )
+            }
         if concept is not None:
             keys |= {s["key"] for s in self.concept(concept)["sources"]}
         if query is not None:
@@ -866,34 +1105,55 @@ class Catalog:
         """
         text = " ".join(query.split())
         if not text:
-            raise KGError("type a citation to look up", hint="e.g. DH 2011b, Department of Health 2011 or (DH, 2011b:6)")
+            raise KGError(
+                "type a citation to look up", hint="e.g. DH 2011b, Department of Health 2011 or (DH, 2011b:6)"
+            )
         references, _ = self.library()
         entries = lookup(text, references, self.organisations())
         first = entries[0]
         if not any(e["key"] or e["status"] == "ambiguous" for e in entries):
-            raise NotFound(first["reason"] or f"no library entry matches {text!r}",
-                           hint=("closest: " + ", ".join(first["candidates"])) if first["candidates"]
-                           else "see the list of sources",
-                           suggestions=first["candidates"])
+            raise NotFound(
+                first["reason"] or f"no library entry matches {text!r}",
+                hint=("closest: " + ", ".join(first["candidates"]))
+                if first["candidates"]
+                else "see the list of sources",
+                suggestions=first["candidates"],
+            )
         listed: list[LookupEntry] = [
-            {**e, "url": source_path(e["key"], e["locator"]) if e["key"] else None,  # type: ignore[typeddict-item]
-             "choices": [{"key": k, "title": latex_decode(references[k].title) if k in references else None,
-                          "year": references[k].year if k in references else None,
-                          "reference": format_reference(references.get(k), k),
-                          "url": source_path(k, e["locator"])} for k in e["candidates"]]}
-            for e in entries]
+            {
+                **e,
+                "url": source_path(e["key"], e["locator"]) if e["key"] else None,  # type: ignore[typeddict-item]
+                "choices": [
+                    {
+                        "key": k,
+                        "title": latex_decode(references[k].title) if k in references else None,
+                        "year": references[k].year if k in references else None,
+                        "reference": format_reference(references.get(k), k),
+                        "url": source_path(k, e["locator"]),
+                    }
+                    for k in e["candidates"]
+                ],
+            }
+            for e in entries
+        ]
         sources = []
         for key in dict.fromkeys(e["key"] for e in entries if e["key"]):
             locators = [e["locator"] for e in entries if e["key"] == key and e["locator"]]
             source: Source = self._memo("source", key, functools.partial(self.source, key))
             sources.append(mark_locator(source, locators[0] if locators else None))
         one = sources[0] if len(sources) == 1 and all(e["key"] for e in entries) else None
-        return {"query": text, "key": one["key"] if one else None, "locator": one["locator"] if one else None,
-                "reference": one["reference"] if one else None, "title": one["title"] if one else None,
-                "url": listed[0]["url"] if one else None,
-                "api": f"/api/source/{quote(one['key'], safe='')}" if one else None,
-                "lookup": listed, "sources": sources,
-                "citations": self.citations_of(one["key"]) if one else []}
+        return {
+            "query": text,
+            "key": one["key"] if one else None,
+            "locator": one["locator"] if one else None,
+            "reference": one["reference"] if one else None,
+            "title": one["title"] if one else None,
+            "url": listed[0]["url"] if one else None,
+            "api": f"/api/source/{quote(one['key'], safe='')}" if one else None,
+            "lookup": listed,
+            "sources": sources,
+            "citations": self.citations_of(one["key"]) if one else [],
+        }
 
     def describe(self, iri: str) -> dict:
         """Return every statement about ``iri`` and every statement pointing at it."""
@@ -901,12 +1161,12 @@ class Catalog:
         out = [(q.predicate, q.object) for q in self.store.quads_for_pattern(node, None, None, ox.DefaultGraph())]
         inc = [(q.subject, q.predicate) for q in self.store.quads_for_pattern(None, None, node, ox.DefaultGraph())]
         if not out and not inc:
-            raise NotFound(f"nothing is known about <{iri}>",
-                           hint=f"resource IRIs start with {self.settings.base_iri}")
-        return {"iri": iri,
-                "properties": [{"predicate": p.value, "object": _term(o)} for p, o in out],
-                "incoming": [{"subject": s.value, "predicate": p.value} for s, p in inc
-                             if not isinstance(s, ox.Triple)]}  # kg writes no RDF-star
+            raise NotFound(f"nothing is known about <{iri}>", hint=f"resource IRIs start with {self.settings.base_iri}")
+        return {
+            "iri": iri,
+            "properties": [{"predicate": p.value, "object": _term(o)} for p, o in out],
+            "incoming": [{"subject": s.value, "predicate": p.value} for s, p in inc if not isinstance(s, ox.Triple)],
+        }  # kg writes no RDF-star
 
 
 def search_source_keys(settings: Settings, query: str, filters: dict[str, list[str]] | None = None) -> list[str]:
@@ -932,8 +1192,11 @@ def search_source_keys(settings: Settings, query: str, filters: dict[str, list[s
 
 
 #: A locator written after a human form's year: "DH 2011b:6", "DH 2011b, p. 6", "DH 2011b pp. 6-7".
-_TRAILING_LOCATOR = re.compile(r"(?:\d{4}[a-z]?)\s*(?::|,|\s)\s*(?:pp?\.\s*)?"
-                               r"(?P<locator>[\divxlcdm]+(?:\s*[-–]\s*[\divxlcdm]+)?)\s*$", re.IGNORECASE)
+_TRAILING_LOCATOR = re.compile(
+    r"(?:\d{4}[a-z]?)\s*(?::|,|\s)\s*(?:pp?\.\s*)?"
+    r"(?P<locator>[\divxlcdm]+(?:\s*[-–]\s*[\divxlcdm]+)?)\s*$",
+    re.IGNORECASE,
+)
 _HUMAN_YEAR = re.compile(r"^(?P<author>.*?\D)[\s,]+(?P<year>(?:1[5-9]|20)\d\d[a-z]?)\b", re.IGNORECASE)
 
 
@@ -972,15 +1235,24 @@ def lookup(query: str, references: dict[str, Reference], organisations: list[Org
     resolver = CitationResolver(references, organisations)
     out = []
     for part in parts if len(parts) > 1 else [text]:
-        entry: dict[str, Any] = {"text": part, "status": "resolved", "key": None,
-                                 "locator": _locator_of(part.strip("()")), "reason": None, "candidates": []}
+        entry: dict[str, Any] = {
+            "text": part,
+            "status": "resolved",
+            "key": None,
+            "locator": _locator_of(part.strip("()")),
+            "reason": None,
+            "candidates": [],
+        }
         try:
             entry["key"] = parse_cite_query(part, references, organisations)
             entry["candidates"] = [entry["key"]]
         except NotFound as exc:
             ambiguous = _candidates(part.strip("() "), resolver)
-            entry.update(status="ambiguous" if ambiguous else "unknown", reason=exc.message,
-                         candidates=ambiguous or list(exc.suggestions))
+            entry.update(
+                status="ambiguous" if ambiguous else "unknown",
+                reason=exc.message,
+                candidates=ambiguous or list(exc.suggestions),
+            )
         out.append(entry)
     return out
 
@@ -1041,11 +1313,16 @@ def refs_check(settings: Settings) -> dict:
     for org, key in authority.unknown:
         keys_of.setdefault(org.id, []).append(key)
     minted = {org.id: org for org, _ in authority.unknown}
-    report["problems"] += [{"kind": "unknown-organisation", "keys": sorted(keys),
-                            "message": f"{', '.join(sorted(keys))}: corporate author {minted[org_id].name!r} is not in "
-                                       f"ontology/organisations.ttl; kg minted org/{org_id} for it (add it there with "
-                                       f"its acronym and forms)"}
-                           for org_id, keys in keys_of.items()]
+    report["problems"] += [
+        {
+            "kind": "unknown-organisation",
+            "keys": sorted(keys),
+            "message": f"{', '.join(sorted(keys))}: corporate author {minted[org_id].name!r} is not in "
+            f"ontology/organisations.ttl; kg minted org/{org_id} for it (add it there with "
+            f"its acronym and forms)",
+        }
+        for org_id, keys in keys_of.items()
+    ]
     return report
 
 
@@ -1061,6 +1338,7 @@ def _term(term: Any) -> dict:
 
 
 # Thin module-level entry points for callers that ask one question.
+
 
 def stats(settings: Settings) -> dict:
     """Count what the built graph holds."""
@@ -1107,8 +1385,9 @@ def audit(settings: Settings) -> Audit:
     return Catalog(settings).audit()
 
 
-def keys_for(settings: Settings, post: str | None = None, concept: str | None = None,
-             query: str | None = None) -> list[str]:
+def keys_for(
+    settings: Settings, post: str | None = None, concept: str | None = None, query: str | None = None
+) -> list[str]:
     """Return the citation keys for a post, a concept (incl. narrower) or a search."""
     return Catalog(settings).keys_for(post=post, concept=concept, query=query)
 

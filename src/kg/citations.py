@@ -35,8 +35,15 @@ from .names import fold_surname, split_persons
 from .organisations import OrganisationIndex, normalise_name
 from .references import KEY_RULE, key_year, latex_decode, reference_authors
 
-__all__ = ["CitationResolver", "extract_citations", "extract_post_citations", "find_notes", "parse_citation",
-           "parse_cite_query", "resolve_citations"]
+__all__ = [
+    "CitationResolver",
+    "extract_citations",
+    "extract_post_citations",
+    "find_notes",
+    "parse_citation",
+    "parse_cite_query",
+    "resolve_citations",
+]
 
 QUOTES = "includesQuotationFrom"  # CiTO's term (2.8); "cito:quotes" is in no published version
 EVIDENCE = "citesAsEvidence"
@@ -45,7 +52,8 @@ _CLOSING_QUOTES = ("”", '"', "»")
 
 # --- Tokens ---------------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(
+    r"""
    (?P<url>(?:https?://|www\.)\S+)
  | (?P<year>(?<![\w/.£$€])(?:1[5-9]|20)\d\d[a-z]?(?![\w/%])(?!\s?[-–]\s?\d\d(?!\d)(?![.,:]\d)))
  | (?P<money>[£$€]\s?\d[\d,.]*\s*(?:bn|m|k|billion|million)?)
@@ -54,7 +62,9 @@ _TOKEN = re.compile(r"""
  | (?P<label>(?i:pp|p|pg|ch|chap|paras|para|sect|sec|s)\.)(?=\s?(?:\d|[ivxlcdm]+\b))
  | (?P<word>[^\W\d_](?:[\w’'‘.\-]*[\w.])?)
  | (?P<punct>[,;:&/–\-“”"‘])
-""", re.VERBOSE)
+""",
+    re.VERBOSE,
+)
 
 
 @dataclass(frozen=True)
@@ -71,33 +81,64 @@ def _tokens(text: str) -> list[_Tok]:
 
 _ROMAN = re.compile(r"(?i)^[ivxlcdm]+$")
 _LOCATOR_LABELS = {
-    "p": "", "p.": "", "pp": "", "pp.": "", "page": "", "pages": "", "pg": "", "pg.": "",
-    "ch": "ch. ", "ch.": "ch. ", "chap": "ch. ", "chap.": "ch. ", "chapter": "ch. ",
-    "para": "para. ", "para.": "para. ", "paras": "para. ", "paras.": "para. ", "paragraph": "para. ",
-    "paragraphs": "para. ", "section": "s. ", "sect.": "s. ", "s.": "s. ", "sec.": "s. ",
+    "p": "",
+    "p.": "",
+    "pp": "",
+    "pp.": "",
+    "page": "",
+    "pages": "",
+    "pg": "",
+    "pg.": "",
+    "ch": "ch. ",
+    "ch.": "ch. ",
+    "chap": "ch. ",
+    "chap.": "ch. ",
+    "chapter": "ch. ",
+    "para": "para. ",
+    "para.": "para. ",
+    "paras": "para. ",
+    "paras.": "para. ",
+    "paragraph": "para. ",
+    "paragraphs": "para. ",
+    "section": "s. ",
+    "sect.": "s. ",
+    "s.": "s. ",
+    "sec.": "s. ",
 }
 # Words that open a citation without being part of it.
-_LEAD_IN = re.compile(r"""^\s*(?:(?:see(?:\s+also)?|but\s+see|cf\.?|compare|e\.\s?g\.?|eg\.?|i\.\s?e\.?|
+_LEAD_IN = re.compile(
+    r"""^\s*(?:(?:see(?:\s+also)?|but\s+see|cf\.?|compare|e\.\s?g\.?|eg\.?|i\.\s?e\.?|
     for\s+example|for\s+instance|also|as\s+cited\s+in|cited\s+in|as\s+quoted\s+in|quoted\s+in|
     reviewed\s+in|discussed\s+in|summarised\s+in|reported\s+in|in|and|or|as|by|from|after)(?![\w’'])\s*[,:]?\s*)+""",
-                      re.IGNORECASE | re.VERBOSE)
-_SECONDARY = re.compile(r"^\s*[,;]?\s*(?:as\s+)?(?:cited|quoted|reviewed|discussed|reported|summarised)\s+in\b\s*",
-                        re.IGNORECASE)
+    re.IGNORECASE | re.VERBOSE,
+)
+_SECONDARY = re.compile(
+    r"^\s*[,;]?\s*(?:as\s+)?(?:cited|quoted|reviewed|discussed|reported|summarised)\s+in\b\s*", re.IGNORECASE
+)
 # Lowercase words that may stand inside a corporate name ("Department of Health and Social Care").
 _CONNECTORS = {"of", "and", "for", "the", "&", "in", "on", "upon", "with", "de", "van", "von", "der", "du", "la", "le"}
 # Closed-class words (determiners, conjunctions, prepositions, sentence adverbs) that are
 # capitalised only because a sentence starts with them: never the start of a name.
-_CLOSED = {w.casefold() for w in """The A An As In At By But And Or So Yet For From Both Either Neither This
+_CLOSED = {
+    w.casefold()
+    for w in """The A An As In At By But And Or So Yet For From Both Either Neither This
     These That Those Its Their Our His Her While Whilst When Where Although Though Because Since
     After Before Following According Recently Similarly Likewise However Indeed Here There Such Some
     Many Most Other Others Further Moreover Thus Hence Also Even Only Yet Still Then Now Like Unlike
-    Research Evidence Work Analysis Studies Study Data Figures Findings Guidance Polling Surveys""".split()}
-_MONTHS = {m.casefold() for m in """January February March April May June July August September October
-    November December Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec Spring Summer Autumn Winter""".split()}
+    Research Evidence Work Analysis Studies Study Data Figures Findings Guidance Polling Surveys""".split()
+}
+_MONTHS = {
+    m.casefold()
+    for m in """January February March April May June July August September October
+    November December Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec Spring Summer Autumn Winter""".split()
+}
 # A name ending in one of these is a document's title, not its author: "the Care Act (2014)".
-_DOCUMENT_WORDS = {w.casefold() for w in """Act Acts Bill Paper Papers Plan Strategy Review Report Regulations
+_DOCUMENT_WORDS = {
+    w.casefold()
+    for w in """Act Acts Bill Paper Papers Plan Strategy Review Report Regulations
     Order Directive Measure Framework Programme Census Agreement Guidance Manifesto Statement
-    Settlement Budget Inquiry Commission's Survey""".split()}
+    Settlement Budget Inquiry Commission's Survey""".split()
+}
 
 
 def _capitalised(word: str) -> bool:
@@ -138,7 +179,8 @@ def _locator(tokens: list[_Tok], i: int, label: str) -> tuple[str | None, int]:
     while j < len(tokens):
         tok = tokens[j]
         if (tok.kind in ("num", "year") and not tok.text.endswith("%")) or (
-                tok.kind == "word" and _ROMAN.match(tok.text)):
+            tok.kind == "word" and _ROMAN.match(tok.text)
+        ):
             if pieces and pieces[-1] not in ("-", "–", ","):
                 break
             if pieces and pieces[-1] == "," and tok.kind == "year":
@@ -191,7 +233,7 @@ def _author(text: str, tokens: list[_Tok]) -> tuple[str, int, str | None] | str:
     span_words = span.split()
     while span_words and span_words[-1].casefold().strip(",") in _MONTHS:
         span_words.pop()
-        span = span[:span.rfind(span_words[-1]) + len(span_words[-1])] if span_words else ""
+        span = span[: span.rfind(span_words[-1]) + len(span_words[-1])] if span_words else ""
     # An acronym in brackets is the same body again: "Personal Social Services Research Unit [PSSRU]".
     span = re.sub(r"\s*\[[^\]]*\]?|\s*\([^)]*\)?", "", span).rstrip(" ,")
     if not span:
@@ -208,8 +250,11 @@ def _author(text: str, tokens: list[_Tok]) -> tuple[str, int, str | None] | str:
         return "a document's title, not an author"
     # "(In 2012)" is prose; "(An, 2012)" names someone: the comma before the year says so.
     if all(_not_a_name(w) for w in re.findall(r"[\w’']+", span)) and not (
-            tokens[-1:] and text[tokens[-1].end:].lstrip().startswith(",") and span[:1].isupper()
-            and not any(w in _CONNECTORS for w in span.split())):
+        tokens[-1:]
+        and text[tokens[-1].end :].lstrip().startswith(",")
+        and span[:1].isupper()
+        and not any(w in _CONNECTORS for w in span.split())
+    ):
         return "no author"
     return span, start, title
 
@@ -243,8 +288,15 @@ def _parse_part(text: str, offset: int = 0, inherited: str | None = None) -> _Pa
         if tok.kind != "year":
             part.error = f"{tok.text!r} where a year should be"
             return part
-        work = _Parsed(name, offset + (name_start if first_of_author else tok.start), tok.text,
-                       offset + tok.start, offset + tok.end, title=title, first=first_of_author)
+        work = _Parsed(
+            name,
+            offset + (name_start if first_of_author else tok.start),
+            tok.text,
+            offset + tok.start,
+            offset + tok.end,
+            title=title,
+            first=first_of_author,
+        )
         first_of_author = False
         i += 1
         # Locator: ": 12", ", p. 12", " p 12", ", ch. 3".
@@ -270,11 +322,12 @@ def _parse_part(text: str, offset: int = 0, inherited: str | None = None) -> _Pa
             i += 1
             continue
         rest_start = tokens[i].start
-        secondary = _SECONDARY.match(text[rest_start:]) or (_LEAD_IN.match(text[rest_start:])
-                                                             if tokens[i].text == "," else None)
+        secondary = _SECONDARY.match(text[rest_start:]) or (
+            _LEAD_IN.match(text[rest_start:]) if tokens[i].text == "," else None
+        )
         if secondary:
             skip = secondary.end() if secondary.re is _SECONDARY else 0
-            nested = _parse_part(text[rest_start + skip:], offset + rest_start + skip)
+            nested = _parse_part(text[rest_start + skip :], offset + rest_start + skip)
             if nested.error:
                 part.error = nested.error
             part.works += nested.works
@@ -295,11 +348,17 @@ def parse_citation(text: str) -> dict[str, str | int | None] | None:
     if part.error or not part.works:
         return None
     work = part.works[0]
-    return {"author": work.author, "year": work.year, "locator": work.locator,
-            "start": work.author_start, "end": work.end}
+    return {
+        "author": work.author,
+        "year": work.year,
+        "locator": work.locator,
+        "start": work.author_start,
+        "end": work.end,
+    }
 
 
 # --- Groups in a claim -----------------------------------------------------------------------
+
 
 def _groups(text: str) -> Iterable[tuple[int, int]]:
     """Yield (start, end) of each innermost parenthesis, end past its ``)``."""
@@ -309,7 +368,7 @@ def _groups(text: str) -> Iterable[tuple[int, int]]:
             stack.append(i)
         elif char == ")" and stack:
             start = stack.pop()
-            if "(" not in text[start + 1:i]:
+            if "(" not in text[start + 1 : i]:
                 yield start, i + 1
 
 
@@ -338,13 +397,13 @@ def _narrative_name(before: str) -> tuple[int, str] | None:
     edge = len(before)
     for m in reversed(words):
         word = m.group(0)
-        if before[m.end():edge].strip():
+        if before[m.end() : edge].strip():
             break  # "Services (ADASS) (2009)": a bracket or mark stands between
         edge = m.start()
-        if taken and word.endswith((",", ";", ":", ".", "!", "?", "”", "\"")) and not word.endswith(("al.", "et")):
+        if taken and word.endswith((",", ";", ":", ".", "!", "?", "”", '"')) and not word.endswith(("al.", "et")):
             if not (word.endswith(".") and re.fullmatch(r"(?:[A-Z]\.)+", word)):
                 break
-        bare = re.sub(r"[’']s?$", "", word.strip("“”\"‘")) if not taken else word.strip("“”\"‘")
+        bare = re.sub(r"[’']s?$", "", word.strip('“”"‘')) if not taken else word.strip('“”"‘')
         if bare in ("al.", "al") or (bare == "et" and taken and taken[-1].group(0).startswith("al")):
             taken.append(m)
             continue
@@ -360,8 +419,9 @@ def _narrative_name(before: str) -> tuple[int, str] | None:
         return None
     start, end = taken[-1].start(), taken[0].end()
     name = before[start:end]
-    if not any(_capitalised(w) and w.casefold() not in _CLOSED and not re.fullmatch(r"(?:[A-Z]\.)+", w)
-               for w in name.split()):
+    if not any(
+        _capitalised(w) and w.casefold() not in _CLOSED and not re.fullmatch(r"(?:[A-Z]\.)+", w) for w in name.split()
+    ):
         return None
     name = re.sub(r"[’']s$", "", name) if re.search(r"[\w.][’']s$", name) else name
     name = name.rstrip("’'")
@@ -381,12 +441,32 @@ def _reference_entry(text: str, name_start: int, g_end: int) -> bool:
     return bool(re.match(r"[,.:]?\s*[A-Z‘“'\"*_]", text[g_end:]))
 
 
-def _citation(claim: Claim, number: int, start: int, end: int, group_id: str, group_raw: str,
-              work: _Parsed, form: str, function: str) -> Citation:
+def _citation(
+    claim: Claim,
+    number: int,
+    start: int,
+    end: int,
+    group_id: str,
+    group_raw: str,
+    work: _Parsed,
+    form: str,
+    function: str,
+) -> Citation:
     return Citation(
-        id=f"{claim.id}-{number}", claim_id=claim.id, post_id=claim.post_id, raw=claim.text[start:end],
-        start=claim.start + start, end=claim.start + end, group_id=group_id, group_raw=group_raw,
-        author=work.author, year=work.year, locator=work.locator, function=function, form=form)
+        id=f"{claim.id}-{number}",
+        claim_id=claim.id,
+        post_id=claim.post_id,
+        raw=claim.text[start:end],
+        start=claim.start + start,
+        end=claim.start + end,
+        group_id=group_id,
+        group_raw=group_raw,
+        author=work.author,
+        year=work.year,
+        locator=work.locator,
+        function=function,
+        form=form,
+    )
 
 
 def _scan_claim(claim: Claim) -> tuple[list[Citation], list[UnreadableCitation]]:
@@ -395,7 +475,7 @@ def _scan_claim(claim: Claim) -> tuple[list[Citation], list[UnreadableCitation]]
     unreadable: list[UnreadableCitation] = []
     group_number = 0
     for g_start, g_end in _groups(text):
-        inner_start, inner = g_start + 1, text[g_start + 1:g_end - 1]
+        inner_start, inner = g_start + 1, text[g_start + 1 : g_end - 1]
         group_raw = text[g_start:g_end]
         works: list[_Parsed] = []
         errors: list[str] = []
@@ -436,14 +516,25 @@ def _scan_claim(claim: Claim) -> tuple[list[Citation], list[UnreadableCitation]]
                 end = g_end if form == NARRATIVE and work is works[-1] and work.first else work.end
                 if form == NARRATIVE and not work.first:
                     end = work.end
-                citations.append(_citation(claim, len(citations) + 1, start, end, group_id, group_raw,
-                                           work, form, function))
-        if errors and (works or _looks_like_citation(inner, errors)) and not (
-                works and all(e in ("no year", "no author") for e in errors)):
-            unreadable.append(UnreadableCitation(
-                id=f"{claim.id}-u{len(unreadable) + 1}", claim_id=claim.id, post_id=claim.post_id,
-                text=group_raw, start=claim.start + g_start, end=claim.start + g_end,
-                reason="; ".join(e for e in errors if e) or "does not read as a citation"))
+                citations.append(
+                    _citation(claim, len(citations) + 1, start, end, group_id, group_raw, work, form, function)
+                )
+        if (
+            errors
+            and (works or _looks_like_citation(inner, errors))
+            and not (works and all(e in ("no year", "no author") for e in errors))
+        ):
+            unreadable.append(
+                UnreadableCitation(
+                    id=f"{claim.id}-u{len(unreadable) + 1}",
+                    claim_id=claim.id,
+                    post_id=claim.post_id,
+                    text=group_raw,
+                    start=claim.start + g_start,
+                    end=claim.start + g_end,
+                    reason="; ".join(e for e in errors if e) or "does not read as a citation",
+                )
+            )
     return citations, unreadable
 
 
@@ -479,9 +570,13 @@ _POSSESSIVE_SOURCE = re.compile(
     r"(?P<author>(?:[A-Z][\w&-]*|&)(?:\s+(?:of|and|for|the|&|[A-Z][\w&-]*))*)[’']s\s+"
     r"(?:(?P<year>(?:1[5-9]|20)\d\d)(?:/(?P<year2>\d\d))?\s+)?"
     r"(?P<title>(?:[\w,:–-]+\s+){0,10}?(?i:report|release|review|guidance|survey|statistics|data|dataset|"
-    r"publication|paper|summary|analysis|accounts|figures|bulletin|briefing|evaluation|study|return))\b")
-_NOTE_LOCATOR = re.compile(r"\b(?P<label>Table|Figure|Fig\.|Chart|paragraph|para\.?|page|p\.|Annex|Appendix|"
-                           r"section|chapter)\s+(?P<n>[\dA-Za-z]+(?:\.\d+)*)", re.IGNORECASE)
+    r"publication|paper|summary|analysis|accounts|figures|bulletin|briefing|evaluation|study|return))\b"
+)
+_NOTE_LOCATOR = re.compile(
+    r"\b(?P<label>Table|Figure|Fig\.|Chart|paragraph|para\.?|page|p\.|Annex|Appendix|"
+    r"section|chapter)\s+(?P<n>[\dA-Za-z]+(?:\.\d+)*)",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -506,7 +601,7 @@ def _note_locator(text: str, at: int | None = None) -> str | None:
     """Return the "Table 3.4" a note points into, in the sentence that names the source at ``at``."""
     if at is not None:
         sentence_start = max(text.rfind(". ", 0, at), text.rfind("; ", 0, at)) + 1
-        text = text[sentence_start:text.find(". ", at) if ". " in text[at:] else len(text)]
+        text = text[sentence_start : text.find(". ", at) if ". " in text[at:] else len(text)]
     m = _NOTE_LOCATOR.search(text)
     return " ".join(m.group(0).split()) if m else None
 
@@ -550,11 +645,24 @@ def extract_post_citations(post: Post, claims: Iterable[Claim]) -> tuple[list[Ci
                 continue
             group_id = f"{claim.id}-n{m.group('n')}"
             for author, year, locator in _note_works(note):
-                found.append(Citation(
-                    id="", claim_id=claim.id, post_id=claim.post_id, raw=m.group(0),
-                    start=claim.start + m.start(), end=claim.start + m.end(), group_id=group_id,
-                    group_raw=m.group(0), author=author, year=year, locator=locator,
-                    function=EVIDENCE, form=NOTE, note=note.text))
+                found.append(
+                    Citation(
+                        id="",
+                        claim_id=claim.id,
+                        post_id=claim.post_id,
+                        raw=m.group(0),
+                        start=claim.start + m.start(),
+                        end=claim.start + m.end(),
+                        group_id=group_id,
+                        group_raw=m.group(0),
+                        author=author,
+                        year=year,
+                        locator=locator,
+                        function=EVIDENCE,
+                        form=NOTE,
+                        note=note.text,
+                    )
+                )
         found.sort(key=lambda c: (c.start, c.end))
         citations += [dataclasses.replace(c, id=f"{claim.id}-{n}") for n, c in enumerate(found, 1)]
         unreadable += odd
@@ -593,6 +701,7 @@ def masked_for_tagging(post: Post, claims: Iterable[Claim], citations: Iterable[
 
 # --- Resolution ------------------------------------------------------------------------------
 
+
 def _index(organisations: OrganisationIndex | Iterable[Organisation] | None) -> OrganisationIndex:
     if isinstance(organisations, OrganisationIndex):
         return organisations
@@ -615,16 +724,21 @@ class _Entry:
 class CitationResolver:
     """Match cited authors and years to library keys, author by author, through the organisation authority."""
 
-    def __init__(self, references: Mapping[str, Reference],
-                 organisations: OrganisationIndex | Iterable[Organisation] | None = None):
+    def __init__(
+        self,
+        references: Mapping[str, Reference],
+        organisations: OrganisationIndex | Iterable[Organisation] | None = None,
+    ):
         self.references = references
         self.organisations = _index(organisations)
         self._entries: list[_Entry] = []
         self._by_first: dict[str, list[_Entry]] = {}
         self._by_url: dict[str, str] = {}
         for key, ref in references.items():
-            persons = tuple(self._identity(n.text, n.corporate, n.last)
-                            for n in split_persons(ref.fields.get("author") or ref.fields.get("editor") or ""))
+            persons = tuple(
+                self._identity(n.text, n.corporate, n.last)
+                for n in split_persons(ref.fields.get("author") or ref.fields.get("editor") or "")
+            )
             bodies = {self.author_id(form) for form in reference_authors(ref)}
             bodies |= {p for p in persons if p.startswith("org:")}
             entry = _Entry(key, key_year(ref), persons, frozenset(bodies), ref.fields.get("url", ""))
@@ -705,7 +819,7 @@ class CitationResolver:
             elif et_al:
                 if entry.persons and entry.persons[0] == first:
                     found.append(entry)
-            elif (list(entry.persons) == reading or set(reading) <= set(entry.persons) | entry.bodies):
+            elif list(entry.persons) == reading or set(reading) <= set(entry.persons) | entry.bodies:
                 found.append(entry)
         return list(dict.fromkeys(found))
 
@@ -720,13 +834,20 @@ class CitationResolver:
                 return None, f"{author} {year} is ambiguous: {', '.join(exact)}", exact
         if year[-1:].isdigit():
             for reading in readings:
-                suffixed = sorted({e.key for e in self._by_first.get(reading[0], []) if e.year[:4] == year
-                                   and e.year != year})
+                suffixed = sorted(
+                    {e.key for e in self._by_first.get(reading[0], []) if e.year[:4] == year and e.year != year}
+                )
                 if len(suffixed) > 1:
                     return None, f"{author} {year} is ambiguous: {', '.join(suffixed)}", suffixed
                 if len(suffixed) == 1:
-                    return None, (f"no entry for {author} {year} in the library; {suffixed[0]} is "
-                                  f"{author} {key_year(self.references[suffixed[0]])}: add the suffix"), suffixed
+                    return (
+                        None,
+                        (
+                            f"no entry for {author} {year} in the library; {suffixed[0]} is "
+                            f"{author} {key_year(self.references[suffixed[0]])}: add the suffix"
+                        ),
+                        suffixed,
+                    )
         near = self._near(readings, year)
         if near:
             return None, (f"no entry for {author} {year} in the library; closest: {', '.join(near)}"), near
@@ -758,17 +879,24 @@ class CitationResolver:
             # "As Glasby (2011)": the name read back may start with a word of the sentence.
             words = list(re.finditer(r"\S+", citation.author))
             for w in words[1:]:
-                shorter = citation.author[w.start():]
+                shorter = citation.author[w.start() :]
                 k, _, _ = self.resolve(shorter, citation.year)
                 if k:
-                    return dataclasses.replace(citation, author=shorter, raw=citation.raw[w.start():],
-                                               start=citation.start + w.start(), reference_key=k,
-                                               status="resolved", reason=None)
+                    return dataclasses.replace(
+                        citation,
+                        author=shorter,
+                        raw=citation.raw[w.start() :],
+                        start=citation.start + w.start(),
+                        reference_key=k,
+                        status="resolved",
+                        reason=None,
+                    )
             trimmed = _trim_closed(citation.author)
             if trimmed != citation.author:
                 cut = len(citation.author) - len(trimmed)
-                citation = dataclasses.replace(citation, author=trimmed, raw=citation.raw[cut:],
-                                               start=citation.start + cut)
+                citation = dataclasses.replace(
+                    citation, author=trimmed, raw=citation.raw[cut:], start=citation.start + cut
+                )
                 key, reason, _ = self.resolve(trimmed, citation.year)
         if key:
             return dataclasses.replace(citation, reference_key=key, status="resolved", reason=None)
@@ -803,9 +931,13 @@ def _trim_closed(name: str) -> str:
     return " ".join(words) if words != name.split() else name
 
 
-def resolve_citations(citations: Iterable[Citation], references: Mapping[str, Reference],
-                      organisations: OrganisationIndex | Iterable[Organisation] | None = None, *,
-                      resolver: CitationResolver | None = None) -> list[Citation]:
+def resolve_citations(
+    citations: Iterable[Citation],
+    references: Mapping[str, Reference],
+    organisations: OrganisationIndex | Iterable[Organisation] | None = None,
+    *,
+    resolver: CitationResolver | None = None,
+) -> list[Citation]:
     """Return the citations with reference_key/status/reason set against the library.
 
     Pass a ``resolver`` built once to resolve many batches (one per post) without rebuilding it.
@@ -816,8 +948,10 @@ def resolve_citations(citations: Iterable[Citation], references: Mapping[str, Re
 
 # --- Cite queries ----------------------------------------------------------------------------
 
-_HUMAN = re.compile(r"^(?P<author>.*?\D)[\s,]+(?P<year>(?:1[5-9]|20)\d\d[a-zA-Z]?)"
-                    r"(?:\s*(?::|,)\s*(?:pp?\.\s*)?(?P<locator>\S.*))?$")
+_HUMAN = re.compile(
+    r"^(?P<author>.*?\D)[\s,]+(?P<year>(?:1[5-9]|20)\d\d[a-zA-Z]?)"
+    r"(?:\s*(?::|,)\s*(?:pp?\.\s*)?(?P<locator>\S.*))?$"
+)
 
 
 def _human_forms(resolver: CitationResolver) -> dict[str, str]:
@@ -829,8 +963,11 @@ def _human_forms(resolver: CitationResolver) -> dict[str, str]:
     return forms
 
 
-def parse_cite_query(text: str, references: Mapping[str, Reference],
-                     organisations: OrganisationIndex | Iterable[Organisation] | None = None) -> str:
+def parse_cite_query(
+    text: str,
+    references: Mapping[str, Reference],
+    organisations: OrganisationIndex | Iterable[Organisation] | None = None,
+) -> str:
     """Return the library key a query names: a key, "DH 2011b", "Department of Health 2011b" or "(DH, 2011b:6)".
 
     Case-insensitive. Raises NotFound with the closest keys as suggestions otherwise.
@@ -844,8 +981,11 @@ def parse_cite_query(text: str, references: Mapping[str, Reference],
     parts = [p for p in inner.split(";") if p.strip()]
     if len(parts) > 1:
         keys = [k for k in (_query_key(resolver, p) for p in parts) if k]
-        raise NotFound(f"{query!r} holds {len(parts)} citations; ask for one at a time",
-                       hint="e.g. " + ", ".join(keys) if keys else None, suggestions=keys)
+        raise NotFound(
+            f"{query!r} holds {len(parts)} citations; ask for one at a time",
+            hint="e.g. " + ", ".join(keys) if keys else None,
+            suggestions=keys,
+        )
     reason: str | None = f"no library entry matches {query!r}"
     candidates: list[str] = []
     parsed = parse_citation(inner) or _human(inner)
@@ -858,9 +998,11 @@ def parse_cite_query(text: str, references: Mapping[str, Reference],
         if key:
             return key
     suggestions = candidates or _closest(query, resolver)
-    raise NotFound(reason or f"no library entry matches {query!r}",
-                   hint=("closest: " + ", ".join(suggestions)) if suggestions else "list the keys with `kg bibtex`",
-                   suggestions=suggestions)
+    raise NotFound(
+        reason or f"no library entry matches {query!r}",
+        hint=("closest: " + ", ".join(suggestions)) if suggestions else "list the keys with `kg bibtex`",
+        suggestions=suggestions,
+    )
 
 
 def _human(text: str) -> dict | None:

@@ -65,6 +65,7 @@ class ClaimOverrides:
 
 # --------------------------------------------------------------------------- overrides
 
+
 def _normalise(line: str) -> str:
     # Non-breaking spaces are everywhere in the corpus and invisible in an editor, so a
     # reviewed line matches whatever white space it is written with.
@@ -89,8 +90,9 @@ def load_overrides(path: str | Path | None) -> ClaimOverrides:
         table[post_id] = {}
         for line, kind in lines.items():
             if not isinstance(line, str) or kind not in OVERRIDE_KINDS:
-                raise ClaimsError(f"{path}: {post_id}: {line!r}: kind {kind!r} is not one of "
-                                  f"{', '.join(OVERRIDE_KINDS)}", hint=fix)
+                raise ClaimsError(
+                    f"{path}: {post_id}: {line!r}: kind {kind!r} is not one of {', '.join(OVERRIDE_KINDS)}", hint=fix
+                )
             table[post_id][_normalise(line)] = kind
     return ClaimOverrides(table, str(path))
 
@@ -105,13 +107,20 @@ def check_overrides(posts: Iterable[Post], overrides: ClaimOverrides) -> list[Fa
     failures = []
     for post_id, lines in overrides.lines.items():
         if post_id not in bodies:
-            failures.append(Failure("claims", where, f"override for unknown post {post_id!r}: "
-                                    "fix the post id or remove the entry"))
+            failures.append(
+                Failure("claims", where, f"override for unknown post {post_id!r}: fix the post id or remove the entry")
+            )
             continue
         for line in lines:
             if line not in bodies[post_id]:
-                failures.append(Failure("claims", where, f"override for post {post_id!r} names a line "
-                                        f"it does not have: {line!r}; copy the line exactly or remove it"))
+                failures.append(
+                    Failure(
+                        "claims",
+                        where,
+                        f"override for post {post_id!r} names a line "
+                        f"it does not have: {line!r}; copy the line exactly or remove it",
+                    )
+                )
     return failures
 
 
@@ -150,6 +159,7 @@ def _same_caption(a: str, b: str) -> bool:
     def key(text: str) -> str:
         text = text.lower().replace("’", "'").replace("‘", "'").replace("–", "-").replace("—", "-")
         return " ".join(text.replace("(pdf)", " ").split())
+
     return key(a) == key(b)
 
 
@@ -158,7 +168,7 @@ def _heading_line(text: str) -> bool:
     if not text or len(text) > 120 or text.startswith(("[", "*", "(")):
         return False
     roman = _ROMAN.match(text)
-    rest = text[roman.end():] if roman else text
+    rest = text[roman.end() :] if roman else text
     if not rest or not (rest[0].isupper() or rest[0].isdigit() or rest[0] in "“‘\"'#£"):
         return False
     words = rest.split()
@@ -176,13 +186,15 @@ def _heading_line(text: str) -> bool:
 
 # Words that open a sentence, so "mazeHere’s" or "IPCMy" is alt text glued to a paragraph.
 # Short words that also end product names ("LinkedIn", "StartUp") are left out on purpose.
-_STARTERS = frozenset("""
+_STARTERS = frozenset(
+    """
     The This These That Those There Their They Then Thus Today Tomorrow Yesterday Here My Our
     We You Your Its As At When What Why How Where Which While Who Below Above Following Last
     Next Every Each Many Most Much Some Since After Before Although Though However Over Under
     Recently Currently Earlier Later Finally First Firstly Second Secondly One Two Three Few
     Like Unlike With Without Despite Please Let Let’s Just Even Only Not Now Yes Well So Back
-""".split())
+""".split()
+)
 _JOIN = re.compile(r"(?<=[a-z0-9])(?=[A-Z][a-z’'])|(?<=[A-Z]{2})(?=[A-Z][a-z’'])")
 _ALT_HEAD = re.compile(r"[\w\- ]{1,60}")
 
@@ -208,7 +220,7 @@ def glued_alt_text(text: str) -> int:
         if letters is None:
             continue
         word = letters.group()
-        after = text[j + len(word):j + len(word) + 1]
+        after = text[j + len(word) : j + len(word) + 1]
         if after and not (after.isspace() or after in "’',"):
             continue
         several = bool(re.search(r"[ _]", prefix))
@@ -231,15 +243,19 @@ _BRACKETS = re.compile(r"[“”\"()\[\]]")
 _CITATION = re.compile(r"[^()]{1,150}?,\s*(?:c\.\s*)?(?:1[6-9]|20)\d\d[a-z]?(?:\s*:\s*[\w\-–.,]+)?")
 
 #: Abbreviations whose full stop never ends a sentence.
-ABBREVIATIONS = frozenset("""
+ABBREVIATIONS = frozenset(
+    """
     e.g eg i.e ie cf vs v viz al mr mrs ms mx dr prof rev revd hon sr jr st gen col lt capt sgt
     dept govt approx ca esp incl excl est resp nb
-""".split())
+""".split()
+)
 #: Abbreviations that do not end a sentence when a number follows ("p. 4", "No. 10").
-NUMBER_ABBREVIATIONS = frozenset("""
+NUMBER_ABBREVIATIONS = frozenset(
+    """
     p pp para paras no nos fig figs vol vols ch chap art s ss n c sec sect tab
     jan feb mar apr jun jul aug sep sept oct nov dec
-""".split())
+""".split()
+)
 
 
 def _pairs(body: str, start: int, end: int) -> tuple[list[tuple[int, int]], dict[int, int]]:
@@ -276,7 +292,7 @@ def _is_terminal(body: str, start: int, end: int, m: re.Match) -> bool:
     k = m.start()
     while k > start and (body[k - 1].isalpha() or body[k - 1] == "."):
         k -= 1
-    token = body[k:m.start()]
+    token = body[k : m.start()]
     if not token or (k > start and body[k - 1].isdigit()):
         return True
     low = token.lower()
@@ -336,7 +352,7 @@ def sentence_spans(body: str, start: int = 0, end: int | None = None) -> list[tu
             continue
         while True:  # take in citations and asides in brackets: "….” (ADASS, 2009:3)."
             n = _skip_space(body, q, end)
-            if n < end and body[n] == "(" and n in parens and _attached(body[n + 1:parens[n]]):
+            if n < end and body[n] == "(" and n in parens and _attached(body[n + 1 : parens[n]]):
                 q = parens[n] + 1
                 while q < end and body[q] in ".;," + _CLOSERS:
                     q += 1
@@ -379,7 +395,7 @@ def is_question(text: str) -> bool:
     while True:
         m = _TRAILING_ASIDE.search(text)
         if m and _attached(m.group(1)) and m.start() > 0:
-            text = text[:m.start()].rstrip()
+            text = text[: m.start()].rstrip()
             continue
         stripped = text.rstrip(_CLOSERS + " \u00a0")
         if stripped == text:
@@ -389,6 +405,7 @@ def is_question(text: str) -> bool:
 
 
 # --------------------------------------------------------------------------- segmenting
+
 
 @dataclass
 class _Unit:
@@ -414,7 +431,7 @@ def _units(body: str, block: list[tuple[int, int]]) -> list[_Unit]:
     units: list[_Unit] = []
     for ls, le in block:
         m = _LIST_ITEM.match(body, ls, le)
-        if m and body[m.end():le].strip():
+        if m and body[m.end() : le].strip():
             group = m.lastindex or 1
             units.append(_Unit("item", [(ls, le)], (m.start(group), m.end(group))))
         elif units and units[-1].kind == "item" and body[ls].isspace():
@@ -446,8 +463,9 @@ def _ends_prose(body: str, end: int) -> bool:
     return True
 
 
-def _classify_lines(post: Post, body: str, unit: _Unit, overrides: ClaimOverrides,
-                    structured: bool = False) -> list[str]:
+def _classify_lines(
+    post: Post, body: str, unit: _Unit, overrides: ClaimOverrides, structured: bool = False
+) -> list[str]:
     """Say what each line of a prose unit is: heading, caption, debris, reference or text.
 
     In a post whose markup says what is a heading (``structured``), a paragraph is never
@@ -602,7 +620,8 @@ _INLINE_DEBRIS = re.compile(
     r"\(\s*(?:c\.\s*|approx\.?\s*)?\d[\d,]*\s+words\s*\)"
     r"|\s*\[\s*(?:…|\.\.\.)\s*\]\s*$"
     r"|(?<=[.!?…”’\s])\s*(?:read\s+more|read\s+the\s+full\s+\w+|continue\s+reading\b[^.!?]{0,80})\W{0,3}\s*$",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
 
 def _inline_debris(body: str, a: int, b: int) -> list[tuple[int, int]]:
@@ -637,7 +656,7 @@ def _plan_blocks(post: Post, overrides: ClaimOverrides) -> list[tuple]:
     for block in post.blocks:
         lines = []
         pos = block.start
-        for line in body[block.start:block.end].split("\n"):
+        for line in body[block.start : block.end].split("\n"):
             if line.strip():
                 lines.append((pos, pos + len(line)))
             pos += len(line) + 1
@@ -646,19 +665,19 @@ def _plan_blocks(post: Post, overrides: ClaimOverrides) -> list[tuple]:
         if block.kind in _BLOCK_KINDS:
             kind = _BLOCK_KINDS[block.kind]
             if kind == "heading":
-                kind = debris_kind(body[block.start:block.end], post.author) or kind
+                kind = debris_kind(body[block.start : block.end], post.author) or kind
             plan.append((_Unit("prose", [(block.start, block.end)]), [kind]))
         elif block.kind == "list-item":
             plan.append((_Unit("item", [(block.start, block.end)]), None))
         else:
             for unit in _units(body, lines):
-                kinds = (_classify_lines(post, body, unit, overrides, structured=True)
-                         if unit.kind == "prose" else None)
+                kinds = _classify_lines(post, body, unit, overrides, structured=True) if unit.kind == "prose" else None
                 plan.append((unit, kinds))
     return plan
 
 
 # --------------------------------------------------------------------------- claims
+
 
 def claim_id(post_id: str, text: str) -> str:
     """Return the stable id of a claim: it depends only on the post id and the claim text."""
@@ -678,14 +697,23 @@ def chunk_post(post: Post, overrides: ClaimOverrides | None = None) -> list[Clai
         base = claim_id(post.id, segment.text)
         seen[base] = seen.get(base, 0) + 1
         cid = base if seen[base] == 1 else f"{base}-{seen[base]}"
-        claims.append(Claim(id=cid, post_id=post.id, ordinal=len(claims) + 1, start=segment.start,
-                            end=segment.end, text=segment.text, section=segment.section,
-                            kind=segment.kind, is_question=is_question(segment.text)))
+        claims.append(
+            Claim(
+                id=cid,
+                post_id=post.id,
+                ordinal=len(claims) + 1,
+                start=segment.start,
+                end=segment.end,
+                text=segment.text,
+                section=segment.section,
+                kind=segment.kind,
+                is_question=is_question(segment.text),
+            )
+        )
     return claims
 
 
-def chunk_posts(posts: Iterable[Post], overrides: ClaimOverrides | None = None
-                ) -> tuple[list[Claim], list[Failure]]:
+def chunk_posts(posts: Iterable[Post], overrides: ClaimOverrides | None = None) -> tuple[list[Claim], list[Failure]]:
     """Chunk many posts; a post that cannot be chunked becomes a Failure, the rest go on."""
     claims: list[Claim] = []
     failures: list[Failure] = []

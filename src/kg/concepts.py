@@ -71,17 +71,39 @@ CONTEXT_LABEL = URIRef("https://kg.example.org/ns#contextLabel")
 #: Names and idioms that contain a concept label but are not about that concept.
 STOP_PHRASES: tuple[str, ...] = (
     # Organisations and services named after what they work on.
-    "Social Care Institute for Excellence", "School for Social Care Research",
-    "NICE Collaborating Centre for Social Care", "Social Care Elf", "Mental Elf",
-    "Think Local Act Personal", "Coalition for Collaborative Care", "Collaboration for Coordinated Care",
-    "Clinical Commissioning Group", "Mental Health Network", "National Development Team for Inclusion",
-    "Inclusion North", "Inclusive Change", "Department for Inclusion", "Office for Disability Issues",
-    "Carers UK", "Carers Trust", "Age UK", "Disability Rights UK", "Audit Commission",
+    "Social Care Institute for Excellence",
+    "School for Social Care Research",
+    "NICE Collaborating Centre for Social Care",
+    "Social Care Elf",
+    "Mental Elf",
+    "Think Local Act Personal",
+    "Coalition for Collaborative Care",
+    "Collaboration for Coordinated Care",
+    "Clinical Commissioning Group",
+    "Mental Health Network",
+    "National Development Team for Inclusion",
+    "Inclusion North",
+    "Inclusive Change",
+    "Department for Inclusion",
+    "Office for Disability Issues",
+    "Carers UK",
+    "Carers Trust",
+    "Age UK",
+    "Disability Rights UK",
+    "Audit Commission",
     # Idioms around the word "cut(s)" that are not about money.
-    "cut off", "cut out", "cut and paste", "cut and pasted", "cut across", "cut through", "cut short",
+    "cut off",
+    "cut out",
+    "cut and paste",
+    "cut and pasted",
+    "cut across",
+    "cut through",
+    "cut short",
     "cut corners",
     # Markets that are not the care market.
-    "labour market", "housing market", "stock market",
+    "labour market",
+    "housing market",
+    "stock market",
 )
 
 _FRONT_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'", "′": "'"})
@@ -91,6 +113,7 @@ _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
 # --- Normal form -------------------------------------------------------------------------------
+
 
 def _singular(word: str) -> str:
     if len(word) <= 3 or not word.endswith("s") or word.endswith(("ss", "us", "is")):
@@ -151,6 +174,7 @@ def other_labels(pref_label: str, labels: Iterable[str]) -> list[str]:
     for every label but an acronym), so a label equal to the preferred one or to an earlier
     label but for case is dropped; acronyms are kept as written ("NICE" is not "nice").
     """
+
     def key(label: str) -> str:
         return label if is_acronym(label) else label.casefold()
 
@@ -189,8 +213,11 @@ def label_variants(concept: Concept) -> set[str]:
         for form in list(forms):
             head, _, last = form.rpartition(" ")
             singular = _singular(last)
-            plural = (singular[:-1] + "ies" if singular.endswith("y") and singular[-2:-1] not in "aeiou"
-                      else singular + ("es" if singular.endswith(("s", "x", "ch", "sh", "z")) else "s"))
+            plural = (
+                singular[:-1] + "ies"
+                if singular.endswith("y") and singular[-2:-1] not in "aeiou"
+                else singular + ("es" if singular.endswith(("s", "x", "ch", "sh", "z")) else "s")
+            )
             for word in (singular, plural):
                 forms.add(f"{head} {word}" if head else word)
         for form in list(forms):
@@ -203,9 +230,11 @@ def label_variants(concept: Concept) -> set[str]:
 
 # --- Reading the scheme ------------------------------------------------------------------------
 
+
 def _texts(graph: Graph, subject: URIRef, predicate: URIRef) -> list[str]:
-    return sorted({str(o).strip() for o in graph.objects(subject, predicate)
-                   if isinstance(o, Literal) and str(o).strip()})
+    return sorted(
+        {str(o).strip() for o in graph.objects(subject, predicate) if isinstance(o, Literal) and str(o).strip()}
+    )
 
 
 def load_scheme(path: str | Path, base_iri: str = SOURCE_BASE) -> dict[str, Concept]:
@@ -220,8 +249,10 @@ def load_scheme(path: str | Path, base_iri: str = SOURCE_BASE) -> dict[str, Conc
 
     schemes = [s for s in graph.subjects(RDF.type, SKOS.ConceptScheme) if isinstance(s, URIRef)]
     if len(schemes) != 1:
-        raise ConceptError(f"{path}: expected one skos:ConceptScheme, found {len(schemes)}",
-                           hint="declare exactly one scheme, <https://kg.example.org/concepts>")
+        raise ConceptError(
+            f"{path}: expected one skos:ConceptScheme, found {len(schemes)}",
+            hint="declare exactly one scheme, <https://kg.example.org/concepts>",
+        )
     scheme = schemes[0]
     prefixes = {f"{base}concept/" for base in (SOURCE_BASE, base_iri)}
     scheme_base = str(scheme)[: -len("concepts")] if str(scheme).endswith("concepts") else None
@@ -231,10 +262,12 @@ def load_scheme(path: str | Path, base_iri: str = SOURCE_BASE) -> dict[str, Conc
     def local(node: URIRef) -> str:
         text = str(node)
         for prefix in prefixes:
-            if text.startswith(prefix) and _SLUG.fullmatch(text[len(prefix):]):
-                return text[len(prefix):]
-        raise ConceptError(f"{path}: concept IRI <{text}> is not {{base}}concept/<slug>",
-                           hint="name concepts kgc:<lower-case-slug> with the file's kgc: prefix")
+            if text.startswith(prefix) and _SLUG.fullmatch(text[len(prefix) :]):
+                return text[len(prefix) :]
+        raise ConceptError(
+            f"{path}: concept IRI <{text}> is not {{base}}concept/<slug>",
+            hint="name concepts kgc:<lower-case-slug> with the file's kgc: prefix",
+        )
 
     problems: list[str] = []
     concepts: dict[str, Concept] = {}
@@ -254,28 +287,36 @@ def load_scheme(path: str | Path, base_iri: str = SOURCE_BASE) -> dict[str, Conc
             return tuple(sorted(local(o) for o in graph.objects(subject, predicate) if isinstance(o, URIRef)))
 
         concepts[cid] = Concept(
-            id=cid, pref_label=prefs[0],
+            id=cid,
+            pref_label=prefs[0],
             alt_labels=tuple(_texts(graph, subject, SKOS.altLabel)),
             hidden_labels=tuple(_texts(graph, subject, SKOS.hiddenLabel)),
             definition=definitions[0] if definitions else "",
-            broader=ids(SKOS.broader), narrower=ids(SKOS.narrower), related=ids(SKOS.related),
+            broader=ids(SKOS.broader),
+            narrower=ids(SKOS.narrower),
+            related=ids(SKOS.related),
             context_labels=tuple(_texts(graph, subject, CONTEXT_LABEL)),
         )
         top = (subject, SKOS.topConceptOf, scheme) in graph
         listed = (scheme, SKOS.hasTopConcept, subject) in graph
         if top != listed:
-            problems.append(f"{cid}: skos:topConceptOf and the scheme's skos:hasTopConcept disagree "
-                            "(state both or neither)")
+            problems.append(
+                f"{cid}: skos:topConceptOf and the scheme's skos:hasTopConcept disagree (state both or neither)"
+            )
         if top != (not concepts[cid].broader):
-            problems.append(f"{cid}: a top concept must have no skos:broader, and a concept without "
-                            "one must be a top concept")
+            problems.append(
+                f"{cid}: a top concept must have no skos:broader, and a concept without one must be a top concept"
+            )
     if not concepts:
         problems.append("no skos:Concept at all")
     problems.extend(check_scheme(concepts))
     if problems:
-        raise ConceptError(f"{path}: the concept scheme is inconsistent: " + "; ".join(problems[:10])
-                           + (f"; and {len(problems) - 10} more" if len(problems) > 10 else ""),
-                           hint="fix ontology/concepts.ttl")
+        raise ConceptError(
+            f"{path}: the concept scheme is inconsistent: "
+            + "; ".join(problems[:10])
+            + (f"; and {len(problems) - 10} more" if len(problems) > 10 else ""),
+            hint="fix ontology/concepts.ttl",
+        )
     return concepts
 
 
@@ -312,7 +353,7 @@ def check_scheme(concepts: Mapping[str, Concept]) -> list[str]:
             if other not in concepts:
                 continue
             if state.get(other) == 1:
-                cycle = trail[trail.index(other):] + [other] if other in trail else [cid, other]
+                cycle = trail[trail.index(other) :] + [other] if other in trail else [cid, other]
                 problems.append("skos:broader cycle " + " -> ".join(cycle))
             elif other not in state:
                 visit(other, trail + [other])
@@ -327,8 +368,9 @@ def check_scheme(concepts: Mapping[str, Concept]) -> list[str]:
         full = {normalise(x).replace(" ", "") for x in (c.pref_label, *c.alt_labels, *c.hidden_labels)}
         for label in c.context_labels:
             if normalise(label).replace(" ", "") in full:
-                problems.append(f"{c.id}: context label {label!r} is also a full label, so it would "
-                                "always match (drop one of them)")
+                problems.append(
+                    f"{c.id}: context label {label!r} is also a full label, so it would always match (drop one of them)"
+                )
         for label in (c.pref_label, *c.alt_labels, *c.hidden_labels, *c.context_labels):
             key = label if is_acronym(label) else normalise(label).replace(" ", "")
             if not key:
@@ -348,8 +390,7 @@ def top_concepts(concepts: Mapping[str, Concept]) -> dict[str, frozenset[str]]:
         if cid in tops:
             return tops[cid]
         parents = [b for b in concepts[cid].broader if b in concepts and b not in seen]
-        result = frozenset({cid}) if not parents else frozenset().union(
-            *(find(b, seen | {cid}) for b in parents))
+        result = frozenset({cid}) if not parents else frozenset().union(*(find(b, seen | {cid}) for b in parents))
         tops[cid] = result
         return result
 
@@ -359,6 +400,7 @@ def top_concepts(concepts: Mapping[str, Concept]) -> dict[str, frozenset[str]]:
 
 
 # --- Tagging -----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Mention:
@@ -407,8 +449,12 @@ def _trie_pattern(keys: Iterable[str]) -> str:
 class Tagger:
     """Find the concepts a text is about; compile once per scheme, then call ``tag`` per claim."""
 
-    def __init__(self, concepts: Mapping[str, Concept] | Iterable[Concept],
-                 stop_phrases: Iterable[str] = STOP_PHRASES, organisations: OrganisationIndex | None = None):
+    def __init__(
+        self,
+        concepts: Mapping[str, Concept] | Iterable[Concept],
+        stop_phrases: Iterable[str] = STOP_PHRASES,
+        organisations: OrganisationIndex | None = None,
+    ):
         # Words inside an organisation's name say who, not what: "the Health and Social Care
         # Information Centre" is no mention of integration. The one organisation matcher finds them.
         self.organisations = organisations
@@ -423,8 +469,10 @@ class Tagger:
         def add(table: dict[str, _Target], key: str, target: _Target, label: str) -> None:
             old = table.setdefault(key, target)
             if old != target and old.concept_id != target.concept_id:
-                clashes.append(f"{label!r} names both {old.concept_id or 'a stop phrase'} and "
-                               f"{target.concept_id or 'a stop phrase'}")
+                clashes.append(
+                    f"{label!r} names both {old.concept_id or 'a stop phrase'} and "
+                    f"{target.concept_id or 'a stop phrase'}"
+                )
 
         spaced: dict[str, str] = {}  # key without spaces -> a spaced normal form, for the trie
         for c in self.concepts.values():
@@ -446,16 +494,19 @@ class Tagger:
                 self._words.setdefault(form.replace(" ", ""), _Target(None, False))
                 spaced.setdefault(form.replace(" ", ""), form)
         if clashes:
-            raise ConceptError("the concept scheme is ambiguous: " + "; ".join(clashes),
-                               hint="give each label to one concept in ontology/concepts.ttl")
+            raise ConceptError(
+                "the concept scheme is ambiguous: " + "; ".join(clashes),
+                hint="give each label to one concept in ontology/concepts.ttl",
+            )
 
         # Both the spaced form and its unbroken spelling must be reachable: "co production" and
         # "coproduction" are one key; the pattern's optional spaces cover both.
         keys = sorted(set(spaced.values()), key=lambda k: (-len(k), k))
         self._word_re = re.compile(r"(?<![^ ])(?:" + _trie_pattern(keys) + r")(?![^ ])") if keys else None
         stems = sorted(self._acronyms, key=lambda k: (-len(k), k))
-        self._acronym_re = (re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, stems)) + r")[sS]?(?!\w)")
-                            if stems else None)
+        self._acronym_re = (
+            re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, stems)) + r")[sS]?(?!\w)") if stems else None
+        )
 
     # The raw pass: every non-overlapping mention, longest first, context labels not yet judged.
     def _mentions(self, text: str) -> list[Mention]:
@@ -504,8 +555,11 @@ class Tagger:
         if self.organisations is not None:
             masked = self.organisations.name_spans(folded)
             if masked:
-                candidates = [c for c in candidates
-                              if not any(s < words[c[1] - 1].end() and words[c[0]].start() < e for s, e in masked)]
+                candidates = [
+                    c
+                    for c in candidates
+                    if not any(s < words[c[1] - 1].end() and words[c[0]].start() < e for s, e in masked)
+                ]
 
         candidates.sort(key=lambda c: (c[0], -(c[1] - c[0]), c[2].concept_id is None))
         mentions: list[Mention] = []
@@ -515,8 +569,7 @@ class Tagger:
                 continue
             reached = last
             if target.concept_id is not None:
-                mentions.append(Mention(words[first].start(), words[last - 1].end(),
-                                        target.concept_id, target.context))
+                mentions.append(Mention(words[first].start(), words[last - 1].end(), target.concept_id, target.context))
         return mentions
 
     def _cues(self, mentions: Iterable[Mention]) -> set[str]:
@@ -548,9 +601,13 @@ class Tagger:
         return tuple(dict.fromkeys(m.concept_id for m in self.find(text, context)))
 
 
-def tag_claims(claims: Iterable[Claim], concepts: Mapping[str, Concept], *,
-               titles: Mapping[str, str] | None = None,
-               tagger: Tagger | None = None) -> dict[str, tuple[str, ...]]:
+def tag_claims(
+    claims: Iterable[Claim],
+    concepts: Mapping[str, Concept],
+    *,
+    titles: Mapping[str, str] | None = None,
+    tagger: Tagger | None = None,
+) -> dict[str, tuple[str, ...]]:
     """Tag each claim with its concepts; return claim id -> concept ids for tagged claims only.
 
     The context of a claim is its whole post (every claim of the same post id, plus the post's

@@ -98,8 +98,10 @@ def load_overrides(path: Path | None) -> SplitOverrides:
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise CorpusError(f"{path}: not valid YAML: {exc}", hint="fix the overrides file's syntax") from None
     if not isinstance(data, dict) or not set(data) <= {"titles", "not_titles"}:
-        raise CorpusError(f"{path}: expected a mapping with the keys 'titles' and 'not_titles'",
-                          hint="each key holds a list of exact line texts")
+        raise CorpusError(
+            f"{path}: expected a mapping with the keys 'titles' and 'not_titles'",
+            hint="each key holds a list of exact line texts",
+        )
     lists = {}
     for key in ("titles", "not_titles"):
         values = data.get(key) or []
@@ -134,8 +136,9 @@ def read_dump(path: Path) -> list[str]:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise CorpusError(f"{path}: not UTF-8 text (byte {exc.start})",
-                          hint="convert it with `iconv -t UTF-8` and import again") from None
+        raise CorpusError(
+            f"{path}: not UTF-8 text (byte {exc.start})", hint="convert it with `iconv -t UTF-8` and import again"
+        ) from None
     except OSError as exc:
         raise CorpusError(f"{path}: cannot read: {exc.strerror}", hint="check the path") from None
     if "\x00" in text:
@@ -220,33 +223,43 @@ def unsure_boundaries(dumps: dict[str, list[str]], titles: dict[str, list[int]])
                 continue
             if is_heading_like(lines[nxt]) and _standalone(lines, nxt):
                 continue  # a run of short lines: a list or a caption, not a title
-            found.append(Review(name, i + 1, text, "reads like a title after a finished paragraph, but nothing "
-                                "marks a new post (no date, byline or page furniture): read as a sub-heading"))
+            found.append(
+                Review(
+                    name,
+                    i + 1,
+                    text,
+                    "reads like a title after a finished paragraph, but nothing "
+                    "marks a new post (no date, byline or page furniture): read as a sub-heading",
+                )
+            )
     return found
 
 
 def find_titles(dumps: dict[str, list[str]], overrides: SplitOverrides) -> dict[str, list[int]]:
     """Return, per dump, the 0-based indexes of the lines that are post titles."""
-    candidates = {name: [i for i, line in enumerate(lines) if _standalone(lines, i) and is_heading_like(line)]
-                  for name, lines in dumps.items()}
+    candidates = {
+        name: [i for i, line in enumerate(lines) if _standalone(lines, i) and is_heading_like(line)]
+        for name, lines in dumps.items()
+    }
     known = set(overrides.titles)
     for name, lines in dumps.items():
         known.update(normalise_line(lines[i]) for i in candidates[name] if _title_signal(lines, i))
     known -= overrides.not_titles
-    titles = {name: [i for i in candidates[name] if normalise_line(lines[i]) in known]
-              for name, lines in dumps.items()}
+    titles = {name: [i for i in candidates[name] if normalise_line(lines[i]) in known] for name, lines in dumps.items()}
     for name, lines in dumps.items():
         first = next((i for i, line in enumerate(lines) if not is_blank(line) and not is_boilerplate(line)), None)
         if first is not None and first not in titles[name]:
-            error = CorpusError(f"{name}:{first + 1}: the dump does not start with a post title: {lines[first][:60]!r}",
-                                hint="add the line that is the first post's title to corpus/split-overrides.yaml")
+            error = CorpusError(
+                f"{name}:{first + 1}: the dump does not start with a post title: {lines[first][:60]!r}",
+                hint="add the line that is the first post's title to corpus/split-overrides.yaml",
+            )
             error.dump = name  # type: ignore[attr-defined]  # import_dumps sets this dump aside
             raise error
     return titles
 
 
 def _nothing_between(lines: list[str], a: int, b: int) -> bool:
-    return all(is_blank(line) or is_boilerplate(line) for line in lines[a + 1:b])
+    return all(is_blank(line) or is_boilerplate(line) for line in lines[a + 1 : b])
 
 
 def _without_empty_posts(name: str, lines: list[str], starts: list[int], notes: list[Review]) -> list[int]:
@@ -262,34 +275,65 @@ def _without_empty_posts(name: str, lines: list[str], starts: list[int], notes: 
     for n, start in enumerate(starts):
         if start in skip:
             continue
-        if kept and _nothing_between(lines, kept[-1], start) and \
-                normalise_line(lines[kept[-1]]) == normalise_line(lines[start]):
-            notes.append(Review(name, start + 1, normalise_line(lines[start]),
-                                f"the title of line {kept[-1] + 1} printed again: one post, not an empty one"))
+        if (
+            kept
+            and _nothing_between(lines, kept[-1], start)
+            and normalise_line(lines[kept[-1]]) == normalise_line(lines[start])
+        ):
+            notes.append(
+                Review(
+                    name,
+                    start + 1,
+                    normalise_line(lines[start]),
+                    f"the title of line {kept[-1] + 1} printed again: one post, not an empty one",
+                )
+            )
             continue
         nxt = starts[n + 1] if n + 1 < len(starts) else None
         if nxt is None and kept and _nothing_between(lines, start, len(lines)):
-            notes.append(Review(name, start + 1, normalise_line(lines[start]),
-                                f"a title with no text after it at the end of the dump: kept at the end of "
-                                f"the post of line {kept[-1] + 1}"))
+            notes.append(
+                Review(
+                    name,
+                    start + 1,
+                    normalise_line(lines[start]),
+                    f"a title with no text after it at the end of the dump: kept at the end of "
+                    f"the post of line {kept[-1] + 1}",
+                )
+            )
             continue
-        if nxt is not None and _nothing_between(lines, start, nxt) and \
-                normalise_line(lines[start]) != normalise_line(lines[nxt]):
+        if (
+            nxt is not None
+            and _nothing_between(lines, start, nxt)
+            and normalise_line(lines[start]) != normalise_line(lines[nxt])
+        ):
             if kept:
-                notes.append(Review(name, start + 1, normalise_line(lines[start]),
-                                    f"no text before the title of line {nxt + 1}: read as a label, "
-                                    f"kept at the end of the post of line {kept[-1] + 1}"))
+                notes.append(
+                    Review(
+                        name,
+                        start + 1,
+                        normalise_line(lines[start]),
+                        f"no text before the title of line {nxt + 1}: read as a label, "
+                        f"kept at the end of the post of line {kept[-1] + 1}",
+                    )
+                )
                 continue
-            notes.append(Review(name, nxt + 1, normalise_line(lines[nxt]),
-                                f"straight under the title of line {start + 1} with no text between: "
-                                "read as the first line of that post"))
+            notes.append(
+                Review(
+                    name,
+                    nxt + 1,
+                    normalise_line(lines[nxt]),
+                    f"straight under the title of line {start + 1} with no text between: "
+                    "read as the first line of that post",
+                )
+            )
             skip.add(nxt)
         kept.append(start)
     return kept
 
 
-def split_dumps(dumps: dict[str, list[str]], overrides: SplitOverrides,
-                notes: list[Review] | None = None) -> list[Occurrence]:
+def split_dumps(
+    dumps: dict[str, list[str]], overrides: SplitOverrides, notes: list[Review] | None = None
+) -> list[Occurrence]:
     """Split dumps (file name -> lines) into post occurrences, in dump and line order.
 
     No occurrence is empty; the decisions that keep them so are added to ``notes``.
@@ -304,7 +348,7 @@ def split_dumps(dumps: dict[str, list[str]], overrides: SplitOverrides,
             end = stop - 1
             while end > start and (is_blank(lines[end]) or is_boilerplate(lines[end])):
                 end -= 1
-            body = [line for line in lines[start + 1:end + 1] if not is_boilerplate(line)]
+            body = [line for line in lines[start + 1 : end + 1] if not is_boilerplate(line)]
             occurrences.append(Occurrence(name, normalise_line(lines[start]), start + 1, end + 1, body))
     return occurrences
 
@@ -352,8 +396,14 @@ def merge_occurrences(occurrences: Iterable[Occurrence]) -> ImportResult:
             post_id, n = f"{base}-{n}", n + 1
         used_ids.add(post_id)
         body = occ.body
-        post = Post(id=post_id, title=occ.title, body=body, provenance=(provenance,),
-                    excerpt=body.rstrip().endswith(CONTINUE_READING), kind=classify(body))
+        post = Post(
+            id=post_id,
+            title=occ.title,
+            body=body,
+            provenance=(provenance,),
+            excerpt=body.rstrip().endswith(CONTINUE_READING),
+            kind=classify(body),
+        )
         by_key[key] = post
         result.posts.append(post)
     return result
@@ -408,7 +458,8 @@ _CANONICAL = re.compile(
     rf"id: (?P<id>{_PLAIN})\ntitle: (?:(?P<title>{_PLAIN})|'(?P<quoted>(?:[^'\n]|'')*)')\n"
     r"kind: (?P<kind>article|bibliography)\n"
     rf"excerpt: (?P<excerpt>true|false)\nprovenance:\n(?P<provenance>(?:- dump: {_PLAIN}\n  lines: "
-    r"\[(?:0|[1-9]\d{0,17}), (?:0|[1-9]\d{0,17})\]\n)+)\Z")
+    r"\[(?:0|[1-9]\d{0,17}), (?:0|[1-9]\d{0,17})\]\n)+)\Z"
+)
 _CANONICAL_ENTRY = re.compile(rf"- dump: ({_PLAIN})\n  lines: \[(\d+), (\d+)\]\n")
 _RESOLVER = yaml.resolver.Resolver()
 _STR = "tag:yaml.org,2002:str"
@@ -419,8 +470,7 @@ _SAFE_TEXT = re.compile(r"[\x20-\x7e\u00a0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff0
 def _plain(value: str) -> bool:
     # YAML's own implicit resolvers decide: a value they would read as a number, a date, a
     # boolean or null is not a plain string.
-    return (_SAFE_TEXT.fullmatch(value) is not None
-            and _RESOLVER.resolve(yaml.ScalarNode, value, (True, False)) == _STR)
+    return _SAFE_TEXT.fullmatch(value) is not None and _RESOLVER.resolve(yaml.ScalarNode, value, (True, False)) == _STR
 
 
 def _canonical_front(text: str) -> dict | None:
@@ -439,9 +489,13 @@ def _canonical_front(text: str) -> dict | None:
         values.append(title)
     if not all(_plain(v) for v in values):
         return None
-    return {"id": match.group("id"), "title": title, "kind": match.group("kind"),
-            "excerpt": match.group("excerpt") == "true",
-            "provenance": [{"dump": dump, "lines": [int(a), int(b)]} for dump, a, b in entries]}
+    return {
+        "id": match.group("id"),
+        "title": title,
+        "kind": match.group("kind"),
+        "excerpt": match.group("excerpt") == "true",
+        "provenance": [{"dump": dump, "lines": [int(a), int(b)]} for dump, a, b in entries],
+    }
 
 
 def render_post(post: Post) -> str:
@@ -464,16 +518,20 @@ def read_front_matter(text: str, path: str = "<post>") -> tuple[dict | None, int
     end = text.find("\n" + _FRONT, len(_FRONT) - 1)
     if end < 0:
         raise CorpusError(f"{path}: front matter is not closed by a '---' line", hint="add the closing '---' line")
-    front = text[len(_FRONT):end + 1]
+    front = text[len(_FRONT) : end + 1]
     try:
         meta = _canonical_front(front)
         if meta is None:
             meta = yaml.load(front, Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
-        raise CorpusError(f"{path}: front matter is not valid YAML: {exc}", hint="fix the YAML between the '---' lines") from None
+        raise CorpusError(
+            f"{path}: front matter is not valid YAML: {exc}", hint="fix the YAML between the '---' lines"
+        ) from None
     if not isinstance(meta, dict):
-        raise CorpusError(f"{path}: front matter must be a mapping of keys to values, not {type(meta).__name__}",
-                          hint="write it as 'key: value' lines")
+        raise CorpusError(
+            f"{path}: front matter must be a mapping of keys to values, not {type(meta).__name__}",
+            hint="write it as 'key: value' lines",
+        )
     return meta, end + 1 + len(_FRONT)
 
 
@@ -489,50 +547,71 @@ def is_scraped(meta: dict | None) -> bool:
 def parse_post(text: str, path: str = "<post>") -> Post:
     """Parse a post file's text; raise CorpusError naming the problem and the fix."""
     if not text.strip():
-        raise CorpusError(f"{path}: the file is empty: no front matter and no text",
-                          hint="write front matter with 'id' and 'title' and then the post's text, or delete the file")
+        raise CorpusError(
+            f"{path}: the file is empty: no front matter and no text",
+            hint="write front matter with 'id' and 'title' and then the post's text, or delete the file",
+        )
     if not text.startswith(_FRONT):
-        raise CorpusError(f"{path}: no front matter (the file must start with a '---' line)",
-                          hint="add front matter with at least 'id' and 'title'")
+        raise CorpusError(
+            f"{path}: no front matter (the file must start with a '---' line)",
+            hint="add front matter with at least 'id' and 'title'",
+        )
     meta, body_start = read_front_matter(text, path)
     assert meta is not None
     end = body_start - 1 - len(_FRONT)
     title = meta.get("title")
     if title is not None and not isinstance(title, str):
-        raise CorpusError(f"{path}: 'title' must be text, not {type(title).__name__}",
-                          hint="quote it: title: \"...\"")
+        raise CorpusError(f"{path}: 'title' must be text, not {type(title).__name__}", hint='quote it: title: "..."')
     if not isinstance(title, str) or not title.strip():
         raise CorpusError(f"{path}: front matter has no 'title'", hint="add a 'title: ...' line")
     post_id = meta.get("id") or slugify(title)
     if not isinstance(post_id, str):
-        raise CorpusError(f"{path}: 'id' must be text, not {type(post_id).__name__}",
-                          hint=f"use 'id: {slugify(title)}'")
+        raise CorpusError(
+            f"{path}: 'id' must be text, not {type(post_id).__name__}", hint=f"use 'id: {slugify(title)}'"
+        )
     if slugify(post_id) != post_id:
-        raise CorpusError(f"{path}: id {_brief.repr(post_id)} is not a slug (lower-case letters, digits and hyphens)",
-                          hint=f"use 'id: {slugify(post_id)}'")
-    body = text[end + 1 + len(_FRONT):]
+        raise CorpusError(
+            f"{path}: id {_brief.repr(post_id)} is not a slug (lower-case letters, digits and hyphens)",
+            hint=f"use 'id: {slugify(post_id)}'",
+        )
+    body = text[end + 1 + len(_FRONT) :]
     if body.endswith("\n"):
         body = body[:-1]
     provenance = []
     entries = meta.get("provenance") or []
     if not isinstance(entries, list):
-        raise CorpusError(f"{path}: 'provenance' must be a list of entries, not {type(entries).__name__}",
-                          hint="write '- dump: FILE' and 'lines: [FIRST, LAST]' per entry, or drop the key")
+        raise CorpusError(
+            f"{path}: 'provenance' must be a list of entries, not {type(entries).__name__}",
+            hint="write '- dump: FILE' and 'lines: [FIRST, LAST]' per entry, or drop the key",
+        )
     for item in entries:
         try:
             start, stop = item["lines"]
             provenance.append(Provenance(str(item["dump"]), int(start), int(stop)))
         except (KeyError, TypeError, ValueError):
-            raise CorpusError(f"{path}: bad provenance entry {_brief.repr(item)}",
-                              hint="each entry needs 'dump: FILE' and 'lines: [FIRST, LAST]'") from None
+            raise CorpusError(
+                f"{path}: bad provenance entry {_brief.repr(item)}",
+                hint="each entry needs 'dump: FILE' and 'lines: [FIRST, LAST]'",
+            ) from None
     kind = meta.get("kind", "article")
     if kind not in ("article", "bibliography"):
-        raise CorpusError(f"{path}: unknown kind {_brief.repr(kind)}", hint="use 'kind: article' or 'kind: bibliography'")
+        raise CorpusError(
+            f"{path}: unknown kind {_brief.repr(kind)}", hint="use 'kind: article' or 'kind: bibliography'"
+        )
     if not isinstance(meta.get("excerpt", False), bool):
-        raise CorpusError(f"{path}: 'excerpt' must be true or false, not {_brief.repr(meta['excerpt'])}",
-                          hint="write 'excerpt: true' or 'excerpt: false'")
-    return Post(id=post_id, title=title.strip(), body=body, provenance=tuple(provenance),
-                excerpt=bool(meta.get("excerpt", False)), kind=kind, path=str(path))
+        raise CorpusError(
+            f"{path}: 'excerpt' must be true or false, not {_brief.repr(meta['excerpt'])}",
+            hint="write 'excerpt: true' or 'excerpt: false'",
+        )
+    return Post(
+        id=post_id,
+        title=title.strip(),
+        body=body,
+        provenance=tuple(provenance),
+        excerpt=bool(meta.get("excerpt", False)),
+        kind=kind,
+        path=str(path),
+    )
 
 
 def read_post(path: Path) -> Post:
@@ -552,9 +631,11 @@ def post_paths(posts_dir: Path) -> list[Path]:
     # Names sorted as strings (Path.glob and Path sorting cost a fifth of reading 10,000 posts).
     folder = Path(posts_dir)
     with os.scandir(folder) as entries:
-        names = sorted(e.name for e in entries
-                       if not e.name.startswith(".") and os.path.splitext(e.name)[1].lower() in SUFFIXES
-                       and e.is_file())
+        names = sorted(
+            e.name
+            for e in entries
+            if not e.name.startswith(".") and os.path.splitext(e.name)[1].lower() in SUFFIXES and e.is_file()
+        )
     return [folder / name for name in names]
 
 
@@ -566,8 +647,9 @@ def load_posts(posts_dir: Path) -> tuple[list[Post], list[Failure]]:
     failures: list[Failure] = []
     seen: dict[str, str] = {}
     if not Path(posts_dir).is_dir():
-        raise CorpusError(f"{posts_dir}: no such folder",
-                          hint="run `kg corpus import corpus/raw/*.txt` or set KG_CORPUS_DIR")
+        raise CorpusError(
+            f"{posts_dir}: no such folder", hint="run `kg corpus import corpus/raw/*.txt` or set KG_CORPUS_DIR"
+        )
     for path in post_paths(posts_dir):
         try:
             found = read_file(path)
@@ -576,8 +658,14 @@ def load_posts(posts_dir: Path) -> tuple[list[Post], list[Failure]]:
             continue
         for post in found:
             if post.id in seen:
-                failures.append(Failure("corpus", str(path), f"duplicate post id {post.id!r}, also in {seen[post.id]} "
-                                        "(give one of them another 'id:' in its front matter)"))
+                failures.append(
+                    Failure(
+                        "corpus",
+                        str(path),
+                        f"duplicate post id {post.id!r}, also in {seen[post.id]} "
+                        "(give one of them another 'id:' in its front matter)",
+                    )
+                )
                 continue
             seen[post.id] = str(path)
             posts.append(post)

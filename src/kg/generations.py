@@ -84,8 +84,11 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _file_sizes(version: Path) -> dict[str, int]:
-    return {p.name: p.stat().st_size for p in sorted(version.iterdir())
-            if p.is_file() and not p.name.startswith(_UNRECORDED) and not p.name.endswith(".log")}
+    return {
+        p.name: p.stat().st_size
+        for p in sorted(version.iterdir())
+        if p.is_file() and not p.name.startswith(_UNRECORDED) and not p.name.endswith(".log")
+    }
 
 
 def live_components(settings: Settings) -> dict[str, Path]:
@@ -126,8 +129,10 @@ def publish(settings: Settings, manifest: dict | None = None, **versions: Path) 
         if name in versions:
             share(path, mask)
         (generation / name).symlink_to(os.path.relpath(path, generation))
-    _write_json(generation / RECORD, {"components": {name: {"version": path.name, "files": _file_sizes(path)}
-                                                     for name, path in merged.items()}})
+    _write_json(
+        generation / RECORD,
+        {"components": {name: {"version": path.name, "files": _file_sizes(path)} for name, path in merged.items()}},
+    )
     if manifest is not None:
         _write_json(generation / MANIFEST, manifest)
     _fsync_dir(generation)
@@ -185,6 +190,7 @@ def prune(settings: Settings) -> None:
 
 # --- verifying the live generation -----------------------------------------------------------
 
+
 @dataclass
 class Health:
     """What ``verify`` found wrong with the live generation, by part: generation, manifest, store, index."""
@@ -210,8 +216,9 @@ class Health:
         return "; ".join(f"{part}: {message}" for part, messages in self.problems.items() for message in messages)
 
     def error(self, data_dir: Path) -> DamagedBuild:
-        return DamagedBuild(f"the build in {data_dir} is damaged ({self.describe()})",
-                            hint="rebuild it with `kg build --full`")
+        return DamagedBuild(
+            f"the build in {data_dir} is damaged ({self.describe()})", hint="rebuild it with `kg build --full`"
+        )
 
 
 def _read_json(path: Path) -> tuple[Any, str | None]:
@@ -232,8 +239,11 @@ def manifest_problems(manifest: Any) -> list[str]:
     if not isinstance(manifest, dict):
         return [f"{MANIFEST} holds {type(manifest).__name__}, not an object"]
     wanted = {"format": int, "inputs": str, "dumps": list, "posts": dict, "counts": dict}
-    problems = [f"{MANIFEST}: {key!r} is {type(manifest.get(key)).__name__}, not {kind.__name__}"
-                for key, kind in wanted.items() if not isinstance(manifest.get(key), kind)]
+    problems = [
+        f"{MANIFEST}: {key!r} is {type(manifest.get(key)).__name__}, not {kind.__name__}"
+        for key, kind in wanted.items()
+        if not isinstance(manifest.get(key), kind)
+    ]
     if problems:
         return problems
     if not all(isinstance(name, str) and _is_count(n) for name, n in manifest["counts"].items()):
@@ -247,14 +257,23 @@ def manifest_problems(manifest: Any) -> list[str]:
 
 def _post_record_ok(record: Any) -> bool:
     """A post's record as kg.build writes it: its digest, counts, kind, cited keys, failures."""
-    return (isinstance(record, dict) and isinstance(record.get("digest"), str)
-            and all(_is_count(record.get(name)) for name in ("claims", "questions", "citations", "resolved",
-                                                              "tagged_claims"))
-            and isinstance(record.get("kind"), str)
-            and isinstance(record.get("cited"), list) and all(isinstance(k, str) for k in record["cited"])
-            and isinstance(record.get("failures"), list)
-            and all(isinstance(f, dict) and set(f) == {"step", "item", "message"}
-                    and all(isinstance(v, str) for v in f.values()) for f in record["failures"]))
+    return (
+        isinstance(record, dict)
+        and isinstance(record.get("digest"), str)
+        and all(
+            _is_count(record.get(name)) for name in ("claims", "questions", "citations", "resolved", "tagged_claims")
+        )
+        and isinstance(record.get("kind"), str)
+        and isinstance(record.get("cited"), list)
+        and all(isinstance(k, str) for k in record["cited"])
+        and isinstance(record.get("failures"), list)
+        and all(
+            isinstance(f, dict)
+            and set(f) == {"step", "item", "message"}
+            and all(isinstance(v, str) for v in f.values())
+            for f in record["failures"]
+        )
+    )
 
 
 def verify(settings: Settings, *, open_components: bool = True, records: bool = True) -> Health:
@@ -279,7 +298,8 @@ def verify(settings: Settings, *, open_components: bool = True, records: bool = 
     if error is None:
         found = record.get("components") if isinstance(record, dict) else None
         if not isinstance(found, dict) or not all(
-                isinstance(c, dict) and isinstance(c.get("files"), dict) for c in found.values()):
+            isinstance(c, dict) and isinstance(c.get("files"), dict) for c in found.values()
+        ):
             health.add("generation", f"{RECORD} is not a record of component files")
         else:
             components = found
@@ -321,8 +341,11 @@ def verify(settings: Settings, *, open_components: bool = True, records: bool = 
             health.add("store", f"{path.name}/{graph_mod.BUILD_INFO} is {error or 'not a build record'}")
         else:
             if "triples" in counts and counts["triples"] != info["triples"]:
-                health.add("store", f"{path.name} holds {info['triples']:,} triples by its record; "
-                                    f"the manifest says {counts['triples']:,}")
+                health.add(
+                    "store",
+                    f"{path.name} holds {info['triples']:,} triples by its record; "
+                    f"the manifest says {counts['triples']:,}",
+                )
             if open_components:
                 _try_open_store(path, health)
 
@@ -332,12 +355,18 @@ def verify(settings: Settings, *, open_components: bool = True, records: bool = 
         if error is not None or not isinstance(meta, dict) or not _is_count(meta.get("documents")):
             health.add("index", f"{path.name}/{index_mod.META_FILE} is {error or 'not an index record'}")
         elif meta.get("schema_version") != index_mod.SCHEMA_VERSION:
-            health.add("index", f"{path.name} was written by another version of kg (index schema "
-                                f"{meta.get('schema_version')!r}, not {index_mod.SCHEMA_VERSION})")
+            health.add(
+                "index",
+                f"{path.name} was written by another version of kg (index schema "
+                f"{meta.get('schema_version')!r}, not {index_mod.SCHEMA_VERSION})",
+            )
         else:
             if "indexed" in counts and counts["indexed"] != meta["documents"]:
-                health.add("index", f"{path.name} holds {meta['documents']:,} claims by its record; "
-                                    f"the manifest says {counts['indexed']:,}")
+                health.add(
+                    "index",
+                    f"{path.name} holds {meta['documents']:,} claims by its record; "
+                    f"the manifest says {counts['indexed']:,}",
+                )
             if open_components:
                 _try_open_index(path, meta["documents"], health)
     return health

@@ -183,8 +183,7 @@ class _Lines:
     def iri(self, s: str, p: str, o: str) -> None:
         self.lines.append(f"<{s}> <{p}> <{o}> .\n")
 
-    def lit(self, s: str, p: str, value: object, datatype: str | None = None,
-            lang: str | None = None) -> None:
+    def lit(self, s: str, p: str, value: object, datatype: str | None = None, lang: str | None = None) -> None:
         if value is None or value == "":
             return
         self.lines.append(f"<{s}> <{p}> {_lit(value, datatype, lang)} .\n")
@@ -204,9 +203,18 @@ class _T:
     type = str(RDF.type)
     BlogPost, Claim, Sentence = str(FABIO.BlogPost), str(KG.Claim), str(DOCO.Sentence)
     SpecificResource, Derivation = str(OA.SpecificResource), str(PROV.Derivation)
-    Citation, Pointer, PointerList = str(CITO.Citation), str(C4O.InTextReferencePointer), str(C4O.InTextReferencePointerList)
+    Citation, Pointer, PointerList = (
+        str(CITO.Citation),
+        str(C4O.InTextReferencePointer),
+        str(C4O.InTextReferencePointerList),
+    )
     TextPositionSelector, TextQuoteSelector = str(OA.TextPositionSelector), str(OA.TextQuoteSelector)
-    identifier, title, isPartOf, subject = str(DCTERMS.identifier), str(DCTERMS.title), str(DCTERMS.isPartOf), str(DCTERMS.subject)
+    identifier, title, isPartOf, subject = (
+        str(DCTERMS.identifier),
+        str(DCTERMS.title),
+        str(DCTERMS.isPartOf),
+        str(DCTERMS.subject),
+    )
     hasContent, hasContext = str(C4O.hasContent), str(C4O.hasContext)
     excerpt, postKind, startLine, endLine = str(KG.excerpt), str(KG.postKind), str(KG.startLine), str(KG.endLine)
     ordinal, section, claimKind, isQuestion = str(KG.ordinal), str(KG.section), str(KG.claimKind), str(KG.isQuestion)
@@ -214,10 +222,18 @@ class _T:
     unresolvedReason = str(KG.unresolvedReason)
     citationForm, noteText, UnreadableCitation = str(KG.citationForm), str(KG.noteText), str(KG.UnreadableCitation)
     unreadableReason = str(KG.unreadableReason)
-    wasDerivedFrom, qualifiedDerivation, entity = (str(PROV.wasDerivedFrom), str(PROV.qualifiedDerivation),
-                                                   str(PROV.entity))
-    hasSource, hasSelector, start, end, exact = (str(OA.hasSource), str(OA.hasSelector), str(OA.start), str(OA.end),
-                                                 str(OA.exact))
+    wasDerivedFrom, qualifiedDerivation, entity = (
+        str(PROV.wasDerivedFrom),
+        str(PROV.qualifiedDerivation),
+        str(PROV.entity),
+    )
+    hasSource, hasSelector, start, end, exact = (
+        str(OA.hasSource),
+        str(OA.hasSelector),
+        str(OA.start),
+        str(OA.end),
+        str(OA.exact),
+    )
     hasCitingEntity, hasCitedEntity, cites = str(CITO.hasCitingEntity), str(CITO.hasCitedEntity), str(CITO.cites)
     hasCitationCharacterization = str(CITO.hasCitationCharacterization)
     citesForInformation = str(CITO.citesForInformation)
@@ -327,11 +343,17 @@ def global_lines(corpus: Corpus, settings: Settings) -> list[str]:
     return out.lines
 
 
-def post_lines(post: Post, claims: Iterable[Claim], citations: Iterable[Citation],
-               subjects: Mapping[str, tuple[str, ...]], listed: Iterable[str],
-               references: Mapping[str, Reference], settings: Settings,
-               failures: list[Failure] | None = None,
-               unreadable: Iterable[UnreadableCitation] = ()) -> list[str]:
+def post_lines(
+    post: Post,
+    claims: Iterable[Claim],
+    citations: Iterable[Citation],
+    subjects: Mapping[str, tuple[str, ...]],
+    listed: Iterable[str],
+    references: Mapping[str, Reference],
+    settings: Settings,
+    failures: list[Failure] | None = None,
+    unreadable: Iterable[UnreadableCitation] = (),
+) -> list[str]:
     """Map one post and everything derived from it to N-Triples.
 
     Every triple's subject belongs to the post (the post, its derivations, claims, citations,
@@ -409,14 +431,26 @@ def post_lines(post: Post, claims: Iterable[Claim], citations: Iterable[Citation
         lit(t, T.ordinal, positions[cit.claim_id])
         function = _function_iri(cit.function)
         if function is None:
-            failures.append(Failure("graph", cit.id, f"unknown CiTO citation function {cit.function!r}; "
-                                    "used cito:citesForInformation instead (fix the rule in kg.citations)"))
+            failures.append(
+                Failure(
+                    "graph",
+                    cit.id,
+                    f"unknown CiTO citation function {cit.function!r}; "
+                    "used cito:citesForInformation instead (fix the rule in kg.citations)",
+                )
+            )
             function = T.citesForInformation
         iri(t, T.hasCitationCharacterization, function)
         if cit.reference_key and cit.status == "resolved":
             if cit.reference_key not in references:
-                failures.append(Failure("graph", cit.id, f"citation resolved to {cit.reference_key!r}, "
-                                        "which is not in the reference library; run `kg refs check`"))
+                failures.append(
+                    Failure(
+                        "graph",
+                        cit.id,
+                        f"citation resolved to {cit.reference_key!r}, "
+                        "which is not in the reference library; run `kg refs check`",
+                    )
+                )
             source = ids.source(cit.reference_key)
             iri(t, T.hasCitedEntity, source)
             # The direct CiTO links too, so simple queries need no reification.
@@ -469,8 +503,9 @@ def post_lines(post: Post, claims: Iterable[Claim], citations: Iterable[Citation
     return out.lines
 
 
-def corpus_lines_iter(corpus: Corpus, settings: Settings, failures: list[Failure] | None = None,
-                      progress: Progress = no_progress) -> Iterator[str]:
+def corpus_lines_iter(
+    corpus: Corpus, settings: Settings, failures: list[Failure] | None = None, progress: Progress = no_progress
+) -> Iterator[str]:
     """Map a Corpus to N-Triples lines (without the ontology files), one post at a time."""
     failures = [] if failures is None else failures
     claims: dict[str, list[Claim]] = defaultdict(list)
@@ -484,9 +519,17 @@ def corpus_lines_iter(corpus: Corpus, settings: Settings, failures: list[Failure
         unreadable[odd.post_id].append(odd)
     yield from global_lines(corpus, settings)
     for post in progress(corpus.posts, "Writing the graph", len(corpus.posts)):
-        yield from post_lines(post, claims[post.id], citations[post.id], corpus.subjects,
-                              corpus.bibliography.get(post.id, ()), corpus.references, settings, failures,
-                              unreadable=unreadable[post.id])
+        yield from post_lines(
+            post,
+            claims[post.id],
+            citations[post.id],
+            corpus.subjects,
+            corpus.bibliography.get(post.id, ()),
+            corpus.references,
+            settings,
+            failures,
+            unreadable=unreadable[post.id],
+        )
 
 
 def _selectors(out: _Lines, s: str, start: int, end: int, exact: str) -> None:
@@ -512,22 +555,24 @@ def rebase(text: str, base: str) -> str:
 def ontology_files(settings: Settings) -> list[Path]:
     """Return the Turtle files loaded into the graph with the corpus: schema, concepts, organisations."""
     folder = settings.ontology_dir
-    return [path for path in (folder / "kg.ttl", folder / "concepts.ttl", folder / "organisations.ttl")
-            if path.exists()]
+    return [
+        path for path in (folder / "kg.ttl", folder / "concepts.ttl", folder / "organisations.ttl") if path.exists()
+    ]
 
 
 # --- The store ---------------------------------------------------------------------------------
 
+
 def _new_graph(ox_store: ox.Store) -> Graph:
     # The default-graph identifier makes rdflib read and write the store's default graph, so a
     # reopened store is not empty.
-    graph = Graph(store=OxigraphStore(store=ox_store), identifier=DATASET_DEFAULT_GRAPH_ID,
-                  bind_namespaces="none")
+    graph = Graph(store=OxigraphStore(store=ox_store), identifier=DATASET_DEFAULT_GRAPH_ID, bind_namespaces="none")
     return bind_prefixes(graph)
 
 
-def build_graph(corpus: Corpus, settings: Settings, progress: Progress | None = None, *,
-                publish: bool = True) -> GraphStats:
+def build_graph(
+    corpus: Corpus, settings: Settings, progress: Progress | None = None, *, publish: bool = True
+) -> GraphStats:
     """Write ``corpus`` (plus the ontology files) into a new store and make it the live one.
 
     With ``publish=False`` the new store is only written (``stats.store`` names it): the build
@@ -573,8 +618,7 @@ def loading(corpus: Corpus, settings: Settings, progress: Progress | None = None
     load = GraphLoad(target)
     # The triples go through a temporary N-Triples file: holding every line of 10,000 posts in
     # memory at once would cost gigabytes.
-    nt = tempfile.NamedTemporaryFile("w+b", dir=settings.data_dir, prefix=".graph-", suffix=".nt.tmp",
-                                     delete=False)
+    nt = tempfile.NamedTemporaryFile("w+b", dir=settings.data_dir, prefix=".graph-", suffix=".nt.tmp", delete=False)
     try:
         with nt:
             for line in corpus_lines_iter(corpus, settings, failures, progress):
@@ -602,8 +646,9 @@ def loading(corpus: Corpus, settings: Settings, progress: Progress | None = None
             try:
                 graph.parse(data=text, format="ox-turtle", transactional=False)
             except SyntaxError as exc:
-                failures.append(Failure("graph", str(path), f"{path.name} is not valid Turtle ({exc}); "
-                                        "fix the file and rebuild"))
+                failures.append(
+                    Failure("graph", str(path), f"{path.name} is not valid Turtle ({exc}); fix the file and rebuild")
+                )
         triples = _count_triples(store)
         store.flush()
         # pyoxigraph has no close(): drop every reference so RocksDB closes its files before
@@ -611,9 +656,14 @@ def loading(corpus: Corpus, settings: Settings, progress: Progress | None = None
         graph.close()
         del store, graph
         gc.collect()
-        counts = {"posts": len(corpus.posts), "claims": len(corpus.claims), "citations": len(corpus.citations),
-                  "references": len(corpus.references), "organisations": len(corpus.organisations),
-                  "concepts": len(corpus.concepts)}
+        counts = {
+            "posts": len(corpus.posts),
+            "claims": len(corpus.claims),
+            "citations": len(corpus.citations),
+            "references": len(corpus.references),
+            "organisations": len(corpus.organisations),
+            "concepts": len(corpus.concepts),
+        }
         load.stats = _finish(target, settings, triples, counts, began, failures)
     except BaseException:
         Path(nt.name).unlink(missing_ok=True)
@@ -622,8 +672,15 @@ def loading(corpus: Corpus, settings: Settings, progress: Progress | None = None
         raise
 
 
-def update_graph(settings: Settings, removed: list[str], added: list[str], counts: dict[str, int],
-                 progress: Progress | None = None, *, publish: bool = True) -> GraphStats:
+def update_graph(
+    settings: Settings,
+    removed: list[str],
+    added: list[str],
+    counts: dict[str, int],
+    progress: Progress | None = None,
+    *,
+    publish: bool = True,
+) -> GraphStats:
     """Make a new live store from the live one, less the ``removed`` and plus the ``added`` lines.
 
     The live store is copied with a RocksDB checkpoint (hard links to its immutable files, so
@@ -685,14 +742,22 @@ def _new_store_dir(settings: Settings) -> Path:
     return settings.data_dir / f"store.{stamp}"
 
 
-def _finish(target: Path, settings: Settings, triples: int, counts: dict[str, int], began: float,
-            failures: list[Failure]) -> GraphStats:
+def _finish(
+    target: Path, settings: Settings, triples: int, counts: dict[str, int], began: float, failures: list[Failure]
+) -> GraphStats:
     """Write the build record that marks a store as complete; return its stats."""
     stats = GraphStats(
-        triples=triples, **{name: counts.get(name, 0) for name in
-                            ("posts", "claims", "citations", "references", "organisations", "concepts")},
-        seconds=round(time.perf_counter() - began, 3), store=str(target),
-        base_iri=settings.base_iri, built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), failures=failures)
+        triples=triples,
+        **{
+            name: counts.get(name, 0)
+            for name in ("posts", "claims", "citations", "references", "organisations", "concepts")
+        },
+        seconds=round(time.perf_counter() - began, 3),
+        store=str(target),
+        base_iri=settings.base_iri,
+        built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        failures=failures,
+    )
     info = stats.to_dict()
     info["failures"] = [asdict(f) for f in failures]
     (target / BUILD_INFO).write_text(json.dumps(info, indent=2), encoding="utf-8")
@@ -703,8 +768,10 @@ def store_path(settings: Settings) -> Path:
     """Return the folder of the live store, or raise GraphError naming the fix if there is none."""
     path = settings.store_dir.resolve()
     if not (path / BUILD_INFO).exists():
-        raise GraphError(f"no graph store in {settings.data_dir}",
-                         hint="run `kg build` first, or pass --data DIR pointing at a built data directory")
+        raise GraphError(
+            f"no graph store in {settings.data_dir}",
+            hint="run `kg build` first, or pass --data DIR pointing at a built data directory",
+        )
     return path
 
 
@@ -719,8 +786,7 @@ def open_store(settings: Settings) -> ox.Store:
     try:
         return ox.Store.read_only(str(path))
     except (OSError, RuntimeError) as exc:
-        raise GraphError(f"cannot open the graph store {path}: {exc}",
-                         hint="rebuild it with `kg build`") from None
+        raise GraphError(f"cannot open the graph store {path}: {exc}", hint="rebuild it with `kg build`") from None
 
 
 def open_graph(settings: Settings) -> Graph:

@@ -60,6 +60,7 @@ LIMIT_MB = 2048
 _WORD = re.compile(r"\w+(?:[-‐‑.]\w+)*", re.UNICODE)
 _HYPHENS = re.compile(r"[-‐‑]")
 
+
 class WordTokenizer(Tokenizer):
     """Split text into words; a hyphenated word yields its parts and then the joined form.
 
@@ -70,8 +71,19 @@ class WordTokenizer(Tokenizer):
     def __eq__(self, other):
         return self.__class__ is other.__class__
 
-    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
-                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+    def __call__(
+        self,
+        value,
+        positions=False,
+        chars=False,
+        keeporiginal=False,
+        removestops=True,
+        start_pos=0,
+        start_char=0,
+        tokenize=True,
+        mode="",
+        **kwargs,
+    ):
         t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         if not tokenize:
             t.original = t.text = value
@@ -134,8 +146,7 @@ class StopFilter(Filter):
         self.minsize = minsize
 
     def __eq__(self, other):
-        return (self.__class__ is other.__class__ and self.stops == other.stops
-                and self.minsize == other.minsize)
+        return self.__class__ is other.__class__ and self.stops == other.stops and self.minsize == other.minsize
 
     def __call__(self, tokens):
         stops, minsize = self.stops, self.minsize
@@ -384,6 +395,7 @@ class IndexStats:
 
 # --- turning a Corpus into documents -------------------------------------------------------
 
+
 def fold(text: str) -> str:
     """Fold a name for matching: NFKC, lower case, curly apostrophes straightened, spaces collapsed."""
     text = unicodedata.normalize("NFKC", text).replace("’", "'").replace("‘", "'").lower()
@@ -468,8 +480,9 @@ def _documents(corpus: Corpus, progress: Progress, failures: list[Failure]) -> I
         try:
             yield _document(claim, posts, citations_of.get(claim.id, []), corpus, aliases, orgs, names)
         except (KeyError, TypeError, ValueError) as exc:
-            failures.append(Failure("index", claim.id, f"claim not indexed: {exc!r}; "
-                                                       "check the claim's post and citations"))
+            failures.append(
+                Failure("index", claim.id, f"claim not indexed: {exc!r}; check the claim's post and citations")
+            )
 
 
 def _document(claim: Claim, posts, citations, corpus: Corpus, aliases, orgs, names) -> dict:
@@ -503,8 +516,13 @@ def _document(claim: Claim, posts, citations, corpus: Corpus, aliases, orgs, nam
         "citations": [{"key": c.reference_key, "locator": c.locator, "raw": c.raw} for c in citations],
         "concepts": [{"id": cid, "label": corpus.concepts[cid].pref_label} for cid in concept_ids],
     }
-    words = {"text": claim.text, "title": title, "section": claim.section or "", "labels": " ; ".join(labels),
-             "orgnames": " ; ".join(n for n in names if n)}
+    words = {
+        "text": claim.text,
+        "title": title,
+        "section": claim.section or "",
+        "labels": " ; ".join(labels),
+        "orgnames": " ; ".join(n for n in names if n),
+    }
     return {
         "id": claim.id,
         **words,
@@ -527,22 +545,40 @@ def build_meta(corpus: Corpus, documents: int) -> dict:
         "documents": documents,
         "posts": {post.id: post.title for post in corpus.posts},
         "sources": {key: source_label(key, corpus.references) for key in sorted(cited)},
-        "orgs": {org.id: {"name": org.name, "acronym": org.acronym, "alt_names": list(org.alt_names),
-                          "aliases": sorted({org.name, org.acronym or "", *org.alt_names} - {""})}
-                 for org in corpus.organisations},
+        "orgs": {
+            org.id: {
+                "name": org.name,
+                "acronym": org.acronym,
+                "alt_names": list(org.alt_names),
+                "aliases": sorted({org.name, org.acronym or "", *org.alt_names} - {""}),
+            }
+            for org in corpus.organisations
+        },
         # The library as built, so a query that names a source (a key, "DH 2011b") can offer it
         # through kg.citations' own lookup.
-        "references": {key: {"entry_type": ref.entry_type, "fields": dict(ref.fields)}
-                       for key, ref in sorted(corpus.references.items())},
-        "concepts": {cid: {"label": concept.pref_label, "labels": concept_labels(concept)}
-                     for cid, concept in sorted(corpus.concepts.items())},
+        "references": {
+            key: {"entry_type": ref.entry_type, "fields": dict(ref.fields)}
+            for key, ref in sorted(corpus.references.items())
+        },
+        "concepts": {
+            cid: {"label": concept.pref_label, "labels": concept_labels(concept)}
+            for cid, concept in sorted(corpus.concepts.items())
+        },
     }
 
 
 # --- writing and swapping --------------------------------------------------------------------
 
-def build_index(corpus: Corpus, index_dir: str | Path, progress: Progress | None = None, *,
-                procs: int | None = None, multisegment: bool = False, limitmb: int = LIMIT_MB) -> IndexStats:
+
+def build_index(
+    corpus: Corpus,
+    index_dir: str | Path,
+    progress: Progress | None = None,
+    *,
+    procs: int | None = None,
+    multisegment: bool = False,
+    limitmb: int = LIMIT_MB,
+) -> IndexStats:
     """Index every claim of the corpus into a new folder beside ``index_dir`` and swap it in.
 
     ``procs`` > 1 analyses documents in that many processes (Whoosh's MpWriter), merged into one
@@ -573,8 +609,7 @@ def _new_version(parent: Path, doing: str, hint: str) -> Iterator[tuple[Path, li
         raise
 
 
-def _fill(writer, corpus: Corpus, progress: Progress, failures: list[Failure],
-          remove_posts: Iterable[str] = ()) -> int:
+def _fill(writer, corpus: Corpus, progress: Progress, failures: list[Failure], remove_posts: Iterable[str] = ()) -> int:
     """Delete the documents of ``remove_posts``, add the corpus's claims and commit; return how many were added."""
     added = 0
     try:
@@ -590,8 +625,15 @@ def _fill(writer, corpus: Corpus, progress: Progress, failures: list[Failure],
     return added
 
 
-def write_index(corpus: Corpus, parent: str | Path, progress: Progress | None = None, *,
-                procs: int | None = None, multisegment: bool = False, limitmb: int = LIMIT_MB) -> IndexStats:
+def write_index(
+    corpus: Corpus,
+    parent: str | Path,
+    progress: Progress | None = None,
+    *,
+    procs: int | None = None,
+    multisegment: bool = False,
+    limitmb: int = LIMIT_MB,
+) -> IndexStats:
     """Index every claim of the corpus into a new version folder under ``parent``; swap nothing.
 
     The caller makes the version live (``swap_in``, or kg.generations with the graph store).
@@ -602,27 +644,46 @@ def write_index(corpus: Corpus, parent: str | Path, progress: Progress | None = 
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise SearchError(f"cannot write the search index under {parent}: {exc}",
-                          hint="pass --data DIR naming a folder kg may write") from None
+        raise SearchError(
+            f"cannot write the search index under {parent}: {exc}", hint="pass --data DIR naming a folder kg may write"
+        ) from None
     procs = DEFAULT_PROCS if procs is None else max(1, procs)
     failures: list[Failure] = []
-    with _new_version(parent, "write", "check the data directory is writable and has free space, "
-                                       "or pass --data DIR") as (building, final):
+    with _new_version(
+        parent, "write", "check the data directory is writable and has free space, or pass --data DIR"
+    ) as (building, final):
         ix = whoosh_index.create_in(str(building), schema())
-        writer = ix.writer(procs=procs, limitmb=limitmb, multisegment=multisegment) if procs > 1 \
+        writer = (
+            ix.writer(procs=procs, limitmb=limitmb, multisegment=multisegment)
+            if procs > 1
             else ix.writer(limitmb=limitmb)
+        )
         documents = _fill(writer, corpus, progress, failures)
         segments = len(ix.reader().leaf_readers()) if documents else 0
         ix.close()
-        (building / META_FILE).write_text(json.dumps(build_meta(corpus, documents), ensure_ascii=False),
-                                          encoding="utf-8")
-    return IndexStats(documents=documents, path=str(final[0]), seconds=time.perf_counter() - started,
-                      segments=segments, procs=procs, failures=failures)
+        (building / META_FILE).write_text(
+            json.dumps(build_meta(corpus, documents), ensure_ascii=False), encoding="utf-8"
+        )
+    return IndexStats(
+        documents=documents,
+        path=str(final[0]),
+        seconds=time.perf_counter() - started,
+        segments=segments,
+        procs=procs,
+        failures=failures,
+    )
 
 
-def update_index(corpus: Corpus, live: str | Path, parent: str | Path, *, remove_posts: Iterable[str] = (),
-                 cited: Iterable[str] | None = None, post_titles: dict[str, str] | None = None,
-                 progress: Progress | None = None) -> IndexStats:
+def update_index(
+    corpus: Corpus,
+    live: str | Path,
+    parent: str | Path,
+    *,
+    remove_posts: Iterable[str] = (),
+    cited: Iterable[str] | None = None,
+    post_titles: dict[str, str] | None = None,
+    progress: Progress | None = None,
+) -> IndexStats:
     """Write a new index version under ``parent``: the ``live`` one without ``remove_posts``, plus
     ``corpus``'s claims; swap nothing.
 
@@ -635,8 +696,9 @@ def update_index(corpus: Corpus, live: str | Path, parent: str | Path, *, remove
     progress = progress or no_progress
     live, parent = Path(live), Path(parent)
     failures: list[Failure] = []
-    with _new_version(parent, "update", "check the data directory is writable and has free space, "
-                                        "or run `kg build --full`") as (building, final):
+    with _new_version(
+        parent, "update", "check the data directory is writable and has free space, or run `kg build --full`"
+    ) as (building, final):
         for path in live.iterdir():
             if path.is_file() and path.name != META_FILE and not path.name.endswith("LOCK"):
                 os.link(path, building / path.name)
@@ -647,15 +709,26 @@ def update_index(corpus: Corpus, live: str | Path, parent: str | Path, *, remove
         ix.close()
         meta = json.loads((live / META_FILE).read_text(encoding="utf-8"))
         fresh = build_meta(corpus, documents)
-        meta.update(built=fresh["built"], documents=documents, orgs=fresh["orgs"], concepts=fresh["concepts"],
-                    references=fresh["references"])
+        meta.update(
+            built=fresh["built"],
+            documents=documents,
+            orgs=fresh["orgs"],
+            concepts=fresh["concepts"],
+            references=fresh["references"],
+        )
         if post_titles is not None:
             meta["posts"] = dict(post_titles)
         if cited is not None:
             meta["sources"] = {key: source_label(key, corpus.references) for key in sorted(cited)}
         (building / META_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-    return IndexStats(documents=documents, path=str(final[0]), seconds=time.perf_counter() - started,
-                      segments=segments, procs=1, failures=failures)
+    return IndexStats(
+        documents=documents,
+        path=str(final[0]),
+        seconds=time.perf_counter() - started,
+        segments=segments,
+        procs=1,
+        failures=failures,
+    )
 
 
 def swap_in(version: Path, index_dir: Path) -> None:

@@ -21,8 +21,15 @@ from .model import Organisation, Reference
 from .names import decode, split_persons
 from .vocab import read_turtle
 
-__all__ = ["ORGANISATIONS_FILE", "OrganisationIndex", "corporate_names", "key_part", "load_organisations",
-           "normalise_name", "org_slug"]
+__all__ = [
+    "ORGANISATIONS_FILE",
+    "OrganisationIndex",
+    "corporate_names",
+    "key_part",
+    "load_organisations",
+    "normalise_name",
+    "org_slug",
+]
 
 #: Fields of a library entry that name its corporate authors.
 CORPORATE_FIELDS = ("author", "editor", "shortauthor", "institution", "organization")
@@ -73,14 +80,23 @@ def load_organisations(path: str | Path) -> list[Organisation]:
         names = _texts(graph, subject, SKOS.prefLabel)
         acronyms = _texts(graph, subject, SKOS.notation)
         if len(names) != 1:
-            raise ReferencesError(f"{path}: organisation {org_id} has {len(names)} skos:prefLabel values {names}",
-                                  hint="give it exactly one prefLabel; put other forms in skos:altLabel")
+            raise ReferencesError(
+                f"{path}: organisation {org_id} has {len(names)} skos:prefLabel values {names}",
+                hint="give it exactly one prefLabel; put other forms in skos:altLabel",
+            )
         if len(acronyms) > 1:
-            raise ReferencesError(f"{path}: organisation {org_id} has several acronyms {acronyms}",
-                                  hint="keep one skos:notation; put other forms in skos:altLabel")
-        organisations.append(Organisation(
-            id=org_id, name=names[0], acronym=acronyms[0] if acronyms else None,
-            alt_names=tuple(_texts(graph, subject, SKOS.altLabel))))
+            raise ReferencesError(
+                f"{path}: organisation {org_id} has several acronyms {acronyms}",
+                hint="keep one skos:notation; put other forms in skos:altLabel",
+            )
+        organisations.append(
+            Organisation(
+                id=org_id,
+                name=names[0],
+                acronym=acronyms[0] if acronyms else None,
+                alt_names=tuple(_texts(graph, subject, SKOS.altLabel)),
+            )
+        )
     organisations.sort(key=lambda o: o.id)
     return organisations
 
@@ -110,8 +126,10 @@ class OrganisationIndex:
         self.unknown: list[tuple[Organisation, str]] = []  # (minted organisation, a key naming it)
         self._names_re: re.Pattern | None = None
         if clashes:
-            raise ReferencesError("the organisation authority is ambiguous: " + "; ".join(clashes),
-                                  hint="give each form to one organisation in ontology/organisations.ttl")
+            raise ReferencesError(
+                "the organisation authority is ambiguous: " + "; ".join(clashes),
+                hint="give each form to one organisation in ontology/organisations.ttl",
+            )
 
     def __len__(self) -> int:
         return len(self.organisations)
@@ -129,7 +147,8 @@ class OrganisationIndex:
             return None
         text = re.sub(r"^(?i:the)\s+(?=\S)", "", name.strip())  # "the LGA" is the LGA
         org = self._acronyms.get(text.casefold().strip(".")) or self._acronyms.get(
-            text.casefold().translate(_APOSTROPHES).replace(".", ""))
+            text.casefold().translate(_APOSTROPHES).replace(".", "")
+        )
         if org:
             return org
         key = normalise_name(text)
@@ -189,8 +208,7 @@ class OrganisationIndex:
                 words = [w for w in re.split(r"[^\w&’']+", form) if w]
                 if not words or (len(words) == 1 and len(words[0]) < 3):
                     continue
-                parts.append(r"[\W_]+".join(re.escape(w).replace("’", "[’']?").replace("'", "[’']?")
-                                             for w in words))
+                parts.append(r"[\W_]+".join(re.escape(w).replace("’", "[’']?").replace("'", "[’']?") for w in words))
             self._names_re = re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)") if parts else re.compile(r"(?!)")
         return [m.span() for m in self._names_re.finditer(text)]
 

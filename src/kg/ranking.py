@@ -138,7 +138,7 @@ class Postings:
                     continue
                 count = min(column._count, leaf.doc_count_all())
                 raw = np.frombuffer(column._dbfile.get(column._basepos, count), dtype=np.uint8)
-                found[offset:offset + count] = _LENGTH_OF_BYTE[raw]
+                found[offset : offset + count] = _LENGTH_OF_BYTE[raw]
             self._lengths[field] = found
         return found
 
@@ -274,8 +274,9 @@ class Evaluator:
             # No pairs indexed for this field: Whoosh's phrase matcher finds the claims, once per
             # index version ("micro enterpris" in concept labels: 588 ms at 10,000 posts).
             return self.postings.phrase((field, words), lambda: self._whoosh(wq.Phrase(field, list(words))).ids)
-        pairs = [self.postings.term(self.searcher, PAIRS_FIELD, f"{field} {a} {b}")[0]
-                 for a, b in zip(words, words[1:])]
+        pairs = [
+            self.postings.term(self.searcher, PAIRS_FIELD, f"{field} {a} {b}")[0] for a, b in zip(words, words[1:])
+        ]
         ids = pairs[0]
         for more in pairs[1:]:
             ids = np.intersect1d(ids, more, assume_unique=True)

@@ -38,11 +38,28 @@ from .refs.bibtex import ENTRY_TYPES, MONTHS, parse_bibtex
 from .refs.bibtex import captured_parser_log as _captured_parser_log
 
 __all__ = [
-    "ENTRY_TYPES", "Conflict", "ImportReport", "MergeReport", "Problem",
-    "check_library", "export", "extract_references", "import_bibtex", "import_references",
+    "ENTRY_TYPES",
+    "Conflict",
+    "ImportReport",
+    "MergeReport",
+    "Problem",
+    "check_library",
+    "export",
+    "extract_references",
+    "import_bibtex",
+    "import_references",
     "is_bibliography",
-    "key_year", "latex_decode", "latex_encode", "load_library", "merge", "parse_reference_line",
-    "reference_authors", "split_names", "to_bibtex", "to_csl_json", "write_library",
+    "key_year",
+    "latex_decode",
+    "latex_encode",
+    "load_library",
+    "merge",
+    "parse_reference_line",
+    "reference_authors",
+    "split_names",
+    "to_bibtex",
+    "to_csl_json",
+    "write_library",
 ]
 
 STEP = "references"
@@ -52,6 +69,7 @@ STEP = "references"
 KEY_RULE = re.compile(r"^(?P<prefix>[A-Z][A-Za-z0-9]*?)(?P<year>\d{4})(?P<suffix>[a-z]?)$")
 
 # --- Results ----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Conflict:
@@ -63,8 +81,10 @@ class Conflict:
     incoming_value: str | None
 
     def __str__(self) -> str:
-        return (f"{self.key}: {self.field} is {self.library_value!r} in the library "
-                f"but {self.incoming_value!r} in the incoming entry")
+        return (
+            f"{self.key}: {self.field} is {self.library_value!r} in the library "
+            f"but {self.incoming_value!r} in the incoming entry"
+        )
 
 
 @dataclass
@@ -85,16 +105,21 @@ class MergeReport:
 
     def summary(self) -> str:
         """Return one line per kind of decision, for people."""
-        lines = [f"added {len(self.added)}, filled {len(self.filled)}, replaced {len(self.replaced)}, "
-                 f"unchanged {len(self.unchanged)}, conflicts {len(self.conflicts)}, "
-                 f"duplicates {len(self.duplicates)}"]
+        lines = [
+            f"added {len(self.added)}, filled {len(self.filled)}, replaced {len(self.replaced)}, "
+            f"unchanged {len(self.unchanged)}, conflicts {len(self.conflicts)}, "
+            f"duplicates {len(self.duplicates)}"
+        ]
         lines += [f"added {k}" for k in self.added]
         lines += [f"filled {k}: {', '.join(v)}" for k, v in self.filled.items()]
         lines += [f"replaced {k}" for k in self.replaced]
-        lines += [f"conflict (kept the library's value; use --replace to take the incoming one): {c}"
-                  for c in self.conflicts]
-        lines += [f"duplicate: {new} is the same work as {old} already in the library; skipped"
-                  for new, old in self.duplicates]
+        lines += [
+            f"conflict (kept the library's value; use --replace to take the incoming one): {c}" for c in self.conflicts
+        ]
+        lines += [
+            f"duplicate: {new} is the same work as {old} already in the library; skipped"
+            for new, old in self.duplicates
+        ]
         return "\n".join(lines)
 
 
@@ -113,8 +138,11 @@ class ImportReport:
 
     def summary(self) -> str:
         lines = [f"{self.source} ({self.format}) -> {self.library_path}: " + self.merge.summary()]
-        lines += [f"key {new} given instead of {old} (another work of that author and year); rename it "
-                  f"if your posts cite it otherwise" for old, new in self.renamed]
+        lines += [
+            f"key {new} given instead of {old} (another work of that author and year); rename it "
+            f"if your posts cite it otherwise"
+            for old, new in self.renamed
+        ]
         lines += [f"note {n}" for n in self.notes]
         lines += [f"skipped {f.item}: {f.message}" for f in self.failures]
         lines.append("library written" if self.written else "library unchanged")
@@ -135,8 +163,18 @@ class Problem:
 
 # --- LaTeX in field values --------------------------------------------------------------------
 
-_ESCAPE = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "&": r"\&", "%": r"\%", "$": r"\$",
-           "#": r"\#", "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}"}
+_ESCAPE = {
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "^": r"\textasciicircum{}",
+    "~": r"\textasciitilde{}",
+}
 _ACRONYM = re.compile(r"(?<![\w{])([A-Za-z0-9/.-]*[A-Z][A-Za-z0-9/.-]*[A-Z][A-Za-z0-9/.-]*)(?![\w}])")
 
 
@@ -153,12 +191,43 @@ def latex_encode(text: str, *, protect_acronyms: bool = False) -> str:
     return escaped
 
 
-_ACCENTS = {"'": "\u0301", "`": "\u0300", "^": "\u0302", '"': "\u0308", "~": "\u0303", "=": "\u0304",
-            ".": "\u0307", "c": "\u0327", "u": "\u0306", "v": "\u030c", "H": "\u030b", "k": "\u0328"}
-_SYMBOLS = {"ss": "ß", "o": "ø", "O": "Ø", "ae": "æ", "AE": "Æ", "oe": "œ", "OE": "Œ", "aa": "å",
-            "AA": "Å", "l": "ł", "L": "Ł", "i": "ı", "textendash": "–", "textemdash": "—",
-            "textquoteright": "’", "textquoteleft": "‘", "textbackslash": "\\", "textasciitilde": "~",
-            "textasciicircum": "^", "ldots": "…", "dots": "…"}
+_ACCENTS = {
+    "'": "\u0301",
+    "`": "\u0300",
+    "^": "\u0302",
+    '"': "\u0308",
+    "~": "\u0303",
+    "=": "\u0304",
+    ".": "\u0307",
+    "c": "\u0327",
+    "u": "\u0306",
+    "v": "\u030c",
+    "H": "\u030b",
+    "k": "\u0328",
+}
+_SYMBOLS = {
+    "ss": "ß",
+    "o": "ø",
+    "O": "Ø",
+    "ae": "æ",
+    "AE": "Æ",
+    "oe": "œ",
+    "OE": "Œ",
+    "aa": "å",
+    "AA": "Å",
+    "l": "ł",
+    "L": "Ł",
+    "i": "ı",
+    "textendash": "–",
+    "textemdash": "—",
+    "textquoteright": "’",
+    "textquoteleft": "‘",
+    "textbackslash": "\\",
+    "textasciitilde": "~",
+    "textasciicircum": "^",
+    "ldots": "…",
+    "dots": "…",
+}
 
 
 _LATEX_TOKEN = re.compile(
@@ -206,7 +275,7 @@ def split_names(value: str) -> list[str]:
             depth += 1
         elif char == "}":
             depth -= 1
-        elif depth == 0 and value[i:i + 5].lower() == " and " :
+        elif depth == 0 and value[i : i + 5].lower() == " and ":
             names.append(value[start:i].strip())
             start = i + 5
             i += 4
@@ -282,6 +351,7 @@ def _identity(ref: Reference) -> tuple[str, str, str]:
 
 # --- Reading and writing the library ----------------------------------------------------------
 
+
 def load_library(path: str | Path, *, missing_ok: bool = False) -> tuple[dict[str, Reference], list[Failure]]:
     """Read a .bib file: the references by key, and a Failure (with its line) per bad block."""
     path = Path(path)
@@ -290,11 +360,15 @@ def load_library(path: str | Path, *, missing_ok: bool = False) -> tuple[dict[st
     except FileNotFoundError:
         if missing_ok:
             return {}, []
-        raise ReferencesError(f"reference library {path} does not exist",
-                              hint="create it with `kg refs extract` or `kg refs import FILE.bib`") from None
+        raise ReferencesError(
+            f"reference library {path} does not exist",
+            hint="create it with `kg refs extract` or `kg refs import FILE.bib`",
+        ) from None
     except UnicodeDecodeError as exc:
-        raise ReferencesError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})",
-                              hint="convert it to UTF-8, e.g. iconv -f latin1 -t utf-8") from None
+        raise ReferencesError(
+            f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})",
+            hint="convert it to UTF-8, e.g. iconv -f latin1 -t utf-8",
+        ) from None
     return parse_bibtex(text, str(path))
 
 
@@ -327,8 +401,9 @@ def _as_list(refs: Mapping[str, Reference] | Iterable[Reference]) -> list[Refere
 
 _CASED_FIELDS = ("title", "subtitle", "booktitle", "maintitle", "shorttitle", "titleaddon")
 # Words a title-case title keeps lowercase (APA and Chicago's lists): they say nothing about case.
-_SMALL_WORDS = frozenset("a an and as at but by en for from if in into nor of off on or per so the to up "
-                         "via vs with yet".split())
+_SMALL_WORDS = frozenset(
+    "a an and as at but by en for from if in into nor of off on or per so the to up via vs with yet".split()
+)
 _TOKEN = re.compile(r"\{(?:[^{}]|\{[^{}]*\})*\}|[^\s{}]+|\s+|[{}]")
 _WORD = re.compile(r"^(?P<lead>[^\w\\]*)(?P<word>[\w’'./-]*\w)(?P<trail>\W*)$")
 
@@ -372,8 +447,14 @@ def _is_capitalised(word: str) -> bool:
 
 
 def _is_sentence_case(tokens) -> bool:
-    return any(m and not initial and m.group("word")[:1].islower() and m.group("word").lower() not in _SMALL_WORDS
-               and m.group("word").isalpha() for _, m, initial in tokens)  # "v3.0" is no evidence
+    return any(
+        m
+        and not initial
+        and m.group("word")[:1].islower()
+        and m.group("word").lower() not in _SMALL_WORDS
+        and m.group("word").isalpha()
+        for _, m, initial in tokens
+    )  # "v3.0" is no evidence
 
 
 def _runs(tokens) -> list[list[int]]:
@@ -457,8 +538,12 @@ def protect_case(title: str, phrases: frozenset[str] = frozenset()) -> str:
     return "".join(out)
 
 
-def to_bibtex(refs: Mapping[str, Reference] | Iterable[Reference], *, protect: bool = True,
-              library: Mapping[str, Reference] | Iterable[Reference] | None = None) -> str:
+def to_bibtex(
+    refs: Mapping[str, Reference] | Iterable[Reference],
+    *,
+    protect: bool = True,
+    library: Mapping[str, Reference] | Iterable[Reference] | None = None,
+) -> str:
     """Return references as BibTeX text, in the given order, every value braced.
 
     With ``protect`` (exports) titles get their proper nouns and acronyms braced, learning names
@@ -501,6 +586,7 @@ def write_library(path: str | Path, refs: Mapping[str, Reference] | Iterable[Ref
 
 
 # --- Bibliography posts -----------------------------------------------------------------------
+
 
 def key_prefix(name: str) -> str:
     """Return the start of a citation key for a name: "King’s Fund" -> "KingsFund".
@@ -550,8 +636,10 @@ def is_bibliography(post: Post, *, min_references: int = 3) -> bool:
 
 # --- Merging, importing, auditing -------------------------------------------------------------
 
-def merge(library: Mapping[str, Reference], incoming: Mapping[str, Reference] | Iterable[Reference],
-          replace: bool = False) -> MergeReport:
+
+def merge(
+    library: Mapping[str, Reference], incoming: Mapping[str, Reference] | Iterable[Reference], replace: bool = False
+) -> MergeReport:
     """Merge incoming references into a copy of the library; return the result and every decision.
 
     A new key whose work is already in the library under another key is a duplicate and is
@@ -559,8 +647,7 @@ def merge(library: Mapping[str, Reference], incoming: Mapping[str, Reference] | 
     with another value is a conflict and keeps the library's (curated) value, unless ``replace``,
     which takes the incoming entry whole.
     """
-    merged = {key: Reference(ref.key, ref.entry_type, dict(ref.fields), ref.start_line)
-              for key, ref in library.items()}
+    merged = {key: Reference(ref.key, ref.entry_type, dict(ref.fields), ref.start_line) for key, ref in library.items()}
     report = MergeReport(library=merged)
     identities = {_identity(ref): key for key, ref in merged.items()}
     for new in _as_list(incoming):
@@ -574,8 +661,11 @@ def merge(library: Mapping[str, Reference], incoming: Mapping[str, Reference] | 
             identities[_identity(new)] = new.key
             report.added.append(new.key)
             continue
-        conflicts = [Conflict(new.key, name, old.fields[name], value)
-                     for name, value in new.fields.items() if name in old.fields and old.fields[name] != value]
+        conflicts = [
+            Conflict(new.key, name, old.fields[name], value)
+            for name, value in new.fields.items()
+            if name in old.fields and old.fields[name] != value
+        ]
         if old.entry_type != new.entry_type:
             conflicts.insert(0, Conflict(new.key, "entry type", old.entry_type, new.entry_type))
         missing = [name for name in new.fields if name not in old.fields]
@@ -603,8 +693,9 @@ def _free_key(base: str, taken) -> str:
     return stem + hashlib.sha1(base.encode()).hexdigest()[:4]
 
 
-def _settle_minted_keys(incoming: list[Reference], minted: set[int], library: Mapping[str, Reference]
-                        ) -> list[tuple[str, str]]:
+def _settle_minted_keys(
+    incoming: list[Reference], minted: set[int], library: Mapping[str, Reference]
+) -> list[tuple[str, str]]:
     """Give the entries whose key kg made up a key no other work holds; return (made, given) pairs.
 
     Several works of one author and year get the suffixes a, b, ... in the order of their
@@ -638,8 +729,9 @@ def _settle_minted_keys(incoming: list[Reference], minted: set[int], library: Ma
     return renamed
 
 
-def import_references(path: str | Path, library_path: str | Path, replace: bool = False,
-                      format: str | None = None) -> ImportReport:
+def import_references(
+    path: str | Path, library_path: str | Path, replace: bool = False, format: str | None = None
+) -> ImportReport:
     """Merge a BibTeX, CSL-JSON or RIS file into the library file, replacing that file atomically.
 
     The format is ``format`` (see kg.refs.ALIASES), else the file's extension, else its content.
@@ -654,8 +746,9 @@ def import_references(path: str | Path, library_path: str | Path, replace: bool 
     library, library_failures = load_library(library_path, missing_ok=True)
     if library_failures:
         details = "; ".join(f.message for f in library_failures)
-        raise ReferencesError(f"the library {library_path} has malformed entries: {details}",
-                              hint="fix them first; nothing was imported")
+        raise ReferencesError(
+            f"the library {library_path} has malformed entries: {details}", hint="fix them first; nothing was imported"
+        )
     kind, parsed = refs.read_file(path, format)
     if not parsed.references and not parsed.failures:
         raise ReferencesError(f"{path} holds no {_FORMAT_NAMES[kind]} entries", hint=_EMPTY_HINTS[kind])
@@ -664,13 +757,26 @@ def import_references(path: str | Path, library_path: str | Path, replace: bool 
     failures = list(parsed.failures)
     for ref in parsed.references:
         if ref.key in incoming:  # two items of the file under one declared key
-            failures.append(Failure(STEP, f"{path}", f"key {ref.key!r} is given to two entries of {path}; "
-                                    "the second was not imported: give it its own key"))
+            failures.append(
+                Failure(
+                    STEP,
+                    f"{path}",
+                    f"key {ref.key!r} is given to two entries of {path}; "
+                    "the second was not imported: give it its own key",
+                )
+            )
             continue
         incoming[ref.key] = ref
     report = merge(library, incoming, replace=replace)
-    result = ImportReport(source=str(path), library_path=str(library_path), merge=report, failures=failures,
-                          format=kind, notes=list(parsed.notes), renamed=renamed)
+    result = ImportReport(
+        source=str(path),
+        library_path=str(library_path),
+        merge=report,
+        failures=failures,
+        format=kind,
+        notes=list(parsed.notes),
+        renamed=renamed,
+    )
     if report.changed or not Path(library_path).exists():
         write_library(library_path, report.library)
         result.written = True
@@ -680,9 +786,9 @@ def import_references(path: str | Path, library_path: str | Path, replace: bool 
 _FORMAT_NAMES = {"bibtex": "BibTeX", "csl-json": "CSL-JSON", "ris": "RIS", "reflist": "reference-list"}
 _EMPTY_HINTS = {
     "bibtex": "entries look like @report{DH2011b, title = {...}, year = {2011}}; check that this is "
-              "the .bib file you meant",
-    "csl-json": "CSL-JSON is an array of items like {\"type\": \"report\", \"title\": ...}; check that "
-                "this is the export you meant",
+    "the .bib file you meant",
+    "csl-json": 'CSL-JSON is an array of items like {"type": "report", "title": ...}; check that '
+    "this is the export you meant",
     "ris": "RIS records start with 'TY  - ' and end with 'ER  - '; check that this is the export you meant",
     "reflist": "a reference list has one entry a line, e.g. 'Department of Health (2010) Title. London: DH.'",
 }
@@ -703,21 +809,28 @@ def check_library(refs: Mapping[str, Reference]) -> list[Problem]:
         by_folded.setdefault(key.casefold(), []).append(key)
         for name in ("title", "year"):
             if not ref.fields.get(name, "").strip():
-                problems.append(Problem("missing-field", (key,),
-                                        f"{key} has no {name}; add one in references.bib"))
+                problems.append(Problem("missing-field", (key,), f"{key} has no {name}; add one in references.bib"))
         problem = _key_problem(ref)
         if problem:
             problems.append(Problem("key-rule", (key,), problem))
     for keys in by_identity.values():
         if len(keys) > 1:
-            problems.append(Problem("duplicate", tuple(keys),
-                                    f"{', '.join(keys)} are the same work (author, year and title); "
-                                    "keep one and point citations at it"))
+            problems.append(
+                Problem(
+                    "duplicate",
+                    tuple(keys),
+                    f"{', '.join(keys)} are the same work (author, year and title); keep one and point citations at it",
+                )
+            )
     for keys in by_folded.values():
         if len(keys) > 1:
-            problems.append(Problem("key-case", tuple(keys),
-                                    f"keys {', '.join(keys)} differ only in case; biber treats them as "
-                                    "one key: rename one"))
+            problems.append(
+                Problem(
+                    "key-case",
+                    tuple(keys),
+                    f"keys {', '.join(keys)} differ only in case; biber treats them as one key: rename one",
+                )
+            )
     return problems
 
 
@@ -746,19 +859,49 @@ def _key_problem(ref: Reference) -> str | None:
 # --- Export -----------------------------------------------------------------------------------
 
 _CSL_TYPES = {
-    "article": "article-journal", "book": "book", "booklet": "pamphlet", "inbook": "chapter",
-    "incollection": "chapter", "inproceedings": "paper-conference", "conference": "paper-conference",
-    "manual": "report", "mastersthesis": "thesis", "phdthesis": "thesis", "thesis": "thesis",
-    "misc": "document", "online": "webpage", "proceedings": "book", "report": "report",
-    "techreport": "report", "unpublished": "manuscript", "dataset": "dataset",
+    "article": "article-journal",
+    "book": "book",
+    "booklet": "pamphlet",
+    "inbook": "chapter",
+    "incollection": "chapter",
+    "inproceedings": "paper-conference",
+    "conference": "paper-conference",
+    "manual": "report",
+    "mastersthesis": "thesis",
+    "phdthesis": "thesis",
+    "thesis": "thesis",
+    "misc": "document",
+    "online": "webpage",
+    "proceedings": "book",
+    "report": "report",
+    "techreport": "report",
+    "unpublished": "manuscript",
+    "dataset": "dataset",
 }
 _CSL_FIELDS = {
-    "title": "title", "institution": "publisher", "publisher": "publisher", "organization": "publisher",
-    "type": "genre", "number": "number", "url": "URL", "doi": "DOI", "isbn": "ISBN", "issn": "ISSN",
-    "note": "note", "howpublished": "medium", "journal": "container-title",
-    "journaltitle": "container-title", "booktitle": "container-title", "volume": "volume",
-    "pages": "page", "address": "publisher-place", "location": "publisher-place", "edition": "edition",
-    "abstract": "abstract", "series": "collection-title", "shorttitle": "title-short",
+    "title": "title",
+    "institution": "publisher",
+    "publisher": "publisher",
+    "organization": "publisher",
+    "type": "genre",
+    "number": "number",
+    "url": "URL",
+    "doi": "DOI",
+    "isbn": "ISBN",
+    "issn": "ISSN",
+    "note": "note",
+    "howpublished": "medium",
+    "journal": "container-title",
+    "journaltitle": "container-title",
+    "booktitle": "container-title",
+    "volume": "volume",
+    "pages": "page",
+    "address": "publisher-place",
+    "location": "publisher-place",
+    "edition": "edition",
+    "abstract": "abstract",
+    "series": "collection-title",
+    "shorttitle": "title-short",
 }
 
 
@@ -798,7 +941,7 @@ def to_csl_json(refs: Mapping[str, Reference] | Iterable[Reference]) -> list[dic
         if key_year(ref) != year:
             # The key's letter, so a processor that takes it (citeproc-py does) prints 2011a for
             # MHN2011a as the corpus cites it, instead of lettering works by title.
-            item["year-suffix"] = key_year(ref)[len(year):]
+            item["year-suffix"] = key_year(ref)[len(year) :]
         items.append(item)
     return items
 
@@ -820,9 +963,11 @@ def select(refs: Mapping[str, Reference], keys: Iterable[str] | None) -> list[Re
         real = key if key in refs else folded.get(key.casefold())
         if real is None:
             close = closest(key, refs)
-            raise NotFound(f"no entry {key!r} in the reference library",
-                           hint="did you mean " + ", ".join(close) if close else "list the keys with `kg bibtex`",
-                           suggestions=close)
+            raise NotFound(
+                f"no entry {key!r} in the reference library",
+                hint="did you mean " + ", ".join(close) if close else "list the keys with `kg bibtex`",
+                suggestions=close,
+            )
         if refs[real] not in chosen:
             chosen.append(refs[real])
     return chosen
@@ -846,15 +991,18 @@ def extract_into_library(posts: Iterable[Post], library_path: str | Path, replac
     library, failures = load_library(library_path, missing_ok=True)
     if failures:
         details = "; ".join(f.message for f in failures)
-        raise ReferencesError(f"the library {library_path} has malformed entries: {details}",
-                              hint="fix them first; nothing was extracted")
+        raise ReferencesError(
+            f"the library {library_path} has malformed entries: {details}", hint="fix them first; nothing was extracted"
+        )
     incoming: list[Reference] = []
     for post in posts:
         if is_bibliography(post):
             incoming.extend(extract_references(post))
     if not incoming:
-        raise ReferencesError("no bibliography post found: no references to extract",
-                              hint="mark a post with 'kind: bibliography' in its front matter")
+        raise ReferencesError(
+            "no bibliography post found: no references to extract",
+            hint="mark a post with 'kind: bibliography' in its front matter",
+        )
     report = merge(library, incoming, replace=replace)
     if report.changed or not Path(library_path).exists():
         write_library(library_path, report.library)

@@ -64,8 +64,16 @@ PAIR_WEIGHT = 0.35
 #: Fields a user may name in ``field:value``; the first group filters, the second searches words.
 FILTER_FIELDS = ("source", "concept", "post", "org", "year")
 WORD_FIELDS = ("title", "section", "text")
-FIELD_ALIASES = {"src": "source", "ref": "source", "reference": "source", "key": "source",
-                 "subject": "concept", "organisation": "org", "organization": "org", "author": "org"}
+FIELD_ALIASES = {
+    "src": "source",
+    "ref": "source",
+    "reference": "source",
+    "key": "source",
+    "subject": "concept",
+    "organisation": "org",
+    "organization": "org",
+    "author": "org",
+}
 #: Score "more like this" gives a claim under the same heading of the same post.
 MLT_SAME_SECTION = 1.0
 #: Where a free word matches a claim: its own text, the labels of the concepts it is tagged with
@@ -83,8 +91,9 @@ STRICT_FIELDS = ("text",)
 #: means "nothing about it", and a heading names what the claims under it are about).
 NOT_FIELDS = ("text", "section")
 #: Question words dropped from free text when other words remain ("why is PbR hard ...").
-QUESTION_WORDS = frozenset({"why", "what", "how", "does", "do", "did", "which", "who", "whom", "where",
-                            "when", "whose"})
+QUESTION_WORDS = frozenset(
+    {"why", "what", "how", "does", "do", "did", "which", "who", "whom", "where", "when", "whose"}
+)
 #: Most words one query may search for; the rest are ignored with a notice.
 MAX_TERMS = 40
 #: Deepest parenthesis nesting the parser follows; deeper queries are read as plain words.
@@ -189,6 +198,7 @@ def tokens(text: str) -> _Tokens:
 
 # --- the query language ----------------------------------------------------------------------
 
+
 class _Syntax(Exception):
     """A query the grammar cannot read; the search falls back to plain words."""
 
@@ -252,7 +262,7 @@ def lex(text: str, notices: list[str]) -> list[_Tok]:
                 notices.append("A quote was not closed, so the words after it were searched as plain words.")
                 i += 1
                 continue
-            out.append(_Tok("PHRASE", text[i + 1:close]))
+            out.append(_Tok("PHRASE", text[i + 1 : close]))
             i = close + 1
         elif ch == "(":
             out.append(_Tok("LPAREN"))
@@ -260,7 +270,12 @@ def lex(text: str, notices: list[str]) -> list[_Tok]:
         elif ch == ")":
             out.append(_Tok("RPAREN"))
             i += 1
-        elif ch == "-" and i + 1 < n and not text[i + 1].isspace() and (i == 0 or text[i - 1].isspace() or text[i - 1] == "("):
+        elif (
+            ch == "-"
+            and i + 1 < n
+            and not text[i + 1].isspace()
+            and (i == 0 or text[i - 1].isspace() or text[i - 1] == "(")
+        ):
             out.append(_Tok("NOT"))
             i += 1
         else:
@@ -292,11 +307,12 @@ def lex(text: str, notices: list[str]) -> list[_Tok]:
                             notices.append(f"The quote after {word!r} was not closed; searched the rest as words.")
                             i += 1
                             continue
-                        out.append(_Tok("FIELD", text[i + 1:close], key, phrase=True))
+                        out.append(_Tok("FIELD", text[i + 1 : close], key, phrase=True))
                         i = close + 1
                     else:
-                        notices.append(f"{word!r} names a field but no value: write {key}:VALUE. "
-                                       "Searched the word instead.")
+                        notices.append(
+                            f"{word!r} names a field but no value: write {key}:VALUE. Searched the word instead."
+                        )
                         out.append(_Tok("WORD", name))
                 else:
                     out.append(_Tok("FIELD", value, key))
@@ -348,8 +364,11 @@ class _Parser:
             group.clauses.append([node, kind])
             pending_and = False
         if not group.clauses:
-            raise _Syntax("OR needs a word on both sides" if self.peek() == "OR"
-                          else "an operator or parenthesis has no words to work on")
+            raise _Syntax(
+                "OR needs a word on both sides"
+                if self.peek() == "OR"
+                else "an operator or parenthesis has no words to work on"
+            )
         return group
 
     def parse_unary(self):
@@ -437,7 +456,7 @@ class Expansions:
         spans, i = [], 0
         while i < len(toks):
             for size in range(min(self.longest, len(toks) - i), 0, -1):
-                cids = self.by_tokens.get(tuple(toks[i:i + size]))
+                cids = self.by_tokens.get(tuple(toks[i : i + size]))
                 if cids:
                     spans.append((i, i + size, cids))
                     i += size
@@ -449,10 +468,12 @@ class Expansions:
 
 def _concepts_to_labels(concepts: Mapping[str, Concept]) -> dict[str, tuple[str, list[str]]]:
     from .index import concept_labels
+
     return {cid: (c.pref_label, concept_labels(c)) for cid, c in concepts.items()}
 
 
 # --- compiling a parsed query to Whoosh ------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Highlight:
@@ -532,8 +553,11 @@ class _Compiler:
                 chosen.setdefault(node.field, []).append(self.filter(node.field, node.value))
                 continue
             flush()
-            q = self.run([node.text], strict=True, negated=True) if kind == "not" and isinstance(node, Word) \
+            q = (
+                self.run([node.text], strict=True, negated=True)
+                if kind == "not" and isinstance(node, Word)
                 else self.node(node)
+            )
             if q is None:
                 continue
             if isinstance(node, FieldFilter):
@@ -589,8 +613,9 @@ class _Compiler:
         if not content:
             if words:
                 shown = [w if len(w) <= 40 else w[:39] + "…" for w in words[:6]]
-                self.notices.append("Only common words (" + ", ".join(shown) + ") were given; "
-                                    "add a more specific word.")
+                self.notices.append(
+                    "Only common words (" + ", ".join(shown) + ") were given; add a more specific word."
+                )
             return None
         kept = [a for a in content if a[0].lower() not in QUESTION_WORDS] or content
         clauses: list[wq.Query] = []
@@ -613,8 +638,9 @@ class _Compiler:
         if len(positional) >= 2:
             # Words typed next to each other rank claims that keep them together higher.
             if PAIR_WEIGHT:
-                clauses.extend(wq.Phrase("text", positional[k:k + 2], boost=PAIR_WEIGHT)
-                               for k in range(len(positional) - 1))
+                clauses.extend(
+                    wq.Phrase("text", positional[k : k + 2], boost=PAIR_WEIGHT) for k in range(len(positional) - 1)
+                )
         own = clauses[0] if len(clauses) == 1 else wq.Or(clauses)
         if not context:
             return own
@@ -636,14 +662,17 @@ class _Compiler:
                         continue
                     self._mark(label)
                     weight = EXPANSION_WEIGHT / len(label)
-                    extra.append(wq.Term("text", label[0], boost=weight) if len(label) == 1
-                                 else wq.Phrase("text", list(label), boost=weight))
+                    extra.append(
+                        wq.Term("text", label[0], boost=weight)
+                        if len(label) == 1
+                        else wq.Phrase("text", list(label), boost=weight)
+                    )
         return extra
 
     def phrase(self, text: str) -> wq.Query | None:
         plain, _ = tokens(text)
         if not plain:
-            self.notices.append(f"The phrase \"{text}\" has only common words, so it was left out.")
+            self.notices.append(f'The phrase "{text}" has only common words, so it was left out.')
             return None
         if not self._budget(len(plain)):
             return None
@@ -720,6 +749,7 @@ def resolve_filter(name: str, value: str, meta: dict, ex: Expansions) -> str | N
 
 # --- the searcher ----------------------------------------------------------------------------
 
+
 class _State:
     """One opened version of the index: its Whoosh index, meta, expansions and caches."""
 
@@ -728,18 +758,23 @@ class _State:
         try:
             self.meta = json.loads(meta_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise SearchError(f"the search index at {path} has no readable {META_FILE}: {exc}",
-                              hint="rebuild it with `kg build`") from None
+            raise SearchError(
+                f"the search index at {path} has no readable {META_FILE}: {exc}", hint="rebuild it with `kg build`"
+            ) from None
         if self.meta.get("schema_version") != SCHEMA_VERSION:
-            raise SearchError(f"the search index at {path} was built by another version of kg",
-                              hint="rebuild it with `kg build`")
+            raise SearchError(
+                f"the search index at {path} was built by another version of kg", hint="rebuild it with `kg build`"
+            )
         self.path = path
         # Read, not memory-mapped: Whoosh copies each sub-file of a mapped segment into memory
         # per reader, and every server thread has its own reader (10,000 posts, 8 threads:
         # 2.1 GB -> 137 MB after the same searches; kg.ranking caches the posting lists it needs).
         self.ix = FileStorage(str(path), supports_mmap=False).open_index()
-        labels = (_concepts_to_labels(concepts) if concepts is not None else
-                  {cid: (c["label"], c["labels"]) for cid, c in self.meta.get("concepts", {}).items()})
+        labels = (
+            _concepts_to_labels(concepts)
+            if concepts is not None
+            else {cid: (c["label"], c["labels"]) for cid, c in self.meta.get("concepts", {}).items()}
+        )
         self.expansions = Expansions.from_labels(labels)
         self.weighting = BM25F(B=0.75, K1=K1, **{f"{name}_B": b for name, b in FIELD_B.items()})
         self.local = threading.local()
@@ -781,8 +816,14 @@ class _State:
         tree = parse(text, notices)
         compiler = _Compiler(self.expansions, self.meta, notices)
         q = compiler.node(tree) or wq.NullQuery
-        result = _Compiled(q, Highlight(frozenset(compiler.highlight), frozenset(compiler.phrases)),
-                           tuple(compiler.words), tuple(notices), compiler.filters, self.named_source(text))
+        result = _Compiled(
+            q,
+            Highlight(frozenset(compiler.highlight), frozenset(compiler.phrases)),
+            tuple(compiler.words),
+            tuple(notices),
+            compiler.filters,
+            self.named_source(text),
+        )
         if len(text) <= QUERY_CACHE_TEXT_CHARS:
             with self.lock:
                 self.cache[text] = result
@@ -793,12 +834,15 @@ class _State:
     def library(self) -> tuple[dict[str, Reference], OrganisationIndex]:
         """The reference library and the organisation authority the index was built with."""
         if self._library is None:
-            references = {key: Reference(key, entry.get("entry_type", "misc"), dict(entry.get("fields", {})))
-                          for key, entry in self.meta.get("references", {}).items()}
+            references = {
+                key: Reference(key, entry.get("entry_type", "misc"), dict(entry.get("fields", {})))
+                for key, entry in self.meta.get("references", {}).items()
+            }
             try:
                 organisations = OrganisationIndex(
                     Organisation(oid, org["name"], org.get("acronym"), tuple(org.get("alt_names", ())))
-                    for oid, org in self.meta.get("orgs", {}).items())
+                    for oid, org in self.meta.get("orgs", {}).items()
+                )
             except (KGError, KeyError, TypeError):  # the build checks the authority; never fail a search on it
                 organisations = OrganisationIndex(())
             self._library = (references, organisations)
@@ -857,15 +901,23 @@ class PastLastPage(NotFound):
         self.page, self.pages, self.total, self.limit = page, pages, total, limit
         self.last = max(pages, 1)
         found = f"{total} claim{'s' if total != 1 else ''} found, {limit} a page"
-        super().__init__(f"page {page} is past the last page of results, page {self.last} ({found})",
-                         hint=f"ask for page {self.last} or an earlier one")
+        super().__init__(
+            f"page {page} is past the last page of results, page {self.last} ({found})",
+            hint=f"ask for page {self.last} or an earlier one",
+        )
 
 
 class Searcher:
     """A reusable, thread-safe searcher over one index folder; reopens when a build swaps it."""
 
-    def __init__(self, index_dir: str | Path, concepts: Mapping[str, Concept] | None = None, *,
-                 page_size: int = 20, max_query_chars: int = 10_000):
+    def __init__(
+        self,
+        index_dir: str | Path,
+        concepts: Mapping[str, Concept] | None = None,
+        *,
+        page_size: int = 20,
+        max_query_chars: int = 10_000,
+    ):
         self.index_dir = Path(index_dir)
         self.concepts = concepts
         self.page_size = page_size
@@ -876,8 +928,10 @@ class Searcher:
     def _current(self) -> _State:
         path = live_version(self.index_dir)
         if path is None or not (path / META_FILE).exists():
-            raise SearchError(f"no search index at {self.index_dir}",
-                              hint="run `kg build` first, or pass --data DIR pointing at a built data directory")
+            raise SearchError(
+                f"no search index at {self.index_dir}",
+                hint="run `kg build` first, or pass --data DIR pointing at a built data directory",
+            )
         state = self._state
         if state is None or state.path != path:
             with self._lock:
@@ -901,17 +955,24 @@ class Searcher:
         if not isinstance(query, str):
             raise SearchError(f"the query must be text, not {type(query).__name__}")
         if len(query) > self.max_query_chars:
-            raise SearchError(f"the query is {len(query):,} characters long; the limit is "
-                              f"{self.max_query_chars:,}",
-                              hint="search for a few distinctive words or a quoted phrase "
-                                   "(the limit is the max_query_chars setting)")
+            raise SearchError(
+                f"the query is {len(query):,} characters long; the limit is {self.max_query_chars:,}",
+                hint="search for a few distinctive words or a quoted phrase (the limit is the max_query_chars setting)",
+            )
         cleaned = _CONTROL.sub(" ", unicodedata.normalize("NFC", query))
         if cleaned != unicodedata.normalize("NFC", query):
             notices.append("Control characters in the query were ignored.")
         return " ".join(cleaned.split()), notices
 
-    def search(self, query: str, *, page: int = 1, limit: int | None = None,
-               filters: Mapping[str, Any] | None = None, facets: bool = True) -> dict:
+    def search(
+        self,
+        query: str,
+        *,
+        page: int = 1,
+        limit: int | None = None,
+        filters: Mapping[str, Any] | None = None,
+        facets: bool = True,
+    ) -> dict:
         """Search the claims; return the result JSON (see module docstring and README)."""
         limit = self.page_size if limit is None else limit
         if not isinstance(page, int) or page < 1:
@@ -942,8 +1003,7 @@ class Searcher:
         if page > max(pages, 1):
             raise PastLastPage(page, pages, total, limit)
         start = (page - 1) * limit
-        results = [self._render(s, docnum, score, compiled.highlight)
-                   for score, docnum in top[start:start + limit]]
+        results = [self._render(s, docnum, score, compiled.highlight) for score, docnum in top[start : start + limit]]
         suggestion = self._suggest(s, state, text, compiled) if compiled.words else None
         return {
             "query": text,
@@ -959,9 +1019,18 @@ class Searcher:
         }
 
     def _empty(self, text: str, page: int, notices: list[str]) -> dict:
-        return {"query": text, "total": 0, "page": page, "pages": 0, "limit": self.page_size, "results": [],
-                "facets": {"sources": [], "concepts": [], "posts": [], "orgs": []},
-                "suggestion": None, "source": None, "notice": " ".join(dict.fromkeys(notices)) or None}
+        return {
+            "query": text,
+            "total": 0,
+            "page": page,
+            "pages": 0,
+            "limit": self.page_size,
+            "results": [],
+            "facets": {"sources": [], "concepts": [], "posts": [], "orgs": []},
+            "suggestion": None,
+            "source": None,
+            "notice": " ".join(dict.fromkeys(notices)) or None,
+        }
 
     def _filters(self, filters: Mapping[str, Any] | None, state: _State, notices: list[str]):
         if not filters:
@@ -970,8 +1039,9 @@ class Searcher:
         selected: dict[str, set[str]] = {}
         for name, values in filters.items():
             key = FIELD_ALIASES.get(name, name)
-            key = {"sources": "source", "concepts": "concept", "posts": "post", "orgs": "org",
-                   "years": "year"}.get(key, key)
+            key = {"sources": "source", "concepts": "concept", "posts": "post", "orgs": "org", "years": "year"}.get(
+                key, key
+            )
             if key not in FILTER_FIELDS:
                 raise SearchError(f"unknown filter {name!r}", hint=f"filters are {', '.join(FILTER_FIELDS)}")
             values = [values] if isinstance(values, str) else list(values or [])
@@ -1009,8 +1079,7 @@ class Searcher:
             chosen = {number_of[v.lower()] for v in selected.get(name, ()) if v.lower() in number_of}
             shown = _top_rows(counts, FACET_LIMIT)
             shown += sorted(chosen - set(shown), key=lambda i: (-counts[i], i))
-            out[plural] = [self._facet_row(name, values[i], int(counts[i]), meta, state, i in chosen)
-                           for i in shown]
+            out[plural] = [self._facet_row(name, values[i], int(counts[i]), meta, state, i in chosen) for i in shown]
         return out
 
     @staticmethod
@@ -1019,11 +1088,19 @@ class Searcher:
             key = state.source_keys().get(value, value)
             return {"value": key, "label": meta["sources"].get(key, key), "count": count, "selected": selected}
         if name == "concept":
-            return {"value": value, "label": state.expansions.pref.get(value, value), "count": count,
-                    "selected": selected}
+            return {
+                "value": value,
+                "label": state.expansions.pref.get(value, value),
+                "count": count,
+                "selected": selected,
+            }
         if name == "post":
-            return {"value": value, "label": meta.get("posts", {}).get(value, value), "count": count,
-                    "selected": selected}
+            return {
+                "value": value,
+                "label": meta.get("posts", {}).get(value, value),
+                "count": count,
+                "selected": selected,
+            }
         org = meta.get("orgs", {}).get(value, {})
         label = org.get("name", value)
         if org.get("acronym"):
@@ -1058,8 +1135,10 @@ class Searcher:
         s = state.searcher()
         docnum = s.document_number(id=claim_id)
         if docnum is None:
-            raise NotFound(f"no claim {claim_id!r} in the search index",
-                           hint="use a claim id from a search result, or rebuild with `kg build`")
+            raise NotFound(
+                f"no claim {claim_id!r} in the search index",
+                hint="use a claim id from a search result, or rebuild with `kg build`",
+            )
         stored = s.stored_fields(docnum)
         doc = json.loads(stored["doc"])
         # Citations say who is cited, not what the claim is about: their words would dominate.
@@ -1072,8 +1151,12 @@ class Searcher:
         if doc.get("section"):
             section = tokens(doc["section"])[0]
             if section:
-                same = wq.And([wq.Term("post", doc["post"]["id"].lower()),
-                               wq.Phrase("section", list(section)) if len(section) > 1 else wq.Term("section", section[0])])
+                same = wq.And(
+                    [
+                        wq.Term("post", doc["post"]["id"].lower()),
+                        wq.Phrase("section", list(section)) if len(section) > 1 else wq.Term("section", section[0]),
+                    ]
+                )
                 clauses.append(wq.ConstantScoreQuery(same, MLT_SAME_SECTION))
         claim = self._render(s, docnum, None, Highlight())
         if not clauses:
@@ -1081,8 +1164,11 @@ class Searcher:
         q = wq.AndNot(wq.Or(clauses), wq.Term("id", claim_id))
         top, matched = ranking.run(s, state.postings, q, limit)
         highlight = Highlight(frozenset(word for word, _ in keywords))
-        return {"claim": claim, "total": int(matched.sum()),
-                "results": [self._render(s, docnum, score, highlight) for score, docnum in top]}
+        return {
+            "claim": claim,
+            "total": int(matched.sum()),
+            "results": [self._render(s, docnum, score, highlight) for score, docnum in top],
+        }
 
 
 def _top_rows(counts, limit: int) -> list[int]:
@@ -1098,11 +1184,14 @@ def _top_rows(counts, limit: int) -> list[int]:
 def _term_spans(text: str) -> tuple[tuple[str, int, int, int], ...]:
     """Each index term of the text with its characters and position (a shown claim is analysed
     once, not per query); a joined hyphen form shares the position of the word's last part."""
-    return tuple((t.text, t.startchar, t.endchar, t.pos)
-                 for t in _ANALYZER(text, chars=True, positions=True, mode="query"))
+    return tuple(
+        (t.text, t.startchar, t.endchar, t.pos) for t in _ANALYZER(text, chars=True, positions=True, mode="query")
+    )
 
 
-def highlight_spans(text: str, terms: Iterable[str] = (), phrases: Iterable[tuple[str, ...]] = ()) -> list[tuple[int, int]]:
+def highlight_spans(
+    text: str, terms: Iterable[str] = (), phrases: Iterable[tuple[str, ...]] = ()
+) -> list[tuple[int, int]]:
     """Return the (start, end) characters of the words to mark: each of ``terms`` wherever it
     stands, and the words of each phrase only where the whole phrase stands, term after term."""
     terms, phrases = set(terms), set(phrases)
@@ -1122,8 +1211,9 @@ def highlight_spans(text: str, terms: Iterable[str] = (), phrases: Iterable[tupl
     return sorted(set(spans))
 
 
-def highlight_marks(text: str, terms: Iterable[str] = (), phrases: Iterable[tuple[str, ...]] = ()
-                    ) -> list[tuple[int, int]]:
+def highlight_marks(
+    text: str, terms: Iterable[str] = (), phrases: Iterable[tuple[str, ...]] = ()
+) -> list[tuple[int, int]]:
     """Return the (start, end) characters to mark in ``text``, overlapping spans merged.
 
     The structure every renderer draws from (the templates, the CLI, ``highlight_html``); only
@@ -1157,8 +1247,10 @@ def marked_pieces(text: str, marks: Iterable[Iterable[int]]) -> list[tuple[str, 
 
 def highlight_html(text: str, terms: Iterable[str] = (), phrases: Iterable[tuple[str, ...]] = ()) -> str:
     """Return the text HTML-escaped, with <mark> around the words highlight_marks finds."""
-    return "".join(f"<mark>{html.escape(piece, quote=False)}</mark>" if marked else html.escape(piece, quote=False)
-                   for piece, marked in marked_pieces(text, highlight_marks(text, terms, phrases)))
+    return "".join(
+        f"<mark>{html.escape(piece, quote=False)}</mark>" if marked else html.escape(piece, quote=False)
+        for piece, marked in marked_pieces(text, highlight_marks(text, terms, phrases))
+    )
 
 
 # --- module-level entry points ---------------------------------------------------------------
@@ -1173,14 +1265,16 @@ def searcher_for(settings: Settings) -> Searcher:
     with _SEARCHERS_LOCK:
         searcher = _SEARCHERS.get(key)
         if searcher is None:
-            searcher = Searcher(settings.index_dir, page_size=settings.search_page_size,
-                                max_query_chars=settings.max_query_chars)
+            searcher = Searcher(
+                settings.index_dir, page_size=settings.search_page_size, max_query_chars=settings.max_query_chars
+            )
             _SEARCHERS[key] = searcher
     return searcher
 
 
-def search(settings: Settings, query: str, *, page: int = 1, limit: int | None = None,
-           filters: Mapping[str, Any] | None = None) -> dict:
+def search(
+    settings: Settings, query: str, *, page: int = 1, limit: int | None = None, filters: Mapping[str, Any] | None = None
+) -> dict:
     """Search the built index of ``settings.data_dir``; return the result JSON."""
     return searcher_for(settings).search(query, page=page, limit=limit, filters=filters)
 

@@ -75,45 +75,94 @@ def _iri(value: str) -> str:
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("corpus_dir", _path, lambda: ROOT / "corpus",
-           "Folder holding raw/, posts/ and references.bib."),
-    Option("ontology_dir", _path, lambda: ROOT / "ontology",
-           "Folder holding the schema, concepts, organisations, shapes and named queries."),
-    Option("data_dir", _path, lambda: ROOT / "data",
-           "Folder the build writes (graph store, search index, build state); git-ignored."),
-    Option("base_iri", _iri, lambda: "https://kg.example.org/",
-           "Base under which every resource of the graph gets its IRI."),
+    Option("corpus_dir", _path, lambda: ROOT / "corpus", "Folder holding raw/, posts/ and references.bib."),
+    Option(
+        "ontology_dir",
+        _path,
+        lambda: ROOT / "ontology",
+        "Folder holding the schema, concepts, organisations, shapes and named queries.",
+    ),
+    Option(
+        "data_dir",
+        _path,
+        lambda: ROOT / "data",
+        "Folder the build writes (graph store, search index, build state); git-ignored.",
+    ),
+    Option(
+        "base_iri",
+        _iri,
+        lambda: "https://kg.example.org/",
+        "Base under which every resource of the graph gets its IRI.",
+    ),
     Option("host", str, lambda: "127.0.0.1", "Address `kg serve` listens on."),
     Option("port", _port, lambda: 8080, "Port `kg serve` listens on."),
     Option("threads", _positive_int, lambda: 8, "Worker threads of the WSGI server."),
-    Option("sparql_timeout", _positive_float, lambda: 10.0,
-           "Seconds a SPARQL query may run before it is stopped."),
-    Option("sparql_max_rows", _positive_int, lambda: 10000,
-           "Most rows a SPARQL SELECT returns; the rest are cut off and flagged."),
-    Option("sparql_max_bytes", _positive_int, lambda: 20_000_000,
-           "Most bytes of values a SPARQL answer may hold; a bigger answer is refused (413)."),
-    Option("sparql_memory_mb", _positive_int, lambda: 1024,
-           "Data memory (MB, `RLIMIT_DATA`) each SPARQL worker process may use; a query needing more is "
-           "stopped (503) and its worker replaced."),
-    Option("sparql_slots", _positive_int, lambda: 3,
-           "SPARQL queries run at once; in `kg serve`, running plus waiting queries stay two below `threads`, so pages always have threads."),
-    Option("sparql_queue", _non_negative_int, lambda: 3,
-           "SPARQL queries that may wait for a slot; more are refused at once (503)."),
-    Option("sparql_queue_seconds", _positive_float, lambda: 5.0,
-           "Seconds a SPARQL query waits for a slot before it is refused (503)."),
+    Option("sparql_timeout", _positive_float, lambda: 10.0, "Seconds a SPARQL query may run before it is stopped."),
+    Option(
+        "sparql_max_rows",
+        _positive_int,
+        lambda: 10000,
+        "Most rows a SPARQL SELECT returns; the rest are cut off and flagged.",
+    ),
+    Option(
+        "sparql_max_bytes",
+        _positive_int,
+        lambda: 20_000_000,
+        "Most bytes of values a SPARQL answer may hold; a bigger answer is refused (413).",
+    ),
+    Option(
+        "sparql_memory_mb",
+        _positive_int,
+        lambda: 1024,
+        "Data memory (MB, `RLIMIT_DATA`) each SPARQL worker process may use; a query needing more is "
+        "stopped (503) and its worker replaced.",
+    ),
+    Option(
+        "sparql_slots",
+        _positive_int,
+        lambda: 3,
+        "SPARQL queries run at once; in `kg serve`, running plus waiting queries stay two below `threads`, so pages always have threads.",
+    ),
+    Option(
+        "sparql_queue",
+        _non_negative_int,
+        lambda: 3,
+        "SPARQL queries that may wait for a slot; more are refused at once (503).",
+    ),
+    Option(
+        "sparql_queue_seconds",
+        _positive_float,
+        lambda: 5.0,
+        "Seconds a SPARQL query waits for a slot before it is refused (503).",
+    ),
     Option("search_page_size", _positive_int, lambda: 20, "Search results per page."),
-    Option("max_query_chars", _positive_int, lambda: 10000,
-           "Longest search or SPARQL text accepted; longer input is refused with a message."),
-    Option("max_request_bytes", _positive_int, lambda: 1_000_000,
-           "Largest HTTP request body the web app accepts."),
-    Option("max_post_bytes", _post_bytes, lambda: 1_000_000,
-           "Largest post file `kg build` reads (at most 8000000); a larger one is reported as a bad file "
-           "and left out, and the rest builds."),
-    Option("max_connections", _positive_int, lambda: 1000,
-           "Open client connections `kg serve` holds at once, idle ones included; further ones wait to be accepted."),
-    Option("idle_timeout", _positive_float, lambda: 30.0,
-           "Seconds `kg serve` keeps open a connection that sends nothing before closing it, so idle "
-           "connections cannot hold every slot."),
+    Option(
+        "max_query_chars",
+        _positive_int,
+        lambda: 10000,
+        "Longest search or SPARQL text accepted; longer input is refused with a message.",
+    ),
+    Option("max_request_bytes", _positive_int, lambda: 1_000_000, "Largest HTTP request body the web app accepts."),
+    Option(
+        "max_post_bytes",
+        _post_bytes,
+        lambda: 1_000_000,
+        "Largest post file `kg build` reads (at most 8000000); a larger one is reported as a bad file "
+        "and left out, and the rest builds.",
+    ),
+    Option(
+        "max_connections",
+        _positive_int,
+        lambda: 1000,
+        "Open client connections `kg serve` holds at once, idle ones included; further ones wait to be accepted.",
+    ),
+    Option(
+        "idle_timeout",
+        _positive_float,
+        lambda: 30.0,
+        "Seconds `kg serve` keeps open a connection that sends nothing before closing it, so idle "
+        "connections cannot hold every slot.",
+    ),
 )
 
 _BY_NAME = {option.name: option for option in OPTIONS}
@@ -183,12 +232,14 @@ def _convert(name: str, value: Any, origin: str) -> Any:
     try:
         return option.kind(value)
     except (TypeError, ValueError) as exc:
-        raise SettingsError(f"setting {name} = {value!r} from {origin}: {exc}",
-                            hint=f"fix {origin}; {name}: {option.help}") from None
+        raise SettingsError(
+            f"setting {name} = {value!r} from {origin}: {exc}", hint=f"fix {origin}; {name}: {option.help}"
+        ) from None
 
 
-def load_settings(config_file: str | Path | None = None, env: Mapping[str, str] | None = None,
-                  **overrides: Any) -> Settings:
+def load_settings(
+    config_file: str | Path | None = None, env: Mapping[str, str] | None = None, **overrides: Any
+) -> Settings:
     """Resolve settings: defaults, then a TOML config file, then KG_* variables, then overrides.
 
     The config file is ``config_file``, else ``$KG_CONFIG``, else ``kg.toml`` in the checkout if
@@ -203,18 +254,18 @@ def load_settings(config_file: str | Path | None = None, env: Mapping[str, str] 
         try:
             table = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise SettingsError(f"config file {path} does not exist",
-                                hint=f"create it or unset {CONFIG_ENV}") from None
+            raise SettingsError(f"config file {path} does not exist", hint=f"create it or unset {CONFIG_ENV}") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise SettingsError(f"config file {path} is not valid TOML: {exc}",
-                                hint="fix the file; see the settings table in README.md") from None
+            raise SettingsError(
+                f"config file {path} is not valid TOML: {exc}", hint="fix the file; see the settings table in README.md"
+            ) from None
         table = table.get("kg", table)
         for name, value in table.items():
             values[name] = _convert(name, value, str(path))
 
     for key, value in env.items():
         if key.startswith(ENV_PREFIX) and key != CONFIG_ENV:
-            name = key[len(ENV_PREFIX):].lower()
+            name = key[len(ENV_PREFIX) :].lower()
             if name in _BY_NAME:
                 values[name] = _convert(name, value, f"environment variable {key}")
 

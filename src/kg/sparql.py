@@ -67,29 +67,37 @@ def normalise_query(text: str) -> str:
     and a text whose expansion spells a new escape (``\\u005Cu0022``) is refused, since it would
     be read differently again by whichever reader expands a second time.
     """
+
     def expand(match: re.Match) -> str:
         digits = match.group(1) or match.group(2)
         escape = ("\\u" if match.group(1) else "\\U") + digits
         point = int(digits, 16)
         where = f"at character {match.start() + 1}"
         if point > 0x10FFFF:
-            raise SparqlError(f"the escape {escape} {where} is not a Unicode code point (the largest is \\U0010FFFF)",
-                              hint="fix the escape, or write the character itself")
+            raise SparqlError(
+                f"the escape {escape} {where} is not a Unicode code point (the largest is \\U0010FFFF)",
+                hint="fix the escape, or write the character itself",
+            )
         if 0xD800 <= point <= 0xDFFF:
-            raise SparqlError(f"the escape {escape} {where} is a lone surrogate, which is not Unicode text",
-                              hint="write the character itself, or one \\U escape for characters past U+FFFF")
+            raise SparqlError(
+                f"the escape {escape} {where} is a lone surrogate, which is not Unicode text",
+                hint="write the character itself, or one \\U escape for characters past U+FFFF",
+            )
         return chr(point)
 
     expanded = _CODEPOINT_ESCAPE.sub(expand, text)
     left = _ESCAPE_LEFT.search(expanded)
     if left:
-        raise SparqlError(f"the query's escapes spell a further escape {left.group()} once expanded "
-                          f"(near character {left.start() + 1}): SPARQL expands escapes once, so its meaning is ambiguous",
-                          hint="write the characters themselves instead of escaping a backslash")
+        raise SparqlError(
+            f"the query's escapes spell a further escape {left.group()} once expanded "
+            f"(near character {left.start() + 1}): SPARQL expands escapes once, so its meaning is ambiguous",
+            hint="write the characters themselves instead of escaping a backslash",
+        )
     return expanded
 
 
 # --- Checking a query before it runs ----------------------------------------------------------
+
 
 def _walk(node: Any):
     """Yield every CompValue in a parse tree (queries nest in sub-selects, EXISTS, OPTIONAL...)."""
@@ -112,7 +120,8 @@ def _field(node: CompValue, name: str) -> str:
 MAX_NESTING = 100
 
 # Strings, IRIs and comments may hold brackets that nest nothing, so they are skipped whole.
-_NESTING_TOKENS = re.compile(r"""
+_NESTING_TOKENS = re.compile(
+    r"""
     "{3}(?:[^"\\]|\\.|"(?!""))*"{3}      # long strings
   | '{3}(?:[^'\\]|\\.|'(?!''))*'{3}
   | "(?:[^"\\\n\r]|\\.)*"                # short strings
@@ -120,7 +129,9 @@ _NESTING_TOKENS = re.compile(r"""
   | <[^<>"{}|^`\\\x00-\x20]*>            # IRIs
   | \#[^\n\r]*                           # comments
   | [{(\[] | [})\]]
-""", re.VERBOSE | re.DOTALL)
+""",
+    re.VERBOSE | re.DOTALL,
+)
 
 
 def nesting_depth(text: str) -> int:
@@ -145,14 +156,18 @@ def check_query(text: str) -> str:
     text = normalise_query(text)
     depth = nesting_depth(text)
     if depth > MAX_NESTING:
-        raise SparqlError(f"the query nests groups or parentheses too deeply: {depth} levels, the limit is {MAX_NESTING}",
-                          hint="flatten it: fewer nested { } and ( ), or a sub-query per level")
+        raise SparqlError(
+            f"the query nests groups or parentheses too deeply: {depth} levels, the limit is {MAX_NESTING}",
+            hint="flatten it: fewer nested { } and ( ), or a sub-query per level",
+        )
     try:
         return _check(text)
     except RecursionError:
         # rdflib's parser recurses per nested level and per pattern; the worker allows WORKER_RECURSION_LIMIT.
-        raise SparqlError("the query nests groups or parentheses too deeply to be checked",
-                          hint="flatten it: fewer nested { } and ( ), or a sub-query per level") from None
+        raise SparqlError(
+            "the query nests groups or parentheses too deeply to be checked",
+            hint="flatten it: fewer nested { } and ( ), or a sub-query per level",
+        ) from None
 
 
 def _check(text: str) -> str:
@@ -162,18 +177,25 @@ def _check(text: str) -> str:
         try:
             update = parseUpdate(text)
         except ParseException:
-            raise SparqlError(f"SPARQL syntax error: {exc}",
-                              hint="fix the query; prefixes such as cito:, kg:, skos: are pre-declared") from None
+            raise SparqlError(
+                f"SPARQL syntax error: {exc}", hint="fix the query; prefixes such as cito:, kg:, skos: are pre-declared"
+            ) from None
         if "request" not in update:
             # An empty text (or only comments and PREFIX lines) parses as an Update with no operations.
-            raise SparqlError("the query is empty: it has no SELECT, ASK, CONSTRUCT or DESCRIBE",
-                              hint="write a query such as SELECT * WHERE { ?s ?p ?o } LIMIT 10") from None
+            raise SparqlError(
+                "the query is empty: it has no SELECT, ASK, CONSTRUCT or DESCRIBE",
+                hint="write a query such as SELECT * WHERE { ?s ?p ?o } LIMIT 10",
+            ) from None
         names = {node.name for node in _walk(update)}
         if "Load" in names:
-            raise QueryRefused("LOAD is refused: queries here are read-only and never fetch remote data",
-                               hint="load data by adding it to corpus/ and running `kg build`") from None
-        raise QueryRefused("SPARQL Update is refused: queries here are read-only",
-                           hint="change the graph by editing corpus/ or ontology/ and running `kg build`") from None
+            raise QueryRefused(
+                "LOAD is refused: queries here are read-only and never fetch remote data",
+                hint="load data by adding it to corpus/ and running `kg build`",
+            ) from None
+        raise QueryRefused(
+            "SPARQL Update is refused: queries here are read-only",
+            hint="change the graph by editing corpus/ or ontology/ and running `kg build`",
+        ) from None
     declared = set(PREFIXES)
     for node in _walk(parsed):
         if node.name == "PrefixDecl":
@@ -181,17 +203,22 @@ def _check(text: str) -> str:
     for node in _walk(parsed):
         if node.name == "pname" and _field(node, "prefix") not in declared:
             prefix = _field(node, "prefix")
-            raise SparqlError(f"unknown prefix {prefix}: in {prefix}:{_field(node, 'localname')}",
-                              hint=f"declare it (PREFIX {prefix}: <...>) or use one of the pre-declared "
-                                   + ", ".join(f"{p}:" for p in PREFIXES))
+            raise SparqlError(
+                f"unknown prefix {prefix}: in {prefix}:{_field(node, 'localname')}",
+                hint=f"declare it (PREFIX {prefix}: <...>) or use one of the pre-declared "
+                + ", ".join(f"{p}:" for p in PREFIXES),
+            )
         if node.name == "ServiceGraphPattern":
-            raise QueryRefused("SERVICE is refused: queries here never call other endpoints",
-                               hint="remove the SERVICE clause; run federated queries against an endpoint you control")
+            raise QueryRefused(
+                "SERVICE is refused: queries here never call other endpoints",
+                hint="remove the SERVICE clause; run federated queries against an endpoint you control",
+            )
     form = parsed[1].name  # e.g. "SelectQuery"
     return form.removesuffix("Query").lower()
 
 
 # --- Results ---------------------------------------------------------------------------------
+
 
 @dataclass
 class QueryResult:
@@ -230,8 +257,10 @@ class QueryResult:
         if self.kind == "ask":
             return {"head": head, "boolean": bool(self.boolean)}
         if self.kind == "graph":
-            raise NotAcceptable("a CONSTRUCT or DESCRIBE result is a graph, not a table",
-                                hint="ask for " + ", ".join(sorted(GRAPH_FORMATS)))
+            raise NotAcceptable(
+                "a CONSTRUCT or DESCRIBE result is a graph, not a table",
+                hint="ask for " + ", ".join(sorted(GRAPH_FORMATS)),
+            )
         return {"head": head, "results": {"bindings": self.rows}}
 
     def format_name(self, format: str) -> str:
@@ -246,13 +275,13 @@ class QueryResult:
         if self.kind == "graph":
             name = GRAPH_ALIASES.get(name, name)
         if name not in FORMATS:
-            raise NotAcceptable(f"unknown result format {format!r}",
-                                hint="use one of " + ", ".join(sorted(FORMATS)))
+            raise NotAcceptable(f"unknown result format {format!r}", hint="use one of " + ", ".join(sorted(FORMATS)))
         kinds = GRAPH_FORMATS if self.kind == "graph" else ASK_FORMATS if self.kind == "ask" else TABLE_FORMATS
         if name not in kinds:
             what = "CONSTRUCT/DESCRIBE" if self.kind == "graph" else self.kind.upper()
-            raise NotAcceptable(f"format {name} does not fit a {what} result",
-                                hint="use one of " + ", ".join(sorted(kinds)))
+            raise NotAcceptable(
+                f"format {name} does not fit a {what} result", hint="use one of " + ", ".join(sorted(kinds))
+            )
         return name
 
     def serialize(self, format: str = "table") -> str:
@@ -264,8 +293,8 @@ def _compact(term: dict) -> str:
     value = term["value"]
     if term["type"] == "uri":
         for prefix, iri in PREFIXES.items():
-            if value.startswith(iri) and re.fullmatch(r"[\w\-.]*", value[len(iri):]):
-                return f"{prefix}:{value[len(iri):]}"
+            if value.startswith(iri) and re.fullmatch(r"[\w\-.]*", value[len(iri) :]):
+                return f"{prefix}:{value[len(iri) :]}"
         return f"<{value}>"
     if term["type"] == "bnode":
         return f"_:{value}"
@@ -330,8 +359,7 @@ def _tsv(result: QueryResult) -> str:
     # SPARQL 1.1 TSV: header ?vars, values as RDF terms, tabs and newlines escaped in literals.
     lines = ["\t".join(f"?{v}" for v in result.variables)]
     for row in result.rows:
-        lines.append("\t".join(_nt_term(row[v]).replace("\t", "\\t") if v in row else ""
-                               for v in result.variables))
+        lines.append("\t".join(_nt_term(row[v]).replace("\t", "\\t") if v in row else "" for v in result.variables))
     return "\n".join(lines) + "\n"
 
 
@@ -344,10 +372,12 @@ def _check_xml_text(text: str, where: str) -> None:
     """Refuse (406) a value XML 1.0 cannot carry, rather than write ill-formed XML or alter the value."""
     found = _NOT_XML.search(text)
     if found:
-        raise NotAcceptable(f"{where} holds the character U+{ord(found.group()):04X}, which XML 1.0 cannot "
-                            "carry, so this answer has no XML form",
-                            hint="ask for JSON (application/sparql-results+json) or TSV, which carry every "
-                                 "character; or Turtle/N-Triples for a graph")
+        raise NotAcceptable(
+            f"{where} holds the character U+{ord(found.group()):04X}, which XML 1.0 cannot "
+            "carry, so this answer has no XML form",
+            hint="ask for JSON (application/sparql-results+json) or TSV, which carry every "
+            "character; or Turtle/N-Triples for a graph",
+        )
 
 
 def _texts(term: dict):
@@ -364,11 +394,19 @@ def _xml(result: QueryResult) -> str:
     out = ['<?xml version="1.0" encoding="UTF-8"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#">\n']
     link = f"    <link href={quoteattr(TRUNCATED_LINK)}/>\n" if result.truncated else ""
     if result.kind == "ask":
-        out.append(("  <head>\n" + link + "  </head>\n" if link else "  <head/>\n")
-                   + "  <boolean>" + ("true" if result.boolean else "false") + "</boolean>\n</sparql>\n")
+        out.append(
+            ("  <head>\n" + link + "  </head>\n" if link else "  <head/>\n")
+            + "  <boolean>"
+            + ("true" if result.boolean else "false")
+            + "</boolean>\n</sparql>\n"
+        )
         return "".join(out)
-    out.append("  <head>\n" + "".join(f"    <variable name={quoteattr(v)}/>\n" for v in result.variables)
-               + link + "  </head>\n  <results>\n")
+    out.append(
+        "  <head>\n"
+        + "".join(f"    <variable name={quoteattr(v)}/>\n" for v in result.variables)
+        + link
+        + "  </head>\n  <results>\n"
+    )
     for number, row in enumerate(result.rows, 1):
         out.append("    <result>\n")
         for name, term in row.items():
@@ -397,29 +435,54 @@ def _graph_writer(fmt: ox.RdfFormat) -> Callable[[QueryResult], str]:
         triples = list(ox.parse(result.ntriples.encode("utf-8"), format=ox.RdfFormat.N_TRIPLES))
         if fmt == ox.RdfFormat.RDF_XML:
             for number, triple in enumerate(triples, 1):
-                _check_xml_text(" ".join(_texts(_term(ox.Triple(triple.subject, triple.predicate, triple.object)))),
-                                f"triple {number} of the graph")
+                _check_xml_text(
+                    " ".join(_texts(_term(ox.Triple(triple.subject, triple.predicate, triple.object)))),
+                    f"triple {number} of the graph",
+                )
         try:
             return serialize(triples, fmt, PREFIXES).decode("utf-8")
         except ValueError as exc:  # RDF/XML cannot write every predicate IRI (one ending in a digit run...)
-            raise NotAcceptable(f"this graph has no {fmt.name} form: {exc}",
-                                hint="ask for Turtle or N-Triples, which write every graph") from None
+            raise NotAcceptable(
+                f"this graph has no {fmt.name} form: {exc}", hint="ask for Turtle or N-Triples, which write every graph"
+            ) from None
+
     return write
 
 
 FORMATS: dict[str, Callable[[QueryResult], str]] = {
-    "table": _table, "json": _json, "xml": _xml, "csv": _csv, "tsv": _tsv,
-    "turtle": _graph_writer(ox.RdfFormat.TURTLE), "nt": _graph_writer(ox.RdfFormat.N_TRIPLES),
-    "jsonld": _graph_writer(ox.RdfFormat.JSON_LD), "rdfxml": _graph_writer(ox.RdfFormat.RDF_XML),
+    "table": _table,
+    "json": _json,
+    "xml": _xml,
+    "csv": _csv,
+    "tsv": _tsv,
+    "turtle": _graph_writer(ox.RdfFormat.TURTLE),
+    "nt": _graph_writer(ox.RdfFormat.N_TRIPLES),
+    "jsonld": _graph_writer(ox.RdfFormat.JSON_LD),
+    "rdfxml": _graph_writer(ox.RdfFormat.RDF_XML),
 }
 #: Other names (SPARQLWrapper's format= values, file extensions, media types) for the writers.
 FORMAT_ALIASES = {
-    "ttl": "turtle", "n3": "turtle", "ntriples": "nt", "n-triples": "nt", "json-ld": "jsonld",
-    "rdf+xml": "rdfxml", "rdf/xml": "rdfxml", "rdf": "rdfxml", "owl": "rdfxml",
-    "text": "table", "srj": "json", "srx": "xml",
-    "application/sparql-results+json": "json", "application/sparql-results+xml": "xml",
-    "text/csv": "csv", "text/tab-separated-values": "tsv", "text/turtle": "turtle", "text/n3": "turtle",
-    "application/n-triples": "nt", "application/ld+json": "jsonld", "application/rdf+xml": "rdfxml",
+    "ttl": "turtle",
+    "n3": "turtle",
+    "ntriples": "nt",
+    "n-triples": "nt",
+    "json-ld": "jsonld",
+    "rdf+xml": "rdfxml",
+    "rdf/xml": "rdfxml",
+    "rdf": "rdfxml",
+    "owl": "rdfxml",
+    "text": "table",
+    "srj": "json",
+    "srx": "xml",
+    "application/sparql-results+json": "json",
+    "application/sparql-results+xml": "xml",
+    "text/csv": "csv",
+    "text/tab-separated-values": "tsv",
+    "text/turtle": "turtle",
+    "text/n3": "turtle",
+    "application/n-triples": "nt",
+    "application/ld+json": "jsonld",
+    "application/rdf+xml": "rdfxml",
 }
 #: For a graph result, the table names clients send meaning its RDF counterpart.
 GRAPH_ALIASES = {"xml": "rdfxml", "json": "jsonld"}
@@ -455,18 +518,18 @@ def _seccomp_program(audit_arch: int, numbers: dict[str, int]) -> list[tuple[int
     allow, deny = 0x7FFF0000, 0x00050000 | errno.EPERM  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO
     # (code, jump if true, jump if false, k); jumps count instructions after this one.
     return [
-        (ld_abs, 0, 0, 4),                         # 0 the calling convention (arch)
-        (jeq, 0, 9, audit_arch),                   # 1 another arch's syscalls -> deny
-        (ld_abs, 0, 0, 0),                         # 2 the syscall number
-        (jge, 7, 0, 0x40000000),                   # 3 x32 numbers -> deny
-        (jeq, 3, 0, numbers["socket"]),            # 4 socket -> look at its family
-        (jeq, 5, 0, numbers["connect"]),           # 5 connect -> deny
-        (jeq, 4, 0, numbers["io_uring_setup"]),    # 6 io_uring can open sockets itself -> deny
-        (ret, 0, 0, allow),                        # 7
-        (ld_abs, 0, 0, 16),                        # 8 socket's first argument (low half): family
-        (jeq, 0, 1, _AF_UNIX),                     # 9
-        (ret, 0, 0, allow),                        # 10 AF_UNIX
-        (ret, 0, 0, deny),                         # 11
+        (ld_abs, 0, 0, 4),  # 0 the calling convention (arch)
+        (jeq, 0, 9, audit_arch),  # 1 another arch's syscalls -> deny
+        (ld_abs, 0, 0, 0),  # 2 the syscall number
+        (jge, 7, 0, 0x40000000),  # 3 x32 numbers -> deny
+        (jeq, 3, 0, numbers["socket"]),  # 4 socket -> look at its family
+        (jeq, 5, 0, numbers["connect"]),  # 5 connect -> deny
+        (jeq, 4, 0, numbers["io_uring_setup"]),  # 6 io_uring can open sockets itself -> deny
+        (ret, 0, 0, allow),  # 7
+        (ld_abs, 0, 0, 16),  # 8 socket's first argument (low half): family
+        (jeq, 0, 1, _AF_UNIX),  # 9
+        (ret, 0, 0, allow),  # 10 AF_UNIX
+        (ret, 0, 0, deny),  # 11
     ]
 
 
@@ -478,8 +541,7 @@ def _install_seccomp() -> None:
     program = _seccomp_program(audit_arch, numbers)
 
     class SockFilter(ctypes.Structure):
-        _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8),
-                    ("k", ctypes.c_uint32)]
+        _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8), ("k", ctypes.c_uint32)]
 
     class SockFprog(ctypes.Structure):
         _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(SockFilter))]
@@ -511,8 +573,11 @@ def network_is_unreachable() -> bool:
 
     A UDP connect sends nothing; it only asks the kernel for a route.
     """
-    for family, address in ((socket.AF_INET, ("127.0.0.1", 9)), (socket.AF_INET, ("192.0.2.1", 9)),
-                            (socket.AF_INET6, ("::1", 9))):
+    for family, address in (
+        (socket.AF_INET, ("127.0.0.1", 9)),
+        (socket.AF_INET, ("192.0.2.1", 9)),
+        (socket.AF_INET6, ("::1", 9)),
+    ):
         try:
             probe = socket.socket(family, socket.SOCK_DGRAM)
         except OSError:
@@ -543,12 +608,14 @@ def cut_off_network(methods: tuple[str, ...] = ("seccomp", "netns")) -> str:
         if network_is_unreachable():
             return method
         failures.append(f"{method}: the network was still reachable")
-    raise SparqlError("the SPARQL worker could not be cut off from the network, so no query runs ("
-                      + "; ".join(failures) + ")",
-                      hint="run kg on Linux x86_64 or aarch64 (seccomp), or allow unprivileged user namespaces")
+    raise SparqlError(
+        "the SPARQL worker could not be cut off from the network, so no query runs (" + "; ".join(failures) + ")",
+        hint="run kg on Linux x86_64 or aarch64 (seccomp), or allow unprivileged user namespaces",
+    )
 
 
 # --- The worker process ----------------------------------------------------------------------
+
 
 class QueryLimit(SparqlError):
     """A query passed a limit of the worker that runs it (memory), or no worker slot came free."""
@@ -575,8 +642,10 @@ def _term(term: Any) -> dict:
             out["datatype"] = term.datatype.value
         return out
     if isinstance(term, ox.Triple):
-        return {"type": "triple", "value": {"subject": _term(term.subject), "predicate": _term(term.predicate),
-                                            "object": _term(term.object)}}
+        return {
+            "type": "triple",
+            "value": {"subject": _term(term.subject), "predicate": _term(term.predicate), "object": _term(term.object)},
+        }
     raise TypeError(f"unexpected term {term!r}")  # pragma: no cover
 
 
@@ -591,9 +660,10 @@ def _term_bytes(term: Any) -> int:
 
 
 def _too_large(max_bytes: int) -> AnswerTooLarge:
-    return AnswerTooLarge(f"the answer passed the limit of {max_bytes:,} bytes and was stopped",
-                          hint="narrow the query (fewer or shorter values, a LIMIT) or raise sparql_max_bytes "
-                               "(KG_SPARQL_MAX_BYTES)")
+    return AnswerTooLarge(
+        f"the answer passed the limit of {max_bytes:,} bytes and was stopped",
+        hint="narrow the query (fewer or shorter values, a LIMIT) or raise sparql_max_bytes (KG_SPARQL_MAX_BYTES)",
+    )
 
 
 @dataclass(frozen=True)
@@ -624,24 +694,32 @@ def graph_iri(value: str, parameter: str) -> str:
     try:
         ox.NamedNode(value)
     except ValueError:
-        raise SparqlError(f"{parameter}={value!r} is not an absolute IRI", hint=f"give {parameter} a full IRI "
-                          "such as https://kg.example.org/graph, percent-encoded") from None
+        raise SparqlError(
+            f"{parameter}={value!r} is not an absolute IRI",
+            hint=f"give {parameter} a full IRI such as https://kg.example.org/graph, percent-encoded",
+        ) from None
     if not re.match(r"[A-Za-z][A-Za-z0-9+.\-]*:", value):
         raise SparqlError(f"{parameter}={value!r} is not an absolute IRI", hint="give it a scheme such as https:")
     return value
 
 
-def execute(store: ox.Store, text: str, params: dict[str, str] | None, max_rows: int,
-            max_bytes: int = 2**62, dataset: Dataset | None = None) -> dict:
+def execute(
+    store: ox.Store,
+    text: str,
+    params: dict[str, str] | None,
+    max_rows: int,
+    max_bytes: int = 2**62,
+    dataset: Dataset | None = None,
+) -> dict:
     """Run a checked query on an open store and return a plain, picklable result.
 
     Raises AnswerTooLarge once the values collected pass ``max_bytes``.
     """
     substitutions: dict[ox.Variable, ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple] = {
-        ox.Variable(name): ox.Literal(value) for name, value in (params or {}).items()}
+        ox.Variable(name): ox.Literal(value) for name, value in (params or {}).items()
+    }
     began = time.perf_counter()
-    answer = store.query(text, prefixes=PREFIXES, substitutions=substitutions,
-                         **(dataset or Dataset()).query_options())
+    answer = store.query(text, prefixes=PREFIXES, substitutions=substitutions, **(dataset or Dataset()).query_options())
     size = 0
     if isinstance(answer, ox.QueryBoolean):
         return {"kind": "ask", "boolean": bool(answer), "seconds": time.perf_counter() - began}
@@ -657,8 +735,7 @@ def execute(store: ox.Store, text: str, params: dict[str, str] | None, max_rows:
                 raise _too_large(max_bytes)
             triples.append(triple)
         data = serialize(triples, ox.RdfFormat.N_TRIPLES).decode("utf-8")
-        return {"kind": "graph", "ntriples": data, "truncated": truncated,
-                "seconds": time.perf_counter() - began}
+        return {"kind": "graph", "ntriples": data, "truncated": truncated, "seconds": time.perf_counter() - began}
     variables = [v.value for v in answer.variables]
     rows: list[dict[str, Any]] = []
     truncated = False
@@ -674,8 +751,13 @@ def execute(store: ox.Store, text: str, params: dict[str, str] | None, max_rows:
         if size > max_bytes:
             raise _too_large(max_bytes)
         rows.append(row)
-    return {"kind": "select", "variables": variables, "rows": rows, "truncated": truncated,
-            "seconds": time.perf_counter() - began}
+    return {
+        "kind": "select",
+        "variables": variables,
+        "rows": rows,
+        "truncated": truncated,
+        "seconds": time.perf_counter() - began,
+    }
 
 
 #: rdflib's parser recurses a few dozen frames per triple pattern and per nesting level; Python's
@@ -686,12 +768,22 @@ WORKER_RECURSION_LIMIT = 50_000
 #: killed the process, so queries run on a thread with room for everything a query can nest.
 WORKER_STACK_BYTES = 64 * 2**20
 
-_ERRORS = {"SparqlError": SparqlError, "QueryRefused": QueryRefused, "AnswerTooLarge": AnswerTooLarge,
-           "QueryLimit": QueryLimit}
+_ERRORS = {
+    "SparqlError": SparqlError,
+    "QueryRefused": QueryRefused,
+    "AnswerTooLarge": AnswerTooLarge,
+    "QueryLimit": QueryLimit,
+}
 
 
-def _answer(store: ox.Store, text: str, params: dict[str, str] | None, max_rows: int, max_bytes: int,
-            dataset: Dataset | None = None) -> tuple:
+def _answer(
+    store: ox.Store,
+    text: str,
+    params: dict[str, str] | None,
+    max_rows: int,
+    max_bytes: int,
+    dataset: Dataset | None = None,
+) -> tuple:
     try:
         check_query(text)
         return ("ok", execute(store, text, params, max_rows, max_bytes, dataset))
@@ -761,8 +853,9 @@ def _worker_main(conn, memory_mb: int | None = None) -> None:
 class _Worker:
     def __init__(self, context, memory_mb: int | None) -> None:
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=_worker_main, args=(child, memory_mb), daemon=True,
-                                       name="kg-sparql-worker")
+        self.process = context.Process(
+            target=_worker_main, args=(child, memory_mb), daemon=True, name="kg-sparql-worker"
+        )
         self.process.start()
         child.close()
 
@@ -824,8 +917,15 @@ class QueryPool:
     #: graph leaves its worker holding Oxigraph's caches (206 MiB at 10,000 posts).
     MAX_IDLE_RSS_MIB = 128
 
-    def __init__(self, keep: int = 1, *, slots: int | None = None, queue: int = 0, wait: float = 5.0,
-                 memory_mb: int | None = None) -> None:
+    def __init__(
+        self,
+        keep: int = 1,
+        *,
+        slots: int | None = None,
+        queue: int = 0,
+        wait: float = 5.0,
+        memory_mb: int | None = None,
+    ) -> None:
         # forkserver: forking a multi-threaded server process directly could copy held locks.
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(["kg.sparql"])
@@ -840,8 +940,7 @@ class QueryPool:
     def for_settings(cls, settings: Settings, *, server: bool = False) -> QueryPool:
         """Return a pool with the limits of ``settings`` (a server's also leave page threads free)."""
         slots, queue = server_capacity(settings) if server else (settings.sparql_slots, settings.sparql_queue)
-        return cls(slots=slots, queue=queue, wait=settings.sparql_queue_seconds,
-                   memory_mb=settings.sparql_memory_mb)
+        return cls(slots=slots, queue=queue, wait=settings.sparql_queue_seconds, memory_mb=settings.sparql_memory_mb)
 
     def _enter(self) -> None:
         with self._free:
@@ -849,19 +948,22 @@ class QueryPool:
                 self._running += 1
                 return
             if self._waiting >= self.queue:
-                raise QueryLimit(f"all {self.slots} SPARQL query slots are busy and {self._waiting} "
-                                 "more queries wait already",
-                                 hint="try again in a moment; the server's sparql_slots and sparql_queue "
-                                      "(KG_SPARQL_SLOTS, KG_SPARQL_QUEUE) set how many run and wait")
+                raise QueryLimit(
+                    f"all {self.slots} SPARQL query slots are busy and {self._waiting} more queries wait already",
+                    hint="try again in a moment; the server's sparql_slots and sparql_queue "
+                    "(KG_SPARQL_SLOTS, KG_SPARQL_QUEUE) set how many run and wait",
+                )
             self._waiting += 1
             try:
                 deadline = time.monotonic() + self.wait
                 while self._running >= self.slots:
                     left = deadline - time.monotonic()
                     if left <= 0:
-                        raise QueryLimit(f"no SPARQL query slot came free within {self.wait:g} s",
-                                         hint="try again in a moment, or raise sparql_queue_seconds "
-                                              "(KG_SPARQL_QUEUE_SECONDS) or sparql_slots")
+                        raise QueryLimit(
+                            f"no SPARQL query slot came free within {self.wait:g} s",
+                            hint="try again in a moment, or raise sparql_queue_seconds "
+                            "(KG_SPARQL_QUEUE_SECONDS) or sparql_slots",
+                        )
                     self._free.wait(left)
                 self._running += 1
             finally:
@@ -896,8 +998,16 @@ class QueryPool:
         with self._lock:
             return [w.process.pid for w in self._idle if w.process.pid]
 
-    def run(self, path: str, text: str, params: dict[str, str] | None, max_rows: int,
-            timeout: float, max_bytes: int = 2**62, dataset: Dataset | None = None) -> dict:
+    def run(
+        self,
+        path: str,
+        text: str,
+        params: dict[str, str] | None,
+        max_rows: int,
+        timeout: float,
+        max_bytes: int = 2**62,
+        dataset: Dataset | None = None,
+    ) -> dict:
         """Check and run a query in a worker; raise QueryTimeout if it passes ``timeout`` seconds."""
         self._enter()
         try:
@@ -910,14 +1020,26 @@ class QueryPool:
         code = worker.process.exitcode
         if code == -signal.SIGABRT or self.memory_mb is None:
             limit = f"its memory limit of {self.memory_mb} MB" if self.memory_mb else "the memory available"
-            return QueryLimit(f"the query needed more than {limit} and was stopped",
-                              hint="narrow the query (fewer patterns joined, a LIMIT, shorter strings) "
-                                   "or raise sparql_memory_mb (KG_SPARQL_MEMORY_MB)")
-        return QueryLimit(f"the query worker stopped unexpectedly (exit status {code})",
-                          hint="narrow the query; if it recurs, report the query")
+            return QueryLimit(
+                f"the query needed more than {limit} and was stopped",
+                hint="narrow the query (fewer patterns joined, a LIMIT, shorter strings) "
+                "or raise sparql_memory_mb (KG_SPARQL_MEMORY_MB)",
+            )
+        return QueryLimit(
+            f"the query worker stopped unexpectedly (exit status {code})",
+            hint="narrow the query; if it recurs, report the query",
+        )
 
-    def _run(self, path: str, text: str, params: dict[str, str] | None, max_rows: int,
-             timeout: float, max_bytes: int, dataset: Dataset | None) -> dict:
+    def _run(
+        self,
+        path: str,
+        text: str,
+        params: dict[str, str] | None,
+        max_rows: int,
+        timeout: float,
+        max_bytes: int,
+        dataset: Dataset | None,
+    ) -> dict:
         worker = self._acquire()
         try:
             worker.conn.send((path, text, params, max_rows, max_bytes, dataset))
@@ -925,15 +1047,18 @@ class QueryPool:
             # took long enough that quick queries were stopped as if they were runaways.
             if not worker.conn.poll(max(timeout, STARTUP_SECONDS)):
                 worker.kill()
-                raise QueryTimeout(f"no query worker could start within {max(timeout, STARTUP_SECONDS):g} s",
-                                   hint="the server is overloaded; try again in a moment")
+                raise QueryTimeout(
+                    f"no query worker could start within {max(timeout, STARTUP_SECONDS):g} s",
+                    hint="the server is overloaded; try again in a moment",
+                )
             reply = worker.conn.recv()
             if reply[0] == "started":
                 if not worker.conn.poll(timeout):
                     worker.kill()
-                    raise QueryTimeout(f"the query ran past its time limit of {timeout:g} s and was stopped",
-                                       hint="narrow it (more specific patterns, a LIMIT) or raise sparql_timeout "
-                                            "(KG_SPARQL_TIMEOUT)")
+                    raise QueryTimeout(
+                        f"the query ran past its time limit of {timeout:g} s and was stopped",
+                        hint="narrow it (more specific patterns, a LIMIT) or raise sparql_timeout (KG_SPARQL_TIMEOUT)",
+                    )
                 reply = worker.conn.recv()
         except (EOFError, BrokenPipeError, ConnectionResetError):
             raise self._died(worker) from None
@@ -971,9 +1096,16 @@ def default_pool(settings: Settings | None = None) -> QueryPool:
         return _default_pool
 
 
-def run_query(settings: Settings, text: str, *, timeout: float | None = None, max_rows: int | None = None,
-              params: dict[str, str] | None = None, pool: QueryPool | None = None,
-              dataset: Dataset | None = None) -> QueryResult:
+def run_query(
+    settings: Settings,
+    text: str,
+    *,
+    timeout: float | None = None,
+    max_rows: int | None = None,
+    params: dict[str, str] | None = None,
+    pool: QueryPool | None = None,
+    dataset: Dataset | None = None,
+) -> QueryResult:
     """Run a read-only SPARQL query on the built graph and return its result.
 
     Our prefixes are pre-declared. ``params`` binds variables to string literals (so ``?key``
@@ -985,14 +1117,19 @@ def run_query(settings: Settings, text: str, *, timeout: float | None = None, ma
     dataset names another base.
     """
     if dataset is None or dataset.base_iri is None:
-        dataset = Dataset(dataset.default_graphs if dataset else None, dataset.named_graphs if dataset else None,
-                          settings.base_iri)
+        dataset = Dataset(
+            dataset.default_graphs if dataset else None, dataset.named_graphs if dataset else None, settings.base_iri
+        )
     if len(text) > settings.max_query_chars:
-        raise SparqlError(f"the query is {len(text)} characters long; the limit is {settings.max_query_chars}",
-                          hint="shorten it or raise max_query_chars (KG_MAX_QUERY_CHARS)")
+        raise SparqlError(
+            f"the query is {len(text)} characters long; the limit is {settings.max_query_chars}",
+            hint="shorten it or raise max_query_chars (KG_MAX_QUERY_CHARS)",
+        )
     if re.search(r"[\ud800-\udfff]", text):
-        raise SparqlError("the query holds a lone surrogate code point, which is not Unicode text",
-                          hint="send the query as UTF-8; write such characters as \\u escapes")
+        raise SparqlError(
+            "the query holds a lone surrogate code point, which is not Unicode text",
+            hint="send the query as UTF-8; write such characters as \\u escapes",
+        )
     text = normalise_query(text)
     for name in params or {}:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
@@ -1001,16 +1138,22 @@ def run_query(settings: Settings, text: str, *, timeout: float | None = None, ma
     timeout = settings.sparql_timeout if timeout is None else timeout
     max_rows = settings.sparql_max_rows if max_rows is None else max_rows
     began = time.perf_counter()
-    payload = (pool or default_pool(settings)).run(path, text, params, max_rows, timeout, settings.sparql_max_bytes,
-                                                   dataset)
+    payload = (pool or default_pool(settings)).run(
+        path, text, params, max_rows, timeout, settings.sparql_max_bytes, dataset
+    )
     return QueryResult(
-        kind=payload["kind"], variables=payload.get("variables", []), rows=payload.get("rows", []),
-        boolean=payload.get("boolean"), ntriples=payload.get("ntriples", ""),
-        truncated=payload.get("truncated", False), seconds=round(time.perf_counter() - began, 4),
+        kind=payload["kind"],
+        variables=payload.get("variables", []),
+        rows=payload.get("rows", []),
+        boolean=payload.get("boolean"),
+        ntriples=payload.get("ntriples", ""),
+        truncated=payload.get("truncated", False),
+        seconds=round(time.perf_counter() - began, 4),
     )
 
 
 # --- Named queries ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class NamedQuery:
@@ -1023,8 +1166,12 @@ class NamedQuery:
     path: Path
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "description": self.description,
-                "params": [{"name": n, "description": d} for n, d in self.params], "path": str(self.path)}
+        return {
+            "name": self.name,
+            "description": self.description,
+            "params": [{"name": n, "description": d} for n, d in self.params],
+            "path": str(self.path),
+        }
 
 
 def _read_named(path: Path) -> NamedQuery:
@@ -1056,14 +1203,17 @@ def named_query(settings: Settings, name: str) -> NamedQuery:
         return _read_named(path)
     names = [q.name for q in list_named_queries(settings)]
     close = closest(name, names, n=3, cutoff=0.4)
-    raise NotFound(f"no named query {name!r}",
-                   hint=("did you mean " + ", ".join(close) + "? " if close else "")
-                   + "`kg sparql --list` shows them all", suggestions=close)
+    raise NotFound(
+        f"no named query {name!r}",
+        hint=("did you mean " + ", ".join(close) + "? " if close else "") + "`kg sparql --list` shows them all",
+        suggestions=close,
+    )
 
 
 def _sparql_string(value: str) -> str:
-    escaped = (value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-               .replace("\r", "\\r").replace("\t", "\\t"))
+    escaped = (
+        value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    )
     return f'"{escaped}"'
 
 
@@ -1087,12 +1237,19 @@ def bind_values(text: str, params: dict[str, str]) -> str:
     masked = re.sub(r"(?m)^[ \t]*#.*$", lambda m: " " * len(m.group()), text)
     match = _OUTER_WHERE.search(masked)
     if match is None:
-        raise SparqlError("the query has no WHERE { ... } to bind its parameters in",
-                          hint="write the query as SELECT ... WHERE { ... }")
+        raise SparqlError(
+            "the query has no WHERE { ... } to bind its parameters in",
+            hint="write the query as SELECT ... WHERE { ... }",
+        )
     names = sorted(params)
-    block = (" VALUES (" + " ".join(f"?{n}" for n in names) + ") { ("
-             + " ".join(_sparql_string(params[n]) for n in names) + ") }")
-    return text[:match.end()] + block + text[match.end():]
+    block = (
+        " VALUES ("
+        + " ".join(f"?{n}" for n in names)
+        + ") { ("
+        + " ".join(_sparql_string(params[n]) for n in names)
+        + ") }"
+    )
+    return text[: match.end()] + block + text[match.end() :]
 
 
 def run_named(settings: Settings, name: str, params: dict[str, str] | None = None, **options: Any) -> QueryResult:
@@ -1101,6 +1258,8 @@ def run_named(settings: Settings, name: str, params: dict[str, str] | None = Non
     declared = {n for n, _ in query.params}
     unknown = sorted(set(params or {}) - declared)
     if unknown:
-        raise SparqlError(f"named query {name} has no parameter {', '.join(unknown)}",
-                          hint="its parameters: " + (", ".join(sorted(declared)) or "none"))
+        raise SparqlError(
+            f"named query {name} has no parameter {', '.join(unknown)}",
+            hint="its parameters: " + (", ".join(sorted(declared)) or "none"),
+        )
     return run_query(settings, bind_values(query.text, params or {}), **options)

@@ -13,19 +13,57 @@ from functools import lru_cache
 # American -ize/-yze spellings map to the British forms the field writes (one term for
 # "personalization" and "personalisation"); words that end in -ize in both spellings are kept.
 _IZE = re.compile(r"(?<=\w\w)(i|y)z(e|es|ed|ing|er|ers|ation|ations|ational|ationally)$")
-_IZE_KEEP = frozenset({
-    "size", "sizes", "sized", "sizing", "prize", "prizes", "seize", "seizes", "seized", "seizing",
-    "maize", "capsize", "downsize", "downsized", "downsizing", "oversize", "oversized", "resize",
-    "resized", "citizen", "citizens", "bronze", "baize", "assize", "assizes", "outsize",
-})
+_IZE_KEEP = frozenset(
+    {
+        "size",
+        "sizes",
+        "sized",
+        "sizing",
+        "prize",
+        "prizes",
+        "seize",
+        "seizes",
+        "seized",
+        "seizing",
+        "maize",
+        "capsize",
+        "downsize",
+        "downsized",
+        "downsizing",
+        "oversize",
+        "oversized",
+        "resize",
+        "resized",
+        "citizen",
+        "citizens",
+        "bronze",
+        "baize",
+        "assize",
+        "assizes",
+        "outsize",
+    }
+)
 # Word endings whose American spelling differs other than by -ize; an ending, so that a compound
 # written solid ("personcentered", the joined form of "person-centered") folds as its parts do.
 _US_TO_UK = {
-    "behavior": "behaviour", "behaviors": "behaviours", "behavioral": "behavioural",
-    "favor": "favour", "favorable": "favourable", "labor": "labour", "center": "centre",
-    "centers": "centres", "centered": "centred", "program": "programme", "programs": "programmes",
-    "pediatric": "paediatric", "counseling": "counselling", "modeling": "modelling",
-    "enroll": "enrol", "fulfill": "fulfil", "judgment": "judgement", "color": "colour",
+    "behavior": "behaviour",
+    "behaviors": "behaviours",
+    "behavioral": "behavioural",
+    "favor": "favour",
+    "favorable": "favourable",
+    "labor": "labour",
+    "center": "centre",
+    "centers": "centres",
+    "centered": "centred",
+    "program": "programme",
+    "programs": "programmes",
+    "pediatric": "paediatric",
+    "counseling": "counselling",
+    "modeling": "modelling",
+    "enroll": "enrol",
+    "fulfill": "fulfil",
+    "judgment": "judgement",
+    "color": "colour",
 }
 _US_ENDING = re.compile("(" + "|".join(sorted(_US_TO_UK, key=len, reverse=True)) + ")$")
 

@@ -29,8 +29,28 @@ from rdflib.namespace import (
 from .errors import KGError
 
 __all__ = [
-    "BIBO", "C4O", "CITO", "CO", "DCTERMS", "DOCO", "FABIO", "FOAF", "KG", "OA", "ORG", "OWL",
-    "PREFIXES", "PROV", "RDF", "RDFS", "SH", "SKOS", "XSD", "bind_prefixes", "read_turtle", "sparql_prologue",
+    "BIBO",
+    "C4O",
+    "CITO",
+    "CO",
+    "DCTERMS",
+    "DOCO",
+    "FABIO",
+    "FOAF",
+    "KG",
+    "OA",
+    "ORG",
+    "OWL",
+    "PREFIXES",
+    "PROV",
+    "RDF",
+    "RDFS",
+    "SH",
+    "SKOS",
+    "XSD",
+    "bind_prefixes",
+    "read_turtle",
+    "sparql_prologue",
 ]
 
 
@@ -221,6 +241,7 @@ def read_turtle(path: Path, error: type[KGError], what: str, restore: str) -> Gr
     except FileNotFoundError:
         raise error(f"{what} {path} does not exist", hint=f"restore {restore} or set ontology_dir") from None
     except (ParserError, SyntaxError, ValueError) as exc:
-        raise error(f"{what} {path} is not valid Turtle: {exc}",
-                    hint="fix the file; its header states the conventions") from None
+        raise error(
+            f"{what} {path} is not valid Turtle: {exc}", hint="fix the file; its header states the conventions"
+        ) from None
     return graph

@@ -36,8 +36,12 @@ class KGGroup(click.Group):
 
 
 @click.group(cls=KGGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--config", type=click.Path(dir_okay=False), default=None,
-              help="TOML settings file (default: $KG_CONFIG, else kg.toml in the checkout).")
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="TOML settings file (default: $KG_CONFIG, else kg.toml in the checkout).",
+)
 @click.version_option(__version__, prog_name="kg")
 @click.pass_context
 def main(ctx: click.Context, config: str | None) -> None:

@@ -24,8 +24,9 @@ def progress_bar(items: Iterable[T], label: str = "", total: int | None = None) 
 
 
 def _bar(items: Iterable[T], label: str, total: int | None) -> Iterable[T]:
-    with click.progressbar(items, length=total, label=label.ljust(22), file=sys.stderr,
-                           show_pos=True, show_eta=True) as bar:
+    with click.progressbar(
+        items, length=total, label=label.ljust(22), file=sys.stderr, show_pos=True, show_eta=True
+    ) as bar:
         yield from bar
 
 
@@ -36,16 +37,26 @@ def corpus_group() -> None:
 
 @corpus_group.command("import", cls=ShowsPlaces, uses=("corpus_dir", "posts_dir"))
 @click.argument("dumps", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--overrides", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Reviewed title overrides (default: split-overrides.yaml in the corpus_dir setting, "
-                   "KG_CORPUS_DIR, else corpus/).")
-@click.option("--posts", "posts_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder to write post files into (default: posts/ in the corpus_dir setting, "
-                   "KG_CORPUS_DIR, else corpus/posts).")
+@click.option(
+    "--overrides",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Reviewed title overrides (default: split-overrides.yaml in the corpus_dir setting, "
+    "KG_CORPUS_DIR, else corpus/).",
+)
+@click.option(
+    "--posts",
+    "posts_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder to write post files into (default: posts/ in the corpus_dir setting, "
+    "KG_CORPUS_DIR, else corpus/posts).",
+)
 @click.option("--dry-run", is_flag=True, help="Split and report, but write nothing.")
 @click.pass_context
-def corpus_import(ctx: click.Context, dumps: tuple[Path, ...], overrides: Path | None,
-                  posts_dir: Path | None, dry_run: bool) -> None:
+def corpus_import(
+    ctx: click.Context, dumps: tuple[Path, ...], overrides: Path | None, posts_dir: Path | None, dry_run: bool
+) -> None:
     """Split raw dumps into one Markdown post file per unique post.
 
     Posts repeated across dumps become one file that lists every dump and line range it was
@@ -64,8 +75,10 @@ def corpus_import(ctx: click.Context, dumps: tuple[Path, ...], overrides: Path |
     target = posts_dir or settings.posts_dir
     if not dry_run:
         report = corpus_mod.write_posts(result.posts, target)
-        click.echo(f"{len(result.posts)} posts from {result.occurrences} occurrences in {len(dumps)} dumps: "
-                   f"{len(report.written)} written, {len(report.unchanged)} unchanged in {target}")
+        click.echo(
+            f"{len(result.posts)} posts from {result.occurrences} occurrences in {len(dumps)} dumps: "
+            f"{len(report.written)} written, {len(report.unchanged)} unchanged in {target}"
+        )
     else:
         click.echo(f"{len(result.posts)} posts from {result.occurrences} occurrences in {len(dumps)} dumps (dry run)")
         for post in result.posts:
@@ -76,8 +89,11 @@ def corpus_import(ctx: click.Context, dumps: tuple[Path, ...], overrides: Path |
             for item in result.review:
                 click.echo(f"  {item.dump}:{item.line}: {item.text!r}: {item.reason}")
     if result.review and not dry_run:
-        click.echo(f"{len(result.review)} boundaries were decided without a clear cue: "
-                   "list them with `kg corpus import --dry-run`", err=True)
+        click.echo(
+            f"{len(result.review)} boundaries were decided without a clear cue: "
+            "list them with `kg corpus import --dry-run`",
+            err=True,
+        )
     for failure in result.failures:
         click.echo(f"Error: {failure.item}: {failure.message}", err=True)
     if result.failures:
@@ -86,8 +102,7 @@ def corpus_import(ctx: click.Context, dumps: tuple[Path, ...], overrides: Path |
 
 @click.command("build", cls=ShowsPlaces, uses=("corpus_dir", "references_file", "ontology_dir", "data_dir"))
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-@click.option("--full", is_flag=True,
-              help="Derive and write everything again, ignoring what the last build left.")
+@click.option("--full", is_flag=True, help="Derive and write everything again, ignoring what the last build left.")
 @with_settings
 def build_command(settings, as_json: bool, full: bool) -> None:
     """Build the knowledge graph and search index from the corpus into the data directory.

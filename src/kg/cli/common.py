@@ -47,8 +47,10 @@ class ShowsPlaces(click.Command):
             formatter.write_paragraph()
             formatter.write_text(f"(the settings cannot be read: {exc})")
             return
-        rows = [(what, str(getattr(settings, attr)), moved_by)
-                for what, attr, moved_by in (PLACES[name] for name in self.uses)]
+        rows = [
+            (what, str(getattr(settings, attr)), moved_by)
+            for what, attr, moved_by in (PLACES[name] for name in self.uses)
+        ]
         width = max(len(what) for what, _, _ in rows)
         with formatter.section("Uses, with the current settings [moved by]"):
             for what, path, moved_by in rows:  # unwrapped: a path broken across lines cannot be copied
@@ -65,9 +67,14 @@ def settings_from(ctx: click.Context, **overrides: Any) -> Settings:
 def with_settings(func: Callable) -> Callable:
     """Add ``--data DIR`` to a command and pass it the resolved Settings as first argument."""
 
-    @click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-                  help="Data directory of the build: graph store, search index, build state (default: the "
-                       "data_dir setting, KG_DATA_DIR, else data/ in the checkout).")
+    @click.option(
+        "--data",
+        "data_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Data directory of the build: graph store, search index, build state (default: the "
+        "data_dir setting, KG_DATA_DIR, else data/ in the checkout).",
+    )
     @click.pass_context
     @functools.wraps(func)
     def wrapper(ctx: click.Context, data_dir: Path | None, *args: Any, **kwargs: Any):

@@ -30,20 +30,52 @@ def _params(values: tuple[str, ...]) -> dict[str, str]:
 
 @click.command("sparql", cls=ShowsPlaces, uses=("data_dir", "ontology_dir"))
 @click.argument("query", required=False)
-@click.option("--name", "-n", default=None,
-              help="Run a named query of queries/ in the ontology_dir setting, KG_ONTOLOGY_DIR (see --list).")
-@click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
-              help="Bind a query variable to a string, e.g. --param key=DH2011b (repeatable).")
-@click.option("--format", "-f", "fmt", type=click.Choice(_QUERY_FORMATS), default=None,
-              help="Output format [default: table, or turtle for CONSTRUCT/DESCRIBE].")
+@click.option(
+    "--name",
+    "-n",
+    default=None,
+    help="Run a named query of queries/ in the ontology_dir setting, KG_ONTOLOGY_DIR (see --list).",
+)
+@click.option(
+    "--param",
+    "-p",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Bind a query variable to a string, e.g. --param key=DH2011b (repeatable).",
+)
+@click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(_QUERY_FORMATS),
+    default=None,
+    help="Output format [default: table, or turtle for CONSTRUCT/DESCRIBE].",
+)
 @click.option("--list", "list_queries", is_flag=True, help="List the named queries and their parameters.")
-@click.option("--timeout", type=click.FloatRange(0, min_open=True), default=None,
-              help="Seconds before the query is stopped (default: the sparql_timeout setting, KG_SPARQL_TIMEOUT).")
-@click.option("--max-rows", type=click.IntRange(1), default=None,
-              help="Most rows to return (default: the sparql_max_rows setting, KG_SPARQL_MAX_ROWS).")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0, min_open=True),
+    default=None,
+    help="Seconds before the query is stopped (default: the sparql_timeout setting, KG_SPARQL_TIMEOUT).",
+)
+@click.option(
+    "--max-rows",
+    type=click.IntRange(1),
+    default=None,
+    help="Most rows to return (default: the sparql_max_rows setting, KG_SPARQL_MAX_ROWS).",
+)
 @with_settings
-def sparql_command(settings, query: str | None, name: str | None, params: tuple[str, ...], fmt: str | None,
-                   list_queries: bool, timeout: float | None, max_rows: int | None) -> None:
+def sparql_command(
+    settings,
+    query: str | None,
+    name: str | None,
+    params: tuple[str, ...],
+    fmt: str | None,
+    list_queries: bool,
+    timeout: float | None,
+    max_rows: int | None,
+) -> None:
     """Run a read-only SPARQL query on the graph built in the data directory (--data, KG_DATA_DIR).
 
     QUERY is SPARQL text or a .rq file; kg:, cito:, c4o:, fabio:, bibo:, oa:, prov:, dcterms:,
@@ -78,11 +110,13 @@ def sparql_command(settings, query: str | None, name: str | None, params: tuple[
             try:
                 text = path.read_text(encoding="utf-8")
             except UnicodeDecodeError as exc:
-                raise SparqlError(f"{path} is not UTF-8 text (byte {exc.start})",
-                                  hint="save the query file as UTF-8") from None
+                raise SparqlError(
+                    f"{path} is not UTF-8 text (byte {exc.start})", hint="save the query file as UTF-8"
+                ) from None
             except OSError as exc:
-                raise SparqlError(f"cannot read the query file {path}: {exc.strerror}",
-                                  hint="check the path and its permissions") from None
+                raise SparqlError(
+                    f"cannot read the query file {path}: {exc.strerror}", hint="check the path and its permissions"
+                ) from None
         result = sparql.run_query(settings, text, params=_params(params) or None, **options)
     fmt = fmt or ("turtle" if result.kind == "graph" else "table")
     click.echo(result.serialize(fmt), nl=False)
@@ -91,10 +125,22 @@ def sparql_command(settings, query: str | None, name: str | None, params: tuple[
 
 
 @click.command("export", cls=ShowsPlaces, uses=("data_dir",))
-@click.option("--format", "-f", "fmt", type=click.Choice(["turtle", "nt", "jsonld"]), default="turtle",
-              show_default=True, help="RDF serialisation.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write to this file instead of standard output.")
+@click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(["turtle", "nt", "jsonld"]),
+    default="turtle",
+    show_default=True,
+    help="RDF serialisation.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file instead of standard output.",
+)
 @with_settings
 def export_command(settings, fmt: str, output: Path | None) -> None:
     """Write the whole graph of the build in the data directory (--data, KG_DATA_DIR) as Turtle, N-Triples or JSON-LD.
@@ -112,9 +158,13 @@ def export_command(settings, fmt: str, output: Path | None) -> None:
 
 @click.command("cite", cls=ShowsPlaces, uses=("data_dir",))
 @click.argument("query")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print the lookup as JSON: {query, key, locator, reference, lookup, sources, citations...}, "
-                   "the answer of /api/cite.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the lookup as JSON: {query, key, locator, reference, lookup, sources, citations...}, "
+    "the answer of /api/cite.",
+)
 @with_settings
 def cite_command(settings, query: str, as_json: bool) -> None:
     """Show a source and every claim that cites it, grouped by post, with locators.
@@ -140,8 +190,11 @@ def cite_command(settings, query: str, as_json: bool) -> None:
             for choice in entry["choices"]:
                 click.echo(f"  {choice['key']}  {choice['title'] or ''} ({choice['year'] or 'n.d.'})")
         elif entry["status"] == "unknown":
-            click.echo(f"{entry['text']}: {entry['reason']}"
-                       + (f" (closest: {', '.join(entry['candidates'])})" if entry["candidates"] else ""), err=True)
+            click.echo(
+                f"{entry['text']}: {entry['reason']}"
+                + (f" (closest: {', '.join(entry['candidates'])})" if entry["candidates"] else ""),
+                err=True,
+            )
     for number, source in enumerate(found["sources"]):
         if number:
             click.echo("\n" + "-" * 40)
@@ -156,10 +209,18 @@ def _echo_source(source: catalog.Source) -> None:
     click.echo(source["bibtex"] or "")
     count = source["times_cited"]
     # Citations at the page, not claims (Source.at_locator): a claim may cite the page twice.
-    at_page = sum(1 for citing in source["citing"] for claim in citing["claims"] for c in claim["citations"]
-                  if catalog.cites_page(c["locator"], locator or ""))
-    click.echo(f"Cited {count} time{'s' if count != 1 else ''}"
-               + (f"; {at_page} at p. {locator} (starred)" if locator else "") + ":")
+    at_page = sum(
+        1
+        for citing in source["citing"]
+        for claim in citing["claims"]
+        for c in claim["citations"]
+        if catalog.cites_page(c["locator"], locator or "")
+    )
+    click.echo(
+        f"Cited {count} time{'s' if count != 1 else ''}"
+        + (f"; {at_page} at p. {locator} (starred)" if locator else "")
+        + ":"
+    )
     for citing in source["citing"]:
         click.echo(f"\n  {citing['post']['title']}  [{citing['post']['id']}]")
         for claim in citing["claims"]:
@@ -171,8 +232,12 @@ def _echo_source(source: catalog.Source) -> None:
 
 
 @refs_group.command("check", cls=ShowsPlaces, uses=("data_dir", "references_file"))
-@click.option("--json", "as_json", is_flag=True,
-              help="Print {unresolved, unreadable, never_cited, problems} as JSON (/api/audit's answer, with problems).")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print {unresolved, unreadable, never_cited, problems} as JSON (/api/audit's answer, with problems).",
+)
 @click.option("--strict", is_flag=True, help="Exit 1 if anything is found.")
 @with_settings
 def refs_check_command(settings, as_json: bool, strict: bool) -> None:
@@ -203,8 +268,9 @@ def refs_check_command(settings, as_json: bool, strict: bool) -> None:
             click.echo(f"  [{item['kind']}] {item['message']}")
     found = len(report["unresolved"]) + len(report["unreadable"]) + len(report["never_cited"]) + len(report["problems"])
     if strict and found:
-        raise KGError(f"the reference audit found {found} issue{'s' if found != 1 else ''}",
-                      hint="fix them, or drop --strict")
+        raise KGError(
+            f"the reference audit found {found} issue{'s' if found != 1 else ''}", hint="fix them, or drop --strict"
+        )
 
 
 COMMANDS = [sparql_command, export_command, cite_command]

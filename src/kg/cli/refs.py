@@ -13,16 +13,24 @@ from ..errors import KGError, ReferencesError
 from ..files import atomic_write
 from .common import ShowsPlaces, echo_json, settings_from, with_settings
 
-_LIBRARY_HELP = ("Reference library to read and write (default: references.bib in the corpus folder, "
-                 "the corpus_dir setting, KG_CORPUS_DIR).")
+_LIBRARY_HELP = (
+    "Reference library to read and write (default: references.bib in the corpus folder, "
+    "the corpus_dir setting, KG_CORPUS_DIR)."
+)
 
 
 def _merge_json(report: refs_mod.MergeReport) -> dict:
-    return {"added": report.added, "filled": report.filled, "replaced": report.replaced,
-            "unchanged": report.unchanged,
-            "conflicts": [{"key": c.key, "field": c.field, "library": c.library_value,
-                           "incoming": c.incoming_value} for c in report.conflicts],
-            "duplicates": [{"incoming": new, "existing": old} for new, old in report.duplicates]}
+    return {
+        "added": report.added,
+        "filled": report.filled,
+        "replaced": report.replaced,
+        "unchanged": report.unchanged,
+        "conflicts": [
+            {"key": c.key, "field": c.field, "library": c.library_value, "incoming": c.incoming_value}
+            for c in report.conflicts
+        ],
+        "duplicates": [{"incoming": new, "existing": old} for new, old in report.duplicates],
+    }
 
 
 @click.group("refs")
@@ -35,14 +43,20 @@ def refs_group() -> None:
 
 
 @refs_group.command("extract", cls=ShowsPlaces, uses=("posts_dir", "references_file"))
-@click.option("--posts", "posts_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder of post files to read (default: posts/ in the corpus_dir setting, KG_CORPUS_DIR).")
+@click.option(
+    "--posts",
+    "posts_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of post files to read (default: posts/ in the corpus_dir setting, KG_CORPUS_DIR).",
+)
 @click.option("--library", type=click.Path(dir_okay=False, path_type=Path), default=None, help=_LIBRARY_HELP)
 @click.option("--replace", is_flag=True, help="Overwrite entries whose fields differ (default: keep the library's).")
 @click.option("--json", "as_json", is_flag=True, help="Print the merge report as JSON.")
 @click.pass_context
-def refs_extract(ctx: click.Context, posts_dir: Path | None, library: Path | None, replace: bool,
-                 as_json: bool) -> None:
+def refs_extract(
+    ctx: click.Context, posts_dir: Path | None, library: Path | None, replace: bool, as_json: bool
+) -> None:
     """Parse the bibliography posts and merge their references into the library.
 
     One entry per listed reference; fields already in the library are never overwritten (unless
@@ -64,16 +78,23 @@ def refs_extract(ctx: click.Context, posts_dir: Path | None, library: Path | Non
 
 @refs_group.command("import", cls=ShowsPlaces, uses=("references_file",))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["bibtex", "csl-json", "ris", "reflist"]), default=None,
-              help="The file's format (default: from its extension .bib/.json/.ris/.txt, else its content).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["bibtex", "csl-json", "ris", "reflist"]),
+    default=None,
+    help="The file's format (default: from its extension .bib/.json/.ris/.txt, else its content).",
+)
 @click.option("--library", type=click.Path(dir_okay=False, path_type=Path), default=None, help=_LIBRARY_HELP)
-@click.option("--replace", is_flag=True,
-              help="Let an incoming entry replace an existing one with the same key and other content.")
+@click.option(
+    "--replace", is_flag=True, help="Let an incoming entry replace an existing one with the same key and other content."
+)
 @click.option("--strict", is_flag=True, help="Exit 1 if any entry was skipped, conflicted or duplicated.")
 @click.option("--json", "as_json", is_flag=True, help="Print the import report as JSON.")
 @click.pass_context
-def refs_import(ctx: click.Context, file: Path, fmt: str | None, library: Path | None, replace: bool,
-                strict: bool, as_json: bool) -> None:
+def refs_import(
+    ctx: click.Context, file: Path, fmt: str | None, library: Path | None, replace: bool, strict: bool, as_json: bool
+) -> None:
     """Merge a reference manager's export into the library; the library file is replaced atomically.
 
     FILE is BibTeX (.bib), CSL-JSON (.json: Zotero's or Mendeley's "CSL JSON" export), RIS
@@ -90,18 +111,26 @@ def refs_import(ctx: click.Context, file: Path, fmt: str | None, library: Path |
     settings = settings_from(ctx)
     report = refs_mod.import_references(file, library or settings.references_file, replace=replace, format=fmt)
     if as_json:
-        echo_json({"source": report.source, "format": report.format, "library": report.library_path,
-                   "written": report.written,
-                   "skipped": [{"where": f.item, "message": f.message} for f in report.failures],
-                   "notes": report.notes,
-                   "renamed": [{"made": old, "given": new} for old, new in report.renamed],
-                   **_merge_json(report.merge)})
+        echo_json(
+            {
+                "source": report.source,
+                "format": report.format,
+                "library": report.library_path,
+                "written": report.written,
+                "skipped": [{"where": f.item, "message": f.message} for f in report.failures],
+                "notes": report.notes,
+                "renamed": [{"made": old, "given": new} for old, new in report.renamed],
+                **_merge_json(report.merge),
+            }
+        )
     else:
         click.echo(report.summary())
     if strict and (report.failures or report.merge.conflicts or report.merge.duplicates):
-        raise ReferencesError(f"{file} did not import cleanly: {len(report.failures)} skipped, "
-                              f"{len(report.merge.conflicts)} conflicts, {len(report.merge.duplicates)} duplicates",
-                              hint="fix the entries listed above, or drop --strict")
+        raise ReferencesError(
+            f"{file} did not import cleanly: {len(report.failures)} skipped, "
+            f"{len(report.merge.conflicts)} conflicts, {len(report.merge.duplicates)} duplicates",
+            hint="fix the entries listed above, or drop --strict",
+        )
 
 
 def _build_library(settings, library: Path | None, data_given: bool):
@@ -122,17 +151,42 @@ def _build_library(settings, library: Path | None, data_given: bool):
 @click.command("bibtex", cls=ShowsPlaces, uses=("data_dir", "references_file"))
 @click.argument("keys", nargs=-1)
 @click.option("--post", default=None, help="Only the sources the post with this id cites.")
-@click.option("--concept", default=None, help="Only the sources of claims about this concept (id), narrower ones included.")
+@click.option(
+    "--concept", default=None, help="Only the sources of claims about this concept (id), narrower ones included."
+)
 @click.option("--query", default=None, help="Only the sources cited by every claim a search finds (all pages).")
-@click.option("--format", "fmt", type=click.Choice(["bibtex", "csl-json"]), default="bibtex", show_default=True,
-              help="BibTeX for LaTeX (biber or bibtex), or CSL-JSON for Zotero and pandoc.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write to this file instead of standard output.")
-@click.option("--library", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Export from this .bib file instead of the build's library.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["bibtex", "csl-json"]),
+    default="bibtex",
+    show_default=True,
+    help="BibTeX for LaTeX (biber or bibtex), or CSL-JSON for Zotero and pandoc.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file instead of standard output.",
+)
+@click.option(
+    "--library",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Export from this .bib file instead of the build's library.",
+)
 @with_settings
-def bibtex(settings, keys: tuple[str, ...], post: str | None, concept: str | None, query: str | None,
-           fmt: str, output: Path | None, library: Path | None) -> None:
+def bibtex(
+    settings,
+    keys: tuple[str, ...],
+    post: str | None,
+    concept: str | None,
+    query: str | None,
+    fmt: str,
+    output: Path | None,
+    library: Path | None,
+) -> None:
     """Export sources from the reference library as BibTeX or CSL-JSON.
 
     The library is the one built into the data directory (--data DIR, the data_dir setting,

@@ -12,14 +12,20 @@ from .common import echo_json, with_settings
 
 def _plain(text: str, marks: list[list[int]], styled: bool) -> str:
     """Render a result's text for the terminal, its marked words bold (or *word* when not a TTY)."""
-    return "".join((click.style(piece, bold=True, fg="yellow") if styled else f"*{piece}*") if marked else piece
-                   for piece, marked in search_mod.marked_pieces(text, marks))
+    return "".join(
+        (click.style(piece, bold=True, fg="yellow") if styled else f"*{piece}*") if marked else piece
+        for piece, marked in search_mod.marked_pieces(text, marks)
+    )
 
 
 @click.command("search")
 @click.argument("query", nargs=-1)
-@click.option("--limit", type=click.IntRange(1, search_mod.MAX_LIMIT), default=None,
-              help="Results per page (default: the search_page_size setting).")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, search_mod.MAX_LIMIT),
+    default=None,
+    help="Results per page (default: the search_page_size setting).",
+)
 @click.option("--page", type=click.IntRange(1), default=1, show_default=True, help="Page of results to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result JSON the web app uses.")
 @with_settings
@@ -37,8 +43,10 @@ def search_command(settings, query: tuple[str, ...], limit: int | None, page: in
     """
     text = " ".join(query)
     if not text.strip():
-        raise click.UsageError("give the words to search for, e.g. kg search 'care transition protocols' "
-                               "(or a filter such as source:DH2011b)")
+        raise click.UsageError(
+            "give the words to search for, e.g. kg search 'care transition protocols' "
+            "(or a filter such as source:DH2011b)"
+        )
     result = search_mod.search(settings, text, page=page, limit=limit)
     if as_json:
         echo_json(result)
@@ -56,16 +64,20 @@ def search_command(settings, query: tuple[str, ...], limit: int | None, page: in
         click.echo(f"No claims match {result['query']!r}.")
         return
     first = (result["page"] - 1) * result["limit"] + 1
-    click.echo(f"{total} claims match {result['query']!r}; showing {first}-{first + shown - 1} "
-               f"(page {result['page']} of {result['pages']}).")
+    click.echo(
+        f"{total} claims match {result['query']!r}; showing {first}-{first + shown - 1} "
+        f"(page {result['page']} of {result['pages']})."
+    )
     for rank, item in enumerate(result["results"], start=first):
         click.echo("")
         where = item["post"]["title"] + (f" › {item['section']}" if item.get("section") else "")
         click.echo(f"{rank:>3}. {where}  [{item['id']}, score {item['score']:.2f}]")
         click.echo(f"     {_plain(item['text'], item['marks'], styled)}")
         if item["citations"]:
-            cites = "; ".join(f"{c['key'] or c['raw'] + ' (unresolved)'}" + (f" p. {c['locator']}" if c["locator"] else "")
-                              for c in item["citations"])
+            cites = "; ".join(
+                f"{c['key'] or c['raw'] + ' (unresolved)'}" + (f" p. {c['locator']}" if c["locator"] else "")
+                for c in item["citations"]
+            )
             click.echo(f"     cites: {cites}")
         if item["concepts"]:
             click.echo("     concepts: " + ", ".join(c["label"] for c in item["concepts"]))

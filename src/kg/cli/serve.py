@@ -11,7 +11,9 @@ from .common import with_settings
 
 @click.command("serve")
 @click.option("--host", default=None, help="Address to listen on (default: 127.0.0.1, or KG_HOST).")
-@click.option("--port", type=int, default=None, help="Port to listen on (default: 8080, or KG_PORT; 0 picks a free one).")
+@click.option(
+    "--port", type=int, default=None, help="Port to listen on (default: 8080, or KG_PORT; 0 picks a free one)."
+)
 @with_settings
 def serve_command(settings, host: str | None, port: int | None) -> None:
     """Serve the web app, JSON API and SPARQL endpoint under waitress, printing the URL.

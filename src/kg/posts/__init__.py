@@ -35,8 +35,10 @@ def reader_for(path: Path, text: str) -> ModuleType:
     """Return the reader of a file, chosen by its suffix and, for XML, by what it holds."""
     suffix = Path(path).suffix.lower()
     if suffix not in BY_SUFFIX:
-        raise CorpusError(f"{path}: kg cannot read {suffix or 'files without a suffix'} files",
-                          hint="posts are .md, .html, .rss, .atom, .xml (RSS, Atom, WordPress export) or .txt")
+        raise CorpusError(
+            f"{path}: kg cannot read {suffix or 'files without a suffix'} files",
+            hint="posts are .md, .html, .rss, .atom, .xml (RSS, Atom, WordPress export) or .txt",
+        )
     if suffix in wxr.SUFFIXES and wxr.sniff(text):
         return wxr
     return READERS[BY_SUFFIX[suffix]]
@@ -47,8 +49,9 @@ def decode(path: Path, raw: bytes) -> str:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise CorpusError(f"{path}: not UTF-8 text (byte {exc.start})",
-                          hint="save the file as UTF-8, e.g. `iconv -f latin1 -t UTF-8`") from None
+        raise CorpusError(
+            f"{path}: not UTF-8 text (byte {exc.start})", hint="save the file as UTF-8, e.g. `iconv -f latin1 -t UTF-8`"
+        ) from None
     if "\x00" in text:
         raise CorpusError(f"{path}: binary file (contains NUL bytes)", hint="remove it from corpus/posts")
     return text

@@ -12,13 +12,42 @@ from html.parser import HTMLParser
 from ..model import Post
 from ._text import TextBuilder, collapse
 
-_BLOCKS = {"p": "paragraph", "h1": "heading", "h2": "heading", "h3": "heading", "h4": "heading",
-           "h5": "heading", "h6": "heading", "li": "list-item", "blockquote": "quote",
-           "figcaption": "caption", "pre": "code", "dt": "paragraph", "dd": "paragraph",
-           "tr": "paragraph", "caption": "caption", "div": "paragraph", "section": "paragraph",
-           "article": "paragraph", "td": None, "th": None}
-_SKIP = {"script", "style", "noscript", "template", "svg", "form", "button", "nav", "iframe", "object",
-         "select", "textarea"}
+_BLOCKS = {
+    "p": "paragraph",
+    "h1": "heading",
+    "h2": "heading",
+    "h3": "heading",
+    "h4": "heading",
+    "h5": "heading",
+    "h6": "heading",
+    "li": "list-item",
+    "blockquote": "quote",
+    "figcaption": "caption",
+    "pre": "code",
+    "dt": "paragraph",
+    "dd": "paragraph",
+    "tr": "paragraph",
+    "caption": "caption",
+    "div": "paragraph",
+    "section": "paragraph",
+    "article": "paragraph",
+    "td": None,
+    "th": None,
+}
+_SKIP = {
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "svg",
+    "form",
+    "button",
+    "nav",
+    "iframe",
+    "object",
+    "select",
+    "textarea",
+}
 _VOID = {"br", "img", "hr", "input", "meta", "link", "source", "wbr", "area", "col", "embed", "param", "track"}
 
 
@@ -39,7 +68,7 @@ class _Converter(HTMLParser):
             self.skip += 1
             return
         kind = _BLOCKS.get(tag, "")
-        if kind == "" :
+        if kind == "":
             if tag == "a":
                 href = dict(attrs).get("href") or ""
                 self.b.link_open(href.strip(), dict(attrs).get("title"))
@@ -101,16 +130,36 @@ def html_to_text(fragment: str) -> tuple:
 _MORE = ("continue reading", "read more", "[…]", "[...]", "…", "...")
 
 
-def html_post(fragment: str, *, post_id: str, title: str, path: str, source_format: str,
-              author: str | None = None, date: str | None = None, url: str | None = None,
-              excerpt: bool | None = None) -> Post:
+def html_post(
+    fragment: str,
+    *,
+    post_id: str,
+    title: str,
+    path: str,
+    source_format: str,
+    author: str | None = None,
+    date: str | None = None,
+    url: str | None = None,
+    excerpt: bool | None = None,
+) -> Post:
     """Make a Post of an HTML fragment and what the source says about it."""
     body, blocks, links, origins = html_to_text(fragment)
     if excerpt is None:  # a feed that carries only the start of each post ends it so
         excerpt = body.rstrip().lower().endswith(_MORE)
-    return Post(id=post_id, title=" ".join(title.split()), body=body, path=path, author=author, date=date,
-                url=url, source_format=source_format, blocks=blocks, links=links, origins=origins,
-                excerpt=excerpt)
+    return Post(
+        id=post_id,
+        title=" ".join(title.split()),
+        body=body,
+        path=path,
+        author=author,
+        date=date,
+        url=url,
+        source_format=source_format,
+        blocks=blocks,
+        links=links,
+        origins=origins,
+        excerpt=excerpt,
+    )
 
 
 def unique_ids(posts: list[Post]) -> list[Post]:

@@ -22,8 +22,10 @@ def author(value: object, where: str = "", field: str = "author") -> str | None:
         if not names:
             return None
         return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-    raise CorpusError(f"{where}'{field}' must be a name or a list of names, not {type(value).__name__}",
-                      hint=f"write '{field}: Anna Smith' or '{field}: [Anna Smith, Raj Patel]'")
+    raise CorpusError(
+        f"{where}'{field}' must be a name or a list of names, not {type(value).__name__}",
+        hint=f"write '{field}: Anna Smith' or '{field}: [Anna Smith, Raj Patel]'",
+    )
 
 
 def date(value: object, where: str = "", field: str = "date") -> str | None:
@@ -45,11 +47,13 @@ def date(value: object, where: str = "", field: str = "date") -> str | None:
                 pass
         try:
             from email.utils import parsedate_to_datetime
+
             return parsedate_to_datetime(value).date().isoformat()
         except (TypeError, ValueError, IndexError):
             pass
-    raise CorpusError(f"{where}'{field}' {str(value)[:40]!r} is not a date",
-                      hint=f"write '{field}: 2019-03-14', year-month-day")
+    raise CorpusError(
+        f"{where}'{field}' {str(value)[:40]!r} is not a date", hint=f"write '{field}: 2019-03-14', year-month-day"
+    )
 
 
 def url(value: object, where: str = "", field: str = "url") -> str | None:
@@ -58,8 +62,10 @@ def url(value: object, where: str = "", field: str = "url") -> str | None:
         return None
     if isinstance(value, str) and re.fullmatch(r"https?://\S+", value.strip()):
         return value.strip()
-    raise CorpusError(f"{where}'{field}' {str(value)[:60]!r} is not a web address",
-                      hint=f"write '{field}: https://...' or drop the key")
+    raise CorpusError(
+        f"{where}'{field}' {str(value)[:60]!r} is not a web address",
+        hint=f"write '{field}: https://...' or drop the key",
+    )
 
 
 def whole_file(path: str, text: str):
@@ -67,6 +73,7 @@ def whole_file(path: str, text: str):
     from pathlib import Path
 
     from ..model import Provenance
+
     return (Provenance(Path(path).name, 1, max(1, text.count("\n") + (0 if text.endswith("\n") else 1))),)
 
 
@@ -86,6 +93,7 @@ def provenance_of(path: str, span: tuple[int, int] | None, text: str):
     from pathlib import Path
 
     from ..model import Provenance
+
     if span is None:
         return whole_file(path, text)
     return (Provenance(Path(path).name, span[0], span[1]),)

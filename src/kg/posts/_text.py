@@ -92,8 +92,9 @@ class TextBuilder:
         self._cur.append(value)
         self._cur_len += len(value)
         if file_start is not None:
-            self._cur_origins.append(Origin(start, self._cur_len, file_start,
-                                            file_end if file_end is not None else file_start + len(value)))
+            self._cur_origins.append(
+                Origin(start, self._cur_len, file_start, file_end if file_end is not None else file_start + len(value))
+            )
 
     def space(self) -> None:
         """Add one space unless the text already ends in white space."""

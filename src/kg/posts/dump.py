@@ -18,8 +18,9 @@ def read(path: Path, text: str) -> list[Post]:
     overrides = next((p for p in (path.parent / OVERRIDES, path.parent.parent / OVERRIDES) if p.exists()), None)
     result = corpus.import_dumps([path], corpus.load_overrides(overrides))
     if result.failures:
-        raise CorpusError(result.failures[0].message,
-                          hint="or run `kg corpus import` on it and review the posts it writes")
+        raise CorpusError(
+            result.failures[0].message, hint="or run `kg corpus import` on it and review the posts it writes"
+        )
     for post in result.posts:
         post.path = str(path)
     return result.posts

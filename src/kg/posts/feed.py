@@ -37,8 +37,10 @@ def read(path: Path, text: str) -> list[Post]:
     # entries together or drop their text, and nothing may be lost silently.
     if parsed.bozo and (not parsed.entries or hasattr(exc, "getLineNumber")):
         line = getattr(exc, "getLineNumber", lambda: 1)()
-        raise CorpusError(f"{path}:{line}: not a well-formed RSS or Atom feed: {getattr(exc, 'getMessage', lambda: exc)()}",
-                          hint="export the feed again, or fix the XML at that line")
+        raise CorpusError(
+            f"{path}:{line}: not a well-formed RSS or Atom feed: {getattr(exc, 'getMessage', lambda: exc)()}",
+            hint="export the feed again, or fix the XML at that line",
+        )
     if not parsed.entries:
         raise CorpusError(f"{path}:1: the feed has no entries", hint="export a feed that holds the posts")
     posts = []
@@ -56,12 +58,19 @@ def read(path: Path, text: str) -> list[Post]:
         link = entry.get("link")
         stamp = entry.get("published_parsed") or entry.get("updated_parsed")
         authors = [a.get("name") for a in entry.get("authors", []) if a.get("name")]
-        post = html_post(fragment, post_id=entry_id(link, title), title=title, path=str(path),
-                               source_format=NAME, author=_meta.author(authors or entry.get("author"), where),
-                               date=_meta.date(stamp, where) if stamp else None,
-                               url=link if link and link.startswith(("http://", "https://")) else None,
-                               excerpt=excerpt)
-        post.provenance = _meta.provenance_of(str(path), spans[n - 1] if len(spans) == len(parsed.entries) else None,
-                                              text)
+        post = html_post(
+            fragment,
+            post_id=entry_id(link, title),
+            title=title,
+            path=str(path),
+            source_format=NAME,
+            author=_meta.author(authors or entry.get("author"), where),
+            date=_meta.date(stamp, where) if stamp else None,
+            url=link if link and link.startswith(("http://", "https://")) else None,
+            excerpt=excerpt,
+        )
+        post.provenance = _meta.provenance_of(
+            str(path), spans[n - 1] if len(spans) == len(parsed.entries) else None, text
+        )
         posts.append(post)
     return unique_ids(posts)

@@ -24,13 +24,22 @@ def read(path: Path, text: str) -> list[Post]:
     """Extract the article of a saved page as one Post."""
     import trafilatura  # a second to import: only builds that read saved pages pay for it
 
-    article = trafilatura.extract(text, output_format="html", include_links=True, include_formatting=True,
-                                  include_images=False, include_comments=False, include_tables=True,
-                                  favor_recall=True)
+    article = trafilatura.extract(
+        text,
+        output_format="html",
+        include_links=True,
+        include_formatting=True,
+        include_images=False,
+        include_comments=False,
+        include_tables=True,
+        favor_recall=True,
+    )
     if not article or not _has_prose(article):
-        raise CorpusError(f"{path}:1: no article text found in the page",
-                          hint="save the page as 'Web page, complete' or 'HTML only' from the article's own "
-                               "address, or copy its text into a .md file")
+        raise CorpusError(
+            f"{path}:1: no article text found in the page",
+            hint="save the page as 'Web page, complete' or 'HTML only' from the article's own "
+            "address, or copy its text into a .md file",
+        )
     meta = trafilatura.extract_metadata(text)
     title = (meta.title if meta else None) or Path(path).stem.replace("-", " ")
     where = f"{path}: "
@@ -41,9 +50,17 @@ def read(path: Path, text: str) -> list[Post]:
         except CorpusError:
             date = None  # a page's date is a guess of trafilatura's; a bad one is not the file's fault
     url = meta.url if meta and meta.url and meta.url.startswith(("http://", "https://")) else None
-    post = html_post(article, post_id=corpus.slugify(Path(path).stem), title=title, path=str(path),
-                     source_format=NAME, author=_meta.author(meta.author if meta else None, where),
-                     date=date, url=url, excerpt=False)
+    post = html_post(
+        article,
+        post_id=corpus.slugify(Path(path).stem),
+        title=title,
+        path=str(path),
+        source_format=NAME,
+        author=_meta.author(meta.author if meta else None, where),
+        date=date,
+        url=url,
+        excerpt=False,
+    )
     post.provenance = _meta.whole_file(str(path), text)
     _drop_title(post)
     return [post]
@@ -60,7 +77,7 @@ def _drop_title(post: Post) -> None:
     if not post.blocks or post.blocks[0].kind != "heading":
         return
     first = post.blocks[0]
-    if " ".join(post.body[first.start:first.end].split()).lower() != post.title.lower():
+    if " ".join(post.body[first.start : first.end].split()).lower() != post.title.lower():
         return
     rest = post.blocks[1:]
     cut = rest[0].start if rest else len(post.body)

@@ -137,8 +137,13 @@ def _inline(builder: TextBuilder, children, cursor: _Cursor, offset: int) -> Non
 def _only_strong(children) -> bool:
     """A paragraph that is all bold ("**Key findings**") is a heading in most blogs."""
     kinds = [t.type for t in children if not (t.type == "text" and not t.content.strip())]
-    return len(kinds) >= 3 and kinds[0] == "strong_open" and kinds[-1] == "strong_close" \
-        and "strong_open" not in kinds[1:-1] and "softbreak" not in kinds
+    return (
+        len(kinds) >= 3
+        and kinds[0] == "strong_open"
+        and kinds[-1] == "strong_close"
+        and "strong_open" not in kinds[1:-1]
+        and "softbreak" not in kinds
+    )
 
 
 def render(src: str, offset: int = 0, title: str | None = None):
@@ -185,8 +190,10 @@ def render(src: str, offset: int = 0, title: str | None = None):
             builder.open("code")
             start = lines[tok.map[0]] if tok.map else None
             at = src.find(tok.content, start or 0) if tok.content else -1
-            builder.text(tok.content.rstrip("\n"), *((offset + at, offset + at + len(tok.content.rstrip("\n")))
-                                                   if at >= 0 else (None, None)))
+            builder.text(
+                tok.content.rstrip("\n"),
+                *((offset + at, offset + at + len(tok.content.rstrip("\n"))) if at >= 0 else (None, None)),
+            )
             builder.close()
     body, blocks, links, origins = builder.result()
     return body, blocks, links, origins, h1
@@ -203,6 +210,7 @@ def _file_offsets(raw: str):
 
     def to_file(k: int) -> int:
         return k + shift + bisect.bisect_right(normalised, k - 1)
+
     return to_file
 
 
@@ -210,8 +218,10 @@ def parse(raw: str, path: str) -> list[Post]:
     """Parse a Markdown file's text into one Post; raise CorpusError naming the field and the fix."""
     text = raw.lstrip("\ufeff").replace("\r\n", "\n")
     if not text.strip():
-        raise CorpusError(f"{path}: the file is empty: no front matter and no text",
-                          hint="write front matter with 'title' and then the post's text, or delete the file")
+        raise CorpusError(
+            f"{path}: the file is empty: no front matter and no text",
+            hint="write front matter with 'title' and then the post's text, or delete the file",
+        )
     meta, body_start = corpus.read_front_matter(text, path)
     if corpus.is_scraped(meta):
         return [corpus.parse_post(text, path)]
@@ -219,46 +229,68 @@ def parse(raw: str, path: str) -> list[Post]:
     where = lambda key: f"{path}:{_line_of(text, key) if key in meta else 1}: "  # noqa: E731
     title = meta.get("title")
     if title is not None and not isinstance(title, str):
-        raise CorpusError(f"{where('title')}'title' must be text, not {type(title).__name__}",
-                          hint='quote it: title: "..."')
+        raise CorpusError(
+            f"{where('title')}'title' must be text, not {type(title).__name__}", hint='quote it: title: "..."'
+        )
     body_src = text[body_start:]
     body, blocks, links, origins, h1 = render(body_src, body_start, title.strip() if title else None)
     if not (title and title.strip()):
         if h1 is None:
             if body_start == 0:
-                raise CorpusError(f"{path}:1: no front matter (the file must start with a '---' line) "
-                                  "and no '# Title' heading", hint="add front matter with a 'title: ...' line, "
-                                  "or start the text with a '# Title' heading")
-            raise CorpusError(f"{where('title')}front matter has no 'title' and the text no '# Title' heading",
-                              hint="add a 'title: ...' line")
+                raise CorpusError(
+                    f"{path}:1: no front matter (the file must start with a '---' line) and no '# Title' heading",
+                    hint="add front matter with a 'title: ...' line, or start the text with a '# Title' heading",
+                )
+            raise CorpusError(
+                f"{where('title')}front matter has no 'title' and the text no '# Title' heading",
+                hint="add a 'title: ...' line",
+            )
         title = h1
     stem = Path(path).stem
     post_id = meta.get("id") or corpus.slugify(stem)
     if not isinstance(post_id, str):
-        raise CorpusError(f"{where('id')}'id' must be text, not {type(post_id).__name__}",
-                          hint=f"use 'id: {corpus.slugify(stem)}'")
+        raise CorpusError(
+            f"{where('id')}'id' must be text, not {type(post_id).__name__}", hint=f"use 'id: {corpus.slugify(stem)}'"
+        )
     if corpus.slugify(post_id) != post_id:
-        raise CorpusError(f"{where('id')}id {post_id[:60]!r} is not a slug (lower-case letters, digits and hyphens)",
-                          hint=f"use 'id: {corpus.slugify(post_id)}'")
+        raise CorpusError(
+            f"{where('id')}id {post_id[:60]!r} is not a slug (lower-case letters, digits and hyphens)",
+            hint=f"use 'id: {corpus.slugify(post_id)}'",
+        )
     kind = meta.get("kind", "article")
     if kind not in ("article", "bibliography"):
-        raise CorpusError(f"{where('kind')}unknown kind {str(kind)[:40]!r}",
-                          hint="use 'kind: article' or 'kind: bibliography'")
+        raise CorpusError(
+            f"{where('kind')}unknown kind {str(kind)[:40]!r}", hint="use 'kind: article' or 'kind: bibliography'"
+        )
     excerpt = meta.get("excerpt", False)
     if not isinstance(excerpt, bool):
-        raise CorpusError(f"{where('excerpt')}'excerpt' must be true or false, not {str(excerpt)[:40]!r}",
-                          hint="write 'excerpt: true' or 'excerpt: false'")
+        raise CorpusError(
+            f"{where('excerpt')}'excerpt' must be true or false, not {str(excerpt)[:40]!r}",
+            hint="write 'excerpt: true' or 'excerpt: false'",
+        )
     author_key = "author" if "author" in meta else "authors"
     url_key = "url" if "url" in meta else "link"
     to_file = _file_offsets(raw)
     if to_file is not None:
         origins = tuple(type(o)(o.start, o.end, to_file(o.file_start), to_file(o.file_end)) for o in origins)
-    return [Post(id=post_id, title=" ".join(title.split()), body=body, excerpt=excerpt, kind=kind, path=str(path),
-                 author=_meta.author(meta.get(author_key), where(author_key), author_key),
-                 date=_meta.date(meta.get("date"), where("date")),
-                 url=_meta.url(meta.get(url_key), where(url_key), url_key),
-                 source_format=NAME, blocks=blocks, links=links, origins=origins,
-                 provenance=_meta.whole_file(path, raw))]
+    return [
+        Post(
+            id=post_id,
+            title=" ".join(title.split()),
+            body=body,
+            excerpt=excerpt,
+            kind=kind,
+            path=str(path),
+            author=_meta.author(meta.get(author_key), where(author_key), author_key),
+            date=_meta.date(meta.get("date"), where("date")),
+            url=_meta.url(meta.get(url_key), where(url_key), url_key),
+            source_format=NAME,
+            blocks=blocks,
+            links=links,
+            origins=origins,
+            provenance=_meta.whole_file(path, raw),
+        )
+    ]
 
 
 def read(path: Path, raw: str) -> list[Post]:

@@ -43,8 +43,10 @@ def read(path: Path, text: str) -> list[Post]:
         root = ET.fromstring(text)
     except ET.ParseError as exc:
         line = exc.position[0] if exc.position else 1
-        raise CorpusError(f"{path}:{line}: not well-formed XML: {exc}",
-                          hint="export from WordPress again (Tools > Export), or fix the XML at that line") from None
+        raise CorpusError(
+            f"{path}:{line}: not well-formed XML: {exc}",
+            hint="export from WordPress again (Tools > Export), or fix the XML at that line",
+        ) from None
     version = next((v for v in ("1.2", "1.1", "1.0") if f"wordpress.org/export/{v}/" in text[:4000]), "1.2")
     ns = _WP.replace("1.2", version)
     channel = root.find("channel")
@@ -66,14 +68,22 @@ def read(path: Path, text: str) -> list[Post]:
         link = (item.findtext("link") or "").strip()
         date = _wp(item, "post_date", ns)
         content = item.findtext("content:encoded", namespaces=_NS) or ""
-        post = html_post(_paragraphs(content), post_id=corpus.slugify(slug) if slug else corpus.slugify(title),
-                               title=title, path=str(path), source_format=NAME,
-                               author=_meta.author(names.get(login) or login or None, where),
-                               date=_meta.date(date, where, "wp:post_date") if date and not date.startswith("0000") else None,
-                               url=link if link.startswith(("http://", "https://")) else None, excerpt=False)
+        post = html_post(
+            _paragraphs(content),
+            post_id=corpus.slugify(slug) if slug else corpus.slugify(title),
+            title=title,
+            path=str(path),
+            source_format=NAME,
+            author=_meta.author(names.get(login) or login or None, where),
+            date=_meta.date(date, where, "wp:post_date") if date and not date.startswith("0000") else None,
+            url=link if link.startswith(("http://", "https://")) else None,
+            excerpt=False,
+        )
         post.provenance = _meta.provenance_of(str(path), spans[n - 1] if len(spans) == len(items) else None, text)
         posts.append(post)
     if not posts:
-        raise CorpusError(f"{path}:1: the export holds no published posts",
-                          hint="export 'Posts' (or 'All content') from WordPress, not only pages or media")
+        raise CorpusError(
+            f"{path}:1: the export holds no published posts",
+            hint="export 'Posts' (or 'All content') from WordPress, not only pages or media",
+        )
     return unique_ids(posts)

@@ -35,13 +35,28 @@ class Parsed:
 FORMATS = {"bibtex": "bibtex", "csl-json": "csl", "ris": "ris", "reflist": "reflist"}
 #: Every name and extension a user may give, -> format name.
 ALIASES = {
-    "bibtex": "bibtex", "bib": "bibtex", "biblatex": "bibtex",
-    "csl-json": "csl-json", "csl": "csl-json", "json": "csl-json", "csljson": "csl-json",
-    "ris": "ris", "endnote": "ris",
-    "reflist": "reflist", "text": "reflist", "txt": "reflist", "harvard": "reflist",
+    "bibtex": "bibtex",
+    "bib": "bibtex",
+    "biblatex": "bibtex",
+    "csl-json": "csl-json",
+    "csl": "csl-json",
+    "json": "csl-json",
+    "csljson": "csl-json",
+    "ris": "ris",
+    "endnote": "ris",
+    "reflist": "reflist",
+    "text": "reflist",
+    "txt": "reflist",
+    "harvard": "reflist",
 }
-_EXTENSIONS = {".bib": "bibtex", ".bibtex": "bibtex", ".json": "csl-json", ".csljson": "csl-json",
-               ".ris": "ris", ".txt": "reflist"}
+_EXTENSIONS = {
+    ".bib": "bibtex",
+    ".bibtex": "bibtex",
+    ".json": "csl-json",
+    ".csljson": "csl-json",
+    ".ris": "ris",
+    ".txt": "reflist",
+}
 _RIS_TAG = re.compile(r"^TY  - ", re.MULTILINE)
 _BIB_ENTRY = re.compile(r"^\s*@\s*[A-Za-z]+\s*[{(]", re.MULTILINE)
 
@@ -51,8 +66,9 @@ def detect_format(path: str | Path, text: str, format: str | None = None) -> str
     if format:
         name = ALIASES.get(format.strip().lower())
         if name is None:
-            raise ReferencesError(f"unknown reference format {format!r}",
-                                  hint="use one of " + ", ".join(sorted(FORMATS)))
+            raise ReferencesError(
+                f"unknown reference format {format!r}", hint="use one of " + ", ".join(sorted(FORMATS))
+            )
         return name
     by_extension = _EXTENSIONS.get(Path(path).suffix.lower())
     if by_extension:
@@ -68,9 +84,11 @@ def detect_format(path: str | Path, text: str, format: str | None = None) -> str
 
     if is_bibliography_body(text):
         return "reflist"
-    raise ReferencesError(f"{path}: cannot tell which reference format this is",
-                          hint="name the file .bib, .json (CSL-JSON), .ris or .txt (a pasted "
-                               "reference list), or pass --format bibtex|csl-json|ris|reflist")
+    raise ReferencesError(
+        f"{path}: cannot tell which reference format this is",
+        hint="name the file .bib, .json (CSL-JSON), .ris or .txt (a pasted "
+        "reference list), or pass --format bibtex|csl-json|ris|reflist",
+    )
 
 
 def read_text(text: str, source: str, format: str) -> Parsed:
@@ -87,9 +105,10 @@ def read_file(path: str | Path, format: str | None = None) -> tuple[str, Parsed]
     except FileNotFoundError:
         raise ReferencesError(f"{path} does not exist", hint="check the path") from None
     except UnicodeDecodeError as exc:
-        raise ReferencesError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})",
-                              hint="export it again as UTF-8 (Zotero and EndNote offer it), or "
-                                   "convert it, e.g. iconv -f latin1 -t utf-8") from None
+        raise ReferencesError(
+            f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})",
+            hint="export it again as UTF-8 (Zotero and EndNote offer it), or convert it, e.g. iconv -f latin1 -t utf-8",
+        ) from None
     kind = detect_format(path, text, format)
     return kind, read_text(text, str(path), kind)
 

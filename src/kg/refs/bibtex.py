@@ -31,23 +31,85 @@ from ..model import Failure, Reference
 STEP = "references"
 
 #: Entry types BibTeX's standard styles or BibLaTeX know; any other is refused with the list.
-ENTRY_TYPES = frozenset({
-    "article", "book", "booklet", "inbook", "incollection", "inproceedings", "conference", "manual",
-    "mastersthesis", "misc", "phdthesis", "proceedings", "techreport", "unpublished",
-    "artwork", "audio", "bibnote", "bookinbook", "collection", "commentary", "customa", "customb",
-    "customc", "customd", "custome", "customf", "dataset", "electronic", "image", "inreference",
-    "jurisdiction", "legal", "legislation", "letter", "movie", "music", "mvbook", "mvcollection",
-    "mvproceedings", "mvreference", "online", "patent", "performance", "periodical", "reference",
-    "report", "review", "set", "software", "standard", "suppbook", "suppcollection", "suppperiodical",
-    "thesis", "video", "www", "xdata",
-})
+ENTRY_TYPES = frozenset(
+    {
+        "article",
+        "book",
+        "booklet",
+        "inbook",
+        "incollection",
+        "inproceedings",
+        "conference",
+        "manual",
+        "mastersthesis",
+        "misc",
+        "phdthesis",
+        "proceedings",
+        "techreport",
+        "unpublished",
+        "artwork",
+        "audio",
+        "bibnote",
+        "bookinbook",
+        "collection",
+        "commentary",
+        "customa",
+        "customb",
+        "customc",
+        "customd",
+        "custome",
+        "customf",
+        "dataset",
+        "electronic",
+        "image",
+        "inreference",
+        "jurisdiction",
+        "legal",
+        "legislation",
+        "letter",
+        "movie",
+        "music",
+        "mvbook",
+        "mvcollection",
+        "mvproceedings",
+        "mvreference",
+        "online",
+        "patent",
+        "performance",
+        "periodical",
+        "reference",
+        "report",
+        "review",
+        "set",
+        "software",
+        "standard",
+        "suppbook",
+        "suppcollection",
+        "suppperiodical",
+        "thesis",
+        "video",
+        "www",
+        "xdata",
+    }
+)
 # Text between entries that holds "name = {" is a field an entry lost: a brace closed it too early.
 _STRAY_FIELD = re.compile(r"^[\s,]*([A-Za-z][\w-]*)\s*=\s*[{\"\d]", re.MULTILINE)
 
 #: BibTeX's predefined month macros, and what they stand for inside a concatenation.
-MONTHS = {"jan": "January", "feb": "February", "mar": "March", "apr": "April", "may": "May",
-          "jun": "June", "jul": "July", "aug": "August", "sep": "September", "oct": "October",
-          "nov": "November", "dec": "December"}
+MONTHS = {
+    "jan": "January",
+    "feb": "February",
+    "mar": "March",
+    "apr": "April",
+    "may": "May",
+    "jun": "June",
+    "jul": "July",
+    "aug": "August",
+    "sep": "September",
+    "oct": "October",
+    "nov": "November",
+    "dec": "December",
+}
 
 _UNRESOLVED = "kg_unresolved_macros"
 
@@ -163,24 +225,33 @@ class ConcatenateStringsMiddleware(LibraryMiddleware):
 
 def parse_stack() -> list:
     """Return the middlewares kg parses BibTeX with: strings resolved, outer delimiters removed."""
-    return [ResolveStringReferencesMiddleware(True), ConcatenateStringsMiddleware(True),
-            RemoveEnclosingMiddleware(True)]
+    return [
+        ResolveStringReferencesMiddleware(True),
+        ConcatenateStringsMiddleware(True),
+        RemoveEnclosingMiddleware(True),
+    ]
 
 
 def _failure_message(block: ParsingFailedBlock, source: str) -> str:
     line = (block.start_line or 0) + 1
     if isinstance(block, DuplicateBlockKeyBlock):
         first = (block.previous_block.start_line or 0) + 1
-        return (f"line {line}: duplicate key {block.key!r} (first defined at line {first}); "
-                f"rename one of the entries or delete the copy in {source}")
+        return (
+            f"line {line}: duplicate key {block.key!r} (first defined at line {first}); "
+            f"rename one of the entries or delete the copy in {source}"
+        )
     if isinstance(block, DuplicateFieldKeyBlock):
         key = getattr(block.ignore_error_block, "key", "?")
-        return (f"line {line}: entry {key!r} repeats the field(s) {', '.join(sorted(block.duplicate_keys))}; "
-                f"keep one of each in {source}")
+        return (
+            f"line {line}: entry {key!r} repeats the field(s) {', '.join(sorted(block.duplicate_keys))}; "
+            f"keep one of each in {source}"
+        )
     reason = getattr(block.error, "abort_reason", None) or str(block.error) or type(block.error).__name__
     first_line = (block.raw or "").strip().splitlines()[0][:60] if (block.raw or "").strip() else ""
-    return (f"line {line}: malformed entry {first_line!r}: {reason.strip()}; "
-            f"fix the braces, commas and key of this entry in {source}")
+    return (
+        f"line {line}: malformed entry {first_line!r}: {reason.strip()}; "
+        f"fix the braces, commas and key of this entry in {source}"
+    )
 
 
 def parse_bibtex(text: str, source: str = "<string>") -> tuple[dict[str, Reference], list[Failure]]:
@@ -200,27 +271,54 @@ def parse_bibtex(text: str, source: str = "<string>") -> tuple[dict[str, Referen
             # (After a failed block the rest of it lands here too; that block is reported already.)
             stray = _STRAY_FIELD.search(block.comment or "")
             if stray:
-                line += block.comment[:stray.start(1)].count("\n")
-                failures.append(Failure(STEP, f"{source}:{line}", (
-                    f"line {line}: field {stray.group(1)!r} stands outside any entry, so it was lost; "
-                    f"the entry above it closes too early: balance its braces in {source}")))
+                line += block.comment[: stray.start(1)].count("\n")
+                failures.append(
+                    Failure(
+                        STEP,
+                        f"{source}:{line}",
+                        (
+                            f"line {line}: field {stray.group(1)!r} stands outside any entry, so it was lost; "
+                            f"the entry above it closes too early: balance its braces in {source}"
+                        ),
+                    )
+                )
         elif isinstance(block, Entry) and not block.key.strip():
-            failures.append(Failure(STEP, where, (
-                f"line {line}: @{block.entry_type} entry has no key; give it one (e.g. DH2011b) in {source}")))
+            failures.append(
+                Failure(
+                    STEP,
+                    where,
+                    (f"line {line}: @{block.entry_type} entry has no key; give it one (e.g. DH2011b) in {source}"),
+                )
+            )
         elif isinstance(block, Entry) and block.entry_type.lower() not in ENTRY_TYPES:
-            failures.append(Failure(STEP, where, (
-                f"line {line}: entry {block.key!r} has the unknown type @{block.entry_type}; use a "
-                f"BibTeX or BibLaTeX type such as @report, @article, @book or @misc in {source}")))
+            failures.append(
+                Failure(
+                    STEP,
+                    where,
+                    (
+                        f"line {line}: entry {block.key!r} has the unknown type @{block.entry_type}; use a "
+                        f"BibTeX or BibLaTeX type such as @report, @article, @book or @misc in {source}"
+                    ),
+                )
+            )
         elif isinstance(block, Entry) and block.parser_metadata.get(_UNRESOLVED):
             names = ", ".join(dict.fromkeys(block.parser_metadata[_UNRESOLVED]))
-            failures.append(Failure(STEP, where, (
-                f"line {line}: entry {block.key!r} uses the undefined @string macro(s) {names}; "
-                f"define them with @string{{name = {{...}}}} before the entry, or brace the value "
-                f"as text, in {source}")))
+            failures.append(
+                Failure(
+                    STEP,
+                    where,
+                    (
+                        f"line {line}: entry {block.key!r} uses the undefined @string macro(s) {names}; "
+                        f"define them with @string{{name = {{...}}}} before the entry, or brace the value "
+                        f"as text, in {source}"
+                    ),
+                )
+            )
         elif isinstance(block, Entry):
             fields = {f.key.lower(): str(f.value) for f in block.fields}
-            references[block.key] = Reference(key=block.key, entry_type=block.entry_type.lower(),
-                                               fields=fields, start_line=line)
+            references[block.key] = Reference(
+                key=block.key, entry_type=block.entry_type.lower(), fields=fields, start_line=line
+            )
     return references, failures
 
 

@@ -21,14 +21,35 @@ STEP = "references"
 
 # CSL item types -> the kinds of kg.refs.work.
 _KINDS = {
-    "article-journal": "article", "article-magazine": "article", "article-newspaper": "article",
-    "article": "article", "review": "article", "book": "book", "chapter": "chapter",
-    "entry-encyclopedia": "chapter", "entry-dictionary": "chapter", "report": "report",
-    "webpage": "web", "post-weblog": "web", "post": "web", "paper-conference": "conference",
-    "thesis": "thesis", "manuscript": "unpublished", "pamphlet": "booklet",
+    "article-journal": "article",
+    "article-magazine": "article",
+    "article-newspaper": "article",
+    "article": "article",
+    "review": "article",
+    "book": "book",
+    "chapter": "chapter",
+    "entry-encyclopedia": "chapter",
+    "entry-dictionary": "chapter",
+    "report": "report",
+    "webpage": "web",
+    "post-weblog": "web",
+    "post": "web",
+    "paper-conference": "conference",
+    "thesis": "thesis",
+    "manuscript": "unpublished",
+    "pamphlet": "booklet",
 }
-_NAME_KEYS = {"family", "given", "literal", "non-dropping-particle", "dropping-particle", "suffix",
-              "comma-suffix", "static-ordering", "parse-names"}
+_NAME_KEYS = {
+    "family",
+    "given",
+    "literal",
+    "non-dropping-particle",
+    "dropping-particle",
+    "suffix",
+    "comma-suffix",
+    "static-ordering",
+    "parse-names",
+}
 _KEY_RULE = re.compile(r"^[A-Z][A-Za-z0-9]*\d{4}[a-z]?$")
 
 
@@ -66,8 +87,10 @@ def _text(value) -> str:
 
 def _name(value) -> Name:
     if not isinstance(value, dict):
-        raise ValueError(f"a name must be an object such as {{\"family\": \"Needham\", \"given\": "
-                         f"\"Catherine\"}} or {{\"literal\": \"Department of Health\"}}, found {json.dumps(value)[:40]}")
+        raise ValueError(
+            f'a name must be an object such as {{"family": "Needham", "given": '
+            f'"Catherine"}} or {{"literal": "Department of Health"}}, found {json.dumps(value)[:40]}'
+        )
     unknown = set(value) - _NAME_KEYS
     if unknown:
         raise ValueError(f"name {json.dumps(value)[:60]} has unknown parts {', '.join(sorted(unknown))}")
@@ -76,10 +99,10 @@ def _name(value) -> Name:
     family = _text(value.get("family"))
     if not family:
         raise ValueError(f"name {json.dumps(value)[:60]} has no family name or literal")
-    particle = " ".join(p for p in (_text(value.get("dropping-particle")),
-                                    _text(value.get("non-dropping-particle"))) if p)
-    return Name(family=family, given=_text(value.get("given")), particle=particle,
-                suffix=_text(value.get("suffix")))
+    particle = " ".join(
+        p for p in (_text(value.get("dropping-particle")), _text(value.get("non-dropping-particle"))) if p
+    )
+    return Name(family=family, given=_text(value.get("given")), particle=particle, suffix=_text(value.get("suffix")))
 
 
 def _date(value) -> tuple[str, str, int | None]:
@@ -87,7 +110,7 @@ def _date(value) -> tuple[str, str, int | None]:
     if isinstance(value, str):
         value = {"raw": value}
     if not isinstance(value, dict):
-        raise ValueError(f"a date must be an object such as {{\"date-parts\": [[2010]]}}, found {json.dumps(value)[:40]}")
+        raise ValueError(f'a date must be an object such as {{"date-parts": [[2010]]}}, found {json.dumps(value)[:40]}')
     parts = value.get("date-parts")
     if parts:
         if not (isinstance(parts, list) and isinstance(parts[0], list) and parts[0]):
@@ -155,15 +178,19 @@ def read(text: str, source: str) -> Parsed:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ReferencesError(f"{source}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})",
-                              hint="export the collection again as CSL JSON, or fix the JSON at that line") from None
+        raise ReferencesError(
+            f"{source}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})",
+            hint="export the collection again as CSL JSON, or fix the JSON at that line",
+        ) from None
     if isinstance(data, dict) and isinstance(data.get("items"), list):
         data = data["items"]
     elif isinstance(data, dict):
         data = [data]
     if not isinstance(data, list):
-        raise ReferencesError(f"{source}: CSL-JSON must be an array of items, found {type(data).__name__}",
-                              hint="export as 'CSL JSON' from Zotero or Mendeley")
+        raise ReferencesError(
+            f"{source}: CSL-JSON must be an array of items, found {type(data).__name__}",
+            hint="export as 'CSL JSON' from Zotero or Mendeley",
+        )
     lines = _item_lines(text)
     parsed = Parsed()
     for index, item in enumerate(data):
@@ -171,27 +198,50 @@ def read(text: str, source: str) -> Parsed:
         where = f"{source}:{line}" if line else f"{source}#{index}"
         label = f"item {index}" + (f" (line {line})" if line else "")
         if not isinstance(item, dict):
-            parsed.failures.append(Failure(STEP, where, f"{label} is not an object; each item must be "
-                                           f"{{\"type\": ..., \"title\": ...}}: fix or remove it in {source}"))
+            parsed.failures.append(
+                Failure(
+                    STEP,
+                    where,
+                    f"{label} is not an object; each item must be "
+                    f'{{"type": ..., "title": ...}}: fix or remove it in {source}',
+                )
+            )
             continue
         ident = item.get("id")
         label += f", id {ident!r}" if ident is not None else ""
         try:
             work = _work(item)
         except ValueError as exc:
-            parsed.failures.append(Failure(STEP, where, f"{label}: {exc}; fix it in the reference "
-                                           f"manager and export again, or edit {source}"))
+            parsed.failures.append(
+                Failure(
+                    STEP, where, f"{label}: {exc}; fix it in the reference manager and export again, or edit {source}"
+                )
+            )
             continue
         if not work.year:
-            parsed.failures.append(Failure(STEP, where, (
-                f"{label} ({work.title[:50]!r}) has no year in 'issued', so no author-date citation "
-                f"can find it; add its date in the reference manager (or \"issued\": "
-                f"{{\"date-parts\": [[YYYY]]}} in {source}) and import again")))
+            parsed.failures.append(
+                Failure(
+                    STEP,
+                    where,
+                    (
+                        f"{label} ({work.title[:50]!r}) has no year in 'issued', so no author-date citation "
+                        f'can find it; add its date in the reference manager (or "issued": '
+                        f'{{"date-parts": [[YYYY]]}} in {source}) and import again'
+                    ),
+                )
+            )
             continue
         if not work.lead_author():  # no author, editor or publisher to cite it by
-            parsed.failures.append(Failure(STEP, where, (
-                f"{label} ({work.title[:50]!r}) has no author, editor or publisher to cite it by; "
-                f"add one in the reference manager and import again")))
+            parsed.failures.append(
+                Failure(
+                    STEP,
+                    where,
+                    (
+                        f"{label} ({work.title[:50]!r}) has no author, editor or publisher to cite it by; "
+                        f"add one in the reference manager and import again"
+                    ),
+                )
+            )
             continue
         work.where = where
         if item.get("type") and _text(item["type"]) not in _KINDS:

@@ -22,12 +22,27 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 #: Headings under which every line is a reference entry.
-REFERENCE_HEADINGS = frozenset({
-    "references", "reference list", "bibliography", "select bibliography", "sources", "sources cited",
-    "works cited", "further reading", "reading list", "references and further reading",
-    "references and notes", "notes and references", "sources and further reading", "literature",
-    "bibliography and further reading", "key references", "useful resources and references",
-})
+REFERENCE_HEADINGS = frozenset(
+    {
+        "references",
+        "reference list",
+        "bibliography",
+        "select bibliography",
+        "sources",
+        "sources cited",
+        "works cited",
+        "further reading",
+        "reading list",
+        "references and further reading",
+        "references and notes",
+        "notes and references",
+        "sources and further reading",
+        "literature",
+        "bibliography and further reading",
+        "key references",
+        "useful resources and references",
+    }
+)
 #: Headings under which only lines shaped as entries are (the rest are prose notes).
 NOTE_HEADINGS = frozenset({"notes", "endnotes", "footnotes", "end notes", "notes and sources"})
 
@@ -47,11 +62,47 @@ _ENTRY = re.compile(
 )
 _HAS_YEAR = re.compile(rf"{_YEAR}|n\.\s?d\.")
 # Small words of bodies' names and name particles; any other lower-case word is prose.
-_SMALL_WORDS = frozenset({
-    "of", "for", "and", "the", "in", "on", "at", "to", "with", "upon", "&", "y", "et", "al", "al.",
-    "de", "del", "della", "der", "den", "van", "von", "du", "la", "le", "da", "di", "dos", "das", "ter",
-    "eds", "eds.", "ed", "ed.", "edn", "(eds)", "(ed)",
-})
+_SMALL_WORDS = frozenset(
+    {
+        "of",
+        "for",
+        "and",
+        "the",
+        "in",
+        "on",
+        "at",
+        "to",
+        "with",
+        "upon",
+        "&",
+        "y",
+        "et",
+        "al",
+        "al.",
+        "de",
+        "del",
+        "della",
+        "der",
+        "den",
+        "van",
+        "von",
+        "du",
+        "la",
+        "le",
+        "da",
+        "di",
+        "dos",
+        "das",
+        "ter",
+        "eds",
+        "eds.",
+        "ed",
+        "ed.",
+        "edn",
+        "(eds)",
+        "(ed)",
+    }
+)
 _WORD = re.compile(r"[^\s,;]+")
 MAX_CORPORATE_WORDS = 12  # longer than any body's name: a sentence that holds "(year),"
 MAX_AUTHOR_WORDS = 40  # a long list of persons' surnames and initials
@@ -72,7 +123,7 @@ class EntryShape:
 
 def _author_shape(text: str) -> bool:
     words = _WORD.findall(text)
-    if any(c in text for c in ":?!“”\"=|") or (words and words[-1].lower() in ("and", "&", "the", "of")):
+    if any(c in text for c in ':?!“”"=|') or (words and words[-1].lower() in ("and", "&", "the", "of")):
         return False
     if not words or len(words) > MAX_AUTHOR_WORDS:
         return False
@@ -83,8 +134,13 @@ def _author_shape(text: str) -> bool:
         bare = word.strip(".’'")
         if not bare:
             continue
-        if (bare[0].isupper() or bare[0].isdigit() or (bare[0].isalpha() and not bare[0].islower())
-                or word.lower() in _SMALL_WORDS or bare.lower() in _SMALL_WORDS):  # 中国卫生部: no case
+        if (
+            bare[0].isupper()
+            or bare[0].isdigit()
+            or (bare[0].isalpha() and not bare[0].islower())
+            or word.lower() in _SMALL_WORDS
+            or bare.lower() in _SMALL_WORDS
+        ):  # 中国卫生部: no case
             continue
         if re.fullmatch(r"[a-z][’'][A-Z]\w*", bare):  # d’Souza
             continue
@@ -102,16 +158,25 @@ def entry_shape(line: str) -> EntryShape | None:
     # "Body (ACR) (2011b), Title": a year in parentheses followed by a comma and a capital is the
     # blog's own form, distinctive enough that any short author text is taken as written.
     # (Not after a note's number: a note is prose that may hold "(2014), Table 3".)
-    loose = (match.group("after") == "," and len(match.group("authors").split()) <= MAX_CORPORATE_WORDS
-             and not (match.group("marker") or "").startswith("["))
+    loose = (
+        match.group("after") == ","
+        and len(match.group("authors").split()) <= MAX_CORPORATE_WORDS
+        and not (match.group("marker") or "").startswith("[")
+    )
     if not (loose or _author_shape(match.group("authors"))):
         return None
     year = match.group("year") or match.group("bare_year")
     suffix = match.group("suffix") if match.group("year") else match.group("bare_suffix")
     after = match.group("after") if match.group("year") else match.group("bare_after")
-    return EntryShape(authors=match.group("authors").strip().rstrip(","), paren=match.group("paren"),
-                      year=year, suffix=suffix or "", after=after or "", rest=match.group("rest"),
-                      marker=(match.group("marker") or "").strip())
+    return EntryShape(
+        authors=match.group("authors").strip().rstrip(","),
+        paren=match.group("paren"),
+        year=year,
+        suffix=suffix or "",
+        after=after or "",
+        rest=match.group("rest"),
+        marker=(match.group("marker") or "").strip(),
+    )
 
 
 def is_reference_line(line: str) -> bool:
@@ -175,15 +240,17 @@ def _lines(body: str) -> list[tuple[int, int]]:
     return spans
 
 
-_CONTINUATION = re.compile(r"^\s*(?:(?:available|retrieved|accessed)\b|\[accessed|\(accessed|<?https?://|doi:|www\.)",
-                           re.IGNORECASE)
+_CONTINUATION = re.compile(
+    r"^\s*(?:(?:available|retrieved|accessed)\b|\[accessed|\(accessed|<?https?://|doi:|www\.)", re.IGNORECASE
+)
 
 
 def _ends_section(text: str) -> bool:
     # A short line with no year, URL or full stop under a list is the next heading or page furniture
     # ("About the author", "Share this:"); the list ends there.
-    return (len(text.split()) <= 6 and not _HAS_YEAR.search(text) and "://" not in text
-            and not text.rstrip().endswith("."))
+    return (
+        len(text.split()) <= 6 and not _HAS_YEAR.search(text) and "://" not in text and not text.rstrip().endswith(".")
+    )
 
 
 def reference_sections(body: str, *, bibliography: bool = False) -> list[ReferenceSection]:

@@ -57,19 +57,33 @@ def post_references(post: Post) -> tuple[list[PostReference], list[Failure]]:
             text = " ".join(body[start:end].split())
             work, problem = parse_entry(text)
             if work is None:
-                failures.append(Failure(STEP, post.path or post.id, (
-                    f"{_where(post, first, last)}: cannot read the reference {text[:160]!r}: {problem}; "
-                    f"write it as Author (Year) Title. Place: Publisher.")))
+                failures.append(
+                    Failure(
+                        STEP,
+                        post.path or post.id,
+                        (
+                            f"{_where(post, first, last)}: cannot read the reference {text[:160]!r}: {problem}; "
+                            f"write it as Author (Year) Title. Place: Publisher."
+                        ),
+                    )
+                )
                 continue
             work.where = f"{post.id}:{first}-{last}"
             found.append(PostReference(post.id, first, last, start, end, text, to_reference(work, mint_key(work))))
         for start, end in section.unread:
             line = body.count("\n", 0, start) + 1
             text = " ".join(body[start:end].split())
-            failures.append(Failure(STEP, post.path or post.id, (
-                f"{_where(post, line, line)}: the line {text[:160]!r} under a references heading is not "
-                f"shaped as a reference (authors, the year in parentheses, a title), so it was not "
-                f"added to the library; fix it, or move it out of the list")))
+            failures.append(
+                Failure(
+                    STEP,
+                    post.path or post.id,
+                    (
+                        f"{_where(post, line, line)}: the line {text[:160]!r} under a references heading is not "
+                        f"shaped as a reference (authors, the year in parentheses, a title), so it was not "
+                        f"added to the library; fix it, or move it out of the list"
+                    ),
+                )
+            )
     return found, failures
 
 
@@ -104,14 +118,20 @@ def _other_key(ref: Reference, taken: Mapping[str, Reference], entry: PostRefere
         if key not in taken:
             return key, None
     key = _free_key(ref.key, set(taken))
-    return key, Failure(STEP, entry.post_id, (
-        f"{entry.post_id} lines {entry.start_line}-{entry.end_line}: the listed work {entry.text[:80]!r} "
-        f"would be {ref.key}, which the library gives to another work; added as {key}, so citations of "
-        f"its year as the post writes it may not find it: give one of the two another key in the library"))
+    return key, Failure(
+        STEP,
+        entry.post_id,
+        (
+            f"{entry.post_id} lines {entry.start_line}-{entry.end_line}: the listed work {entry.text[:80]!r} "
+            f"would be {ref.key}, which the library gives to another work; added as {key}, so citations of "
+            f"its year as the post writes it may not find it: give one of the two another key in the library"
+        ),
+    )
 
 
-def library_with_post_references(library: Mapping[str, Reference], posts: Iterable[Post]
-                                 ) -> tuple[dict[str, Reference], list[Failure]]:
+def library_with_post_references(
+    library: Mapping[str, Reference], posts: Iterable[Post]
+) -> tuple[dict[str, Reference], list[Failure]]:
     """Return the library with every post's own reference list merged in, and the problems found.
 
     The library passed in is not changed. Entries the library holds (by author, year and title)

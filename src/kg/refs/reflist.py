@@ -31,36 +31,86 @@ STEP = "references"
 _AVAILABLE = re.compile(r"\s*\(available\b[^()]*(?:\([^()]*\)[^()]*)*\)\s*$", re.IGNORECASE)
 _URL = re.compile(r"<?(?P<url>(?:https?://|www\.)[^\s<>\]]+)>?")
 _AVAILABLE_AT = re.compile(r"\b(?:available\s+(?:at|from|online)|retrieved\s+from|online)\s*:?\s*$", re.IGNORECASE)
-_ACCESSED = re.compile(r"[\[(]?\s*(?:last\s+)?(?:accessed|viewed|retrieved)(?:\s+on)?\s*:?\s*(?P<date>[^\])]*?)\s*[\])]?\s*\.?\s*$",
-                       re.IGNORECASE)
+_ACCESSED = re.compile(
+    r"[\[(]?\s*(?:last\s+)?(?:accessed|viewed|retrieved)(?:\s+on)?\s*:?\s*(?P<date>[^\])]*?)\s*[\])]?\s*\.?\s*$",
+    re.IGNORECASE,
+)
 _DOI = re.compile(r"(?:\bdoi:\s*|https?://(?:dx\.)?doi\.org/)(?P<doi>10\.\d{4,9}/[^\s\]>]+)", re.IGNORECASE)
 _ACRONYM = re.compile(r"^[A-Za-z][\w’'&.-]{0,15}$")
 _EDITORS = re.compile(r"^(?:eds?\.?|editors?)$", re.IGNORECASE)
 # Words a full stop ends without ending a sentence.
-_ABBREVIATIONS = frozenset({"no", "vol", "vols", "pp", "p", "st", "dr", "co", "ltd", "inc",
-                            "etc", "e.g", "i.e", "v", "rev", "ch", "para", "paras", "fig", "dept", "govt", "univ"})
+_ABBREVIATIONS = frozenset(
+    {
+        "no",
+        "vol",
+        "vols",
+        "pp",
+        "p",
+        "st",
+        "dr",
+        "co",
+        "ltd",
+        "inc",
+        "etc",
+        "e.g",
+        "i.e",
+        "v",
+        "rev",
+        "ch",
+        "para",
+        "paras",
+        "fig",
+        "dept",
+        "govt",
+        "univ",
+    }
+)
 _BOUNDARY = re.compile(r"(?<=[.?!])\s+(?=[A-Z0-9(\[“‘\"'<]|In\b|in:|doi:|https?://|www\.)")
-_PLACE_PUBLISHER = re.compile(r"^(?P<place>[A-Z][\w .’'-]{1,40}?)\s*:\s*(?P<publisher>[^:]{2,120}?)"
-                              r"(?:,\s*(?:pp?\.\s*)?(?P<pages>\d+\s*[-–—]\s*\d+|\d+))?$")
-_JOURNAL = re.compile(r"^(?P<journal>[A-Z].{2,120}?)(?:,\s*|\s+[Vv]ol\.?\s*)(?:[Vv]ol\.?\s*)?(?P<volume>\d+)"
-                      r"(?:\s*\((?P<issue>[^)]{1,15})\))?"
-                      r"(?:\s*[,:]\s*(?:pp?\.\s*)?(?P<pages>[\dA-Za-z]+(?:\s*[-–—]\s*[\dA-Za-z]+)?))?$")
+_PLACE_PUBLISHER = re.compile(
+    r"^(?P<place>[A-Z][\w .’'-]{1,40}?)\s*:\s*(?P<publisher>[^:]{2,120}?)"
+    r"(?:,\s*(?:pp?\.\s*)?(?P<pages>\d+\s*[-–—]\s*\d+|\d+))?$"
+)
+_JOURNAL = re.compile(
+    r"^(?P<journal>[A-Z].{2,120}?)(?:,\s*|\s+[Vv]ol\.?\s*)(?:[Vv]ol\.?\s*)?(?P<volume>\d+)"
+    r"(?:\s*\((?P<issue>[^)]{1,15})\))?"
+    r"(?:\s*[,:]\s*(?:pp?\.\s*)?(?P<pages>[\dA-Za-z]+(?:\s*[-–—]\s*[\dA-Za-z]+)?))?$"
+)
 _EDITION = re.compile(r"^(?P<edition>\d+)(?:st|nd|rd|th)\s+(?:edn|ed|edition)\.?$", re.IGNORECASE)
 _NUMBERED = re.compile(r"^(?P<series>[A-Z][^:]{0,80}?\D)\s+(?:[Nn]o\.?\s*)?(?P<number>\d[\w/.-]*)$")
 # Publishers of books; any other publisher is a body publishing its own reports.
-_BOOK_PUBLISHER = re.compile(r"\b(?:Press|Publish\w*|Books|Wiley|Routledge|Sage|Palgrave|Springer|Elsevier|"
-                             r"Macmillan|Blackwell|Penguin|Jessica Kingsley|Earthscan|Edward Elgar)\b")
+_BOOK_PUBLISHER = re.compile(
+    r"\b(?:Press|Publish\w*|Books|Wiley|Routledge|Sage|Palgrave|Springer|Elsevier|"
+    r"Macmillan|Blackwell|Penguin|Jessica Kingsley|Earthscan|Edward Elgar)\b"
+)
 _INITIALS = re.compile(r"^(?:[A-Z]\.?\s?-?){1,4}$")
 _GIVEN = re.compile(r"^[A-Z][a-zà-ÿ’'-]+(?:\s+(?:[A-Z]\.?|[A-Z][a-zà-ÿ’'-]+))*$")
-_MONTHS = {m: i for i, m in enumerate(["january", "february", "march", "april", "may", "june", "july", "august",
-                                       "september", "october", "november", "december"], 1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        [
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ],
+        1,
+    )
+}
 
 
 def _sentences(text: str) -> list[str]:
     """Split text at sentence ends, but not after initials or abbreviations ("No.", "pp.")."""
     parts, start = [], 0
     for match in _BOUNDARY.finditer(text):
-        before = text[start:match.start()]
+        before = text[start : match.start()]
         word = re.split(r"[\s(]", before.rstrip(".?!"))[-1]
         if before.endswith(".") and (word.lower().rstrip(".") in _ABBREVIATIONS or re.fullmatch(r"[A-Z]", word)):
             continue
@@ -107,13 +157,51 @@ def _person(surname: str, given: str) -> Name:
 
 # The last word of a body's name says what kind of body it is; "X Association and Y" is two bodies,
 # while "Department of Health and Social Care" or "Department for Work and Pensions" is one.
-_BODY_KINDS = frozenset({
-    "association", "trust", "fund", "foundation", "commission", "council", "office", "institute",
-    "network", "partnership", "committee", "confederation", "government", "england", "uk", "wales",
-    "scotland", "centre", "center", "college", "society", "alliance", "federation", "board", "authority",
-    "agency", "unit", "group", "forum", "coalition", "charity", "providers", "improvement", "excellence",
-    "inclusion", "ombudsman", "treasury", "parliament", "assembly", "executive", "university",
-})
+_BODY_KINDS = frozenset(
+    {
+        "association",
+        "trust",
+        "fund",
+        "foundation",
+        "commission",
+        "council",
+        "office",
+        "institute",
+        "network",
+        "partnership",
+        "committee",
+        "confederation",
+        "government",
+        "england",
+        "uk",
+        "wales",
+        "scotland",
+        "centre",
+        "center",
+        "college",
+        "society",
+        "alliance",
+        "federation",
+        "board",
+        "authority",
+        "agency",
+        "unit",
+        "group",
+        "forum",
+        "coalition",
+        "charity",
+        "providers",
+        "improvement",
+        "excellence",
+        "inclusion",
+        "ombudsman",
+        "treasury",
+        "parliament",
+        "assembly",
+        "executive",
+        "university",
+    }
+)
 
 
 def split_bodies(text: str) -> list[str]:
@@ -152,8 +240,10 @@ def parse_names(text: str) -> tuple[list[Name], bool]:
         while i < len(parts):
             part = parts[i]
             following = parts[i + 1] if i + 1 < len(parts) else None
-            if following and (_INITIALS.match(following) or (_GIVEN.match(following) and len(following.split()) <= 3
-                                                              and len(part.split()) <= 3)):
+            if following and (
+                _INITIALS.match(following)
+                or (_GIVEN.match(following) and len(following.split()) <= 3 and len(part.split()) <= 3)
+            ):
                 people.append(_person(part, following))
                 i += 2
                 continue
@@ -167,18 +257,18 @@ def _take_links(rest: str, work: Work) -> str:
     doi = _DOI.search(rest)
     if doi:
         work.doi = doi.group("doi").rstrip(".,;")
-        rest = (rest[:doi.start()] + rest[doi.end():]).strip()
+        rest = (rest[: doi.start()] + rest[doi.end() :]).strip()
     accessed = _ACCESSED.search(rest)
     if accessed and accessed.group("date"):
         work.accessed = _date(accessed.group("date"))
-        rest = rest[:accessed.start()].strip()
+        rest = rest[: accessed.start()].strip()
     url = _URL.search(rest)
     if url:
         work.url = url.group("url").rstrip(".,;)")
         if work.url.startswith("www."):
             work.url = "https://" + work.url
-        before = _AVAILABLE_AT.sub("", rest[:url.start()].rstrip()).rstrip()
-        after = rest[url.end():].strip().lstrip(".,;) ")
+        before = _AVAILABLE_AT.sub("", rest[: url.start()].rstrip()).rstrip()
+        after = rest[url.end() :].strip().lstrip(".,;) ")
         rest = (before + (" " + after if after else "")).strip()
     return _AVAILABLE_AT.sub("", rest).strip()
 
@@ -317,14 +407,23 @@ def read(text: str, source: str) -> Parsed:
     covered = {body.count("\n", 0, a) + 1 for a, _ in spans}
     for number, line in enumerate(body.split("\n"), 1):
         if line.strip() and number not in covered and not line.lstrip().startswith("%"):
-            parsed.failures.append(Failure(STEP, f"{source}:{number}", (
-                f"line {number}: {line.strip()[:80]!r} is not shaped as a reference (authors, the year "
-                f"in parentheses, a title); fix it in {source}")))
+            parsed.failures.append(
+                Failure(
+                    STEP,
+                    f"{source}:{number}",
+                    (
+                        f"line {number}: {line.strip()[:80]!r} is not shaped as a reference (authors, the year "
+                        f"in parentheses, a title); fix it in {source}"
+                    ),
+                )
+            )
     for a, b in spans:
         line_no = body.count("\n", 0, a) + 1
         work, problem = parse_entry(body[a:b])
         if work is None:
-            parsed.failures.append(Failure(STEP, f"{source}:{line_no}", f"line {line_no}: {body[a:b].strip()[:80]!r} {problem}"))
+            parsed.failures.append(
+                Failure(STEP, f"{source}:{line_no}", f"line {line_no}: {body[a:b].strip()[:80]!r} {problem}")
+            )
             continue
         work.where = f"{source}:{line_no}"
         parsed.minted.add(len(parsed.references))

@@ -21,25 +21,84 @@ STEP = "references"
 
 _TAG = re.compile(r"^([A-Z][A-Z0-9])  -(?: (.*)|\s*)$")
 _KINDS = {
-    "JOUR": "article", "JFULL": "article", "MGZN": "article", "NEWS": "article", "EJOUR": "article",
-    "INPR": "article", "BOOK": "book", "EBOOK": "book", "EDBOOK": "book", "CHAP": "chapter",
-    "ECHAP": "chapter", "RPRT": "report", "GOVDOC": "report", "ELEC": "web", "WEB": "web",
-    "BLOG": "web", "ICOMM": "web", "CONF": "conference", "CPAPER": "conference", "THES": "thesis",
-    "UNPB": "unpublished", "MANSCPT": "unpublished", "PAMP": "booklet", "GEN": "misc",
+    "JOUR": "article",
+    "JFULL": "article",
+    "MGZN": "article",
+    "NEWS": "article",
+    "EJOUR": "article",
+    "INPR": "article",
+    "BOOK": "book",
+    "EBOOK": "book",
+    "EDBOOK": "book",
+    "CHAP": "chapter",
+    "ECHAP": "chapter",
+    "RPRT": "report",
+    "GOVDOC": "report",
+    "ELEC": "web",
+    "WEB": "web",
+    "BLOG": "web",
+    "ICOMM": "web",
+    "CONF": "conference",
+    "CPAPER": "conference",
+    "THES": "thesis",
+    "UNPB": "unpublished",
+    "MANSCPT": "unpublished",
+    "PAMP": "booklet",
+    "GEN": "misc",
 }
 _KEY_RULE = re.compile(r"^[A-Z][A-Za-z0-9]*\d{4}[a-z]?$")
 _ISBN = re.compile(r"^(?:ISBN[:\s]*)?(?=[\dXx -]{10,17}$)(?:[\d-]+ ?){9,}[\dXx]$")
 _ISSN = re.compile(r"^\d{4}-\d{3}[\dXx]$")
 # Tags whose content kg keeps (rispy's names); any other tag present is reported as left out.
-_USED = {"type_of_reference", "authors", "first_authors", "secondary_authors", "tertiary_authors",
-         "title", "primary_title", "secondary_title", "tertiary_title", "journal_name",
-         "alternate_title1", "alternate_title2", "alternate_title3", "publisher", "place_published",
-         "year", "publication_year", "date", "urls", "doi", "issn", "number", "volume", "start_page",
-         "end_page", "edition", "abstract", "notes_abstract", "notes", "note", "keywords", "language",
-         "access_date", "type_of_work", "id", "label", "unknown_tag", "end_of_reference"}
+_USED = {
+    "type_of_reference",
+    "authors",
+    "first_authors",
+    "secondary_authors",
+    "tertiary_authors",
+    "title",
+    "primary_title",
+    "secondary_title",
+    "tertiary_title",
+    "journal_name",
+    "alternate_title1",
+    "alternate_title2",
+    "alternate_title3",
+    "publisher",
+    "place_published",
+    "year",
+    "publication_year",
+    "date",
+    "urls",
+    "doi",
+    "issn",
+    "number",
+    "volume",
+    "start_page",
+    "end_page",
+    "edition",
+    "abstract",
+    "notes_abstract",
+    "notes",
+    "note",
+    "keywords",
+    "language",
+    "access_date",
+    "type_of_work",
+    "id",
+    "label",
+    "unknown_tag",
+    "end_of_reference",
+}
 _TAGS = {name: tag for tag, name in rispy.TAG_KEY_MAPPING.items()}
-_IGNORED = {"file_attachments1", "file_attachments2", "name_of_database", "database_provider",
-            "accession_number", "call_number"}  # local to one user's manager: nothing to cite
+_IGNORED = {
+    "file_attachments1",
+    "file_attachments2",
+    "name_of_database",
+    "database_provider",
+    "accession_number",
+    "call_number",
+}  # local to one user's manager: nothing to cite
 
 
 def _records(text: str, source: str, parsed: Parsed) -> list[tuple[int, int, list[str]]]:
@@ -52,16 +111,25 @@ def _records(text: str, source: str, parsed: Parsed) -> list[tuple[int, int, lis
         tag = match.group(1) if match else None
         if tag == "TY":
             if current is not None:
-                parsed.notes.append(f"{source}:{start}: record has no 'ER  - ' line before the next "
-                                    f"record at line {number}; read up to line {number - 1}")
+                parsed.notes.append(
+                    f"{source}:{start}: record has no 'ER  - ' line before the next "
+                    f"record at line {number}; read up to line {number - 1}"
+                )
                 records.append((start, number - 1, current))
             current, start = [line], number
         elif current is None:
             if line.strip():
                 what = f"tag {tag}" if tag else f"text {line.strip()[:40]!r}"
-                parsed.failures.append(Failure(STEP, f"{source}:{number}", (
-                    f"line {number}: {what} stands outside any record, so it was not imported; a "
-                    f"record starts with 'TY  - ' (e.g. 'TY  - RPRT') and ends with 'ER  - ': fix {source}")))
+                parsed.failures.append(
+                    Failure(
+                        STEP,
+                        f"{source}:{number}",
+                        (
+                            f"line {number}: {what} stands outside any record, so it was not imported; a "
+                            f"record starts with 'TY  - ' (e.g. 'TY  - RPRT') and ends with 'ER  - ': fix {source}"
+                        ),
+                    )
+                )
         elif tag == "ER":
             records.append((start, number, current + [line]))
             current = None
@@ -199,8 +267,11 @@ def read(text: str, source: str) -> Parsed:
         try:
             found = rispy.loads("\n".join(lines + ([] if lines[-1].startswith("ER") else ["ER  - "])))
         except Exception as exc:  # rispy raises bare exceptions on broken tags
-            parsed.failures.append(Failure(STEP, where, f"{label}: rispy cannot read it ({exc}); "
-                                           f"check each line is 'XX  - value' in {source}"))
+            parsed.failures.append(
+                Failure(
+                    STEP, where, f"{label}: rispy cannot read it ({exc}); check each line is 'XX  - value' in {source}"
+                )
+            )
             continue
         if len(found) != 1:
             parsed.failures.append(Failure(STEP, where, f"{label}: not one record; fix {source}"))
@@ -210,22 +281,37 @@ def read(text: str, source: str) -> Parsed:
         work, left_out = _work(record, code)
         title = f" ({work.title[:50]!r})" if work.title else ""
         if not work.year:
-            parsed.failures.append(Failure(STEP, where, (
-                f"{label}{title} has no year (PY  - YYYY), so no author-date citation can find it; "
-                f"add its date in the reference manager, or a 'PY  - ' line in {source}, and import again")))
+            parsed.failures.append(
+                Failure(
+                    STEP,
+                    where,
+                    (
+                        f"{label}{title} has no year (PY  - YYYY), so no author-date citation can find it; "
+                        f"add its date in the reference manager, or a 'PY  - ' line in {source}, and import again"
+                    ),
+                )
+            )
             continue
         if not work.lead_author():  # no author, editor or publisher to cite it by
-            parsed.failures.append(Failure(STEP, where, (
-                f"{label}{title} has no author (AU), editor or publisher (PB) to cite it by; add one "
-                f"and import again")))
+            parsed.failures.append(
+                Failure(
+                    STEP,
+                    where,
+                    (
+                        f"{label}{title} has no author (AU), editor or publisher (PB) to cite it by; add one "
+                        f"and import again"
+                    ),
+                )
+            )
             continue
         if not work.title:
             parsed.notes.append(f"{where}: {label} has no title (TI  - ); imported without one")
         if code not in _KINDS:
             parsed.notes.append(f"{where}: {label}: RIS type {code or 'missing'!r} imported as @misc")
         if left_out:
-            parsed.notes.append(f"{where}: {label}: tags not imported (no library field): "
-                                + ", ".join(sorted(set(left_out))))
+            parsed.notes.append(
+                f"{where}: {label}: tags not imported (no library field): " + ", ".join(sorted(set(left_out)))
+            )
         work.where = where
         if not work.key:
             parsed.minted.add(len(parsed.references))

@@ -15,9 +15,16 @@ from ..model import Reference
 
 #: The kinds of work readers report; each maps to one BibTeX type both biber and bibtex know.
 KINDS = {
-    "article": "article", "book": "book", "chapter": "incollection", "report": "techreport",
-    "web": "misc", "conference": "inproceedings", "thesis": "phdthesis", "misc": "misc",
-    "unpublished": "unpublished", "booklet": "booklet",
+    "article": "article",
+    "book": "book",
+    "chapter": "incollection",
+    "report": "techreport",
+    "web": "misc",
+    "conference": "inproceedings",
+    "thesis": "phdthesis",
+    "misc": "misc",
+    "unpublished": "unpublished",
+    "booklet": "booklet",
 }
 
 # Fields of each BibTeX type that carry the container (journal or book) and the publishing body.
@@ -144,8 +151,9 @@ def to_reference(work: Work, key: str) -> Reference:
     if work.year:
         fields["year"] = work.year
     if work.month:
-        fields["month"] = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
-                           "nov", "dec")[work.month - 1]
+        fields["month"] = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")[
+            work.month - 1
+        ]
     if entry_type == "techreport":
         # biblatex's report has no series: "SCIE Research Briefing" + number 31 is its type.
         put("type", work.genre or work.series)
