@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
-from kg import search
+from kg import query, search
 from kg.concepts import load_scheme
 from kg.errors import SearchError
 from kg.index import concept_labels, is_short_form
@@ -41,7 +41,7 @@ QUERY = st.one_of(
 @example("a" * 9_000)  # regression: the spelling corrector took seconds on one long word
 def test_the_parser_reads_anything_without_raising(text):
     notices: list[str] = []
-    tree = search.parse(text, notices)
+    tree = query.parse(text, notices)
     assert tree is not None
     assert all(isinstance(n, str) and n for n in notices)
 
