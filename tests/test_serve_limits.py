@@ -38,7 +38,8 @@ def start(data_dir: Path, *extra: str, env: dict | None = None, command: list[st
     match = re.search(r"http://[\d.]+:(\d+)/", line)
     if not match:
         process.kill()
-        raise AssertionError(f"kg serve did not start: {line!r} {process.stderr.read()!r}")
+        _, err = process.communicate()  # and close the pipes, so no file is left for the collector
+        raise AssertionError(f"kg serve did not start: {line!r} {err!r}")
     return process, match.group()
 
 

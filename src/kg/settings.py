@@ -237,6 +237,17 @@ def _convert(name: str, value: Any, origin: str) -> Any:
         ) from None
 
 
+def _checkout_config() -> Path | None:
+    """Return the checkout's ``kg.toml`` if there is one this process may see."""
+    path = ROOT / "kg.toml"
+    try:
+        return path if path.exists() else None
+    except PermissionError:
+        # The documented deployment: one user builds, another only serves and may not even look
+        # into the checkout. There is no config of that user's there; $KG_CONFIG names one.
+        return None
+
+
 def load_settings(
     config_file: str | Path | None = None, env: Mapping[str, str] | None = None, **overrides: Any
 ) -> Settings:
@@ -248,7 +259,7 @@ def load_settings(
     env = os.environ if env is None else env
     values: dict[str, Any] = {option.name: option.default() for option in OPTIONS}
 
-    path = config_file or env.get(CONFIG_ENV) or (ROOT / "kg.toml" if (ROOT / "kg.toml").exists() else None)
+    path = config_file or env.get(CONFIG_ENV) or _checkout_config()
     if path:
         path = Path(path)
         try:
