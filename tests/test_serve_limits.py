@@ -149,7 +149,7 @@ def test_redirects_never_name_another_host(server, path):
 SERVE_AS_NOBODY = """
 import os, pwd, sys
 import email.utils, mimetypes, html, uuid, decimal, csv, io, encodings.idna, encodings.latin_1, encodings.ascii, json.decoder
-import flask, jinja2, waitress, waitress.channel, waitress.task, pyoxigraph, whoosh, rdflib
+import flask, jinja2, waitress, waitress.channel, waitress.task, pyoxigraph, whoosh, whoosh.searching, rdflib
 import kg.cli, kg.cli.serve, kg.catalog, kg.search, kg.ranking, kg.sparql
 import web, web.api, web.pages, web.linked, web.data, web.http, web.resources, web.picture, web.sparql_endpoint, web.server
 mimetypes.init()
