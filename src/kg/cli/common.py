@@ -57,6 +57,16 @@ class ShowsPlaces(click.Command):
                 formatter.write(f"{'':>{formatter.current_indent}}{what:<{width}}  {path}  [{moved_by}]\n")
 
 
+#: ``-o/--output FILE`` of the commands that write an export: a file (written atomically) or stdout.
+output_option = click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file instead of standard output.",
+)
+
+
 def settings_from(ctx: click.Context, **overrides: Any) -> Settings:
     """Resolve settings for a command: config file, KG_* environment, then its options."""
     root = ctx.find_root()

@@ -12,7 +12,7 @@ from .. import catalog, graph, sparql
 from ..errors import KGError, SparqlError
 from ..files import atomic_write
 from ..vocab import PREFIXES
-from .common import ShowsPlaces, echo_json, with_settings
+from .common import ShowsPlaces, echo_json, output_option, with_settings
 from .refs import refs_group
 
 _QUERY_FORMATS = ["table", "json", "csv", "tsv", "xml", "turtle", "nt", "jsonld", "rdfxml"]
@@ -134,13 +134,7 @@ def sparql_command(
     show_default=True,
     help="RDF serialisation.",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write to this file instead of standard output.",
-)
+@output_option
 @with_settings
 def export_command(settings, fmt: str, output: Path | None) -> None:
     """Write the whole graph of the build in the data directory (--data, KG_DATA_DIR) as Turtle, N-Triples or JSON-LD.

@@ -11,7 +11,7 @@ from .. import references as refs_mod
 from ..corpus import load_posts
 from ..errors import KGError, ReferencesError
 from ..files import atomic_write
-from .common import ShowsPlaces, echo_json, settings_from, with_settings
+from .common import ShowsPlaces, echo_json, output_option, settings_from, with_settings
 
 _LIBRARY_HELP = (
     "Reference library to read and write (default: references.bib in the corpus folder, "
@@ -163,13 +163,7 @@ def _build_library(settings, library: Path | None, data_given: bool):
     show_default=True,
     help="BibTeX for LaTeX (biber or bibtex), or CSL-JSON for Zotero and pandoc.",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write to this file instead of standard output.",
-)
+@output_option
 @click.option(
     "--library",
     type=click.Path(dir_okay=False, path_type=Path),
