@@ -834,11 +834,12 @@ class Searcher:
     def _render(self, s, docnum: int, score: float | None, highlight: Highlight) -> dict:
         stored = s.stored_fields(docnum)
         doc = json.loads(stored["doc"])
+        marks = highlight_marks(doc["text"], highlight.terms, highlight.phrases)  # once: both forms draw on it
         return {
             "id": stored["id"],
             "text": doc["text"],
-            "highlight": highlight_html(doc["text"], highlight.terms, highlight.phrases),
-            "marks": [list(span) for span in highlight_marks(doc["text"], highlight.terms, highlight.phrases)],
+            "highlight": marked_html(doc["text"], marks),
+            "marks": [list(span) for span in marks],
             "score": round(float(score or 0.0), 4),
             "post": doc["post"],
             "section": doc.get("section"),
@@ -1022,12 +1023,17 @@ def marked_pieces(text: str, marks: Iterable[Iterable[int]]) -> list[tuple[str, 
     return pieces
 
 
-def highlight_html(text: str, terms: Iterable[str] = (), phrases: Iterable[tuple[str, ...]] = ()) -> str:
-    """Return the text HTML-escaped, with <mark> around the words highlight_marks finds."""
+def marked_html(text: str, marks: Iterable[Iterable[int]]) -> str:
+    """Return ``text`` HTML-escaped, with <mark> around each of ``marks``."""
     return "".join(
         f"<mark>{html.escape(piece, quote=False)}</mark>" if marked else html.escape(piece, quote=False)
-        for piece, marked in marked_pieces(text, highlight_marks(text, terms, phrases))
+        for piece, marked in marked_pieces(text, marks)
     )
+
+
+def highlight_html(text: str, terms: Iterable[str] = (), phrases: Iterable[tuple[str, ...]] = ()) -> str:
+    """Return the text HTML-escaped, with <mark> around the words highlight_marks finds."""
+    return marked_html(text, highlight_marks(text, terms, phrases))
 
 
 # --- module-level entry points ---------------------------------------------------------------
