@@ -23,6 +23,7 @@ def main() -> None:
                         help="checkout whose files count (default: this one)")
     parser.add_argument("--data", type=Path, required=True, help="data directory (built here if empty)")
     parser.add_argument("--files", action="store_true", help="list the files with their function counts")
+    parser.add_argument("--functions", action="store_true", help="with --files, name the functions too")
     args = parser.parse_args()
     root = args.root.resolve()
 
@@ -59,7 +60,7 @@ def main() -> None:
         print(f"{name}: {len(seen)} files, {sum(len(v) for v in seen.values())} functions")
         if args.files:
             for filename in sorted(seen):
-                print(f"  {filename}: {len(seen[filename])}")
+                print(f"  {filename}: {len(seen[filename])}  {' '.join(sorted(seen[filename])) if args.functions else ''}".rstrip())
 
 
 if __name__ == "__main__":

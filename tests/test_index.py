@@ -13,6 +13,7 @@ from search_corpus import real_corpus
 from kg.errors import SearchError
 from kg.index import META_FILE, VERSION_PREFIX, analyzer, build_index, live_version, uk_spelling
 from kg.model import Corpus
+from kg.references import format_reference
 from kg.search import Searcher
 
 
@@ -67,7 +68,11 @@ def test_build_indexes_every_claim_with_render_fields(corpus, tmp_path):
     assert hit["text"] == claim.text
     assert hit["post"] == {"id": claim.post_id, "title": next(p.title for p in corpus.posts if p.id == claim.post_id)}
     assert hit["section"] == claim.section == "Transition protocols"
-    assert {"key": "DH2011b", "locator": "6", "raw": "DH, 2011b:6"} in hit["citations"]
+    # Each citation carries its source's reference as every reader shows it, from the build's library.
+    label = format_reference(corpus.references["DH2011b"], "DH2011b")
+    assert label.startswith("Department of Health (DH) (2011b), Payment by Results")
+    assert {"key": "DH2011b", "locator": "6", "raw": "DH, 2011b:6", "label": label} in hit["citations"]
+    assert meta["reference_labels"]["DH2011b"] == label
     assert {c["id"] for c in hit["concepts"]} == set(corpus.subjects[claim.id])
 
 

@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from flask import g
 
 from kg import catalog as catalog_mod
-from kg import search as search_mod
 from kg import sparql
 from kg.errors import KGError, NotFound
 from kg.model import Reference
@@ -78,16 +77,6 @@ def home() -> dict:
 
 
 # --- search --------------------------------------------------------------------------------------
-
-
-def search(query: str, page: int = 1, filters: dict[str, list[str]] | None = None, limit: int | None = None) -> dict:
-    """Run a search; the answer is exactly the JSON of `kg search --json`."""
-    return search_mod.search(get_settings(), query, page=page, limit=limit, filters=filters or None)
-
-
-def highlight_segments(text: str, marks: list[list[int]]) -> list[dict]:
-    """Cut a result's text at its marks into pieces, marked or not, for the template to escape."""
-    return [{"text": piece, "marked": marked} for piece, marked in search_mod.marked_pieces(text, marks)]
 
 
 def search_source_keys(query: str, filters: dict[str, list[str]] | None) -> list[str]:

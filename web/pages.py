@@ -178,7 +178,11 @@ def search():
     number = int_param("page", 1)
     limit = search_limit()
     try:
-        result = data.search(query, page=number, filters=filters, limit=limit) if (query.strip() or filters) else None
+        result = (
+            search_mod.search(get_settings(), query, page=number, limit=limit, filters=filters or None)
+            if (query.strip() or filters)
+            else None
+        )
     except search_mod.PastLastPage as exc:
         return past_last_page(exc, query, filters, limit, f"{request.blueprint}.search")
     if not wants_html():
@@ -193,11 +197,13 @@ def search():
         "limit": limit if limit != get_settings().search_page_size else None,
     }
     if result is not None:
-        references, _ = data.library()
         for hit in result["results"]:
-            hit["segments"] = data.highlight_segments(hit["text"], hit["marks"])
+            # The result's marks cut its text into pieces, marked or not, for the template to escape.
+            hit["segments"] = [
+                {"text": piece, "marked": marked}
+                for piece, marked in search_mod.marked_pieces(hit["text"], hit["marks"])
+            ]
             for c in hit["citations"]:
-                c["label"] = data.format_reference(references.get(c["key"]), c["key"]) if c.get("key") else None
                 c["where"] = _locator(c.get("locator"))
         if result.get("source"):
             view["source_href"] = url_for("pages.source", key=result["source"]["key"])

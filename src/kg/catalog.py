@@ -24,7 +24,15 @@ from .errors import KGError, NotFound, closest
 from .graph import Iris, build_info, open_store
 from .model import Organisation, Reference
 from .organisations import OrganisationIndex, load_organisations
-from .references import check_library, key_year, latex_decode, load_library, parse_bibtex, reference_authors, to_bibtex
+from .references import (
+    check_library,
+    format_reference,
+    latex_decode,
+    load_library,
+    parse_bibtex,
+    reference_authors,
+    to_bibtex,
+)
 from .settings import Settings
 from .sparql import bind_values
 from .vocab import PREFIXES
@@ -226,21 +234,6 @@ class OrganisationAnswer(OrganisationInfo):
 def source_path(key: str, locator: str | None = None) -> str:
     """Return the path of a source's page (``/source/DH2011b?locator=6``): resource pages sit at their IRI's path."""
     return f"/source/{quote(key, safe='')}" + ("?" + urlencode({"locator": locator}) if locator else "")
-
-
-def format_reference(ref: Reference | None, key: str) -> str:
-    """Return a reference author-year style, as the corpus writes it: ``Department of Health (DH) (2011b), Title``."""
-    if ref is None:
-        return key
-    author = latex_decode(ref.fields.get("author") or ref.fields.get("institution") or "").strip()
-    short = latex_decode(ref.fields.get("shortauthor", "")).strip()
-    if not author:
-        forms = reference_authors(ref)
-        author = forms[0] if forms else ""
-    who = f"{author} ({short})" if short and short != author else author
-    title = latex_decode(ref.title).strip()
-    head = " ".join(part for part in (who, f"({key_year(ref)})" if ref.year else "") if part)
-    return f"{head}, {title}" if head and title else (head or title or key)
 
 
 def mark_locator(found: Source, locator: str | None) -> Source:

@@ -34,11 +34,11 @@ from .concepts import label_variants
 from .errors import SearchError
 from .model import Claim, Concept, Corpus, Failure, Organisation
 from .progress import Progress, no_progress
-from .references import key_year, latex_decode
+from .references import format_reference, latex_decode, source_label
 from .spelling import uk_spelling
 
 #: Bumped when the schema or meta.json changes shape; a searcher refuses an older index.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 #: Fields whose adjacent terms the pairs field holds (PairsField). Not concept labels or
 #: organisation names: concept labels repeat on every tagged claim, and their pairs doubled the
 #: index build at 10,000 posts (175 -> 345 s); a phrase there comes only from a hyphenated word,
@@ -454,20 +454,6 @@ def _citation_org(citation, references, aliases) -> str | None:
     return org
 
 
-def source_label(key: str, references: dict) -> str:
-    """A short human label for a cited source: ``DH (2011b) Payment by Results: Draft ...``."""
-    ref = references.get(key)
-    if ref is None:
-        return key
-    author = latex_decode(ref.fields.get("shortauthor") or ref.fields.get("author") or "").strip()
-    title = latex_decode(ref.title).strip()
-    year = key_year(ref)
-    label = " ".join(part for part in (author, f"({year})" if year else "") if part)
-    if title:
-        label = f"{label} {title}" if label else title
-    return label or key
-
-
 def _documents(corpus: Corpus, progress: Progress, failures: list[Failure]) -> Iterator[dict]:
     posts = {post.id: post for post in corpus.posts}
     citations_of: dict[str, list] = defaultdict(list)
@@ -560,6 +546,9 @@ def build_meta(corpus: Corpus, documents: int) -> dict:
             key: {"entry_type": ref.entry_type, "fields": dict(ref.fields)}
             for key, ref in sorted(corpus.references.items())
         },
+        # Each reference as every reader shows it (kg.references.format_reference), so a search
+        # answer names its sources without the library being parsed again at query time.
+        "reference_labels": {key: format_reference(ref, key) for key, ref in sorted(corpus.references.items())},
         "concepts": {
             cid: {"label": concept.pref_label, "labels": concept_labels(concept)}
             for cid, concept in sorted(corpus.concepts.items())
@@ -715,6 +704,7 @@ def update_index(
             orgs=fresh["orgs"],
             concepts=fresh["concepts"],
             references=fresh["references"],
+            reference_labels=fresh["reference_labels"],
         )
         if post_titles is not None:
             meta["posts"] = dict(post_titles)

@@ -1007,3 +1007,35 @@ def extract_into_library(posts: Iterable[Post], library_path: str | Path, replac
     if report.changed or not Path(library_path).exists():
         write_library(library_path, report.library)
     return report
+
+
+# --- a reference as people read it (one rule for every reader) -----------------------------
+
+
+def format_reference(ref: Reference | None, key: str) -> str:
+    """Return a reference author-year style, as the corpus writes it: ``Department of Health (DH) (2011b), Title``."""
+    if ref is None:
+        return key
+    author = latex_decode(ref.fields.get("author") or ref.fields.get("institution") or "").strip()
+    short = latex_decode(ref.fields.get("shortauthor", "")).strip()
+    if not author:
+        forms = reference_authors(ref)
+        author = forms[0] if forms else ""
+    who = f"{author} ({short})" if short and short != author else author
+    title = latex_decode(ref.title).strip()
+    head = " ".join(part for part in (who, f"({key_year(ref)})" if ref.year else "") if part)
+    return f"{head}, {title}" if head and title else (head or title or key)
+
+
+def source_label(key: str, references: dict) -> str:
+    """A short human label for a cited source: ``DH (2011b) Payment by Results: Draft ...``."""
+    ref = references.get(key)
+    if ref is None:
+        return key
+    author = latex_decode(ref.fields.get("shortauthor") or ref.fields.get("author") or "").strip()
+    title = latex_decode(ref.title).strip()
+    year = key_year(ref)
+    label = " ".join(part for part in (author, f"({year})" if year else "") if part)
+    if title:
+        label = f"{label} {title}" if label else title
+    return label or key

@@ -780,7 +780,10 @@ class Searcher:
         if page > max(pages, 1):
             raise PastLastPage(page, pages, total, limit)
         start = (page - 1) * limit
-        results = [self._render(s, docnum, score, compiled.highlight) for score, docnum in top[start : start + limit]]
+        results = [
+            self._render(s, docnum, score, compiled.highlight, state.meta)
+            for score, docnum in top[start : start + limit]
+        ]
         suggestion = self._suggest(s, state, text, compiled) if compiled.words else None
         return {
             "query": text,
@@ -831,8 +834,9 @@ class Searcher:
                 chosen.setdefault(key, []).append(resolved)
         return filter_query(chosen), selected
 
-    def _render(self, s, docnum: int, score: float | None, highlight: Highlight) -> dict:
+    def _render(self, s, docnum: int, score: float | None, highlight: Highlight, meta: dict) -> dict:
         stored = s.stored_fields(docnum)
+        labels = meta.get("reference_labels", {})
         doc = json.loads(stored["doc"])
         marks = highlight_marks(doc["text"], highlight.terms, highlight.phrases)  # once: both forms draw on it
         return {
@@ -843,7 +847,11 @@ class Searcher:
             "score": round(float(score or 0.0), 4),
             "post": doc["post"],
             "section": doc.get("section"),
-            "citations": doc.get("citations", []),
+            # Each citation with its source's reference as every reader shows it (None if unresolved).
+            "citations": [
+                {**c, "label": labels.get(c["key"], c["key"]) if c.get("key") else None}
+                for c in doc.get("citations", [])
+            ],
             "concepts": doc.get("concepts", []),
         }
 
@@ -936,7 +944,7 @@ class Searcher:
                     ]
                 )
                 clauses.append(wq.ConstantScoreQuery(same, MLT_SAME_SECTION))
-        claim = self._render(s, docnum, None, Highlight())
+        claim = self._render(s, docnum, None, Highlight(), state.meta)
         if not clauses:
             return {"claim": claim, "total": 0, "results": []}
         q = wq.AndNot(wq.Or(clauses), wq.Term("id", claim_id))
@@ -945,7 +953,7 @@ class Searcher:
         return {
             "claim": claim,
             "total": int(matched.sum()),
-            "results": [self._render(s, docnum, score, highlight) for score, docnum in top],
+            "results": [self._render(s, docnum, score, highlight, state.meta) for score, docnum in top],
         }
 
 
