@@ -411,23 +411,24 @@ def test_source_answers_are_kept_per_live_store(web_app, monkeypatch):
     """A second view of a source page asks the graph nothing; a new live store asks again."""
     from web import resources
 
-    calls = []
-    original = catalog.Catalog.source
+    calls = []  # the graph asked for a source's answer
+    original = catalog.Catalog._source
 
     def counting(self, key):
         calls.append(key)
         return original(self, key)
 
-    monkeypatch.setattr(catalog.Catalog, "source", counting)
+    monkeypatch.setattr(catalog.Catalog, "_source", counting)
     state = web_app.extensions[resources.EXTENSION]
     with state.lock:
         state.answers = None  # earlier tests viewed these pages
     client = web_app.test_client()
-    from web import data as web_data
 
-    pages = []
-    build_page = web_data.source
-    monkeypatch.setattr(web_data, "source", lambda key, *rest: pages.append(key) or build_page(key, *rest))
+    pages = []  # a view asked the catalog for a source
+    asked = catalog.Catalog.source
+    monkeypatch.setattr(
+        catalog.Catalog, "source", lambda self, key, *rest: pages.append(key) or asked(self, key, *rest)
+    )
     html = {"Accept": "text/html"}
     first = [client.get("/source/DH2011b", headers=html).data, client.get("/api/source/DH2011b").data]
     second = [client.get("/source/DH2011b", headers=html).data, client.get("/api/source/DH2011b").data]

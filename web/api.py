@@ -16,9 +16,9 @@ from flask import Blueprint, jsonify, url_for
 from kg import sparql
 from kg.errors import NotFound
 
-from . import data, pages
+from . import pages
 from .http import int_param, param
-from .resources import get_settings
+from .resources import catalog, get_settings
 
 bp = Blueprint("api", __name__)
 
@@ -73,14 +73,14 @@ def openapi():
 @bp.get("/stats")
 def stats():
     """Count what the graph holds."""
-    return jsonify(data.stats())
+    return jsonify(catalog().stats())
 
 
 @bp.get("/claims")
 def claims():
     """List claims: of a post, a concept or a source, or all, a page at a time."""
     return jsonify(
-        data.claims(
+        catalog().claim_list(
             post_id=param("post", limit=300).strip() or None,
             concept_id=param("concept", limit=300).strip() or None,
             source_key=param("source", limit=300).strip() or None,
@@ -93,7 +93,7 @@ def claims():
 @bp.get("/claim/<claim_id>/similar")
 def similar(claim_id: str):
     """Return the claims most like one claim."""
-    return jsonify({"claim": claim_id, "results": data.similar(claim_id, int_param("limit", 5, maximum=50))})
+    return jsonify({"claim": claim_id, "results": catalog().similar(claim_id, int_param("limit", 5, maximum=50))})
 
 
 @bp.get("/queries")

@@ -1,25 +1,18 @@
-"""The web's view of ``kg.catalog``: this request's Catalog, answers kept per live store, view helpers.
+"""What only the web needs beside the catalog's answers: the home page, a post cut into segments
+for its page, the API's stricter citation lookup and sources sort.
 
-The answers are the catalog's (typed in kg.catalog), shown by the pages and the API as they are:
-nothing here renames a field. What is left here is what only the web needs (a post cut into
-segments for its page, a claim with its neighbours, the concept A-Z) and the questions the
-catalog does not answer yet (the post list, claim lists), asked through ``Catalog.select``.
-Nothing here knows about HTML.
+Pages and the API ask this request's Catalog (``web.resources.catalog``) for everything else and
+show its typed answers as they are: nothing here renames a field or knows about HTML.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from flask import g
-
 from kg import catalog as catalog_mod
 from kg import sparql
 from kg.errors import KGError, NotFound
-from kg.model import Reference
-from kg.references import to_bibtex
+from kg.references import format_reference
 
-from .resources import cached_answer, get_settings, get_store
+from .resources import catalog, get_settings
 
 #: Searches offered on the home page; each finds claims in the seed corpus.
 EXAMPLE_SEARCHES = (
@@ -31,57 +24,20 @@ EXAMPLE_SEARCHES = (
 )
 
 SOURCE_SORTS = catalog_mod.SOURCE_SORTS
-format_reference = catalog_mod.format_reference
-
-
-def catalog() -> catalog_mod.Catalog:
-    """Return this request's Catalog over the shared read-only store."""
-    if "kg_catalog" not in g:
-        # Answers it may be asked again (the library, a source) are kept per live store.
-        g.kg_catalog = catalog_mod.Catalog(get_settings(), get_store(), memo=cached_answer)
-    return g.kg_catalog
-
-
-# --- the reference library, as built into the graph ---------------------------------------------
-
-
-def library() -> tuple[dict[str, Reference], list]:
-    """Return the built references and organisations (Catalog.library, Catalog.organisations), kept per live store."""
-    return catalog().library()[0], catalog().organisations()
-
-
-def bibtex_for(keys: Iterable[str]) -> str:
-    """Return BibTeX for the given keys (unknown keys are skipped), in the given order."""
-    references, _ = library()
-    chosen = [references[k] for k in dict.fromkeys(keys) if k in references]
-    return to_bibtex(chosen, library=references) if chosen else ""  # names learnt from the whole library
 
 
 # --- overview ------------------------------------------------------------------------------------
 
 
-def stats() -> dict:
-    """Count what the graph holds."""
-    return catalog().stats()
-
-
 def home() -> dict:
     """Return the home page: statistics, example searches and the named SPARQL queries."""
     return {
-        "stats": stats(),
+        "stats": catalog().stats(),
         "examples": list(EXAMPLE_SEARCHES),
         "queries": [
             {k: v for k, v in q.to_dict().items() if k != "path"} for q in sparql.list_named_queries(get_settings())
         ],
     }
-
-
-# --- search --------------------------------------------------------------------------------------
-
-
-def search_source_keys(query: str, filters: dict[str, list[str]] | None) -> list[str]:
-    """Return the keys of every source cited by every claim a search finds, most-cited first."""
-    return catalog_mod.search_source_keys(get_settings(), query, filters)
 
 
 # --- citation lookup -----------------------------------------------------------------------------
@@ -104,12 +60,6 @@ def cite(query: str) -> catalog_mod.CiteAnswer:
     return found
 
 
-def suggestions(keys: list[str]) -> list[dict]:
-    """Return keys with their formatted references, for 'closest matches' lists."""
-    references, _ = library()
-    return [{"key": k, "reference": format_reference(references.get(k), k)} for k in keys]
-
-
 # --- sources -------------------------------------------------------------------------------------
 
 
@@ -120,37 +70,7 @@ def sources(sort: str = "citations", org: str | None = None) -> catalog_mod.Sour
     return catalog().source_list(sort, org)
 
 
-def canonical_key(key: str) -> str | None:
-    """Return the library key ``key`` names ignoring case (``dh2011b`` -> ``DH2011b``), or None if none does."""
-    keys = cached_answer("keys", "", lambda: catalog().keys())
-    if key in keys:
-        return key
-    folded = key.casefold()
-    return next((k for k in keys if k.casefold() == folded), None)
-
-
-def source(key: str, locator: str | None = None) -> catalog_mod.Source:
-    """Return Catalog.source, kept per live store, marked at page ``locator``."""
-    found = cached_answer("source", key, lambda: catalog().source(key))
-    return catalog_mod.mark_locator(found, locator)
-
-
-def organisation(org_id: str) -> catalog_mod.OrganisationAnswer:
-    """Return an organisation with the sources it wrote."""
-    return catalog().organisation(org_id)
-
-
 # --- posts and claims ----------------------------------------------------------------------------
-
-
-def posts() -> dict:
-    """List the posts with their claim and citation counts and where they were found."""
-    return catalog().post_list()
-
-
-def post(post_id: str) -> dict:
-    """Return a post: text, provenance, claims with citations and concepts, sources it cites."""
-    return catalog().post(post_id)
 
 
 def post_segments(found: dict) -> list[dict]:
@@ -217,7 +137,7 @@ def _mark_headings(segments: list[dict], sections: set[str]) -> list[dict]:
 
 def _citation_spans(claim: dict, body: str, start: int, end: int) -> list[dict]:
     """Find each citation's span inside the claim by its raw text, in order."""
-    references, _ = library()
+    references, _ = catalog().library()
     spans, cursor = [], start
     for citation in claim["citations"]:
         raw = citation["raw"] or ""
@@ -239,45 +159,7 @@ def _citation_spans(claim: dict, body: str, start: int, end: int) -> list[dict]:
     return spans
 
 
-def claim(claim_id: str) -> dict:
-    """Return a claim with its neighbours in the post (the claim in context)."""
-    return catalog().claim_in_context(claim_id)
-
-
-def similar(claim_id: str, limit: int = 5) -> list[dict]:
-    """Return claims most like this one (from the search index); NotFound for an unknown claim."""
-    return catalog().similar(claim_id, limit)
-
-
-def claims(
-    post_id: str | None = None,
-    concept_id: str | None = None,
-    source_key: str | None = None,
-    page: int = 1,
-    limit: int = 100,
-) -> dict:
-    """List claims, of one post, concept or source, or all of them, a page at a time."""
-    return catalog().claim_list(post_id, concept_id, source_key, page, limit)
-
-
 # --- concepts ------------------------------------------------------------------------------------
 
 
-def concepts() -> dict:
-    """Return the concept tree and an A-Z index in which alternative labels point to their concept."""
-    return catalog().concept_index()
-
-
-def concept(concept_id: str) -> dict:
-    """Return a concept: labels, definition, neighbours, claims, most-cited sources, co-occurring concepts."""
-    # Not kept like sources: a broad concept's answer lists every claim (several MB of JSON for a
-    # broad concept in a big corpus), and a few of them would outgrow the server's memory budget.
-    return catalog().concept(concept_id)
-
-
 # --- audit ---------------------------------------------------------------------------------------
-
-
-def audit() -> catalog_mod.Audit:
-    """Return unresolved citations and references no claim cites."""
-    return catalog().audit()

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from kg import catalog as catalog_mod
 from kg import search as search_mod
 from kg.errors import KGError, NotFound
 
@@ -20,7 +21,7 @@ from . import data
 from .http import int_param, param, wants_html
 from .linked import rdf_or_none
 from .picture import concept_picture
-from .resources import cached_answer, get_settings
+from .resources import cached_answer, catalog, get_settings
 
 bp = Blueprint("pages", __name__)
 
@@ -257,12 +258,12 @@ def search_bibtex():
     filters = search_filters()
     if not (query.strip() or filters):
         raise KGError("no search given", hint="pass q=words (and/or a filter) as on the search page")
-    keys = data.search_source_keys(query, filters)
+    keys = catalog_mod.search_source_keys(get_settings(), query, filters)
     if not keys:
         raise NotFound(
             f"the claims found for {query!r} cite no source", hint="search for something else, or drop a filter"
         )
-    return bibtex_download(data.bibtex_for(keys), "search-sources")
+    return bibtex_download(catalog().bibtex_for(keys), "search-sources")
 
 
 # --- citation lookup ----------------------------------------------------------------------------
@@ -281,7 +282,7 @@ def cite():
     if not query.strip():
         return page("cite.html", {}, q="", found=None, matches=[], message=None)
     try:
-        found = data.catalog().cite(query)
+        found = catalog().cite(query)
     except NotFound as exc:
         return page(
             "cite.html",
@@ -289,7 +290,7 @@ def cite():
             status=404,
             q=query,
             found=None,
-            matches=data.suggestions(exc.suggestions),
+            matches=catalog().suggestions(exc.suggestions),
             message=exc.message,
         )
     if found["key"]:
@@ -324,12 +325,14 @@ def sources_bibtex():
     """Download the whole library (or one organisation's sources) as BibTeX."""
     org = param("org", limit=200).strip() or None
     found = data.sources("key", org)
-    return bibtex_download(data.bibtex_for(s["key"] for s in found["sources"]), f"sources-{org}" if org else "sources")
+    return bibtex_download(
+        catalog().bibtex_for(s["key"] for s in found["sources"]), f"sources-{org}" if org else "sources"
+    )
 
 
 def _canonical_source(key: str, endpoint: str) -> WerkzeugResponse | None:
     """Redirect a key written in another case to the canonical one; None when ``key`` is canonical or unknown."""
-    canonical = data.canonical_key(key)
+    canonical = catalog().canonical_key(key)
     if canonical is None or canonical == key:
         return None
     args: dict[str, Any] = request.args.to_dict(flat=True)
@@ -351,10 +354,10 @@ def source(key: str):
     locator = param("locator", limit=40)
 
     if not wants_html():
-        return page("source.html", data.source(key, locator))
+        return page("source.html", catalog().source(key, locator))
 
     def render() -> str:
-        return render_template("source.html", src=data.source(key, locator))
+        return render_template("source.html", src=catalog().source(key, locator))
 
     # The page of a most-cited source lists hundreds of citations (165 KB at 10,000 posts): it is
     # rendered once per live store and path, like the answer it shows (see cached_answer).
@@ -367,7 +370,7 @@ def source_bibtex(key: str):
     moved = _canonical_source(key, "pages.source_bibtex")
     if moved is not None:
         return moved
-    found = data.source(key)
+    found = catalog().source(key)
     return bibtex_download(found["bibtex"], key)
 
 
@@ -377,7 +380,7 @@ def org(org_id: str):
     answer = rdf_answer()
     if answer is not None:
         return answer
-    found = data.organisation(org_id)
+    found = catalog().organisation(org_id)
     return page("org.html", found, org=found, sources=found["sources"])
 
 
@@ -387,7 +390,7 @@ def org(org_id: str):
 @bp.get("/concepts")
 def concepts():
     """Show the concept scheme: its broader/narrower tree and an A-Z index of every label."""
-    found = data.concepts()
+    found = catalog().concept_index()
     answer = rdf_answer(also=_all_concept_iris(found["tree"]))
     if answer is not None:
         return answer
@@ -425,7 +428,7 @@ def concept(concept_id: str):
     answer = rdf_answer()
     if answer is not None:
         return answer
-    found = data.concept(concept_id)
+    found = catalog().concept(concept_id)
     picture = concept_picture(
         {"id": found["id"], "label": found["pref_label"]},
         found["broader"],
@@ -439,14 +442,14 @@ def concept(concept_id: str):
 @bp.get("/concept/<concept_id>/bibtex")
 def concept_bibtex(concept_id: str):
     """Download the sources cited by claims about a concept as BibTeX, most-cited first."""
-    found = data.concept(concept_id)
+    found = catalog().concept(concept_id)
     if not found["sources"]:
         raise NotFound(
             f"no claim about {found['pref_label']!r} cites a source",
             hint="try a broader concept",
             suggestions=[b["id"] for b in found["broader"]],
         )
-    return bibtex_download(data.bibtex_for(s["key"] for s in found["sources"]), f"{concept_id}-sources")
+    return bibtex_download(catalog().bibtex_for(s["key"] for s in found["sources"]), f"{concept_id}-sources")
 
 
 # --- posts and claims ---------------------------------------------------------------------------
@@ -455,7 +458,7 @@ def concept_bibtex(concept_id: str):
 @bp.get("/posts")
 def posts():
     """List the posts with their claim and citation counts and provenance."""
-    found = data.posts()
+    found = catalog().post_list()
     return page("posts.html", found, posts=found["posts"])
 
 
@@ -465,7 +468,7 @@ def post(post_id: str):
     answer = rdf_answer()
     if answer is not None:
         return answer
-    found = data.post(post_id)
+    found = catalog().post(post_id)
     view = {
         **found,
         "segments": data.post_segments(found),
@@ -482,11 +485,11 @@ def claim(claim_id: str):
     answer = rdf_answer()
     if answer is not None:
         return answer
-    found = data.claim(claim_id)
+    found = catalog().claim_in_context(claim_id)
     if not wants_html():
         return jsonify(found)
     try:
-        similar = data.similar(claim_id)
+        similar = catalog().similar(claim_id)
     except KGError:
         similar = []  # the index may lag the store; the page stands without the list
     for s in similar:
@@ -497,5 +500,5 @@ def claim(claim_id: str):
 @bp.get("/audit")
 def audit():
     """Show unresolved citations and never-cited references."""
-    found = data.audit()
+    found = catalog().audit()
     return page("audit.html", found, audit=found)

@@ -20,6 +20,7 @@ from flask import Flask, current_app, g
 
 from kg import generations
 from kg import graph as graph_mod
+from kg.catalog import Catalog
 from kg.settings import OPTIONS, Settings, load_settings
 
 EXTENSION = "kg"
@@ -64,6 +65,14 @@ def get_store() -> ox.Store:
                 state.store_path = path
             g.kg_store = state.store
     return g.kg_store
+
+
+def catalog() -> Catalog:
+    """Return this request's Catalog over the shared read-only store; what it may be asked again
+    (the library, a source) it keeps per live store (cached_answer)."""
+    if "kg_catalog" not in g:
+        g.kg_catalog = Catalog(get_settings(), get_store(), memo=cached_answer)
+    return g.kg_catalog
 
 
 #: Answers kept per live store (the reference library, source pages): a built store never changes,
@@ -116,4 +125,5 @@ def live_health(*, fresh: bool = False) -> generations.Health:
 
 
 def _teardown(exc: BaseException | None) -> None:
+    g.pop("kg_catalog", None)
     g.pop("kg_store", None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, TypedDict, TypeVar
 from urllib.parse import quote, urlencode
 
@@ -458,8 +458,32 @@ class Catalog:
         """Return a source: reference, BibTeX, citing claims by post, co-cited sources, concepts.
 
         With a page ``locator`` (from a pasted citation, ``(DH, 2011b:6)``), each citing claim says
-        whether it cites that page (``at_locator``), and ``at_locator`` counts them.
+        whether it cites that page (``at_locator``), and ``at_locator`` counts them. The answer is
+        kept (``memo``) per key; the marking is made fresh on a copy.
         """
+        found: Source = self._memo("source", key, functools.partial(self._source, key))
+        return mark_locator(found, locator) if locator else found
+
+    def canonical_key(self, key: str) -> str | None:
+        """Return the library key ``key`` names ignoring case (``dh2011b`` -> ``DH2011b``), or None if none does."""
+        keys = self._memo("keys", "", self.keys)
+        if key in keys:
+            return key
+        folded = key.casefold()
+        return next((k for k in keys if k.casefold() == folded), None)
+
+    def bibtex_for(self, keys: Iterable[str]) -> str:
+        """Return BibTeX for the given keys (unknown keys are skipped), in the given order."""
+        references, _ = self.library()
+        chosen = [references[k] for k in dict.fromkeys(keys) if k in references]
+        return to_bibtex(chosen, library=references) if chosen else ""  # names learnt from the whole library
+
+    def suggestions(self, keys: list[str]) -> list[dict]:
+        """Return keys with their formatted references, for 'closest matches' lists."""
+        references, _ = self.library()
+        return [{"key": k, "reference": format_reference(references.get(k), k)} for k in keys]
+
+    def _source(self, key: str) -> Source:
         rows = self.select(
             """
             SELECT ?source ?title ?year ?type ?bibtex ?url WHERE {
@@ -554,7 +578,7 @@ class Catalog:
             "concepts": [{"id": c["id"], "label": c["label"], "count": c["claims"]} for c in concepts],
             "listed_in": [{"id": r["post"], "title": r["title"]} for r in listed_in],
         }
-        return mark_locator(found, locator) if locator else found
+        return found
 
     def citations_of(self, key: str) -> list[dict]:
         """Return every citation of a source: locator, raw text, claim and post, in post order."""
@@ -896,7 +920,8 @@ class Catalog:
     def concept(self, concept_id: str) -> dict:
         """Return a concept: labels, definition, neighbours, claims, most-cited sources, co-occurring concepts.
 
-        Its claims include those of the concepts below it.
+        Its claims include those of the concepts below it. Not kept like sources: a broad
+        concept's answer lists every claim, and a few of them would outgrow the server's memory.
         """
         # This concept's row only: the claim counts of every concept (_concept_rows) took 1.4 s
         # at 3,000 posts and the page does not show them.
@@ -1132,8 +1157,7 @@ class Catalog:
         sources = []
         for key in dict.fromkeys(e["key"] for e in entries if e["key"]):
             locators = [e["locator"] for e in entries if e["key"] == key and e["locator"]]
-            source: Source = self._memo("source", key, functools.partial(self.source, key))
-            sources.append(mark_locator(source, locators[0] if locators else None))
+            sources.append(self.source(key, locators[0] if locators else None))
         one = sources[0] if len(sources) == 1 and all(e["key"] for e in entries) else None
         return {
             "query": text,
