@@ -13,6 +13,7 @@ from markupsafe import escape
 import pytest
 
 from kg import catalog, search
+from kg.errors import PastLastPage
 
 def esc(text: str) -> str:
     """Escape as Jinja's autoescape does."""
@@ -480,3 +481,79 @@ def test_an_unknown_source_page_links_the_closest_keys_and_the_sources_list(web_
     hrefs = links(page_)
     assert "/source/DH2013" in hrefs and "/sources" in hrefs
     assert "most-cited-sources" not in page_.get_data(as_text=True)
+
+
+# --- issue 17: a concept's claims a page at a time -------------------------------------------
+
+
+def _broadest(settings) -> tuple[str, int]:
+    """The concept with the most claims (its own and those below it), and how many."""
+    cat = catalog.Catalog(settings)
+    counts = {}
+    for entry in cat.concepts()["az"]:
+        cid = entry["id"]
+        if cid not in counts:
+            counts[cid] = cat.claim_list(concept_id=cid, limit=1000)["total"]
+    cid = max(counts, key=lambda c: (counts[c], c))
+    return cid, counts[cid]
+
+
+def test_a_concept_pages_partition_its_claims_and_count_every_claim(built_settings):
+    """Pages of a broad concept's claims, put together, are every claim once in post order; the
+    co-occurring concepts and the total count every claim, not the page's."""
+    cid, total = _broadest(built_settings)
+    assert total > 2 * catalog.CONCEPT_PAGE_SIZE  # the seed's broadest concept spans three pages
+    cat = catalog.Catalog(built_settings)
+    everything = cat.claim_list(concept_id=cid, limit=1000)["claims"]
+    first = cat.concept(cid)
+    assert first["claims_total"] == total and first["limit"] == catalog.CONCEPT_PAGE_SIZE
+    assert first["pages"] == -(-total // catalog.CONCEPT_PAGE_SIZE) and first["page"] == 1
+    seen = []
+    for number in range(1, first["pages"] + 1):
+        found = cat.concept(cid, page=number)
+        assert 0 < len(found["claims"]) <= catalog.CONCEPT_PAGE_SIZE
+        assert found["co_occurring"] == first["co_occurring"] and found["sources"] == first["sources"]
+        seen += found["claims"]
+    assert [c["id"] for c in seen] == [c["id"] for c in everything]
+    # Co-occurring: every other concept on these claims, counted over all of them, except the
+    # concept itself and those below it.
+    counted: dict[str, int] = {}
+    for claim in seen:
+        for c in claim["concepts"]:
+            counted[c["id"]] = counted.get(c["id"], 0) + 1
+
+    def below(other: str) -> bool:
+        up, todo = set(), [other]
+        while todo:
+            for b in cat.concept(todo.pop(), limit=1)["broader"]:
+                if b["id"] not in up:
+                    up.add(b["id"])
+                    todo.append(b["id"])
+        return cid in up
+
+    co = {row["id"]: row["count"] for row in first["co_occurring"]}
+    assert co and co == {c: n for c, n in counted.items() if c != cid and not below(c)}
+    with pytest.raises(PastLastPage) as info:
+        cat.concept(cid, page=first["pages"] + 1)
+    assert info.value.last == first["pages"]
+
+
+def test_a_concept_page_links_its_pages_and_the_api_answers_the_same_page(web_client, built_settings):
+    cid, total = _broadest(built_settings)
+    size = catalog.CONCEPT_PAGE_SIZE
+    response = web_client.get(f"/concept/{cid}", headers=HTML)
+    body = response.get_data(as_text=True)
+    assert f"Claims 1–{size} of {total}, in post order" in body
+    assert f'href="/concept/{cid}?page=2" rel="next"' in body and 'rel="prev"' not in body
+    second = web_client.get(f"/concept/{cid}?page=2", headers=HTML).get_data(as_text=True)
+    assert f"Claims {size + 1}–{2 * size} of {total}" in second
+    assert f'href="/concept/{cid}" rel="prev"' in second and f'href="/concept/{cid}?page=3" rel="next"' in second
+    api_page = web_client.get(f"/api/concept/{cid}?page=2").get_json()
+    assert api_page == json.loads(json.dumps(catalog.Catalog(built_settings).concept(cid, page=2)))
+    for claim in api_page["claims"]:
+        assert esc(claim["text"]) in second
+    small = web_client.get(f"/concept/{cid}?limit=10&page=3", headers=HTML).get_data(as_text=True)
+    assert f"Claims 21–30 of {total}" in small and f'href="/concept/{cid}?limit=10&amp;page=4" rel="next"' in small
+    past = web_client.get(f"/api/concept/{cid}?page=99")
+    assert past.status_code == 404 and "past the last page" in past.get_json()["error"]
+    assert web_client.get(f"/api/concept/{cid}?limit=1001").status_code == 400

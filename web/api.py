@@ -85,7 +85,7 @@ def claims():
             concept_id=param("concept", limit=300).strip() or None,
             source_key=param("source", limit=300).strip() or None,
             page=int_param("page", 1),
-            limit=int_param("limit", 100, maximum=1000),
+            limit=int_param("limit", 100, maximum=pages.MAX_PAGE_SIZE),
         )
     )
 

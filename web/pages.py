@@ -7,6 +7,7 @@ API path it always answers that JSON (web.http.wants_html), as Datasette's DataV
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -34,7 +35,8 @@ FACETS = (
     ("orgs", "org", "Organisations"),
     ("posts", "post", "Posts"),
 )
-CONCEPT_CLAIMS_SHOWN = 50
+#: The most claims a page of a concept's claims may list (``limit=``).
+MAX_PAGE_SIZE = 1000
 
 
 def page(template: str, payload: Any, status: int = 200, **context: Any) -> Response:
@@ -122,6 +124,17 @@ def search_url(
     if limit is not None and limit != get_settings().search_page_size:
         pairs.append(("limit", str(limit)))
     return url_for(endpoint) + ("?" + urlencode(pairs) if pairs else "")
+
+
+def pager(number: int, pages: int, href: Callable[[int], str]) -> dict:
+    """Return the links to a list's pages (``href(n)`` is page n's URL): previous, next and a
+    window of page numbers around ``number``, for the _pager.html macro."""
+    window = range(max(1, number - 3), min(pages, number + 3) + 1)
+    return {
+        "prev": href(number - 1) if number > 1 else None,
+        "next": href(number + 1) if number < pages else None,
+        "pages": [{"n": n, "href": href(n), "current": n == number} for n in window],
+    }
 
 
 def search_limit() -> int:
@@ -229,15 +242,7 @@ def search():
             for name in FILTERS
             for value in filters.get(name, [])
         ]
-        pages = result["pages"] or 0
-        window = range(max(1, number - 3), min(pages, number + 3) + 1)
-        view["pager"] = {
-            "prev": search_url(query, filters, number - 1, limit=limit) if number > 1 else None,
-            "next": search_url(query, filters, number + 1, limit=limit) if number < pages else None,
-            "pages": [
-                {"n": n, "href": search_url(query, filters, n, limit=limit), "current": n == number} for n in window
-            ],
-        }
+        view["pager"] = pager(number, result["pages"] or 0, lambda n: search_url(query, filters, n, limit=limit))
         view["suggestion_href"] = (
             search_url(result["suggestion"], filters, limit=limit) if result.get("suggestion") else None
         )
@@ -428,7 +433,9 @@ def concept(concept_id: str):
     answer = rdf_answer()
     if answer is not None:
         return answer
-    found = catalog().concept(concept_id)
+    number, limit = int_param("page", 1), int_param("limit", catalog_mod.CONCEPT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
+    found = catalog().concept(concept_id, page=number, limit=limit)
+    shown: dict[str, Any] = {"limit": limit} if limit != catalog_mod.CONCEPT_PAGE_SIZE else {}
     picture = concept_picture(
         {"id": found["id"], "label": found["pref_label"]},
         found["broader"],
@@ -436,7 +443,14 @@ def concept(concept_id: str):
         found["related"],
         found["co_occurring"],
     )
-    return page("concept.html", found, c=found, picture=picture, claim_limit=CONCEPT_CLAIMS_SHOWN)
+    pages = pager(
+        number,
+        found["pages"],
+        lambda n: url_for(
+            f"{request.blueprint}.concept", concept_id=concept_id, **({**shown, "page": n} if n > 1 else shown)
+        ),
+    )
+    return page("concept.html", found, c=found, picture=picture, pager=pages)
 
 
 @bp.get("/concept/<concept_id>/bibtex")

@@ -100,3 +100,16 @@ def closest(name: str, candidates: Iterable[str], n: int = 5, cutoff: float = 0.
         lowered = name.lower()
         close = [c for c in pool if lowered and lowered in c.lower()][:n]
     return close
+
+
+class PastLastPage(NotFound):
+    """A page past the last page of a list of claims; ``last`` is the last page (1 when the list is empty)."""
+
+    def __init__(self, page: int, pages: int, total: int, limit: int):
+        self.page, self.pages, self.total, self.limit = page, pages, total, limit
+        self.last = max(pages, 1)
+        found = f"{total} claim{'s' if total != 1 else ''} found, {limit} a page"
+        super().__init__(
+            f"page {page} is past the last page of results, page {self.last} ({found})",
+            hint=f"ask for page {self.last} or an earlier one",
+        )

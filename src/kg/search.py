@@ -38,7 +38,7 @@ from whoosh.scoring import BM25F
 
 from . import ranking
 from .citations import parse_cite_query
-from .errors import KGError, NotFound, SearchError
+from .errors import KGError, NotFound, PastLastPage, SearchError
 from .index import META_FILE, SCHEMA_VERSION, analyzer, fold, is_short_form, live_version, source_label
 from .model import Concept, Organisation, Reference
 from .organisations import OrganisationIndex
@@ -669,19 +669,6 @@ class _State:
                         facets[name] = (values, claims, numbers, {v: i for i, v in enumerate(values)})
                     self._facets = facets
         return self._facets
-
-
-class PastLastPage(NotFound):
-    """A page past the last page of results; ``last`` is the last page (1 when nothing matched)."""
-
-    def __init__(self, page: int, pages: int, total: int, limit: int):
-        self.page, self.pages, self.total, self.limit = page, pages, total, limit
-        self.last = max(pages, 1)
-        found = f"{total} claim{'s' if total != 1 else ''} found, {limit} a page"
-        super().__init__(
-            f"page {page} is past the last page of results, page {self.last} ({found})",
-            hint=f"ask for page {self.last} or an earlier one",
-        )
 
 
 class Searcher:
