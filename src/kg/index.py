@@ -1,8 +1,8 @@
-"""Build the Whoosh index of claims: one document per claim, built beside the live one and swapped in.
+"""Build the Whoosh index of claims: one document per claim, built beside the live one.
 
-``data/index`` is a symlink to a versioned folder ``data/index-v<ns>/``. A build writes a new
-folder, then replaces the symlink in one ``os.replace``: a reader sees the old index or the new
-one, never half of one. The folder also holds ``meta.json``: the labels facets show and the
+Each build writes a new versioned folder ``data/index-v<ns>/``; kg.generations makes it live
+with its graph store in one ``os.replace`` of ``data/current``: a reader sees the old index or
+the new one, never half of one. The folder also holds ``meta.json``: the labels facets show and the
 concept labels query expansion uses, so a search needs nothing but the index folder.
 """
 
@@ -567,28 +567,7 @@ def build_meta(corpus: Corpus, documents: int) -> dict:
     }
 
 
-# --- writing and swapping --------------------------------------------------------------------
-
-
-def build_index(
-    corpus: Corpus,
-    index_dir: str | Path,
-    progress: Progress | None = None,
-    *,
-    procs: int | None = None,
-    multisegment: bool = False,
-    limitmb: int = LIMIT_MB,
-) -> IndexStats:
-    """Index every claim of the corpus into a new folder beside ``index_dir`` and swap it in.
-
-    ``procs`` > 1 analyses documents in that many processes (Whoosh's MpWriter), merged into one
-    segment unless ``multisegment``; the default is DEFAULT_PROCS.
-    A claim that cannot be indexed becomes a Failure in the returned stats; the rest go on.
-    """
-    index_dir = Path(index_dir)
-    stats = write_index(corpus, index_dir.parent, progress, procs=procs, multisegment=multisegment, limitmb=limitmb)
-    swap_in(Path(stats.path), index_dir)
-    return stats
+# --- writing ----------------------------------------------------------------------------------
 
 
 @contextmanager
@@ -636,7 +615,10 @@ def write_index(
 ) -> IndexStats:
     """Index every claim of the corpus into a new version folder under ``parent``; swap nothing.
 
-    The caller makes the version live (``swap_in``, or kg.generations with the graph store).
+    ``procs`` > 1 analyses documents in that many processes (Whoosh's MpWriter), merged into one
+    segment unless ``multisegment``; the default is DEFAULT_PROCS. A claim that cannot be indexed
+    becomes a Failure in the returned stats; the rest go on. The caller makes the version live
+    (kg.generations, with the graph store).
     """
     started = time.perf_counter()
     progress = progress or no_progress
@@ -729,25 +711,6 @@ def update_index(
         procs=1,
         failures=failures,
     )
-
-
-def swap_in(version: Path, index_dir: Path) -> None:
-    """Point ``index_dir`` at ``version`` atomically, then remove versions older than the previous one."""
-    parent = index_dir.parent
-    previous = live_version(index_dir)
-    link = parent / f".index-link-{os.getpid()}-{time.time_ns()}"
-    os.symlink(version.name, link)
-    if index_dir.is_dir() and not index_dir.is_symlink():
-        # An index from before versioned folders: move it aside (the only non-atomic moment).
-        legacy = parent / f"{VERSION_PREFIX}{time.time_ns() - 1}"
-        os.rename(index_dir, legacy)
-        previous = legacy
-    os.replace(link, index_dir)
-    keep = {version.name, previous.name if previous else None}
-    for old in parent.glob(f"{VERSION_PREFIX}*"):
-        # Readers mid-query on the previous version keep it; anything older has no readers left.
-        if old.name not in keep and old.is_dir():
-            shutil.rmtree(old, ignore_errors=True)
 
 
 def live_version(index_dir: str | Path) -> Path | None:
