@@ -584,7 +584,7 @@ def loading(corpus: Corpus, settings: Settings, progress: Progress | None = None
     """Write ``corpus`` as N-Triples, then bulk-load it into a new store while the caller works.
 
     Oxigraph's bulk loader runs without Python's lock, so the build writes the search index
-    meanwhile instead of waiting for it: at 10,000 posts both take minutes. On leaving the
+    meanwhile instead of waiting for it: in a large build both take minutes. On leaving the
     block the load is waited for, the ontology files are added, and ``stats`` describes the
     finished (unpublished) store. If the block or the load fails, the new store is removed.
     """
@@ -593,8 +593,8 @@ def loading(corpus: Corpus, settings: Settings, progress: Progress | None = None
     failures: list[Failure] = []
     target = _new_store_dir(settings)
     load = GraphLoad(target)
-    # The triples go through a temporary N-Triples file: holding every line of 10,000 posts in
-    # memory at once would cost gigabytes.
+    # The triples go through a temporary N-Triples file: holding every line of a large corpus in
+    # memory at once would not fit.
     nt = tempfile.NamedTemporaryFile("w+b", dir=settings.data_dir, prefix=".graph-", suffix=".nt.tmp", delete=False)
     try:
         with nt:
@@ -672,7 +672,7 @@ def update_graph(
         ox.Store.read_only(str(live)).backup(str(target))
         store = ox.Store(str(target))
         # The new count is the live store's recorded count less what went plus what is new:
-        # counting every triple again took 1 s at 3,000 posts and grows with the graph.
+        # counting every triple again costs time that grows with the graph.
         triples = _recorded_triples(live)
         gone = 0
         if removed:
