@@ -38,14 +38,13 @@ def main() -> None:
     args = parser.parse_args()
     data = args.data
     if data is None:
-        from kg.build import run_pipeline
-        from kg.graph import build_graph
+        from kg.build import build
         from kg.settings import load_settings
 
         data = tempfile.mkdtemp(prefix="kg-bench-")
         settings = load_settings(data_dir=data)
-        stats = build_graph(run_pipeline(settings), settings)
-        print(f"built {stats.triples} triples in {stats.seconds:.3f} s into {data}")
+        report = build(settings)
+        print(f"built {report.counts['triples']} triples in {report.seconds:.3f} s into {data}")
     samples = []
     for _ in range(args.repeat):
         out = subprocess.run([sys.executable, "-c", PROBE, data], check=True, capture_output=True, text=True)

@@ -23,8 +23,10 @@ from fts5_baseline import FTS5  # noqa: E402
 from search_corpus import load_judged, metrics, pipeline_available, real_corpus  # noqa: E402
 
 import kg.search as search_mod  # noqa: E402
-from kg.index import build_index  # noqa: E402
+from kg import generations  # noqa: E402
+from kg.index import write_index  # noqa: E402
 from kg.search import Searcher  # noqa: E402
+from kg.settings import load_settings  # noqa: E402
 
 #: Ablations: each switches parts of the ranking off (module constants of kg.search) to show its gain.
 ABLATIONS = {
@@ -45,8 +47,9 @@ def evaluate(corpus=None, judged=None, k: int = 10) -> dict:
     fts = FTS5((c.id, c.post_id, c.text) for c in corpus.claims)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        build_index(corpus, Path(tmp) / "index")
-        searcher = Searcher(Path(tmp) / "index")
+        settings = load_settings(env={}, data_dir=Path(tmp))
+        generations.publish(settings, index=Path(write_index(corpus, tmp).path))  # live, as `kg build` makes it
+        searcher = Searcher(settings.index_dir)
         for item in judged:
             found = searcher.search(item["query"], limit=k, facets=False)
             ours = found["results"]

@@ -36,10 +36,12 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests"), str(ROOT / "bench")]
 from fts5_baseline import FTS5  # noqa: E402
 from search_corpus import real_corpus  # noqa: E402
 
-from kg.index import build_index  # noqa: E402
+from kg import generations  # noqa: E402
+from kg.index import write_index  # noqa: E402
 from kg.model import Claim, Corpus, Post  # noqa: E402
 from benchlib import QUERIES  # noqa: E402
 from kg.search import Searcher  # noqa: E402
+from kg.settings import load_settings  # noqa: E402
 
 _TOKEN = re.compile(r"\S+")
 
@@ -110,9 +112,11 @@ def measure(corpus: Corpus, label: str, repeat: int, procs: list[int]) -> dict:
     fts_build = time.perf_counter() - started
     out = {"label": label, "claims": len(corpus.claims), "fts5_build_s": fts_build, "builds": {}, "classes": {}}
     with tempfile.TemporaryDirectory() as tmp:
-        index_dir = Path(tmp) / "index"
+        settings = load_settings(env={}, data_dir=Path(tmp))
+        index_dir = settings.index_dir
         for n in procs:
-            stats = build_index(corpus, index_dir, procs=n)
+            stats = write_index(corpus, tmp, procs=n)
+            generations.publish(settings, index=Path(stats.path))  # live, as `kg build` makes it
             out["builds"][n] = {"seconds": stats.seconds, "segments": stats.segments}
         searcher = Searcher(index_dir)
         state = searcher._current()

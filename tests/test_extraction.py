@@ -63,10 +63,10 @@ def test_kg_refs_check_lists_unreadable_text_and_unknown_organisations(tmp_path)
     from click.testing import CliRunner
 
     from kg.cli import main
-    from kg.graph import build_graph
+    from kg.build import build
     from kg.settings import load_settings
     settings = load_settings(data_dir=tmp_path / "data", env={"KG_CORPUS_DIR": str(extraction.DATA / "corpus")})
-    build_graph(extraction.build.run_pipeline(settings), settings)
+    build(settings)
     result = CliRunner().invoke(main, ["refs", "check", "--json", "--data", str(settings.data_dir)],
                                 env={"KG_CORPUS_DIR": str(extraction.DATA / "corpus")})
     assert result.exit_code == 0, result.output

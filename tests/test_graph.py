@@ -5,11 +5,13 @@ from __future__ import annotations
 import threading
 
 import pytest
+from conftest import copy_build
+from graph_fixtures import publish_graph
 from rdflib import Literal, URIRef
 
-from kg import graph
+from kg import build, generations, graph
 from kg.errors import GraphError
-from kg.graph import Iris, build_graph, open_graph, open_store
+from kg.graph import Iris, open_graph, open_store
 from kg.vocab import C4O, CITO, DCTERMS, KG, OA, RDF
 
 
@@ -58,7 +60,7 @@ def test_claim_selectors_point_at_the_exact_span(built):
 def test_base_iri_is_configurable(tmp_path, built):
     settings, corpus, _ = built
     other = settings.with_(data_dir=tmp_path, base_iri="https://example.com/kg/")
-    build_graph(corpus, other)
+    publish_graph(corpus, other)
     g = open_graph(other)
     assert (URIRef("https://example.com/kg/source/DH2011b"), KG.citationKey, Literal("DH2011b")) in g
     # Schema terms keep their namespace; no resource keeps the default base.
@@ -70,7 +72,7 @@ def test_base_iri_is_configurable(tmp_path, built):
 def test_rebuild_swaps_atomically_while_a_reader_queries(tmp_path, built):
     settings, corpus, _ = built
     s = settings.with_(data_dir=tmp_path)
-    build_graph(corpus, s)
+    publish_graph(corpus, s)
     seen, errors, stop = [], [], threading.Event()
 
     def read():
@@ -85,7 +87,7 @@ def test_rebuild_swaps_atomically_while_a_reader_queries(tmp_path, built):
     reader.start()
     try:
         for _ in range(3):
-            build_graph(corpus, s)
+            publish_graph(corpus, s)
     finally:
         stop.set()
         reader.join()
@@ -94,20 +96,18 @@ def test_rebuild_swaps_atomically_while_a_reader_queries(tmp_path, built):
     assert len([p for p in tmp_path.glob("store.*") if p.is_dir()]) == 2
 
 
-def test_failed_build_leaves_the_live_store(tmp_path, built, monkeypatch):
-    settings, corpus, _ = built
-    s = settings.with_(data_dir=tmp_path)
-    build_graph(corpus, s)
+def test_failed_build_leaves_the_live_store(tmp_path, built_settings, monkeypatch):
+    s = built_settings.with_(data_dir=copy_build(built_settings.data_dir, tmp_path / "data"))
     before = s.store_dir.resolve()
 
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(graph.generations, "publish", boom)
+    monkeypatch.setattr(generations, "publish", boom)
     with pytest.raises(RuntimeError):
-        build_graph(corpus, s)
+        build.build(s, full=True)
     assert s.store_dir.resolve() == before and open_graph(s) is not None
-    assert [p for p in tmp_path.glob("store.*") if p.is_dir()] == [before]
+    assert [p for p in s.data_dir.glob("store.*") if p.is_dir()] == [before]
 
 
 def test_missing_store_names_the_fix(tmp_path, built):
@@ -131,7 +131,7 @@ def test_failure_while_the_store_loads_leaves_the_live_store(tmp_path, built):
     # fails, the half-made store and its N-Triples file go, and the live store stays.
     settings, corpus, _ = built
     s = settings.with_(data_dir=tmp_path)
-    build_graph(corpus, s)
+    publish_graph(corpus, s)
     before = s.store_dir.resolve()
     with pytest.raises(RuntimeError, match="index failed"):
         with graph.loading(corpus, s) as load:

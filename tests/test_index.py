@@ -10,16 +10,29 @@ from pathlib import Path
 import pytest
 from search_corpus import real_corpus
 
+from kg import generations
 from kg.errors import SearchError
-from kg.index import META_FILE, VERSION_PREFIX, analyzer, build_index, live_version, uk_spelling
+from kg.index import META_FILE, VERSION_PREFIX, IndexStats, analyzer, live_version, uk_spelling, write_index
 from kg.model import Corpus
 from kg.references import format_reference
 from kg.search import Searcher
+from kg.settings import Settings, load_settings
 
 
 @pytest.fixture(scope="module")
 def corpus() -> Corpus:
     return real_corpus()
+
+
+def _publish(corpus: Corpus, settings: Settings, **options) -> IndexStats:
+    """Write ``corpus``'s index and make it live, the two steps `kg build` takes."""
+    stats = write_index(corpus, settings.data_dir, **options)
+    generations.publish(settings, index=Path(stats.path))
+    return stats
+
+
+def _settings(folder: Path) -> Settings:
+    return load_settings(env={}, data_dir=folder)
 
 
 def _small(corpus: Corpus, claims: int) -> Corpus:
@@ -53,16 +66,17 @@ def test_analyzer_joins_hyphenated_words_and_keeps_positions():
 
 
 def test_build_indexes_every_claim_with_render_fields(corpus, tmp_path):
-    stats = build_index(corpus, tmp_path / "index")
+    settings = _settings(tmp_path)
+    stats = _publish(corpus, settings)
     assert stats.documents == len(corpus.claims) and not stats.failures
-    assert (tmp_path / "index").is_symlink()
+    assert settings.index_dir.is_symlink()
     assert Path(stats.path).name.startswith(VERSION_PREFIX)
-    meta = json.loads((tmp_path / "index" / META_FILE).read_text())
+    meta = json.loads((settings.index_dir / META_FILE).read_text())
     assert meta["documents"] == len(corpus.claims)
     assert "DH2011b" in meta["sources"] and "Payment by Results" in meta["sources"]["DH2011b"]
     assert meta["concepts"]["payment-by-results"]["label"] == "Payment by Results"
 
-    searcher = Searcher(tmp_path / "index")
+    searcher = Searcher(settings.index_dir)
     hit = searcher.search('"MHCT score is recorded"')["results"][0]
     claim = next(c for c in corpus.claims if c.id == hit["id"])
     assert hit["text"] == claim.text
@@ -77,32 +91,33 @@ def test_build_indexes_every_claim_with_render_fields(corpus, tmp_path):
 
 
 def test_rebuild_swaps_atomically_and_prunes_old_versions(corpus, tmp_path):
-    index_dir = tmp_path / "index"
-    build_index(_small(corpus, 100), index_dir)
+    settings = _settings(tmp_path)
+    index_dir = settings.index_dir
+    _publish(_small(corpus, 100), settings)
     searcher = Searcher(index_dir)
     first = live_version(index_dir)
     assert searcher.search("mental health")["total"] > 0
     small_total = searcher.search("mental health")["total"]
 
-    build_index(corpus, index_dir)
+    _publish(corpus, settings)
     second = live_version(index_dir)
     assert second != first
     # the same Searcher object notices the swap and reads the new index
     assert searcher.search("mental health")["total"] > small_total
-    build_index(_small(corpus, 50), index_dir)
+    _publish(_small(corpus, 50), settings)
     versions = sorted(p.name for p in tmp_path.glob(f"{VERSION_PREFIX}*"))
     # the live version and the one before it remain; older ones are removed
     assert versions == sorted([second.name, live_version(index_dir).name])
-    assert not list(tmp_path.glob(".index-building-*")) and not list(tmp_path.glob(".index-link-*"))
+    assert not list(tmp_path.glob(".index-building-*")) and not list(tmp_path.glob(".current-link-*"))
 
 
 def test_readers_never_see_a_half_built_index(corpus, tmp_path):
-    index_dir = tmp_path / "index"
+    settings = _settings(tmp_path)
     small, full = _small(corpus, 60), corpus
-    build_index(small, index_dir)
-    searcher = Searcher(index_dir)
+    _publish(small, settings)
+    searcher = Searcher(settings.index_dir)
     expected = {searcher.search("care")["total"]}
-    build_index(full, index_dir)
+    _publish(full, settings)
     expected.add(searcher.search("care")["total"])
     seen, errors = [], []
     stop = threading.Event()
@@ -118,7 +133,7 @@ def test_readers_never_see_a_half_built_index(corpus, tmp_path):
     for t in readers:
         t.start()
     for version in (small, full, small, full):
-        build_index(version, index_dir)
+        _publish(version, settings)
     stop.set()
     for t in readers:
         t.join()
@@ -129,7 +144,7 @@ def test_readers_never_see_a_half_built_index(corpus, tmp_path):
 def test_a_bad_claim_becomes_a_failure_and_the_rest_is_indexed(corpus, tmp_path):
     bad = dataclasses.replace(corpus.claims[0], id="cbroken", text=None)
     broken = dataclasses.replace(corpus, claims=[bad, *corpus.claims[1:20]])
-    stats = build_index(broken, tmp_path / "index")
+    stats = _publish(broken, _settings(tmp_path))
     assert stats.documents == 19
     assert [f.item for f in stats.failures] == ["cbroken"]
     assert "claim not indexed" in stats.failures[0].message
@@ -139,7 +154,7 @@ def test_unwritable_location_is_a_search_error(corpus, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     with pytest.raises(SearchError, match="cannot write the search index"):
-        build_index(_small(corpus, 5), blocker / "index")
+        write_index(_small(corpus, 5), blocker)
 
 
 def test_missing_index_says_to_build(tmp_path):
@@ -149,6 +164,7 @@ def test_missing_index_says_to_build(tmp_path):
 
 
 def test_many_claims_use_several_writer_processes(corpus, tmp_path):
-    stats = build_index(_small(corpus, 200), tmp_path / "index", procs=2)
+    settings = _settings(tmp_path)
+    stats = _publish(_small(corpus, 200), settings, procs=2)
     assert stats.procs == 2 and stats.documents == 200
-    assert Searcher(tmp_path / "index").search("personalisation")["total"] > 0
+    assert Searcher(settings.index_dir).search("personalisation")["total"] > 0

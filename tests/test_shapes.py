@@ -7,9 +7,10 @@ import dataclasses
 import pyoxigraph as ox
 import pyshacl
 import pytest
+from graph_fixtures import publish_graph
 from rdflib import Graph, Literal, URIRef
 
-from kg.graph import build_graph, open_store
+from kg.graph import open_store
 from kg.vocab import C4O, CITO, KG, OA
 
 
@@ -43,7 +44,7 @@ def data(real_graph, corpus_data, tmp_path_factory):
         subjects={k: v for k, v in corpus.subjects.items() if k in claim_ids},
         bibliography={k: v for k, v in corpus.bibliography.items() if k == post_id})
     small = settings.with_(data_dir=tmp_path_factory.mktemp("one-post"))
-    build_graph(one, small)
+    publish_graph(one, small)
     text, shapes = _dump(small), corpus_data[1]
     # Unbroken, the one-post graph conforms: a broken one failing is then the change's doing.
     conforms, report = _validate(text, shapes)

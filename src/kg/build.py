@@ -708,7 +708,7 @@ def _incremental(
         "concepts": len(inputs.concepts),
     }
     clock.lap("derive")
-    stats = graph_mod.update_graph(settings, removed_lines, added_lines, graph_counts, progress=progress, publish=False)
+    stats = graph_mod.update_graph(settings, removed_lines, added_lines, graph_counts, progress=progress)
     clock.lap("graph")
 
     # The index: drop every document of the changed and removed posts, add the new ones.

@@ -1,9 +1,9 @@
 """Write the corpus into a persistent RDF store (Oxigraph through rdflib + oxrdflib) and open it.
 
 The mapping reuses standard vocabularies (see ontology/kg.ttl for the overview and our few
-terms). ``build_graph`` writes a new store beside the live one and makes it live in one atomic step
-(kg.generations), so a reader never sees a half-built store; ``open_graph`` opens the live one
-read-only.
+terms). ``loading`` and ``update_graph`` write a new store beside the live one; the build makes it
+live together with its search index in one atomic step (kg.generations), so a reader never sees a
+half-built store; ``open_graph`` opens the live one read-only.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from oxrdflib import OxigraphStore
 from rdflib import Graph
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 
-from . import generations
 from .errors import GraphError
 from .model import Citation, Claim, Corpus, Failure, Post, Reference, UnreadableCitation
 from .organisations import OrganisationIndex
@@ -570,28 +569,6 @@ def _new_graph(ox_store: ox.Store) -> Graph:
     return bind_prefixes(graph)
 
 
-def build_graph(
-    corpus: Corpus, settings: Settings, progress: Progress | None = None, *, publish: bool = True
-) -> GraphStats:
-    """Write ``corpus`` (plus the ontology files) into a new store and make it the live one.
-
-    With ``publish=False`` the new store is only written (``stats.store`` names it): the build
-    makes it live together with its search index (kg.generations).
-    """
-    with loading(corpus, settings, progress) as load:
-        pass
-    stats = load.stats
-    assert stats is not None
-    if publish:
-        try:
-            generations.publish(settings, store=Path(stats.store))
-        except BaseException:
-            if settings.store_dir.resolve() != Path(stats.store).resolve():
-                shutil.rmtree(stats.store, ignore_errors=True)
-            raise
-    return stats
-
-
 class GraphLoad:
     """A store being bulk-loaded in a background thread; ``stats`` is set once it is finished."""
 
@@ -607,7 +584,7 @@ def loading(corpus: Corpus, settings: Settings, progress: Progress | None = None
     """Write ``corpus`` as N-Triples, then bulk-load it into a new store while the caller works.
 
     Oxigraph's bulk loader runs without Python's lock, so the build writes the search index
-    meanwhile instead of waiting for it: at 10,000 posts both take minutes. On leaving the
+    meanwhile instead of waiting for it: in a large build both take minutes. On leaving the
     block the load is waited for, the ontology files are added, and ``stats`` describes the
     finished (unpublished) store. If the block or the load fails, the new store is removed.
     """
@@ -616,8 +593,8 @@ def loading(corpus: Corpus, settings: Settings, progress: Progress | None = None
     failures: list[Failure] = []
     target = _new_store_dir(settings)
     load = GraphLoad(target)
-    # The triples go through a temporary N-Triples file: holding every line of 10,000 posts in
-    # memory at once would cost gigabytes.
+    # The triples go through a temporary N-Triples file: holding every line of a large corpus in
+    # memory at once would not fit.
     nt = tempfile.NamedTemporaryFile("w+b", dir=settings.data_dir, prefix=".graph-", suffix=".nt.tmp", delete=False)
     try:
         with nt:
@@ -678,15 +655,14 @@ def update_graph(
     added: list[str],
     counts: dict[str, int],
     progress: Progress | None = None,
-    *,
-    publish: bool = True,
 ) -> GraphStats:
-    """Make a new live store from the live one, less the ``removed`` and plus the ``added`` lines.
+    """Write a new store: the live one less the ``removed`` and plus the ``added`` lines; swap nothing.
 
     The live store is copied with a RocksDB checkpoint (hard links to its immutable files, so
-    the copy is cheap and never writes to the live store), changed, then swapped in like a full
-    build. Removing before adding makes the update idempotent: running the same update twice
-    (after a build was killed between its steps) leaves the same graph.
+    the copy is cheap and never writes to the live store) and changed; the build makes it live
+    with its index, as after a full build. Removing before adding makes the update idempotent:
+    running the same update twice (after a build was killed between its steps) leaves the same
+    graph.
     """
     progress = progress or no_progress
     began = time.perf_counter()
@@ -696,7 +672,7 @@ def update_graph(
         ox.Store.read_only(str(live)).backup(str(target))
         store = ox.Store(str(target))
         # The new count is the live store's recorded count less what went plus what is new:
-        # counting every triple again took 1 s at 3,000 posts and grows with the graph.
+        # counting every triple again costs time that grows with the graph.
         triples = _recorded_triples(live)
         gone = 0
         if removed:
@@ -718,8 +694,6 @@ def update_graph(
         del store
         gc.collect()
         stats = _finish(target, settings, triples, counts, began, [])
-        if publish:
-            generations.publish(settings, store=target)
     except BaseException:
         if settings.store_dir.resolve() != target.resolve():
             shutil.rmtree(target, ignore_errors=True)

@@ -1,8 +1,8 @@
-"""Build the Whoosh index of claims: one document per claim, built beside the live one and swapped in.
+"""Build the Whoosh index of claims: one document per claim, built beside the live one.
 
-``data/index`` is a symlink to a versioned folder ``data/index-v<ns>/``. A build writes a new
-folder, then replaces the symlink in one ``os.replace``: a reader sees the old index or the new
-one, never half of one. The folder also holds ``meta.json``: the labels facets show and the
+Each build writes a new versioned folder ``data/index-v<ns>/``; kg.generations makes it live
+with its graph store in one ``os.replace`` of ``data/current``: a reader sees the old index or
+the new one, never half of one. The folder also holds ``meta.json``: the labels facets show and the
 concept labels query expansion uses, so a search needs nothing but the index folder.
 """
 
@@ -40,20 +40,22 @@ from .spelling import uk_spelling
 #: Bumped when the schema or meta.json changes shape; a searcher refuses an older index.
 SCHEMA_VERSION = 6
 #: Fields whose adjacent terms the pairs field holds (PairsField). Not concept labels or
-#: organisation names: concept labels repeat on every tagged claim, and their pairs doubled the
-#: index build at 10,000 posts (175 -> 345 s); a phrase there comes only from a hyphenated word,
-#: and kg.ranking remembers its claims per index version after Whoosh's matcher found them once.
+#: organisation names: concept labels repeat on every tagged claim, and their pairs made the
+#: index build the slowest step of a large build (bench/RESULTS-search.md, bench/pairs_cost.py);
+#: a phrase there comes only from a hyphenated word, and kg.ranking remembers its claims per
+#: index version after Whoosh's matcher found them once.
 PAIRED_FIELDS = ("text", "title", "section")
 META_FILE = "meta.json"
 VERSION_PREFIX = "index-v"
 
-#: Writer processes by default. Measured at 100k claims on 2 shared cores (bench/RESULTS-search.md):
-#: procs=2 took 262 s against 185 s for one process, the merge outweighing the parallel analysis.
+#: Writer processes by default. On 2 shared cores two processes were slower than one, the merge
+#: outweighing the parallel analysis (bench/RESULTS-search.md, bench/search_latency.py --build-procs).
 DEFAULT_PROCS = 1
 
-#: Whoosh's posting pool budget (its own size estimate, about 180 bytes a posting). Past it the
-#: pool pickles sorted runs to disk and merges them back, which cost 40% of the index build
-#: (1,000 posts, 810k postings: 22 s CPU at 128 MB, 13.6 s at 1024 MB, peak RSS 195 -> 215 MB).
+#: Whoosh's posting pool budget (by its own size estimate of a posting). Past it the pool pickles
+#: sorted runs to disk and merges them back, a large share of the index build; a budget that
+#: holds a build's postings avoids that and costs little resident memory, since Whoosh's
+#: estimate is well above what a posting really takes.
 LIMIT_MB = 2048
 
 # A word, keeping intra-word hyphens ("co-production") and dots ("e.g") together.
@@ -268,8 +270,8 @@ class PairsField(FieldType):
     """Which terms stand next to each other, per text field: the term ``"<field> <a> <b>"``.
 
     A two-word phrase is then one posting list instead of a position check in every claim that
-    has both words (kg.search answers phrases from it; 35x faster on common words at 10,000
-    posts). The value is ``(field name, text)`` pairs, analysed as those fields are.
+    has both words (kg.search answers phrases from it, far faster on common words in a large
+    corpus). The value is ``(field name, text)`` pairs, analysed as those fields are.
     """
 
     _MEMO_SIZE = 4096
@@ -337,8 +339,8 @@ def _cache_missing_columns() -> None:
 
     Whoosh's W3PerDocReader looks a field's length column up with a filesystem stat on every
     call when the column is missing (keyword and spelling fields have none), and the segment
-    writer asks once per posting: 80,000 stats for 4,000 claims. A segment's files never change
-    once written, so the answer holds for the reader's lifetime.
+    writer asks once per posting, so a build stats the same missing file again and again. A
+    segment's files never change once written, so the answer holds for the reader's lifetime.
     """
     reader = whoosh3.W3PerDocReader
     if getattr(reader, "_kg_missing_cached", False):
@@ -556,28 +558,7 @@ def build_meta(corpus: Corpus, documents: int) -> dict:
     }
 
 
-# --- writing and swapping --------------------------------------------------------------------
-
-
-def build_index(
-    corpus: Corpus,
-    index_dir: str | Path,
-    progress: Progress | None = None,
-    *,
-    procs: int | None = None,
-    multisegment: bool = False,
-    limitmb: int = LIMIT_MB,
-) -> IndexStats:
-    """Index every claim of the corpus into a new folder beside ``index_dir`` and swap it in.
-
-    ``procs`` > 1 analyses documents in that many processes (Whoosh's MpWriter), merged into one
-    segment unless ``multisegment``; the default is DEFAULT_PROCS.
-    A claim that cannot be indexed becomes a Failure in the returned stats; the rest go on.
-    """
-    index_dir = Path(index_dir)
-    stats = write_index(corpus, index_dir.parent, progress, procs=procs, multisegment=multisegment, limitmb=limitmb)
-    swap_in(Path(stats.path), index_dir)
-    return stats
+# --- writing ----------------------------------------------------------------------------------
 
 
 @contextmanager
@@ -625,7 +606,10 @@ def write_index(
 ) -> IndexStats:
     """Index every claim of the corpus into a new version folder under ``parent``; swap nothing.
 
-    The caller makes the version live (``swap_in``, or kg.generations with the graph store).
+    ``procs`` > 1 analyses documents in that many processes (Whoosh's MpWriter), merged into one
+    segment unless ``multisegment``; the default is DEFAULT_PROCS. A claim that cannot be indexed
+    becomes a Failure in the returned stats; the rest go on. The caller makes the version live
+    (kg.generations, with the graph store).
     """
     started = time.perf_counter()
     progress = progress or no_progress
@@ -719,25 +703,6 @@ def update_index(
         procs=1,
         failures=failures,
     )
-
-
-def swap_in(version: Path, index_dir: Path) -> None:
-    """Point ``index_dir`` at ``version`` atomically, then remove versions older than the previous one."""
-    parent = index_dir.parent
-    previous = live_version(index_dir)
-    link = parent / f".index-link-{os.getpid()}-{time.time_ns()}"
-    os.symlink(version.name, link)
-    if index_dir.is_dir() and not index_dir.is_symlink():
-        # An index from before versioned folders: move it aside (the only non-atomic moment).
-        legacy = parent / f"{VERSION_PREFIX}{time.time_ns() - 1}"
-        os.rename(index_dir, legacy)
-        previous = legacy
-    os.replace(link, index_dir)
-    keep = {version.name, previous.name if previous else None}
-    for old in parent.glob(f"{VERSION_PREFIX}*"):
-        # Readers mid-query on the previous version keep it; anything older has no readers left.
-        if old.name not in keep and old.is_dir():
-            shutil.rmtree(old, ignore_errors=True)
 
 
 def live_version(index_dir: str | Path) -> Path | None:
