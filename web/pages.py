@@ -364,8 +364,8 @@ def source(key: str):
     def render() -> str:
         return render_template("source.html", src=catalog().source(key, locator))
 
-    # The page of a most-cited source lists hundreds of citations (165 KB at 10,000 posts): it is
-    # rendered once per live store and path, like the answer it shows (see cached_answer).
+    # The page of a most-cited source lists hundreds of citations: it is rendered once per live
+    # store and path, like the answer it shows (see cached_answer).
     return Response(cached_answer("source-page", request.full_path, render), mimetype="text/html")
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from flask import Flask, current_app, g
 
 from kg import generations
 from kg import graph as graph_mod
+from kg.cache import Cache
 from kg.catalog import Catalog
 from kg.settings import OPTIONS, Settings, load_settings
 
@@ -32,7 +32,7 @@ class _State:
     lock: threading.Lock = field(default_factory=threading.Lock)
     store: ox.Store | None = None
     store_path: Path | None = None
-    answers: tuple | None = None  # (store path, OrderedDict of answers), see cached_answer
+    answers: tuple | None = None  # (store path, Cache of answers), see cached_answer
     health: tuple | None = None  # (live generation, checked at, generations.Health), see live_health
 
 
@@ -76,9 +76,9 @@ def catalog() -> Catalog:
 
 
 #: Answers kept per live store (the reference library, source pages): a built store never changes,
-#: so an answer holds until a rebuild swaps the store. A most-cited source's page at 10,000 posts takes 0.5-0.9 s of
-#: Oxigraph joins; the cache keeps that to the first view per build. A source's answer is its
-#: citations (a few hundred at most), so 256 of them stay within a few tens of MB.
+#: so an answer holds until a rebuild swaps the store. A most-cited source's page is seconds of
+#: Oxigraph joins on a big graph; the cache keeps that to the first view per build. A source's
+#: answer is its citations (a few hundred at most), so 256 of them stay within a few tens of MB.
 ANSWER_CACHE_SIZE = 256
 
 
@@ -88,18 +88,9 @@ def cached_answer(kind: str, key: str, compute):
     state: _State = current_app.extensions[EXTENSION]
     with state.lock:
         if state.answers is None or state.answers[0] != state.store_path:
-            state.answers = (state.store_path, OrderedDict())
+            state.answers = (state.store_path, Cache(ANSWER_CACHE_SIZE))
         answers = state.answers[1]
-        found = answers.get((kind, key))
-        if found is not None:
-            answers.move_to_end((kind, key))
-            return found
-    found = compute()
-    with state.lock:
-        answers[(kind, key)] = found
-        while len(answers) > ANSWER_CACHE_SIZE:
-            answers.popitem(last=False)
-    return found
+    return answers.get((kind, key), compute)
 
 
 #: Seconds a check of the live build's files is trusted: under load they are looked at once in

@@ -595,13 +595,13 @@ class Catalog:
                      dcterms:isPartOf ?post .
               ?post dcterms:identifier ?postId ; dcterms:title ?postTitle .
               # Optional parts last: Oxigraph joins in the written order, and an early OPTIONAL
-              # makes it enumerate every citation before binding the source (265 ms -> 4 ms).
+              # makes it enumerate every citation before binding the source.
               OPTIONAL { ?citation kg:citedLocator ?locator }
             } ORDER BY ?postTitle ?ordinal ?cid""",
             key=key,
         )
         # The parenthesis each citation stands in, asked apart: as an OPTIONAL above, Oxigraph
-        # joined every group of the graph to the citations (DH2011b at 10,000 posts: 3.4 -> 0.4 s).
+        # joined every group of the graph to the citations of a most-cited source.
         groups = {
             r["cid"]: r["group"]
             for r in self.select(
@@ -948,8 +948,8 @@ class Catalog:
         ``claims_total``), so the answer grows with the page, not with the corpus; the sources and
         the co-occurring concepts count every claim. Raises PastLastPage past the last page.
         """
-        # This concept's row only: the claim counts of every concept (_concept_rows) took 1.4 s
-        # at 3,000 posts and the page does not show them.
+        # This concept's row only: the claim counts of every concept (_concept_rows) are slow on a
+        # big graph and the page does not show them.
         rows = self.select(
             """
             SELECT ?concept ?label (GROUP_CONCAT(DISTINCT ?alt; SEPARATOR="\\u001f") AS ?alts)

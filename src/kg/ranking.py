@@ -19,7 +19,6 @@ node this module does not know is evaluated by Whoosh's matcher, so nothing is e
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 
 import numpy as np
@@ -29,6 +28,7 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.util.numeric import byte_to_length
 
+from .cache import Cache
 from .index import PAIRED_FIELDS
 
 #: The field that holds "<field> <a> <b>" for every two adjacent terms (kg.index.PairsField).
@@ -59,29 +59,15 @@ class Postings:
                 self.live[np.fromiter(leaf.deleted_docs_set, dtype=np.int64) + offset] = False
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
-        self._terms: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
-        self._bytes = 0
+        self._terms: Cache[tuple[str, str], tuple[np.ndarray, np.ndarray]] = Cache(
+            max_bytes, getsizeof=lambda found: found[0].nbytes + found[1].nbytes
+        )
         self._lengths: dict[str, np.ndarray] = {}
-        self._phrases: OrderedDict[tuple[str, tuple[str, ...]], np.ndarray] = OrderedDict()
+        self._phrases: Cache[tuple[str, tuple[str, ...]], np.ndarray] = Cache(PHRASE_CACHE_SIZE)
 
     def term(self, searcher, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         """Return (sorted claim numbers, weights) of one term; empty arrays if it is not indexed."""
-        key = (field, text)
-        with self._lock:
-            found = self._terms.get(key)
-            if found is not None:
-                self._terms.move_to_end(key)
-                return found
-        found = self._read(searcher, field, text)
-        size = found[0].nbytes + found[1].nbytes
-        with self._lock:
-            if key not in self._terms:
-                self._terms[key] = found
-                self._bytes += size
-                while self._bytes > self.max_bytes and len(self._terms) > 1:
-                    _, (ids, weights) = self._terms.popitem(last=False)
-                    self._bytes -= ids.nbytes + weights.nbytes
-        return found
+        return self._terms.get((field, text), lambda: self._read(searcher, field, text))
 
     @staticmethod
     def _read(searcher, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
@@ -170,17 +156,7 @@ class Postings:
 
     def phrase(self, key: tuple[str, tuple[str, ...]], compute: Callable[[], np.ndarray]) -> np.ndarray:
         """Return the remembered claims of a long phrase, computing them on first use."""
-        with self._lock:
-            found = self._phrases.get(key)
-            if found is not None:
-                self._phrases.move_to_end(key)
-                return found
-        found = compute()
-        with self._lock:
-            self._phrases[key] = found
-            if len(self._phrases) > PHRASE_CACHE_SIZE:
-                self._phrases.popitem(last=False)
-        return found
+        return self._phrases.get(key, compute)
 
 
 class _Result:

@@ -25,7 +25,6 @@ import re
 import sys
 import threading
 import unicodedata
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +36,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.scoring import BM25F
 
 from . import ranking
+from .cache import Cache
 from .citations import parse_cite_query
 from .errors import KGError, NotFound, PastLastPage, SearchError
 from .index import META_FILE, SCHEMA_VERSION, analyzer, fold, is_short_form, live_version, source_label
@@ -131,16 +131,18 @@ def _analyse(text: str) -> _Tokens:
 
 
 class TokenCache:
-    """A thread-safe LRU of analysed words, bounded by an estimate of the bytes it holds."""
+    """Analysed words (kg.cache.Cache), bounded by an estimate of the bytes they hold."""
 
     def __init__(self, max_bytes: int = TOKEN_CACHE_BYTES):
         self.max_bytes = max_bytes
-        self.bytes = 0
-        self._items: OrderedDict[str, tuple[_Tokens, int]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._items: Cache[str, tuple[_Tokens, int]] = Cache(max_bytes, getsizeof=lambda entry: entry[1])
 
     def __len__(self) -> int:
         return len(self._items)
+
+    @property
+    def bytes(self) -> int:
+        return self._items.size
 
     @staticmethod
     def _size(word: str, found: _Tokens) -> int:
@@ -149,26 +151,14 @@ class TokenCache:
         return size + sum(sys.getsizeof(t) for part in found for t in part)
 
     def get(self, word: str) -> _Tokens:
-        with self._lock:
-            hit = self._items.get(word)
-            if hit is not None:
-                self._items.move_to_end(word)
-                return hit[0]
-        found = _analyse(word)
-        size = self._size(word, found)
-        with self._lock:
-            if word not in self._items:
-                self._items[word] = (found, size)
-                self.bytes += size
-                while self.bytes > self.max_bytes and self._items:
-                    _, (_, gone) = self._items.popitem(last=False)
-                    self.bytes -= gone
-        return found
+        def analyse() -> tuple[_Tokens, int]:
+            found = _analyse(word)
+            return found, self._size(word, found)
+
+        return self._items.get(word, analyse)[0]
 
     def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-            self.bytes = 0
+        self._items.clear()
 
 
 _TOKENS = TokenCache()
@@ -544,8 +534,8 @@ class _State:
             )
         self.path = path
         # Read, not memory-mapped: Whoosh copies each sub-file of a mapped segment into memory
-        # per reader, and every server thread has its own reader (10,000 posts, 8 threads:
-        # 2.1 GB -> 137 MB after the same searches; kg.ranking caches the posting lists it needs).
+        # per reader, and every server thread has its own reader, so memory grew with the threads
+        # (kg.ranking caches the posting lists it needs).
         self.ix = FileStorage(str(path), supports_mmap=False).open_index()
         labels = (
             _concepts_to_labels(concepts)
@@ -556,7 +546,7 @@ class _State:
         self.weighting = BM25F(B=0.75, K1=K1, **{f"{name}_B": b for name, b in FIELD_B.items()})
         self.local = threading.local()
         self.lock = threading.Lock()
-        self.cache: OrderedDict[str, _Compiled] = OrderedDict()
+        self.cache: Cache[str, _Compiled] = Cache(QUERY_CACHE_SIZE)
         self._searchers: list = []
         self._searchers_lock = threading.Lock()
         self.postings = ranking.Postings(self.searcher())
@@ -584,16 +574,14 @@ class _State:
                 pass
 
     def compiled(self, text: str) -> _Compiled:
-        with self.lock:
-            hit = self.cache.get(text)
-            if hit is not None:
-                self.cache.move_to_end(text)
-                return hit
+        return self.cache.get(text, lambda: self._compile(text), keep=len(text) <= QUERY_CACHE_TEXT_CHARS)
+
+    def _compile(self, text: str) -> _Compiled:
         notices: list[str] = []
         tree = parse(text, notices)
         compiler = _Compiler(self.expansions, self.meta, notices)
         q = compiler.node(tree) or wq.NullQuery
-        result = _Compiled(
+        return _Compiled(
             q,
             Highlight(frozenset(compiler.highlight), frozenset(compiler.phrases)),
             tuple(compiler.words),
@@ -601,12 +589,6 @@ class _State:
             compiler.filters,
             self.named_source(text),
         )
-        if len(text) <= QUERY_CACHE_TEXT_CHARS:
-            with self.lock:
-                self.cache[text] = result
-                if len(self.cache) > QUERY_CACHE_SIZE:
-                    self.cache.popitem(last=False)
-        return result
 
     def library(self) -> tuple[dict[str, Reference], OrganisationIndex]:
         """The reference library and the organisation authority the index was built with."""
