@@ -99,8 +99,8 @@ def load_overrides(path: str | Path | None) -> ClaimOverrides:
 
 def check_overrides(posts: Iterable[Post], overrides: ClaimOverrides) -> list[Failure]:
     """Report overrides that name an unknown post or a line its body does not have."""
-    # Only the posts the overrides name: normalising every line of every post cost 1 s a build
-    # at 10,000 posts, and the usual overrides file names a handful.
+    # Only the posts the overrides name: normalising every line of every post costs a big corpus
+    # time on every build, and the usual overrides file names a handful.
     named = overrides.lines.keys()
     bodies = {post.id: {_normalise(line) for line in post.body.split("\n")} for post in posts if post.id in named}
     where = overrides.path or "claim overrides"

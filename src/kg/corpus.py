@@ -451,7 +451,7 @@ _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # The front matter render_post writes, in its exact layout, with values YAML reads as plain
 # strings (a word character first; no ':' or '#'; what YAML's resolvers call a string; a title
 # may be single-quoted on its line) and decimal line numbers. Such front matter is read without
-# YAML, which cost 0.2 ms a post (2 s a build at 10,000 posts); anything else, hand-edited
+# YAML, which is slow for many posts (bench/RESULTS-posts.md); anything else, hand-edited
 # files included, goes through YAML as before.
 _PLAIN = r"\w(?:[^:#\n\\\"]*[^:#\s\\\"])?"
 _CANONICAL = re.compile(
@@ -628,7 +628,7 @@ def post_paths(posts_dir: Path) -> list[Path]:
     """List the post files of a folder (every type a reader of kg.posts reads), in name order."""
     from .posts import SUFFIXES
 
-    # Names sorted as strings (Path.glob and Path sorting cost a fifth of reading 10,000 posts).
+    # Names sorted as strings (Path.glob and Path sorting were a large share of reading many posts).
     folder = Path(posts_dir)
     with os.scandir(folder) as entries:
         names = sorted(

@@ -1,8 +1,8 @@
 """Evaluate a Whoosh query over posting lists held as numpy arrays: which claims match, and their scores.
 
-Whoosh matches and scores one document at a time in Python: at 10,000 posts (168k claims) a
-query of common words ("mental health spending") visits 80,000 claims through a tree of
-matchers and took 3-7 s. Here each term's posting list is read once into arrays (kept in a
+Whoosh matches and scores one document at a time in Python: in a big corpus a query of common
+words ("mental health spending") visits most claims through a tree of matchers and takes
+seconds (bench/RESULTS-search.md). Here each term's posting list is read once into arrays (kept in a
 bounded cache), and a query is evaluated with whole-array operations: a boolean mask of the
 matching claims and a float array of their scores.
 
@@ -33,8 +33,8 @@ from .index import PAIRED_FIELDS
 
 #: The field that holds "<field> <a> <b>" for every two adjacent terms (kg.index.PairsField).
 PAIRS_FIELD = "pairs"
-#: Decoded posting lists kept in memory, in bytes (ids and weights, 12 bytes a posting): the
-#: commonest word of 168k claims has 80,000 postings, about 1 MB.
+#: Decoded posting lists kept in memory, in bytes (ids and weights, 12 bytes a posting): room
+#: for the lists of many common words at once.
 POSTINGS_CACHE_BYTES = 96 * 1024 * 1024
 #: Phrases whose matching claims are remembered (each a sorted array of claim numbers): those of
 #: three words or more, and those in fields without pairs.
@@ -141,7 +141,7 @@ class Postings:
                 btext = term if isinstance(term, bytes) else term.encode("utf-8")
                 if leaf_terms is not None and hasattr(leaf_terms, "_codec") and hasattr(leaf_terms, "_postfile"):
                     # The term info is in hand: open its postings without looking the term up again
-                    # (10,000 post ids at 10,000 posts: 1.1 s -> see bench/RESULTS.md).
+                    # (a field of many terms, such as the post ids, is read much faster).
                     m = leaf_terms._codec.postings_reader(leaf_terms._postfile, info, format_, term=(field, btext))
                     ids, _weights = self._read_matcher(m, offset)
                 else:
@@ -248,7 +248,7 @@ class Evaluator:
         """Return the sorted claims where ``words`` stand together in ``field``."""
         if field not in PAIRED_FIELDS:
             # No pairs indexed for this field: Whoosh's phrase matcher finds the claims, once per
-            # index version ("micro enterpris" in concept labels: 588 ms at 10,000 posts).
+            # index version (a phrase of concept labels such as "micro enterpris" is slow to match).
             return self.postings.phrase((field, words), lambda: self._whoosh(wq.Phrase(field, list(words))).ids)
         pairs = [
             self.postings.term(self.searcher, PAIRS_FIELD, f"{field} {a} {b}")[0] for a, b in zip(words, words[1:])

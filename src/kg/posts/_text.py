@@ -18,7 +18,7 @@ class TextBuilder:
     """Collect blocks of text; each piece may say which span of the source file it came from.
 
     Text goes into the open block; closing it trims the block and commits it after a blank line,
-    so building a body is linear in its length (a 10 MB post is read in seconds).
+    so building a body is linear in its length, however big the post.
     """
 
     def __init__(self) -> None:
