@@ -451,7 +451,7 @@ _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # The front matter render_post writes, in its exact layout, with values YAML reads as plain
 # strings (a word character first; no ':' or '#'; what YAML's resolvers call a string; a title
 # may be single-quoted on its line) and decimal line numbers. Such front matter is read without
-# YAML, which is slow for many posts (bench/RESULTS-posts.md); anything else, hand-edited
+# YAML, which is slow over many posts; anything else, hand-edited
 # files included, goes through YAML as before.
 _PLAIN = r"\w(?:[^:#\n\\\"]*[^:#\s\\\"])?"
 _CANONICAL = re.compile(
