@@ -557,3 +557,94 @@ def test_a_concept_page_links_its_pages_and_the_api_answers_the_same_page(web_cl
     past = web_client.get(f"/api/concept/{cid}?page=99")
     assert past.status_code == 404 and "past the last page" in past.get_json()["error"]
     assert web_client.get(f"/api/concept/{cid}?limit=1001").status_code == 400
+
+
+# --- issue 19: a source page carries the metadata reference managers capture ---------------------
+
+
+def _zotero_embedded_metadata(page: str) -> dict:
+    """Read a page's <meta name="citation_*"> as Zotero's Embedded Metadata translator does: the
+    item type from the last type-bearing tag (else journalArticle for a bare title), its
+    HIGHWIRE_MAPPINGS fields, and each citation_author split at a comma into last, first."""
+    from html.parser import HTMLParser
+
+    class Head(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.meta: list[tuple[str, str]] = []
+
+        def handle_starttag(self, tag, attrs):
+            found = dict(attrs)
+            if tag == "meta" and found.get("name", "").startswith("citation_") and found.get("content"):
+                self.meta.append((found["name"], found["content"]))
+
+    head = Head()
+    head.feed(page.split("</head>", 1)[0])
+    types = {"citation_journal_title": "journalArticle", "citation_technical_report_institution": "report",
+             "citation_conference_title": "conferencePaper", "citation_book_title": "bookSection",
+             "citation_dissertation_institution": "thesis"}
+    fields = {"citation_title": "title", "citation_publication_date": "date", "citation_journal_title": "publicationTitle",
+              "citation_book_title": "bookTitle", "citation_conference_title": "conferenceName",
+              "citation_dissertation_institution": "university", "citation_technical_report_institution": "institution",
+              "citation_technical_report_number": "number", "citation_publisher": "publisher", "citation_doi": "DOI",
+              "citation_isbn": "ISBN", "citation_public_url": "url", "citation_volume": "volume", "citation_issue": "issue"}
+    item: dict = {"itemType": None, "creators": []}
+    for name, content in head.meta:
+        item["itemType"] = types.get(name, item["itemType"])
+        if name in fields:
+            item[fields[name]] = " ".join(content.split())
+        if name == "citation_author":
+            last, comma, first = content.partition(",")
+            if comma:
+                item["creators"].append({"lastName": last.strip(), "firstName": first.strip()})
+            else:
+                *firsts, last = content.split()
+                item["creators"].append({"lastName": last, "firstName": " ".join(firsts)})
+    item["itemType"] = item["itemType"] or ("journalArticle" if "title" in item else None)
+    return item
+
+
+def test_a_source_page_is_captured_as_its_reference(web_client, built_settings):
+    """The Zotero Connector takes a source page for the report it is, with its institution and year,
+    and the page links the same reference as CSL-JSON."""
+    body = web_client.get("/source/DH2011b", headers=HTML).get_data(as_text=True)
+    item = _zotero_embedded_metadata(body)
+    found = catalog.Catalog(built_settings).source("DH2011b")
+    assert item["itemType"] == "report"
+    assert item["title"] == found["title"] == "Payment by Results: Draft 2012-13 Mental Health Guidance"
+    assert item["date"] == "2011" and item["institution"] == "Department of Health"
+    assert item["creators"] == []  # an organisation is the institution, never a person "Health, Department of"
+    linked = re.search(r'<link rel="alternate" type="application/vnd.citationstyles.csl\+json" href="([^"]+)"', body)
+    assert linked and linked.group(1) == "/source/DH2011b/csl"
+    download = web_client.get(linked.group(1))
+    assert download.status_code == 200 and download.mimetype == "application/vnd.citationstyles.csl+json"
+    assert download.get_json(force=True) == [found["csl"]] and 'filename="DH2011b.json"' in download.headers["Content-Disposition"]
+    assert web_client.get("/source/dh2011b/csl").status_code == 301
+    assert found["csl"]["type"] == "report" and found["csl"]["issued"] == {"date-parts": [[2011]]}
+
+
+@pytest.mark.parametrize("entry, expected", [
+    # A report by two people, with its institution and number.
+    ("@techreport{NC2009, author = {Needham, Catherine and Carr, Sarah}, title = {Co-production: an emerging evidence base},"
+     " institution = {Social Care Institute for Excellence}, number = {31}, year = {2009}}",
+     {"itemType": "report", "institution": "Social Care Institute for Excellence", "number": "31", "date": "2009",
+      "creators": [{"lastName": "Needham", "firstName": "Catherine"}, {"lastName": "Carr", "firstName": "Sarah"}]}),
+    # An article: its journal, volume, issue and pages.
+    ("@article{Gl2009, author = {Glasby, Jon}, title = {Personalisation and its critics}, journal = {Journal of Care Services},"
+     " volume = {12}, number = {3}, pages = {45--58}, year = {2009}}",
+     {"itemType": "journalArticle", "publicationTitle": "Journal of Care Services", "volume": "12", "date": "2009",
+      "creators": [{"lastName": "Glasby", "firstName": "Jon"}]}),
+    # A chapter in a book, published by a publisher, written by an organisation.
+    ("@incollection{KF2014, author = {{King's Fund}}, title = {Commissioning}, booktitle = {Health policy explained},"
+     " publisher = {Policy Press}, year = {2014}}",
+     {"itemType": "bookSection", "bookTitle": "Health policy explained", "publisher": "Policy Press", "creators": []}),
+])
+def test_highwire_tags_read_as_zotero_reads_them(entry, expected):
+    from kg.references import highwire_tags, parse_bibtex, to_csl_json
+
+    references, failures = parse_bibtex(entry, "a test entry")
+    assert not failures
+    tags = highwire_tags(to_csl_json(references.values())[0])
+    page = "<html><head>" + "".join(f'<meta name="{n}" content="{esc(c)}">' for n, c in tags) + "</head></html>"
+    item = _zotero_embedded_metadata(page)
+    assert {k: item.get(k) for k in expected} == expected, tags

@@ -7,6 +7,7 @@ API path it always answers that JSON (web.http.wants_html), as Datasette's DataV
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -17,6 +18,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from kg import catalog as catalog_mod
 from kg import search as search_mod
 from kg.errors import KGError, NotFound
+from kg.references import highwire_tags
 
 from . import data
 from .http import int_param, param, wants_html
@@ -362,7 +364,8 @@ def source(key: str):
         return page("source.html", catalog().source(key, locator))
 
     def render() -> str:
-        return render_template("source.html", src=catalog().source(key, locator))
+        found = catalog().source(key, locator)
+        return render_template("source.html", src=found, citation_meta=highwire_tags(found["csl"]))
 
     # The page of a most-cited source lists hundreds of citations: it is rendered once per live
     # store and path, like the answer it shows (see cached_answer).
@@ -377,6 +380,21 @@ def source_bibtex(key: str):
         return moved
     found = catalog().source(key)
     return bibtex_download(found["bibtex"], key)
+
+
+@bp.get("/source/<key>/csl")
+def source_csl(key: str):
+    """Download one source as CSL-JSON (an array of one item, as `kg export --format csl-json` writes)."""
+    moved = _canonical_source(key, "pages.source_csl")
+    if moved is not None:
+        return moved
+    found = catalog().source(key)
+    response = Response(
+        json.dumps([found["csl"]], ensure_ascii=False, indent=2) + "\n",
+        content_type="application/vnd.citationstyles.csl+json; charset=utf-8",
+    )
+    response.headers["Content-Disposition"] = f'attachment; filename="{key}.json"'
+    return response
 
 
 @bp.get("/org/<org_id>")

@@ -32,6 +32,7 @@ from .references import (
     parse_bibtex,
     reference_authors,
     to_bibtex,
+    to_csl_json,
 )
 from .settings import Settings
 from .sparql import bind_values
@@ -139,6 +140,7 @@ class Source(TypedDict):
     entry_type: str | None
     url: str | None
     bibtex: str
+    csl: dict  #: the reference as one CSL-JSON item (kg.references.to_csl_json), as `kg export --format csl-json`
     organisations: list[OrgRef]
     times_cited: int
     locator: str | None  #: a page asked for (``(DH, 2011b:6)``): the claims citing it are marked
@@ -563,6 +565,7 @@ class Catalog:
             "entry_type": row["type"],
             "url": row["url"],
             "bibtex": row["bibtex"] or (to_bibtex([ref]) if ref else ""),
+            "csl": to_csl_json([ref])[0] if ref else {"id": key, "type": "document", "title": row["title"] or key},
             "organisations": [
                 {"id": self._local(c["org"], "org"), "name": c["name"], "acronym": c["acronym"]} for c in creators
             ],

@@ -46,6 +46,7 @@ __all__ = [
     "check_library",
     "export",
     "extract_references",
+    "highwire_tags",
     "import_bibtex",
     "import_references",
     "is_bibliography",
@@ -944,6 +945,72 @@ def to_csl_json(refs: Mapping[str, Reference] | Iterable[Reference]) -> list[dic
             item["year-suffix"] = key_year(ref)[len(year) :]
         items.append(item)
     return items
+
+
+#: Highwire Press tags (Google Scholar's inclusion guidelines) each CSL-JSON variable becomes; the
+#: tags Zotero's Embedded Metadata translator reads from a page's <meta name="citation_...">.
+_HIGHWIRE_OF_CSL = {
+    "DOI": "citation_doi",
+    "ISBN": "citation_isbn",
+    "ISSN": "citation_issn",
+    "volume": "citation_volume",
+    "issue": "citation_issue",
+    "language": "citation_language",
+    "abstract": "citation_abstract",
+}
+
+
+def highwire_tags(item: Mapping) -> list[tuple[str, str]]:
+    """Return the Highwire ``citation_*`` meta tags of one CSL-JSON item (``to_csl_json``), in order.
+
+    A report names its institution (``citation_technical_report_institution``, with its number),
+    an article its journal, a chapter or paper its book or conference; others their publisher.
+    Authors are written "Family, Given", which Zotero splits at the comma. An organisation as
+    author has no Highwire form (Zotero would take its last word for a family name), so it stands
+    as the institution or publisher instead, where the item names none.
+    """
+    tags: list[tuple[str, str]] = []
+    if item.get("title"):
+        tags.append(("citation_title", item["title"]))
+    corporate = []
+    for name in item.get("author") or item.get("editor") or []:
+        if name.get("literal"):
+            corporate.append(name["literal"])
+        elif name.get("family"):
+            tags.append(("citation_author", ", ".join(p for p in (name["family"], name.get("given")) if p)))
+    issued = item.get("issued") or {}
+    parts = (issued.get("date-parts") or [[]])[0]
+    if parts:
+        tags.append(("citation_publication_date", "/".join(f"{p:02d}" if i else str(p) for i, p in enumerate(parts))))
+    elif issued.get("literal"):
+        tags.append(("citation_publication_date", issued["literal"]))
+    kind, container = item.get("type"), item.get("container-title")
+    publisher = item.get("publisher") or "; ".join(corporate)
+    if kind == "report" and publisher:
+        tags.append(("citation_technical_report_institution", publisher))
+        if item.get("number"):
+            tags.append(("citation_technical_report_number", item["number"]))
+    elif publisher:
+        tags.append(("citation_publisher", publisher))
+    if container:
+        tags.append(
+            {
+                "article-journal": ("citation_journal_title", container),
+                "paper-conference": ("citation_conference_title", container),
+            }.get(kind or "", ("citation_book_title", container))
+        )
+    if kind == "thesis" and publisher:
+        tags.append(("citation_dissertation_institution", publisher))
+    page = str(item.get("page") or "")
+    if page:
+        first, _, last = page.partition("-")
+        tags.append(("citation_firstpage", first.strip()))
+        if last.strip():
+            tags.append(("citation_lastpage", last.strip("- ")))
+    tags += [(tag, str(item[name])) for name, tag in _HIGHWIRE_OF_CSL.items() if item.get(name)]
+    if item.get("URL"):
+        tags.append(("citation_public_url", item["URL"]))
+    return tags
 
 
 #: Export formats by name and alias.
