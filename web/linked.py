@@ -16,6 +16,7 @@ import pyoxigraph as ox
 import rdflib
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
+from kg import formats
 from kg.errors import KGError, NotFound
 from kg.graph import serialize
 from kg.settings import OPTIONS
@@ -28,40 +29,10 @@ from .resources import get_settings, get_store
 
 bp = Blueprint("linked", __name__)
 
-#: ?format= names -> (pyoxigraph format, media type sent); JSON-LD is written by rdflib (compact).
-RDF_FORMATS = {
-    "turtle": (ox.RdfFormat.TURTLE, "text/turtle"),
-    "jsonld": (ox.RdfFormat.JSON_LD, "application/ld+json"),
-    "nt": (ox.RdfFormat.N_TRIPLES, "application/n-triples"),
-    "rdfxml": (ox.RdfFormat.RDF_XML, "application/rdf+xml"),
-}
-FORMAT_NAMES = {
-    "turtle": "turtle",
-    "ttl": "turtle",
-    "n3": "turtle",
-    "jsonld": "jsonld",
-    "json-ld": "jsonld",
-    "nt": "nt",
-    "ntriples": "nt",
-    "n-triples": "nt",
-    "rdfxml": "rdfxml",
-    "rdf": "rdfxml",
-    "xml": "rdfxml",
-    "rdf+xml": "rdfxml",
-}
-#: Accept media types -> format. Turtle is N3 (text/n3 gets Turtle, sent as text/n3); N-Triples is
-#: text/plain too (rdflib asks for format="nt" that way), sent as what was asked.
-MEDIA_TYPES = {
-    "text/turtle": "turtle",
-    "application/x-turtle": "turtle",
-    "text/n3": "turtle",
-    "text/rdf+n3": "turtle",
-    "application/ld+json": "jsonld",
-    "application/n-triples": "nt",
-    "text/plain": "nt",
-    "application/rdf+xml": "rdfxml",
-}
-SENT_AS = {"text/n3": "text/n3", "text/plain": "text/plain"}
+#: Linked data offers the RDF media types that are not also kg's JSON (application/json is the
+#: page's JSON twin here, unlike at /sparql), with the page's own types ahead of them.
+RDF_TYPES = formats.rdf_media_types()
+PAGE_TYPES = ("text/html", "application/json")
 
 
 class NotAcceptable(KGError):
@@ -70,31 +41,45 @@ class NotAcceptable(KGError):
     status = 406
 
 
+def asks_for_rdf() -> bool:
+    """Return whether the request might want RDF: a cheap check before negotiating, false for browsers and JSON clients."""
+    if "format" in request.values:
+        return True
+    accept = request.accept_mimetypes
+    # No Accept header means the page's JSON; a browser or JSON client names its type first, and
+    # negotiation would pick the page's type for it anyway (PAGE_TYPES are offered first).
+    return bool(accept) and accept.best not in PAGE_TYPES
+
+
 def requested_rdf() -> tuple[str, str] | None:
     """Return (format, media type) of the RDF a client asks for (?format= or Accept), or None for a page/JSON.
 
     Raises NotAcceptable (406) when the Accept header names only forms a resource has not got.
     """
+    if not asks_for_rdf():
+        return None
     explicit = param("format", limit=20).strip().lower()
     if explicit:
         if explicit in ("html", "json"):
             return None
-        if explicit not in FORMAT_NAMES:
+        # ``xml`` here can only mean RDF/XML: linked data has no SPARQL results form.
+        found = formats.lookup(explicit, graph=True)
+        if found is None or found.kind != "graph":
             raise KGError(f"unknown format {explicit!r}", hint="use format=ttl, nt, jsonld or rdfxml (or html, json)")
-        name = FORMAT_NAMES[explicit]
-        return name, RDF_FORMATS[name][1]
+        return found.name, found.media_type
     accept = request.accept_mimetypes
-    best = accept.best_match(["text/html", "application/json", *MEDIA_TYPES])
+    best = accept.best_match([*PAGE_TYPES, *RDF_TYPES])
+    # best_match answers None both for a header naming only forms kg lacks (a 406) and for one
+    # whose wildcard is refused (``*/*;q=0``); the second has always had the page.
     if best is None and accept and not any(value in ("*/*", "text/*", "application/*") for value, _ in accept):
         raise NotAcceptable(
             f"no form of this resource fits Accept: {request.headers.get('Accept')}",
             hint="accept text/html, application/json, text/turtle, application/n-triples, "
             "application/ld+json or application/rdf+xml",
         )
-    if best not in MEDIA_TYPES:
+    if best not in RDF_TYPES:
         return None
-    name = MEDIA_TYPES[best]
-    return name, SENT_AS.get(best, RDF_FORMATS[name][1])
+    return RDF_TYPES[best].name, formats.sent_as(best, RDF_TYPES[best])
 
 
 #: The default base IRI: example.org is reserved (RFC 2606) and never served, so a default
@@ -145,7 +130,9 @@ def serialize_rdf(triples: list[ox.Triple], fmt: str) -> bytes:
                     "this resource has a value XML 1.0 cannot carry, so it has no RDF/XML form",
                     hint="ask for Turtle, N-Triples or JSON-LD",
                 )
-    return serialize(triples, RDF_FORMATS[fmt][0], prefixes)
+    rdf = formats.BY_NAME[fmt].rdf
+    assert rdf is not None  # requested_rdf names graph formats only
+    return serialize(triples, rdf, prefixes)
 
 
 def iri_for_path() -> str:

@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, render_template, request
 
-from kg import sparql
+from kg import formats, sparql
 from kg.errors import QueryRefused, SparqlError
 
 from .http import param, wants_html
@@ -28,46 +28,6 @@ from .resources import get_settings
 bp = Blueprint("sparql", __name__)
 
 POOL = "kg.sparql_pool"
-
-#: Media type -> kg.sparql format, for table results (SELECT, ASK) and graph results.
-TABLE_TYPES = {
-    "application/sparql-results+json": "json",
-    "application/json": "json",
-    "application/sparql-results+xml": "xml",
-    "application/xml": "xml",
-    "text/xml": "xml",
-    "text/csv": "csv",
-    "text/tab-separated-values": "tsv",
-}
-GRAPH_TYPES = {
-    "text/turtle": "turtle",
-    "application/x-turtle": "turtle",
-    "application/turtle": "turtle",
-    "text/n3": "turtle",
-    "text/rdf+n3": "turtle",
-    "application/n3": "turtle",
-    "application/rdf+xml": "rdfxml",
-    "application/xml": "rdfxml",
-    "text/xml": "rdfxml",
-    "application/ld+json": "jsonld",
-    "application/json": "jsonld",
-    "application/n-triples": "nt",
-    "text/plain": "nt",
-}
-#: The media type each format is sent as.
-FORMAT_TYPES = {
-    "json": "application/sparql-results+json",
-    "xml": "application/sparql-results+xml",
-    "csv": "text/csv",
-    "tsv": "text/tab-separated-values",
-    "turtle": "text/turtle",
-    "jsonld": "application/ld+json",
-    "nt": "application/n-triples",
-    "rdfxml": "application/rdf+xml",
-}
-#: Media types sent for a format asked by name where the client expects another spelling
-#: (text/n3 is asked for N3, and Turtle is N3; the answer says what the client asked for).
-ASKED_TYPES = {"n3": "text/n3"}
 
 #: Form fields and URL parameters the protocol defines for a query request.
 DATASET_PARAMS = ("default-graph-uri", "named-graph-uri")
@@ -169,14 +129,11 @@ class _Request:
             return ""
         value = self.first("format")
         # kg's text table (table, text) is the CLI's; over HTTP a browser gets its page (html).
-        if value != "html" and (
-            (value not in sparql.FORMATS and value not in sparql.FORMAT_ALIASES)
-            or sparql.FORMAT_ALIASES.get(value, value) == "table"
-        ):
+        known = formats.spellings()
+        if value != "html" and (value not in known or formats.BY_NAME["table"] is formats.lookup(value)):
             raise SparqlError(
                 f"unknown format {value[:40]!r}",
-                hint="use one of "
-                + ", ".join(sorted({*sparql.FORMATS, *sparql.FORMAT_ALIASES} - {"table", "text"} | {"html"})),
+                hint="use one of " + ", ".join(sorted({*known} - {"table", "text"} | {"html"})),
             )
         return value
 
@@ -198,24 +155,29 @@ def _format_for(kind: str, explicit: str) -> tuple[str | None, str | None]:
     if explicit:
         if explicit == "html":
             return None, None
-        return explicit, ASKED_TYPES.get(explicit)  # kg.sparql checks the name against the result
-    types = TABLE_TYPES if table else GRAPH_TYPES
+        return explicit, formats.sent_for_name(explicit)  # kg.sparql checks the name against the result
+    types = formats.results_media_types(ask=kind == "ask") if table else formats.rdf_media_types(generic=True)
     accept = request.accept_mimetypes
-    if kind == "ask":
-        types = {k: v for k, v in types.items() if v in sparql.ASK_FORMATS}
     best = accept.best_match([*types, "text/html"])
     if best == "text/html":
         return None, None
-    if best is None and accept and not any(value in ("*/*", "application/*", "text/*") for value, _ in accept):
-        offered = ", ".join(sorted({FORMAT_TYPES[f] for f in types.values()}))
+    if best is None and accept and not _accepts_anything(accept):
+        offered = ", ".join(sorted({f.media_type for f in types.values()}))
         raise sparql.NotAcceptable(
             f"no format asked for ({request.headers.get('Accept')}) fits a "
             f"{'CONSTRUCT/DESCRIBE' if not table else kind.upper()} result",
             hint=f"accept one of {offered}",
         )
     # No Accept, */*: the protocol's usual defaults.
-    fmt = types.get(best or "", "json" if table else "turtle")
-    return fmt, (best if best in ("text/n3", "text/rdf+n3", "application/n3", "application/x-turtle") else None)
+    fmt = types[best].name if best in types else "json" if table else "turtle"
+    return fmt, (formats.sent_as(best, types[best]) if best in types else None)
+
+
+def _accepts_anything(accept) -> bool:
+    """Whether Accept names a wildcard, so a best_match of None is not a 406."""
+    # best_match answers None both for a header naming only formats kg lacks (a 406) and for one
+    # whose wildcard is refused (``*/*;q=0``); the second has always had the default answer.
+    return any(value in ("*/*", "application/*", "text/*") for value, _ in accept)
 
 
 def _named_queries():
@@ -289,30 +251,22 @@ def endpoint() -> Response:
         return _form_page(text, result=result, chosen=chosen, params=params)
     name = result.format_name(fmt)
     body = result.serialize(name)
-    response = Response(body, mimetype=media_type or FORMAT_TYPES.get(name, "text/plain"))
+    response = Response(body, mimetype=media_type or formats.BY_NAME[name].media_type)
     if result.truncated:
         response.headers["X-KG-Truncated"] = "true"
         response.headers["Link"] = f'<{sparql.TRUNCATED_LINK}>; rel="describedby"'
     return response
 
 
-#: The service description's RDF forms, by media type.
-SD_TYPES = {
-    "text/turtle": ox.RdfFormat.TURTLE,
-    "application/x-turtle": ox.RdfFormat.TURTLE,
-    "text/n3": ox.RdfFormat.TURTLE,
-    "application/rdf+xml": ox.RdfFormat.RDF_XML,
-    "application/ld+json": ox.RdfFormat.JSON_LD,
-    "application/n-triples": ox.RdfFormat.N_TRIPLES,
-}
 _SD = "http://www.w3.org/ns/sparql-service-description#"
 _FORMATS_NS = "http://www.w3.org/ns/formats/"
 
 
 def _service_description() -> Response | None:
     """The SPARQL 1.1 Service Description of this endpoint, if the client asks for RDF (else None)."""
-    best = request.accept_mimetypes.best_match([*SD_TYPES, "text/html", "application/json"])
-    if best not in SD_TYPES:
+    types = formats.rdf_media_types()
+    best = request.accept_mimetypes.best_match([*types, "text/html", "application/json"])
+    if best not in types:
         return None
     node = ox.NamedNode(request.base_url)
     service = ox.BlankNode()
@@ -343,5 +297,7 @@ def _service_description() -> Response | None:
         "JSON-LD",
     ):
         triples.append(ox.Triple(service, sd("resultFormat"), ox.NamedNode(_FORMATS_NS + name)))
-    body = ox.serialize(triples, format=SD_TYPES[best], prefixes={"sd": _SD, "formats": _FORMATS_NS})
-    return Response(body, mimetype=best)
+    fmt = types[best].rdf
+    assert fmt is not None  # every RDF media type names an RDF format
+    body = ox.serialize(triples, format=fmt, prefixes={"sd": _SD, "formats": _FORMATS_NS})
+    return Response(body, mimetype=formats.sent_as(best, types[best]))

@@ -28,6 +28,7 @@ from oxrdflib import OxigraphStore
 from rdflib import Graph
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 
+from . import formats
 from .errors import GraphError
 from .model import Citation, Claim, Corpus, Failure, Post, Reference, UnreadableCitation
 from .organisations import OrganisationIndex
@@ -768,12 +769,15 @@ def open_graph(settings: Settings) -> Graph:
     return _new_graph(open_store(settings))
 
 
-EXPORT_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "nt": ox.RdfFormat.N_TRIPLES, "jsonld": ox.RdfFormat.JSON_LD}
+#: The registry's formats a whole graph is exported in; RDF/XML is left out because it cannot
+#: write every predicate IRI (one ending in a digit run), and an export must never half-fail.
+EXPORT_FORMATS = {name: formats.BY_NAME[name] for name in ("turtle", "nt", "jsonld")}
 
 
 def export_graph(settings: Settings, format: str = "turtle") -> bytes:
     """Return the whole graph serialised as Turtle (with our prefixes), N-Triples or JSON-LD."""
-    fmt = EXPORT_FORMATS.get(format)
+    found = formats.lookup(format)
+    fmt = found.rdf if found is not None and found.name in EXPORT_FORMATS else None
     if fmt is None:
         raise GraphError(f"unknown export format {format!r}", hint="use one of " + ", ".join(EXPORT_FORMATS))
     store = open_store(settings)
@@ -781,7 +785,7 @@ def export_graph(settings: Settings, format: str = "turtle") -> bytes:
     # xsd:string) and a million triples need no rdflib objects.
     quads = store.quads_for_pattern(None, None, None, ox.DefaultGraph())
     triples = (ox.Triple(q.subject, q.predicate, q.object) for q in quads)
-    prefixes = {p: iri for p, iri in PREFIXES.items()} if fmt is ox.RdfFormat.TURTLE else None
+    prefixes = {p: iri for p, iri in PREFIXES.items()} if fmt == ox.RdfFormat.TURTLE else None
     return serialize(triples, fmt, prefixes)
 
 

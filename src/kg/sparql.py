@@ -42,6 +42,7 @@ from pyparsing import ParseException
 from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
 
+from . import formats
 from .errors import KGError, NotFound, QueryRefused, QueryTimeout, SparqlError, closest
 from .graph import serialize, store_path
 from .settings import Settings
@@ -270,10 +271,8 @@ class QueryResult:
         for graphs, as SPARQLWrapper and other clients use them. Raises NotAcceptable (406) for a
         format this kind of result has not got (ASK is not defined in CSV or TSV).
         """
-        key = format.strip().lower()
-        name = FORMAT_ALIASES.get(key, key)
-        if self.kind == "graph":
-            name = GRAPH_ALIASES.get(name, name)
+        found = formats.lookup(format, graph=self.kind == "graph")
+        name = found.name if found is not None else format.strip().lower()
         if name not in FORMATS:
             raise NotAcceptable(f"unknown result format {format!r}", hint="use one of " + ", ".join(sorted(FORMATS)))
         kinds = GRAPH_FORMATS if self.kind == "graph" else ASK_FORMATS if self.kind == "ask" else TABLE_FORMATS
@@ -455,41 +454,11 @@ FORMATS: dict[str, Callable[[QueryResult], str]] = {
     "xml": _xml,
     "csv": _csv,
     "tsv": _tsv,
-    "turtle": _graph_writer(ox.RdfFormat.TURTLE),
-    "nt": _graph_writer(ox.RdfFormat.N_TRIPLES),
-    "jsonld": _graph_writer(ox.RdfFormat.JSON_LD),
-    "rdfxml": _graph_writer(ox.RdfFormat.RDF_XML),
+    **{f.name: _graph_writer(f.rdf) for f in formats.FORMATS if f.rdf is not None},
 }
-#: Other names (SPARQLWrapper's format= values, file extensions, media types) for the writers.
-FORMAT_ALIASES = {
-    "ttl": "turtle",
-    "n3": "turtle",
-    "ntriples": "nt",
-    "n-triples": "nt",
-    "json-ld": "jsonld",
-    "rdf+xml": "rdfxml",
-    "rdf/xml": "rdfxml",
-    "rdf": "rdfxml",
-    "owl": "rdfxml",
-    "text": "table",
-    "srj": "json",
-    "srx": "xml",
-    "application/sparql-results+json": "json",
-    "application/sparql-results+xml": "xml",
-    "text/csv": "csv",
-    "text/tab-separated-values": "tsv",
-    "text/turtle": "turtle",
-    "text/n3": "turtle",
-    "application/n-triples": "nt",
-    "application/ld+json": "jsonld",
-    "application/rdf+xml": "rdfxml",
-}
-#: For a graph result, the table names clients send meaning its RDF counterpart.
-GRAPH_ALIASES = {"xml": "rdfxml", "json": "jsonld"}
-TABLE_FORMATS = {"table", "json", "xml", "csv", "tsv"}
-#: SPARQL CSV and TSV define no form for a boolean, so ASK has JSON, XML and kg's table only.
-ASK_FORMATS = {"table", "json", "xml"}
-GRAPH_FORMATS = {"turtle", "nt", "jsonld", "rdfxml"}
+TABLE_FORMATS = set(formats.names("table")) | {"table"}
+ASK_FORMATS = formats.ASK_FORMATS
+GRAPH_FORMATS = set(formats.names("graph"))
 #: The ``head.link`` of a result cut off at the row cap: the kg vocabulary's note on it.
 TRUNCATED_LINK = PREFIXES["kg"] + "TruncatedResult"
 

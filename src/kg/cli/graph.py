@@ -8,14 +8,14 @@ from typing import Any
 
 import click
 
-from .. import catalog, graph, sparql
+from .. import catalog, formats, graph, sparql
 from ..errors import KGError, SparqlError
 from ..files import atomic_write
 from ..vocab import PREFIXES
 from .common import ShowsPlaces, echo_json, output_option, with_settings
 from .refs import refs_group
 
-_QUERY_FORMATS = ["table", "json", "csv", "tsv", "xml", "turtle", "nt", "jsonld", "rdfxml"]
+_QUERY_FORMATS = [*formats.names("text"), *formats.names("table"), *formats.names("graph")]
 
 
 def _params(values: tuple[str, ...]) -> dict[str, str]:
@@ -129,7 +129,7 @@ def sparql_command(
     "--format",
     "-f",
     "fmt",
-    type=click.Choice(["turtle", "nt", "jsonld"]),
+    type=click.Choice(list(graph.EXPORT_FORMATS)),
     default="turtle",
     show_default=True,
     help="RDF serialisation.",
