@@ -22,7 +22,7 @@ from kg.references import highwire_tags
 
 from . import data
 from .http import int_param, param, wants_html
-from .linked import rdf_or_none
+from .linked import asks_for_rdf, rdf_or_none
 from .picture import concept_picture
 from .resources import cached_answer, catalog, get_settings
 
@@ -52,7 +52,7 @@ def page(template: str, payload: Any, status: int = 200, **context: Any) -> Resp
 
 def rdf_answer(also: Any = ()) -> Response | None:
     """Answer the resource as RDF when the client asks for RDF; None on the API's paths, which answer JSON."""
-    return None if request.blueprint == "api" else rdf_or_none(also=also)
+    return None if request.blueprint == "api" or not asks_for_rdf() else rdf_or_none(also=also)
 
 
 def bibtex_download(text: str, name: str) -> Response:
