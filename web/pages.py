@@ -55,13 +55,18 @@ def rdf_answer(also: Any = ()) -> Response | None:
     return None if request.blueprint == "api" or not asks_for_rdf() else rdf_or_none(also=also)
 
 
+def download(text: str, media_type: str, filename: str) -> Response:
+    """Send text as a file download."""
+    # Flask names a charset only for text/* types; BibTeX and CSL-JSON are UTF-8 (accents, curly
+    # quotes), and a client left to guess may read them as Latin-1.
+    response = Response(text, content_type=f"{media_type}; charset=utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
 def bibtex_download(text: str, name: str) -> Response:
     """Send BibTeX as a file download."""
-    # Flask names a charset only for text/* types; BibTeX is UTF-8 (accents, curly quotes), and a
-    # client left to guess may read it as Latin-1.
-    response = Response(text, content_type="application/x-bibtex; charset=utf-8")
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}.bib"'
-    return response
+    return download(text, "application/x-bibtex", f"{name}.bib")
 
 
 # --- home and search ----------------------------------------------------------------------------
@@ -375,26 +380,26 @@ def source(key: str):
 @bp.get("/source/<key>/bibtex")
 def source_bibtex(key: str):
     """Download one source's BibTeX entry."""
-    moved = _canonical_source(key, "pages.source_bibtex")
-    if moved is not None:
-        return moved
-    found = catalog().source(key)
-    return bibtex_download(found["bibtex"], key)
+    return _source_download(key, "pages.source_bibtex", lambda found: bibtex_download(found["bibtex"], key))
 
 
 @bp.get("/source/<key>/csl")
 def source_csl(key: str):
     """Download one source as CSL-JSON (an array of one item, as `kg export --format csl-json` writes)."""
-    moved = _canonical_source(key, "pages.source_csl")
-    if moved is not None:
-        return moved
-    found = catalog().source(key)
-    response = Response(
-        json.dumps([found["csl"]], ensure_ascii=False, indent=2) + "\n",
-        content_type="application/vnd.citationstyles.csl+json; charset=utf-8",
+    return _source_download(
+        key,
+        "pages.source_csl",
+        lambda found: download(
+            json.dumps([found["csl"]], ensure_ascii=False, indent=2) + "\n",
+            "application/vnd.citationstyles.csl+json",
+            f"{key}.json",
+        ),
     )
-    response.headers["Content-Disposition"] = f'attachment; filename="{key}.json"'
-    return response
+
+
+def _source_download(key: str, endpoint: str, send: Callable[[Any], Response]) -> WerkzeugResponse:
+    moved = _canonical_source(key, endpoint)
+    return moved if moved is not None else send(catalog().source(key))
 
 
 @bp.get("/org/<org_id>")
