@@ -433,3 +433,20 @@ def test_two_authors_prefer_the_entry_with_exactly_those_authors():
             "Needham2009": Reference("Needham2009", "report", {"author": "Needham, C. and Carr, S. and Smith, J.", "year": "2009", "title": "B"})}
     [cit] = resolve_citations(extract_citations(claim_of("x (Needham and Carr, 2009)")), refs, [])
     assert cit.reference_key == "NeedhamCarr2009"
+
+
+@pytest.mark.parametrize("group, expected", [
+    # An acronym in capitals is an author even when it spells a lead-in word (as, in, or).
+    ("(Department of Health, 2011; AS, 2012)", [("Department of Health", "2011"), ("AS", "2012")]),
+    ("(ADASS, 2014; IN, 2015; OR, 2016)", [("ADASS", "2014"), ("IN", "2015"), ("OR", "2016")]),
+    # The same words in lower case still lead in.
+    ("(see DH, 2011; as in NDTi, 2013)", [("DH", "2011"), ("NDTi", "2013")]),
+])
+def test_capital_lead_in_words_are_acronyms(group, expected):
+    from kg.model import Claim
+
+    text = f"The point was made {group}."
+    claim = Claim(id="c", post_id="p", ordinal=0, start=0, end=len(text), text=text)
+    from kg.citations import extract_citations
+
+    assert [(c.author, c.year) for c in extract_citations(claim)] == expected

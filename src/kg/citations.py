@@ -112,6 +112,23 @@ _LEAD_IN = re.compile(
     reviewed\s+in|discussed\s+in|summarised\s+in|reported\s+in|in|and|or|as|by|from|after)(?![\w’'])\s*[,:]?\s*)+""",
     re.IGNORECASE | re.VERBOSE,
 )
+
+
+def _lead_end(text: str) -> int:
+    """Where a citation starts after its lead-in words ("see also", "cited in"), 0 if it has none.
+
+    A word in capitals is an acronym, not a lead-in: in "(DH, 2011; AS, 2012)" AS is an author.
+    """
+    lead = _LEAD_IN.match(text)
+    if lead is None:
+        return 0
+    for word in re.finditer(r"[^\W\d_]+", lead.group()):
+        if len(word.group()) > 1 and word.group().isupper():
+            shorter = _LEAD_IN.match(text[: word.start()])
+            return shorter.end() if shorter else 0
+    return lead.end()
+
+
 _SECONDARY = re.compile(
     r"^\s*[,;]?\s*(?:as\s+)?(?:cited|quoted|reviewed|discussed|reported|summarised)\s+in\b\s*", re.IGNORECASE
 )
@@ -262,8 +279,7 @@ def _author(text: str, tokens: list[_Tok]) -> tuple[str, int, str | None] | str:
 def _parse_part(text: str, offset: int = 0, inherited: str | None = None) -> _Part:
     """Read one ``;``-separated part of a parenthesis: lead-in, author, years, locators, ``cited in``."""
     part = _Part()
-    lead = _LEAD_IN.match(text)
-    pos = lead.end() if lead else 0
+    pos = _lead_end(text)
     tokens = [t for t in _tokens(text) if t.start >= pos]
     years = [n for n, t in enumerate(tokens) if t.kind == "year"]
     if not years:
@@ -323,7 +339,7 @@ def _parse_part(text: str, offset: int = 0, inherited: str | None = None) -> _Pa
             continue
         rest_start = tokens[i].start
         secondary = _SECONDARY.match(text[rest_start:]) or (
-            _LEAD_IN.match(text[rest_start:]) if tokens[i].text == "," else None
+            _LEAD_IN.match(text[rest_start:]) if tokens[i].text == "," and _lead_end(text[rest_start:]) else None
         )
         if secondary:
             skip = secondary.end() if secondary.re is _SECONDARY else 0
