@@ -11,11 +11,13 @@ import pytest
 from search_corpus import real_corpus
 
 from kg import generations
+from kg.build import build
+from kg.catalog import Catalog
 from kg.errors import SearchError
 from kg.index import META_FILE, VERSION_PREFIX, IndexStats, analyzer, live_version, uk_spelling, write_index
 from kg.model import Corpus
 from kg.references import format_reference
-from kg.search import Searcher
+from kg.search import Searcher, search
 from kg.settings import Settings, load_settings
 
 
@@ -139,6 +141,55 @@ def test_readers_never_see_a_half_built_index(corpus, tmp_path):
         t.join()
     assert not errors
     assert seen and set(seen) <= expected
+
+
+# Two bodies sign one report; one citation spells its author as no form in the authority does.
+ORG_POSTS = """---
+id: who-wrote-it
+title: Who wrote it
+kind: article
+excerpt: false
+---
+Winter pressures were met with a shared discharge fund (Department of Health and NHS England, 2017).
+
+Councils warned of a shortfall in care budgets (LGA, 2018).
+
+A consultation on charging closed last spring (Dept. of Health, 2031).
+"""
+ORG_LIBRARY = """@techreport{DHNHSEngland2017,
+  author = {{Department of Health} and {NHS England}},
+  year = {2017},
+  title = {Joint guidance on discharge funding}
+}
+
+@techreport{LGA2018,
+  author = {{Local Government Association}},
+  year = {2018},
+  title = {Adult care budgets under strain}
+}
+"""
+
+
+def test_a_claim_is_filed_under_the_organisations_the_graph_gives_its_source(tmp_path):
+    corpus_dir = tmp_path / "corpus"
+    (corpus_dir / "posts").mkdir(parents=True)
+    (corpus_dir / "posts" / "who-wrote-it.md").write_text(ORG_POSTS, encoding="utf-8")
+    (corpus_dir / "references.bib").write_text(ORG_LIBRARY, encoding="utf-8")
+    settings = load_settings(env={}, corpus_dir=corpus_dir, data_dir=tmp_path / "data")
+    build(settings)
+
+    def filed_under(org_id: str) -> set[str]:
+        return {r["text"].split()[0] for r in search(settings, "", filters={"org": org_id}, limit=50)["results"]}
+
+    # A resolved citation's organisations are its source's creators in the graph: both of them.
+    catalog = Catalog(settings)
+    for key, first_word in (("DHNHSEngland2017", "Winter"), ("LGA2018", "Councils")):
+        creators = [org["id"] for org in catalog.source(key)["organisations"]]
+        assert creators and all(first_word in filed_under(org_id) for org_id in creators)
+    assert sorted(org["id"] for org in catalog.source("DHNHSEngland2017")["organisations"]) == ["dh", "nhs-england"]
+    # An unresolved one is read by the same authority: "Dept. of Health" is the Department of Health.
+    assert filed_under("dh") == {"Winter", "A"}
+    assert filed_under("nhs-england") == {"Winter"} and filed_under("lga") == {"Councils"}
 
 
 def test_a_bad_claim_becomes_a_failure_and_the_rest_is_indexed(corpus, tmp_path):

@@ -17,7 +17,7 @@ import tempfile
 import time
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,9 +32,10 @@ from whoosh.formats import Existence, Positions
 
 from .concepts import label_variants
 from .errors import SearchError
-from .model import Claim, Concept, Corpus, Failure, Organisation
+from .model import Citation, Claim, Concept, Corpus, Failure, Organisation, Reference
+from .organisations import OrganisationIndex
 from .progress import Progress, no_progress
-from .references import format_reference, latex_decode, source_label
+from .references import format_reference, source_label
 from .spelling import uk_spelling
 
 #: Bumped when the schema or meta.json changes shape; a searcher refuses an older index.
@@ -434,26 +435,21 @@ def name_labels(concept: Concept) -> list[str]:
     return [label for label in concept_labels(concept) if label == concept.pref_label or is_short_form(label)]
 
 
-def organisation_aliases(organisations: Iterable[Organisation]) -> dict[str, str]:
-    """Map every folded form of each organisation (id, name, acronym, other names) to its id."""
-    aliases: dict[str, str] = {}
-    for org in organisations:
-        for form in (org.id, org.name, org.acronym or "", *org.alt_names):
-            if form:
-                aliases.setdefault(fold(form), org.id)
-                aliases.setdefault(fold(form).removeprefix("the "), org.id)
-    return aliases
+def _cited_organisations(
+    citation: Citation, references: Mapping[str, Reference], authority: OrganisationIndex
+) -> list[Organisation]:
+    """Return the organisations a citation cites, as the graph says them.
 
-
-def _citation_org(citation, references, aliases) -> str | None:
-    org = aliases.get(fold(citation.author))
-    if org is None and citation.reference_key in references:
-        fields = references[citation.reference_key].fields
-        for name in (fields.get("author", ""), fields.get("shortauthor", ""), fields.get("institution", "")):
-            name = latex_decode(name).strip()
-            if name and fold(name) in aliases:
-                return aliases[fold(name)]
-    return org
+    A resolved citation cites its source, whose organisations are the creators graph.global_lines
+    writes (dcterms:creator, from ``OrganisationIndex.creators``). An unresolved one has no source:
+    the graph keeps its author as written (kg:citedAuthor), and the same authority reads that name,
+    so a claim citing a body whose work the library lacks still filters by that body.
+    """
+    if citation.status == "resolved" and citation.reference_key:
+        ref = references.get(citation.reference_key)
+        return authority.creators(ref) if ref else []
+    org = authority.lookup(citation.author)
+    return [org] if org else []
 
 
 def _documents(corpus: Corpus, progress: Progress, failures: list[Failure]) -> Iterator[dict]:
@@ -461,41 +457,41 @@ def _documents(corpus: Corpus, progress: Progress, failures: list[Failure]) -> I
     citations_of: dict[str, list] = defaultdict(list)
     for citation in corpus.citations:
         citations_of[citation.claim_id].append(citation)
-    aliases = organisation_aliases(corpus.organisations)
-    orgs = {org.id: org for org in corpus.organisations}
+    # The graph's own authority (graph.global_lines builds the same one), minted names included.
+    authority = OrganisationIndex(corpus.organisations)
     names = {cid: name_labels(concept) for cid, concept in corpus.concepts.items()}
     for claim in progress(corpus.claims, "Indexing claims", len(corpus.claims)):
         try:
-            yield _document(claim, posts, citations_of.get(claim.id, []), corpus, aliases, orgs, names)
+            yield _document(claim, posts, citations_of.get(claim.id, []), corpus, authority, names)
         except (KeyError, TypeError, ValueError) as exc:
             failures.append(
                 Failure("index", claim.id, f"claim not indexed: {exc!r}; check the claim's post and citations")
             )
 
 
-def _document(claim: Claim, posts, citations, corpus: Corpus, aliases, orgs, names) -> dict:
+def _document(claim: Claim, posts, citations, corpus: Corpus, authority: OrganisationIndex, names) -> dict:
     if not isinstance(claim.text, str) or not claim.text.strip():
         raise ValueError("the claim has no text")
     post = posts.get(claim.post_id)
     title = post.title if post else claim.post_id
     citations = sorted(citations, key=lambda c: c.start)
-    sources, org_ids, years = [], [], []
+    sources: list[str] = []
+    cited: list[Organisation] = []
+    years: list[str] = []
     for citation in citations:
         if citation.reference_key and citation.reference_key not in sources:
             sources.append(citation.reference_key)
-        org = _citation_org(citation, corpus.references, aliases)
-        if org and org not in org_ids:
-            org_ids.append(org)
+        for org in _cited_organisations(citation, corpus.references, authority):
+            if org not in cited:
+                cited.append(org)
         year = citation.year[:4]
         if year.isdigit() and year not in years:
             years.append(year)
     concept_ids = [cid for cid in corpus.subjects.get(claim.id, ()) if cid in corpus.concepts]
     labels = [label for cid in concept_ids for label in names[cid]]
     names = []
-    for oid in org_ids:
-        org = orgs.get(oid)
-        if org:
-            names.extend([org.name, org.acronym or "", *org.alt_names])
+    for org in cited:
+        names.extend([org.name, org.acronym or "", *org.alt_names])
     stored = {
         "text": claim.text,
         "post": {"id": claim.post_id, "title": title},
@@ -518,7 +514,7 @@ def _document(claim: Claim, posts, citations, corpus: Corpus, aliases, orgs, nam
         "source": " ".join(sources),
         "concept": " ".join(concept_ids),
         "post": claim.post_id,
-        "org": " ".join(org_ids),
+        "org": " ".join(org.id for org in cited),
         "year": " ".join(years),
         "doc": json.dumps(stored, ensure_ascii=False, separators=(",", ":")),
     }
