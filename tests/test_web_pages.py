@@ -648,3 +648,19 @@ def test_highwire_tags_read_as_zotero_reads_them(entry, expected):
     page = "<html><head>" + "".join(f'<meta name="{n}" content="{esc(c)}">' for n, c in tags) + "</head></html>"
     item = _zotero_embedded_metadata(page)
     assert {k: item.get(k) for k in expected} == expected, tags
+
+
+def test_a_source_page_offers_its_reference_in_harvard_and_apa_to_copy(web_client, built_settings):
+    """The formatted references are citeproc-py's rendering of the source's CSL-JSON, shown with a copy button each."""
+    found = catalog.Catalog(built_settings).source("DH2011b")
+    assert found["formatted"] == {
+        "harvard": "Department of Health (2011b) Payment by Results: Draft 2012-13 Mental Health Guidance. "
+                   "Department of Health.",
+        "apa": "Department of Health. (2011b). Payment by Results: Draft 2012-13 Mental Health Guidance. "
+               "Department of Health.",
+    }
+    body = web_client.get("/source/DH2011b", headers=HTML).get_data(as_text=True)
+    for name in ("harvard", "apa"):
+        assert f'<span id="ref-{name}">{esc(found["formatted"][name])}</span>' in body
+        assert f'data-copy="ref-{name}"' in body
+    assert web_client.get("/api/source/DH2011b").get_json()["formatted"] == found["formatted"]

@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from kg import catalog as catalog_mod
 from kg import search as search_mod
 from kg.errors import KGError, NotFound
-from kg.references import highwire_tags
+from kg.references import REFERENCE_STYLES, highwire_tags
 
 from . import data
 from .http import int_param, param, wants_html
@@ -370,7 +370,12 @@ def source(key: str):
 
     def render() -> str:
         found = catalog().source(key, locator)
-        return render_template("source.html", src=found, citation_meta=highwire_tags(found["csl"]))
+        return render_template(
+            "source.html",
+            src=found,
+            citation_meta=highwire_tags(found["csl"]),
+            reference_styles=[(name, label) for name, (label, _) in REFERENCE_STYLES.items()],
+        )
 
     # The page of a most-cited source lists hundreds of citations: it is rendered once per live
     # store and path, like the answer it shows (see cached_answer).

