@@ -988,8 +988,9 @@ class Catalog:
             if entry not in neighbours[r["rel"]]:
                 neighbours[r["rel"]].append(entry)
         total, claims = self._claims_page(self._CONCEPT_CLAIMS, page, limit, id=concept_id)
-        if page > max(-(-total // limit), 1):
-            raise PastLastPage(page, -(-total // limit), total, limit)
+        pages = -(-total // limit)
+        if page > max(pages, 1):
+            raise PastLastPage(page, pages, total, limit)
         sources = self.select(
             """
             SELECT ?key ?title (COUNT(DISTINCT ?citation) AS ?citations) WHERE {
@@ -1049,7 +1050,7 @@ class Catalog:
             ],
             "claims_total": total,
             "page": page,
-            "pages": -(-total // limit),
+            "pages": pages,
             "limit": limit,
             "sources": [
                 {
