@@ -758,25 +758,36 @@ class Catalog:
                 by_claim[s["cid"]]["concepts"].append({"id": s["conceptId"], "label": s["label"]})
         return list(by_claim.values())
 
-    def _claims_page(self, pattern: str, page: int, limit: int, **bindings: str) -> tuple[int, list[dict]]:
-        """Return how many claims ``pattern`` matches and page ``page`` of them (``limit`` a page),
-        in post-title and claim order, asking the graph for that page's claims only."""
-        counted = self.select(f"SELECT (COUNT(DISTINCT ?claim) AS ?n) WHERE {{ {pattern} }}", **bindings)
-        total = int(counted[0]["n"]) if counted else 0
-        if (page - 1) * limit >= total:
-            return total, []
-        ordered = self.select(
-            f"""
-            SELECT DISTINCT ?claim ?postTitle ?ordinal WHERE {{
-              {pattern}
-              ?claim kg:ordinal ?ordinal ; dcterms:isPartOf ?p . ?p dcterms:title ?postTitle .
-            }} ORDER BY ?postTitle ?ordinal ?claim LIMIT {int(limit)} OFFSET {int((page - 1) * limit)}""",
-            **bindings,
+    def _subtree(self, concept_id: str) -> list[str]:
+        """A concept's id and the ids of every concept below it (skos:broader/narrower, any depth)."""
+        below = self.select(
+            """
+            SELECT DISTINCT ?id WHERE {
+              ?top dcterms:identifier ?cid ; a skos:Concept .
+              ?tag (skos:broader|^skos:narrower)* ?top .
+              ?tag dcterms:identifier ?id .
+            } ORDER BY ?id""",
+            cid=concept_id,
         )
-        # Our own IRIs, read from the store: they hold no character that ends an IRI reference.
-        chosen = "VALUES ?claim { " + " ".join(f"<{r['claim']}>" for r in ordered) + " }"
-        by_iri = {c["iri"]: c for c in self._claims(chosen)}
-        return total, [by_iri[r["claim"]] for r in ordered if r["claim"] in by_iri]
+        return list(dict.fromkeys([concept_id, *(r["id"] for r in below)]))
+
+    def _concept_claims(self, subtree: list[str], page: int, limit: int) -> tuple[int, list[dict], dict[str, int]]:
+        """Return how many claims carry a concept of ``subtree``, page ``page`` of them (``limit`` a
+        page) in post-title and claim order, and how many of them each concept is tagged on.
+
+        The search index lists them (kg.search.Searcher.concept_claims): ordering a broad concept's
+        claims by title in the graph decodes every title for every comparison, seconds at 2,000
+        posts. The graph then answers that page's claims only.
+        """
+        from . import search  # a later step: imported only when asked for
+
+        listed = search.searcher_for(self.settings).concept_claims(subtree, page, limit)
+        if not listed.ids:
+            return listed.total, [], listed.tagged
+        # Our own IRIs: they hold no character that ends an IRI reference.
+        chosen = "VALUES ?claim { " + " ".join(f"<{self.iris.claim(cid)}>" for cid in listed.ids) + " }"
+        by_id = {c["id"]: c for c in self._claims(chosen)}
+        return listed.total, [by_id[cid] for cid in listed.ids if cid in by_id], listed.tagged
 
     def claim(self, claim_id: str) -> dict:
         """Return one claim with its post, span, citations and concepts."""
@@ -878,7 +889,7 @@ class Catalog:
             ids = [r["id"] for r in self.select("SELECT ?id { ?c a skos:Concept ; dcterms:identifier ?id }")]
             if concept_id not in ids:
                 raise self._missing("concept", concept_id, ids)
-            total, claims = self._claims_page(self._CONCEPT_CLAIMS, page, limit, id=concept_id)
+            total, claims, _ = self._concept_claims(self._subtree(concept_id), page, limit)
             return {"total": total, "page": page, "limit": limit, "pages": -(-total // limit), "claims": claims}
         elif source_key:
             citing = self.citations_of(source_key)
@@ -942,11 +953,10 @@ class Catalog:
             ]
         }
 
-    #: The claims about a concept (?id) and the concepts below it.
-    _CONCEPT_CLAIMS = """
-            ?top dcterms:identifier ?id ; a skos:Concept .
-            ?tag (skos:broader|^skos:narrower)* ?top .
-            ?claim dcterms:subject ?tag ."""
+    def _concept_labels(self) -> dict[str, str]:
+        """Every concept's preferred label by its id."""
+        rows = self.select("SELECT ?id ?label { ?c a skos:Concept ; dcterms:identifier ?id ; skos:prefLabel ?label }")
+        return {r["id"]: r["label"] for r in rows}
 
     def concept(self, concept_id: str, page: int = 1, limit: int = CONCEPT_PAGE_SIZE) -> dict:
         """Return a concept: labels, definition, neighbours, claims, most-cited sources, co-occurring concepts.
@@ -987,7 +997,8 @@ class Catalog:
             entry = {"id": r["id"], "label": r["label"]}
             if entry not in neighbours[r["rel"]]:
                 neighbours[r["rel"]].append(entry)
-        total, claims = self._claims_page(self._CONCEPT_CLAIMS, page, limit, id=concept_id)
+        subtree = self._subtree(concept_id)
+        total, claims, tagged = self._concept_claims(subtree, page, limit)
         pages = -(-total // limit)
         if page > max(pages, 1):
             raise PastLastPage(page, pages, total, limit)
@@ -1002,32 +1013,10 @@ class Catalog:
             } GROUP BY ?key ?title ORDER BY DESC(?citations) ?key""",
             id=concept_id,
         )
-        subtree = {
-            r["id"]
-            for r in self.select(
-                """
-            SELECT DISTINCT ?id WHERE {
-              ?top dcterms:identifier ?cid ; a skos:Concept .
-              ?tag (skos:broader|^skos:narrower)* ?top .
-              ?tag dcterms:identifier ?id .
-            }""",
-                cid=concept_id,
-            )
-        } | {concept_id}
         # The concepts tagged on its claims besides itself and those below it, most shared first.
-        together: Counter[str] = Counter()
-        labels: dict[str, str] = {}
-        for r in self.select(
-            f"""
-            SELECT ?oid ?olabel (COUNT(DISTINCT ?claim) AS ?n) WHERE {{
-              {self._CONCEPT_CLAIMS}
-              ?claim dcterms:subject ?other . ?other dcterms:identifier ?oid ; skos:prefLabel ?olabel .
-            }} GROUP BY ?oid ?olabel""",
-            id=concept_id,
-        ):
-            if r["oid"] not in subtree:
-                together[r["oid"]] = int(r["n"])
-                labels[r["oid"]] = r["olabel"]
+        labels = self._memo("concept_labels", "", self._concept_labels)
+        below = set(subtree)
+        together = {cid: n for cid, n in tagged.items() if cid not in below and cid in labels}
         references, _ = self.library()
         return {
             "id": concept_id,

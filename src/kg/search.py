@@ -517,6 +517,15 @@ def resolve_filter(name: str, value: str, meta: dict, ex: Expansions) -> str | N
 # --- the searcher ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ConceptClaims:
+    """A concept's claims as the index lists them (Searcher.concept_claims)."""
+
+    total: int
+    ids: list[str]  # this page's claim ids, in listing order
+    tagged: dict[str, int]  # concept id -> how many of all the claims carry it
+
+
 class _State:
     """One opened version of the index: its Whoosh index, meta, expansions and caches."""
 
@@ -551,6 +560,7 @@ class _State:
         self._searchers_lock = threading.Lock()
         self.postings = ranking.Postings(self.searcher())
         self._facets: dict[str, tuple[list[str], Any, Any, dict[str, int]]] | None = None
+        self._listing: np.ndarray | None = None
         self._source_keys: dict[str, str] | None = None
         self._library: tuple[dict[str, Reference], OrganisationIndex] | None = None
         self._folded_keys: frozenset[str] | None = None
@@ -651,6 +661,20 @@ class _State:
                         facets[name] = (values, claims, numbers, {v: i for i, v in enumerate(values)})
                     self._facets = facets
         return self._facets
+
+    def listing(self) -> np.ndarray:
+        """Each claim's place in a list of claims (kg.index.listing_key order), by claim number."""
+        if self._listing is None:
+            with self.lock:
+                if self._listing is None:
+                    keys: list[bytes] = [b""] * self.postings.size
+                    for leaf, offset in self.searcher().reader().leaf_readers():
+                        count = leaf.doc_count_all()
+                        keys[offset : offset + count] = list(leaf.column_reader("order"))[:count]
+                    rank = np.empty(len(keys), dtype=np.int64)
+                    rank[sorted(range(len(keys)), key=keys.__getitem__)] = np.arange(len(keys))
+                    self._listing = rank
+        return self._listing
 
 
 class Searcher:
@@ -766,6 +790,30 @@ class Searcher:
             "source": state.source_offer(compiled.source),
             "notice": " ".join(dict.fromkeys(notices)) or None,
         }
+
+    def concept_claims(self, concept_ids: Iterable[str], page: int, limit: int) -> ConceptClaims:
+        """The claims tagged with any of ``concept_ids`` (a concept and those below it): how many,
+        page ``page`` of their ids in listing order (``limit`` a page), and how many of them each
+        concept is tagged on. Read from the index's postings and its listing column, so the cost
+        grows with the concept's claims, not with a sort of them in the graph."""
+        state = self._current()
+        values, claims, numbers, number_of = state.facet_tables()["concept"]
+        wanted = np.zeros(len(values), dtype=bool)
+        for cid in concept_ids:
+            if cid.lower() in number_of:
+                wanted[number_of[cid.lower()]] = True
+        matched = np.zeros(state.postings.size, dtype=bool)
+        matched[claims[wanted[numbers]]] = True
+        matched &= state.postings.live
+        found = np.flatnonzero(matched)
+        order = found[np.argsort(state.listing()[found], kind="stable")]
+        start = (page - 1) * limit
+        s = state.searcher()
+        ids = [s.stored_fields(int(docnum))["id"] for docnum in order[start : start + limit]]
+        counts = np.bincount(numbers[matched[claims]], minlength=len(values))
+        original = {cid.lower(): cid for cid in state.meta.get("concepts", {})}
+        tagged = {original.get(values[i], values[i]): int(counts[i]) for i in np.flatnonzero(counts)}
+        return ConceptClaims(total=len(found), ids=ids, tagged=tagged)
 
     def _empty(self, text: str, page: int, notices: list[str]) -> dict:
         return {
