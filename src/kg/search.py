@@ -42,6 +42,7 @@ from .errors import KGError, NotFound, PastLastPage, SearchError
 from .index import META_FILE, SCHEMA_VERSION, analyzer, fold, is_short_form, live_version, source_label
 from .model import Concept, Organisation, Reference
 from .organisations import OrganisationIndex
+from .paging import page_links
 from .query import (
     FIELD_ALIASES,
     FILTER_FIELDS,
@@ -99,6 +100,8 @@ MAX_TERMS = 40
 MAX_SUGGEST_CHARS = 40
 MAX_LIMIT = 200
 FACET_LIMIT = 20
+#: Facet groups of an answer: (filter field, group name), in the order pages show them.
+FACET_GROUPS = (("source", "sources"), ("concept", "concepts"), ("post", "posts"), ("org", "orgs"), ("year", "years"))
 #: Characters of a claim that get highlighted; the rest is shown plain.
 HIGHLIGHT_CHARS = 4000
 #: Compiled queries remembered per index version, and the longest query text remembered: a long
@@ -646,7 +649,7 @@ class _State:
                 if self._facets is None:
                     searcher = self.searcher()
                     facets = {}
-                    for name in FILTER_FIELDS[:4]:
+                    for name in FILTER_FIELDS:
                         values, claims, numbers = self.postings.field_table(searcher, name)
                         facets[name] = (values, claims, numbers, {v: i for i, v in enumerate(values)})
                     self._facets = facets
@@ -775,7 +778,7 @@ class Searcher:
             "pages": 0,
             "limit": self.page_size,
             "results": [],
-            "facets": {"sources": [], "concepts": [], "posts": [], "orgs": []},
+            "facets": {plural: [] for _, plural in FACET_GROUPS},
             "suggestion": None,
             "source": None,
             "notice": " ".join(dict.fromkeys(notices)) or None,
@@ -828,7 +831,7 @@ class Searcher:
         meta = state.meta
         out = {}
         tables = state.facet_tables()
-        for name, plural in (("source", "sources"), ("concept", "concepts"), ("post", "posts"), ("org", "orgs")):
+        for name, plural in FACET_GROUPS:
             values, claims, numbers, number_of = tables[name]
             counts = np.bincount(numbers[matched[claims]], minlength=len(values))
             chosen = {number_of[v.lower()] for v in selected.get(name, ()) if v.lower() in number_of}
@@ -856,6 +859,8 @@ class Searcher:
                 "count": count,
                 "selected": selected,
             }
+        if name == "year":  # the year a cited source was published
+            return {"value": value, "label": value, "count": count, "selected": selected}
         org = meta.get("orgs", {}).get(value, {})
         label = org.get("name", value)
         if org.get("acronym"):
@@ -1035,8 +1040,14 @@ def searcher_for(settings: Settings) -> Searcher:
 def search(
     settings: Settings, query: str, *, page: int = 1, limit: int | None = None, filters: Mapping[str, Any] | None = None
 ) -> dict:
-    """Search the built index of ``settings.data_dir``; return the result JSON."""
-    return searcher_for(settings).search(query, page=page, limit=limit, filters=filters)
+    """Search the built index of ``settings.data_dir``; return the result JSON, with the links of its pages."""
+    found = searcher_for(settings).search(query, page=page, limit=limit, filters=filters)
+    params = [("q", query)] if query else []
+    for name, values in (filters or {}).items():
+        params += [(name, str(v)) for v in ([values] if isinstance(values, str) else values)]
+    params.append(("limit", str(found["limit"])))
+    found["links"] = page_links("/api/search", params, found["page"], found["pages"])
+    return found
 
 
 def more_like_this(settings: Settings, claim_id: str, limit: int = 10) -> dict:
