@@ -328,3 +328,14 @@ def test_the_posts_list_sorts(posts_client, sort):
     page = posts_client.get("/posts", query_string={"sort": sort}, headers=HTML).get_data(as_text=True)
     titles = re.findall(r'<td><a href="/post/([^"]+)">', page)
     assert titles == [p["id"] for p in posts]
+
+
+@pytest.mark.parametrize("path, link, see", [
+    ("/source/DH2011x/ris", "/source/DH2011b", "/sources"),
+    ("/concept/personal-budget/csl", "/concept/personal-budgets", "/concepts"),
+    ("/concepts/find?q=persnalisaton", "/concept/personalisation", "/concepts"),
+])
+def test_a_404_of_an_export_or_a_find_links_the_closest_and_the_list(web_client, path, link, see):
+    body = api(web_client, path, 404)
+    assert link in [entry["href"] for entry in body["links"]]
+    assert body["see"]["href"] == see

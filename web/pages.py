@@ -419,7 +419,8 @@ def source(key: str):
             "source.html",
             src=found,
             citation_meta=highwire_tags(found["csl"]),
-            list_links=list_links("api.claims", source=found["key"]),
+            # Every citing claim, as the page lists them (a most-cited source has a few hundred).
+            list_links=list_links("api.claims", source=found["key"], limit=MAX_PAGE_SIZE),
             reference_links=export_links("pages.source_references", key=found["key"]),
             reference_styles=[(name, label) for name, (label, _) in REFERENCE_STYLES.items()],
         )
