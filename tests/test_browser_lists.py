@@ -63,6 +63,18 @@ def test_page_size_and_the_year_facet_in_the_browser(page):
     assert page.get_by_role("link", name=f"Remove filter year: {year}").is_visible()
 
 
+def test_sort_a_search_by_post(page):
+    page.goto("/search?q=personal+budgets")
+    page.get_by_role("link", name="by post, in the order of its claims").click()
+    page.wait_for_url(re.compile(r"sort=post"))
+    titles = [t.casefold() for t in page.locator("ol.results > li p.where > a").all_inner_texts()]
+    assert len(titles) > 5 and titles == sorted(titles)
+    assert "sort=post" in page.locator("p.exports").get_by_role("link", name="CSV", exact=True).get_attribute("href")
+    page.get_by_role("searchbox", name="Search claims").fill("direct payments")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"q=direct\+payments.*sort=post"))
+
+
 def test_a_source_exports_bibtex_csl_json_and_ris(page, tmp_path):
     page.goto("/source/DH2011b")
     exports = page.locator("#citing-h ~ p.exports")

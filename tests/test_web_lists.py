@@ -155,6 +155,7 @@ def test_every_list_page_links_its_json_and_csv(web_client):
     ("/api/posts?sort=author", ["title", "date", "claims"]),
     ("/api/sources?sort=pages", ["citations", "year", "organisation", "title", "key"]),
     ("/api/search?q=care&limit=0", ["1", "200"]),
+    ("/api/search?q=care&sort=year", ["relevance", "post"]),
     ("/api/search?q=care&limit=lots", ["1", "200"]),
     ("/api/claims?limit=5000", ["1", "1000"]),
     ("/api/concepts/complete?q=", ["q="]),
@@ -164,6 +165,41 @@ def test_a_bad_list_parameter_is_a_400_naming_the_allowed_values(web_client, pat
     assert body["ok"] is False and body["status"] == 400
     for value in named:
         assert value in body["error"], body["error"]
+
+
+# --- search order ----------------------------------------------------------------------------
+
+def test_search_sorted_by_post_keeps_each_posts_claim_order(web_client):
+    ranked = api(web_client, "/api/search", query_string={"q": "personal budgets", "limit": 200})
+    pages = walk(web_client, "/api/search?q=personal+budgets&limit=9&sort=post")
+    hits = [hit for p in pages for hit in p["results"]]
+    assert all("sort=post" in p["links"]["first"] for p in pages)
+    assert sorted(h["id"] for h in hits) == sorted(h["id"] for h in ranked["results"]) and len(hits) == ranked["total"]
+    titles = [h["post"]["title"].casefold() for h in hits]
+    assert titles == sorted(titles) and hits != ranked["results"]
+    for post_id in {h["post"]["id"] for h in hits}:
+        in_post = [c["id"] for c in api(web_client, "/api/claims", query_string={"post": post_id})["claims"]]
+        found = [h["id"] for h in hits if h["post"]["id"] == post_id]
+        assert found == [cid for cid in in_post if cid in found], post_id
+
+
+def test_kg_search_sort_is_the_api_answer(web_client, built_settings):
+    out = CliRunner().invoke(main, ["search", "--data", str(built_settings.data_dir), "--json", "--sort", "post",
+                                    "--limit", "5", "--page", "2", "personal budgets"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout) == api(web_client, "/api/search", query_string={
+        "q": "personal budgets", "sort": "post", "limit": 5, "page": 2})
+
+
+def test_the_search_page_offers_both_orders_and_keeps_the_order_in_its_links(web_client):
+    html = web_client.get("/search?q=personal+budgets&sort=post&limit=10", headers=HTML).get_data(as_text=True)
+    html = html.replace("&amp;", "&")
+    order = html[html.index('id="search-order"'):]
+    order = order[:order.index("</p>")]
+    assert "<strong>by post" in order and 'href="/search?q=personal+budgets&limit=10">best match first' in order
+    assert 'name="sort" value="post"' in html
+    assert re.search(r'href="/api/search\?[^"]*sort=post[^"]*format=csv"', html)
+    assert re.search(r'href="/search\?q=personal\+budgets&page=2&limit=10&sort=post"', html)
 
 
 # --- the year facet --------------------------------------------------------------------------

@@ -147,6 +147,7 @@ def search_url(
     page_number: int = 1,
     endpoint: str = "pages.search",
     limit: int | None = None,
+    sort: str = "relevance",
     **values: Any,
 ) -> str:
     """Return the URL of a search with these words, filters, page and results per page (None: the default);
@@ -158,6 +159,8 @@ def search_url(
         pairs.append(("page", str(page_number)))
     if limit is not None and limit != get_settings().search_page_size:
         pairs.append(("limit", str(limit)))
+    if sort != "relevance":
+        pairs.append(("sort", sort))
     return url_for(endpoint, **values) + ("?" + urlencode(pairs) if pairs else "")
 
 
@@ -181,10 +184,15 @@ def search_limit() -> int:
 
 
 def past_last_page(
-    exc: search_mod.PastLastPage, query: str, filters: dict[str, list[str]], limit: int, endpoint: str
+    exc: search_mod.PastLastPage,
+    query: str,
+    filters: dict[str, list[str]],
+    limit: int,
+    endpoint: str,
+    sort: str = "relevance",
 ) -> Response:
     """Answer a page past the last one: a 404 in the error shape, linking the last page."""
-    last = search_url(query, filters, exc.last, endpoint=endpoint, limit=limit)
+    last = search_url(query, filters, exc.last, endpoint=endpoint, limit=limit, sort=sort)
     message = str(exc)
     if wants_html():
         links = [{"label": f"the last page of results (page {exc.last})", "href": last}]
@@ -230,14 +238,17 @@ def search():
     number = int_param("page", 1)
     limit = search_limit()
     fmt = "json" if wants_html() else list_format()
+    sort = param("sort", "relevance", limit=40)
+    if sort not in search_mod.SORTS:  # checked before searching, for a blank query too
+        raise KGError(f"cannot sort a search by {sort!r}", hint="sort by " + " or ".join(search_mod.SORTS))
     try:
         result = (
-            search_mod.search(get_settings(), query, page=number, limit=limit, filters=filters or None)
+            search_mod.search(get_settings(), query, page=number, limit=limit, filters=filters or None, sort=sort)
             if (query.strip() or filters)
             else None
         )
     except search_mod.PastLastPage as exc:
-        return past_last_page(exc, query, filters, limit, f"{request.blueprint}.search")
+        return past_last_page(exc, query, filters, limit, f"{request.blueprint}.search", sort)
     if not wants_html():
         if result is None:
             raise KGError("no search given", hint="pass q=words (and/or a filter such as concept=personalisation)")
@@ -266,7 +277,7 @@ def search():
         groups = []
         for group, name, label in FACETS:
             rows = [
-                {**row, "href": search_url(query, _toggle(filters, name, row["value"]), limit=limit)}
+                {**row, "href": search_url(query, _toggle(filters, name, row["value"]), limit=limit, sort=sort)}
                 for row in result["facets"].get(group, [])
             ]
             if rows:
@@ -278,20 +289,24 @@ def search():
                 "name": name,
                 "value": value,
                 "label": labels.get((name, value.lower()), value),
-                "href": search_url(query, _toggle(filters, name, value), limit=limit),
+                "href": search_url(query, _toggle(filters, name, value), limit=limit, sort=sort),
             }
             for name in FILTERS
             for value in filters.get(name, [])
         ]
-        view["pager"] = pager(number, result["pages"] or 0, lambda n: search_url(query, filters, n, limit=limit))
+        view["pager"] = pager(
+            number, result["pages"] or 0, lambda n: search_url(query, filters, n, limit=limit, sort=sort)
+        )
         view["suggestion_href"] = (
-            search_url(result["suggestion"], filters, limit=limit) if result.get("suggestion") else None
+            search_url(result["suggestion"], filters, limit=limit, sort=sort) if result.get("suggestion") else None
         )
         choices = sorted({10, get_settings().search_page_size, 50, 100, search_mod.MAX_LIMIT, limit})
         view["per_page_choices"] = [n for n in choices if n <= search_mod.MAX_LIMIT]
-        view["per_page_href"] = {n: search_url(query, filters, limit=n) for n in view["per_page_choices"]}
+        view["per_page_href"] = {n: search_url(query, filters, limit=n, sort=sort) for n in view["per_page_choices"]}
         view["bibtex_href"] = search_url(query, filters, endpoint="pages.search_bibtex")
-        here = search_url(query, filters, number, endpoint="api.search", limit=limit)
+        view["sort"] = sort
+        view["sort_href"] = {name: search_url(query, filters, limit=limit, sort=name) for name in search_mod.SORTS}
+        here = search_url(query, filters, number, endpoint="api.search", limit=limit, sort=sort)
         view["list_links"] = {"json": here, "csv": here + ("&" if "?" in here else "?") + "format=csv"}
         view["reference_links"] = [
             {"label": label, "href": search_url(query, filters, endpoint="pages.search_references", kind=kind)}

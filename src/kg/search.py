@@ -100,6 +100,8 @@ MAX_TERMS = 40
 MAX_SUGGEST_CHARS = 40
 MAX_LIMIT = 200
 FACET_LIMIT = 20
+#: Orders a search's results come in: by score, or by post (title A to Z) and claim within it.
+SORTS = ("relevance", "post")
 #: Facet groups of an answer: (filter field, group name), in the order pages show them.
 FACET_GROUPS = (("source", "sources"), ("concept", "concepts"), ("post", "posts"), ("org", "orgs"), ("year", "years"))
 #: Characters of a claim that get highlighted; the rest is shown plain.
@@ -721,8 +723,11 @@ class Searcher:
         limit: int | None = None,
         filters: Mapping[str, Any] | None = None,
         facets: bool = True,
+        sort: str = "relevance",
     ) -> dict:
         """Search the claims; return the result JSON (see module docstring and README)."""
+        if sort not in SORTS:
+            raise SearchError(f"cannot sort a search by {sort!r}", hint="sort by " + " or ".join(SORTS))
         limit = self.page_size if limit is None else limit
         if not isinstance(page, int) or page < 1:
             raise SearchError(f"page must be a whole number from 1, not {page!r}", hint="use --page 1 or more")
@@ -746,7 +751,9 @@ class Searcher:
             selected.setdefault(name, set()).update(values)
         s = state.searcher()
         # One evaluation ranks the page and marks every match (for the total and the facets).
-        top, matched = ranking.run(s, state.postings, q, page * limit)
+        top, matched = ranking.run(s, state.postings, q, page * limit if sort == "relevance" else state.postings.size)
+        if sort == "post":
+            top = self._in_post_order(state, top)
         total = int(matched.sum())
         pages = math.ceil(total / limit)
         if page > max(pages, 1):
@@ -769,6 +776,19 @@ class Searcher:
             "source": state.source_offer(compiled.source),
             "notice": " ".join(dict.fromkeys(notices)) or None,
         }
+
+    @staticmethod
+    def _in_post_order(state: _State, ranked: list[tuple[float, int]]) -> list[tuple[float, int]]:
+        """Order ranked claims by their post's title, then by claim number, which follows the claims'
+        order in their post (a post's claims are indexed together, in order)."""
+        values, claims, numbers, _ = state.facet_tables()["post"]
+        post_of = dict(zip(claims.tolist(), numbers.tolist(), strict=True))
+        titles = state.meta.get("posts", {})
+        by_title = sorted(
+            range(len(values)), key=lambda i: (str(titles.get(values[i], values[i])).casefold(), values[i])
+        )
+        rank = {post: n for n, post in enumerate(by_title)}
+        return sorted(ranked, key=lambda pair: (rank.get(post_of.get(pair[1], -1), len(values)), pair[1]))
 
     def _empty(self, text: str, page: int, notices: list[str]) -> dict:
         return {
@@ -1038,14 +1058,22 @@ def searcher_for(settings: Settings) -> Searcher:
 
 
 def search(
-    settings: Settings, query: str, *, page: int = 1, limit: int | None = None, filters: Mapping[str, Any] | None = None
+    settings: Settings,
+    query: str,
+    *,
+    page: int = 1,
+    limit: int | None = None,
+    filters: Mapping[str, Any] | None = None,
+    sort: str = "relevance",
 ) -> dict:
     """Search the built index of ``settings.data_dir``; return the result JSON, with the links of its pages."""
-    found = searcher_for(settings).search(query, page=page, limit=limit, filters=filters)
+    found = searcher_for(settings).search(query, page=page, limit=limit, filters=filters, sort=sort)
     params = [("q", query)] if query else []
     for name, values in (filters or {}).items():
         params += [(name, str(v)) for v in ([values] if isinstance(values, str) else values)]
     params.append(("limit", str(found["limit"])))
+    if sort != "relevance":
+        params.append(("sort", sort))
     found["links"] = page_links("/api/search", params, found["page"], found["pages"])
     return found
 
