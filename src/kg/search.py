@@ -782,13 +782,16 @@ class Searcher:
         """Order ranked claims by their post's title, then by claim number, which follows the claims'
         order in their post (a post's claims are indexed together, in order)."""
         values, claims, numbers, _ = state.facet_tables()["post"]
-        post_of = dict(zip(claims.tolist(), numbers.tolist(), strict=True))
         titles = state.meta.get("posts", {})
         by_title = sorted(
             range(len(values)), key=lambda i: (str(titles.get(values[i], values[i])).casefold(), values[i])
         )
-        rank = {post: n for n, post in enumerate(by_title)}
-        return sorted(ranked, key=lambda pair: (rank.get(post_of.get(pair[1], -1), len(values)), pair[1]))
+        rank = np.empty(len(values), dtype=np.int64)
+        rank[by_title] = np.arange(len(values))
+        post_rank = np.full(state.postings.size, len(values), dtype=np.int64)  # a claim of no post: last
+        post_rank[claims] = rank[numbers]
+        ids = np.fromiter((docnum for _, docnum in ranked), dtype=np.int64, count=len(ranked))
+        return [ranked[i] for i in np.lexsort((ids, post_rank[ids]))]
 
     def _empty(self, text: str, page: int, notices: list[str]) -> dict:
         return {
