@@ -1,7 +1,8 @@
-"""Time concept label completion: one /api/concepts/complete request per keystroke, against
-fetching the whole scheme once (/api/concepts), the peer a page could complete from instead.
+"""Time the lists of issue 19: concept label completion, one /api/concepts/complete request per
+keystroke, against fetching the whole scheme once (/api/concepts), the peer a page could complete
+from instead; and a search sorted by post against the same search by relevance.
 
-Usage: .venv/bin/python bench/completion.py --data DIR   (DIR: a built data directory)
+Usage: .venv/bin/python bench/lists.py --data DIR   (DIR: a built data directory)
 
 In-process through Flask's test client, so the figures are the app's own work, not the network's.
 """
@@ -16,6 +17,8 @@ from web import create_app
 
 #: Typed as a reader would, one prefix per keystroke.
 WORDS = ("personal health budget", "direct payments", "brokerage", "payment by results", "PHB", "co-production")
+#: Searches timed in both orders (many matches and few).
+SEARCHES = ("care", "personal budgets", "payment by results", "integration")
 
 
 def timed(client, path: str) -> tuple[float, int]:
@@ -47,6 +50,13 @@ def main() -> None:
           f"median answer {statistics.median(sizes):.0f} bytes")
     print(f"whole scheme (/api/concepts), {args.rounds} fetches: median {statistics.median(t for t, _ in scheme):.1f} ms, "
           f"{scheme[0][1]} bytes")
+    for sort in ("relevance", "post", "relevance", "post"):  # twice, alternating: the second pair is warm
+        ms = [
+            timed(client, f"/api/search?q={q.replace(' ', '+')}&sort={sort}&page=2&limit=20")[0]
+            for _ in range(args.rounds)
+            for q in SEARCHES
+        ]
+        print(f"search page 2, sort={sort}, {len(ms)} requests: median {statistics.median(ms):.1f} ms")
 
 
 if __name__ == "__main__":
