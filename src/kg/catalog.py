@@ -278,6 +278,13 @@ SOURCE_SORTS = {
 }
 
 
+#: The most completions one answer gives (``limit=``).
+COMPLETION_LIMIT = 10
+
+#: Sort orders of the posts list: value -> label.
+POST_SORTS = {"title": "title", "date": "date (newest first)", "claims": "claims (most first)"}
+
+
 class Catalog:
     """Read-only questions about one built graph; open once, ask many times."""
 
@@ -970,10 +977,11 @@ class Catalog:
         rows = self.select(
             """
             SELECT ?concept ?label (GROUP_CONCAT(DISTINCT ?alt; SEPARATOR="\\u001f") AS ?alts)
-                   (SAMPLE(?def) AS ?definition) WHERE {
+                   (SAMPLE(?def) AS ?definition) (SAMPLE(?note) AS ?scope) WHERE {
               ?concept a skos:Concept ; dcterms:identifier ?id ; skos:prefLabel ?label .
               OPTIONAL { ?concept skos:altLabel ?alt }
               OPTIONAL { ?concept skos:definition ?def }
+              OPTIONAL { ?concept skos:scopeNote ?note }
             } GROUP BY ?concept ?label""",
             id=concept_id,
         )
@@ -1024,6 +1032,7 @@ class Catalog:
             "pref_label": row["label"],
             "alt_labels": other_labels(row["label"], (row["alts"] or "").split("\x1f")),
             "definition": row["definition"],
+            "scope_note": row["scope"],
             "broader": neighbours["broader"],
             "narrower": neighbours["narrower"],
             "related": neighbours["related"],
@@ -1218,6 +1227,172 @@ class Catalog:
             "properties": [{"predicate": p.value, "object": _term(o)} for p, o in out],
             "incoming": [{"subject": s.value, "predicate": p.value} for s, p in inc if not isinstance(s, ox.Triple)],
         }  # kg writes no RDF-star
+
+    # --- Lists: completion, sorted posts, provenance in words (issue 19) ----------------
+
+    def concept_labels(self) -> list[ConceptLabel]:
+        """Return every preferred and alternative label of every concept, each with its concept, A to Z."""
+
+        def read() -> list[ConceptLabel]:
+            rows = self.select("""
+                SELECT ?id ?label (GROUP_CONCAT(DISTINCT ?alt; SEPARATOR="\\u001f") AS ?alts) WHERE {
+                  ?concept a skos:Concept ; dcterms:identifier ?id ; skos:prefLabel ?label .
+                  OPTIONAL { ?concept skos:altLabel ?alt }
+                } GROUP BY ?id ?label""")
+            out: list[ConceptLabel] = []
+            for r in rows:
+                url = f"/concept/{quote(r['id'], safe='')}"
+                out.append(
+                    {"label": r["label"], "id": r["id"], "pref_label": r["label"], "preferred": True, "url": url}
+                )
+                for alt in other_labels(r["label"], (r["alts"] or "").split("\x1f")):
+                    out.append({"label": alt, "id": r["id"], "pref_label": r["label"], "preferred": False, "url": url})
+            return sorted(out, key=lambda e: (e["label"].casefold(), not e["preferred"]))
+
+        return self._memo("concept-labels", "", read)
+
+    def complete_concept(self, text: str, limit: int = COMPLETION_LIMIT) -> ConceptCompletion:
+        """Return the concepts with a label that starts with ``text``, or a word of which does, best first.
+
+        A label starting with the text comes before one with a word starting with it, then one merely
+        containing it; each concept once, under its best label (a preferred label wins a tie).
+        """
+        folded = " ".join(text.split()).casefold()
+        if not folded:
+            raise KGError("nothing to complete", hint="pass q=the start of a concept's label, e.g. q=perso")
+        best: dict[str, tuple[tuple[int, int, str], ConceptLabel]] = {}
+        for entry in self.concept_labels():
+            label = entry["label"].casefold()
+            if label.startswith(folded):
+                rank = 0
+            elif any(word.startswith(folded) for word in re.split(r"[\s\-/(),]+", label)):
+                rank = 1
+            elif folded in label:
+                rank = 2
+            else:
+                continue
+            order = (rank, 0 if entry["preferred"] else 1, label)
+            if entry["id"] not in best or order < best[entry["id"]][0]:
+                best[entry["id"]] = (order, entry)
+        ranked = [entry for _, entry in sorted(best.values(), key=lambda pair: pair[0])]
+        return {"query": text, "total": len(ranked), "results": ranked[:limit]}
+
+    def post_rows(self, sort: str = "title") -> PostList:
+        """List the posts with author, date, original URL, counts and provenance in words, sorted by POST_SORTS."""
+        if sort not in POST_SORTS:
+            raise KGError(f"cannot sort posts by {sort!r}", hint="sort by one of " + ", ".join(POST_SORTS))
+        found = self.post_list()
+        facts = self._post_facts()
+        built = build_info(self.settings).get("built_at")
+        rows: list[PostRow] = []
+        for post in found["posts"]:
+            fact = facts.get(post["id"], {})
+            row: PostRow = {
+                **post,  # type: ignore[typeddict-item]
+                "author": fact.get("author"),
+                "date": fact.get("date"),
+                "url": fact.get("url"),
+                "found_in": provenance_words(post["provenance"], built),
+            }
+            rows.append(row)
+        return {"sort": sort, "total": len(rows), "posts": _sort_posts(rows, sort)}
+
+    def post_page(self, post_id: str) -> dict:
+        """Return a post (Catalog.post) with its author, date and original URL (None when it has none) and
+        its provenance in words (``found_in``)."""
+        found = self.post(post_id)
+        fact = self._post_facts(post_id).get(post_id, {})
+        return {
+            **found,
+            "author": fact.get("author"),
+            "date": fact.get("date"),
+            "url": fact.get("url"),
+            "found_in": provenance_words(found["provenance"], build_info(self.settings).get("built_at")),
+        }
+
+    def _post_facts(self, post_id: str | None = None) -> dict[str, dict]:
+        bindings = {"id": post_id} if post_id else {}
+        rows = self.select(
+            """
+            SELECT ?id ?author ?date ?url WHERE {
+              ?post a fabio:BlogPost ; dcterms:identifier ?id .
+              OPTIONAL { ?post dcterms:creator ?agent . ?agent foaf:name ?author }
+              OPTIONAL { ?post dcterms:issued ?date } OPTIONAL { ?post fabio:hasURL ?url }
+            }""",
+            **bindings,
+        )
+        return {
+            r["id"]: {"author": r["author"], "date": str(r["date"]) if r["date"] is not None else None, "url": r["url"]}
+            for r in rows
+        }
+
+
+def _sort_posts(rows: list[PostRow], sort: str) -> list[PostRow]:
+    by_title = sorted(rows, key=lambda p: p["title"].casefold())
+    if sort == "date":  # newest first, undated last; a stable sort keeps titles A to Z within a day
+        return sorted(by_title, key=lambda p: p["date"] or "", reverse=True)
+    if sort == "claims":
+        return sorted(by_title, key=lambda p: p["claims"], reverse=True)
+    return by_title
+
+
+class ConceptLabel(TypedDict):
+    label: str
+    id: str
+    pref_label: str
+    preferred: bool
+    url: str
+
+
+class ConceptCompletion(TypedDict):
+    query: str
+    total: int
+    results: list[ConceptLabel]
+
+
+class PostRow(TypedDict):
+    id: str
+    title: str
+    kind: str | None
+    excerpt: bool
+    claims: int
+    citations: int
+    provenance: list[dict]
+    author: str | None
+    date: str | None
+    url: str | None
+    found_in: str  #: where kg read the post, in words (provenance_words)
+
+
+class PostList(TypedDict):
+    sort: str
+    total: int
+    posts: list[PostRow]
+
+
+def provenance_words(provenance: list[dict], built_at: str | None) -> str:
+    """Say where kg read a post, in words a reader understands: the corpus files and lines, and when."""
+    places = [
+        f"lines {p['start']}–{p['end']} of the file {p['dump']}" if p.get("start") else f"the file {p['dump']}"
+        for p in provenance
+    ]
+    said = f"From {'; '.join(places)} in your corpus folder" if places else "From your corpus folder"
+    if len(places) > 1:
+        said += f" (the same post, found in {len(places)} places)"
+    day = _day(built_at)
+    return said + (f", read when this graph was built on {day}." if day else ".")
+
+
+def _day(timestamp: str | None) -> str | None:
+    from datetime import datetime
+
+    if not timestamp:
+        return None
+    try:
+        when = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return f"{when.day} {when:%B %Y}"
 
 
 def search_source_keys(settings: Settings, query: str, filters: dict[str, list[str]] | None = None) -> list[str]:
