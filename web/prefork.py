@@ -15,6 +15,10 @@ the app's JSON error shape with the security headers, ``Server: kg``, no proxy h
 
 from __future__ import annotations
 
+# concurrent.futures.thread and gunicorn.glogging are imported on first use by gunicorn (gthread's
+# pool; the logger class, loaded by name): imported now, as a server that drops privileges after
+# its imports (README: a read-only service user) may not read the interpreter's files any more.
+import concurrent.futures.thread  # noqa: F401
 import json
 import math
 import os
@@ -23,6 +27,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+import gunicorn.glogging  # noqa: F401
 from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
@@ -36,7 +41,6 @@ from kg.settings import Settings
 
 from .http import SECURITY_HEADERS
 from .memory import process_memory
-from .server import WAITRESS_HEADROOM, too_large
 
 #: Seconds a worker may miss its heartbeat before the master replaces it (gthread workers beat
 #: from their main loop, not from request threads, so a slow page does not count).
@@ -79,36 +83,6 @@ class KGWorker(ThreadWorker):
             # waitress answers it; gunicorn reports it as a bad header (400).
             exc = UnsupportedTransferCoding(exc.hdr)
         super().handle_error(req, client, addr, exc)
-
-
-class RefuseLargeBodies:
-    """WSGI middleware: a body declared far larger than ``max_request_bytes`` gets 413 before it is
-    read, as waitress refuses it (web.server.WAITRESS_HEADROOM); a body just over the limit reaches
-    the app, whose 413 names the setting too."""
-
-    def __init__(self, app, max_request_bytes: int):
-        self.app = app
-        self.max_request_bytes = max_request_bytes
-        self.refused = max_request_bytes + WAITRESS_HEADROOM
-
-    def __call__(self, environ, start_response):
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0  # gunicorn refuses a malformed length before the app is called
-        if length <= self.refused:
-            return self.app(environ, start_response)
-        body = json.dumps({"ok": False, "error": too_large(self.max_request_bytes), "status": 413}).encode("utf-8")
-        start_response(
-            "413 Request Entity Too Large",
-            [
-                ("Content-Type", "application/json"),
-                ("Content-Length", str(len(body))),
-                ("Connection", "close"),
-                *SECURITY_HEADERS.items(),
-            ],
-        )
-        return [body]
 
 
 class KGApplication(BaseApplication):
@@ -180,11 +154,16 @@ def options(settings: Settings, workers: int, connections: int, echo: Callable[.
         # A request line of a long search (max_query_chars, percent-encoded) is past gunicorn's
         # default 4,094 bytes; 0 is its largest (1 MiB), as waitress takes 256 KiB of headers.
         "limit_request_line": 0,
-        "forwarded_allow_ips": "",  # waitress trusts no proxy header either
+        "forwarded_allow_ips": "",
+        "control_socket_disable": True,  # gunicorn's control socket (in $HOME): kg serve takes signals only  # waitress trusts no proxy header either
         "accesslog": None,
         "errorlog": "-",
         "loglevel": "warning",
         "proc_name": "kg serve",
+        # The user serving now: gunicorn's defaults are taken when it is imported, and a server
+        # that drops privileges after its imports (README: a read-only service user) is another.
+        "user": os.geteuid(),
+        "group": os.getegid(),
         "when_ready": when_ready,
         "post_worker_init": post_worker_init,
     }
@@ -194,5 +173,4 @@ def serve_workers(
     app, settings: Settings, workers: int, connections: int, listener: socket.socket, echo: Callable[..., None]
 ) -> None:
     """Run gunicorn's master over ``app`` (already built and loaded) until it is stopped."""
-    wrapped = RefuseLargeBodies(app, settings.max_request_bytes)
-    KGApplication(wrapped, options(settings, workers, connections, echo), listener).run()
+    KGApplication(app, options(settings, workers, connections, echo), listener).run()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import encodings.unicode_escape  # noqa: F401  (jinja's lexer decodes template strings with it: see preload)
 import errno
 import gc
 import json
@@ -25,6 +26,11 @@ from collections.abc import Callable
 from kg import generations
 from kg.errors import KGError
 from kg.settings import Settings
+
+try:
+    from . import prefork
+except ImportError:  # gunicorn needs a POSIX system (fcntl, grp, fork): one waitress process here
+    prefork = None  # type: ignore[assignment]
 
 #: Bytes waitress accepts beyond max_request_bytes before refusing a body itself.
 WAITRESS_HEADROOM = 1 << 20
@@ -118,6 +124,39 @@ def listen_error(exc: OSError, host: str, port: int) -> KGError:
     )
 
 
+class RefuseLargeBodies:
+    """WSGI middleware for servers without a body cap of their own (gunicorn): a body declared more
+    than WAITRESS_HEADROOM past ``max_request_bytes`` gets the 413 waitress gives it, before it is
+    read; a body just over the limit reaches the app, whose 413 names the setting too."""
+
+    def __init__(self, app, max_request_bytes: int):
+        from .http import SECURITY_HEADERS
+
+        self.headers = list(SECURITY_HEADERS.items())
+        self.app = app
+        self.max_request_bytes = max_request_bytes
+        self.refused = max_request_bytes + WAITRESS_HEADROOM
+
+    def __call__(self, environ, start_response):
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0  # gunicorn refuses a malformed length before the app is called
+        if length <= self.refused:
+            return self.app(environ, start_response)
+        body = json.dumps({"ok": False, "error": too_large(self.max_request_bytes), "status": 413}).encode("utf-8")
+        start_response(
+            "413 Request Entity Too Large",
+            [
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(body))),
+                ("Connection", "close"),
+                *self.headers,
+            ],
+        )
+        return [body]
+
+
 def too_large(max_request_bytes: int) -> str:
     """The error of a request body the server refuses before reading it."""
     return (
@@ -208,7 +247,7 @@ def serve(
             err=True,
         )
     workers = settings.workers
-    if workers > 1 and not hasattr(os, "fork"):
+    if workers > 1 and (prefork is None or not hasattr(os, "fork")):
         echo(f"Note: this platform cannot fork; serving with one process, not workers = {workers}", err=True)
         workers = 1
     if workers > 1:
@@ -224,7 +263,7 @@ def _serve_workers(
     echo: Callable[..., None],
     health: tuple[str, generations.Health] | None,
 ) -> None:
-    from . import create_app, prefork
+    from . import create_app
 
     try:
         listener = prefork.bind(settings.host, settings.port)
@@ -236,7 +275,8 @@ def _serve_workers(
     except BaseException:
         listener.close()
         raise
-    prefork.serve_workers(TrimAfterSlowRequests(app), settings, workers, connections, listener, echo)
+    wrapped = RefuseLargeBodies(TrimAfterSlowRequests(app), settings.max_request_bytes)
+    prefork.serve_workers(wrapped, settings, workers, connections, listener, echo)
 
 
 def _serve_waitress(
