@@ -198,23 +198,28 @@ def _print(text: str, err: bool = False) -> None:
     print(text, file=sys.stderr if err else sys.stdout, flush=True)
 
 
-def preload(app, settings: Settings, health: tuple[str, generations.Health] | None = None) -> None:
-    """Load before serving what every request may need and no build changes, then freeze it.
+def preload(
+    app, settings: Settings, health: tuple[str, generations.Health] | None = None, *, templates: bool = False
+) -> None:
+    """Load before serving what requests need and no build changes, then freeze it.
 
-    Every template is compiled, the words of the live index's concept labels are analysed (the
-    first search of a process otherwise analyses them all: kg.search keeps the words per process,
-    the labels per index version), and ``health`` (the check `kg serve` made of the live build:
-    the generation, the answer) is kept as the app's first check, so the first request does not open the build again. Then the
-    garbage collector is told to leave these objects alone (gc.freeze): its passes stay short,
-    and forked workers share the pages copy-on-write instead of each touching (so copying) them.
+    The words of the live index's concept labels are analysed (the first search of a process
+    otherwise analyses them all: kg.search keeps the words per process, the labels per index
+    version); with ``templates``, every template is compiled (for forked workers, which then share
+    them; one process compiles each on its first page, keeping its start short); ``health`` (the
+    check `kg serve` made of the live build: the generation, the answer) is kept as the app's first
+    check, so the first request does not open the build again. Then the garbage collector is told
+    to leave these objects alone (gc.freeze): its passes stay short, and forked workers share the
+    pages copy-on-write instead of each touching (so copying) them.
     """
     from kg import search
     from kg.index import META_FILE, live_version
 
     from . import resources
 
-    for name in app.jinja_env.list_templates():
-        app.jinja_env.get_template(name)
+    if templates:
+        for name in app.jinja_env.list_templates():
+            app.jinja_env.get_template(name)
     version = live_version(settings.index_dir)
     try:
         meta = json.loads((version / META_FILE).read_text(encoding="utf-8")) if version else {}
@@ -271,7 +276,7 @@ def _serve_workers(
         raise listen_error(exc, settings.host, settings.port) from None
     try:
         app = create_app(settings)
-        preload(app, settings, health)
+        preload(app, settings, health, templates=True)
     except BaseException:
         listener.close()
         raise
