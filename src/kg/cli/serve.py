@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 import click
@@ -42,6 +43,9 @@ def serve_command(settings, host: str | None, port: int | None, workers: int | N
     settings = settings.with_(**{name: value for name, value in changes if value is not None})
     # Fail now, with the fix, rather than on the first request: no build, or a damaged one.
     store_path(settings)
+    # What the imports loaded stays for the life of the server: out of the collector's passes, so
+    # the check below (which collects what failed reads leave) does not walk it.
+    gc.freeze()
     live = os.path.realpath(settings.data_dir / generations.CURRENT)
     health = generations.check_readable(settings)
     # Imported here: `kg` must not import `web` when the CLI loads.
