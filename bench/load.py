@@ -158,10 +158,13 @@ def serve_runs(data: Path, workers: int | None, connections: int, duration: int)
         paths_file = Path(f.name)
     # Warm-up: every path of the mix once, as a visitor would, before the timed runs (the first
     # view of a source and the first search for a word read from disk; see serve_bench's
-    # first-run figures). With workers, each path goes to one worker only.
+    # first-run figures). Each request is a new connection, which the kernel hands to any worker:
+    # with W workers every path is fetched 2W times, so each worker has most likely seen it
+    # (source pages are kept per process).
     began = time.perf_counter()
-    for path in dict.fromkeys(paths):
-        get_page(server, path)
+    for _ in range(2 * (workers or os.cpu_count() or 1) if workers != 1 else 1):
+        for path in dict.fromkeys(paths):
+            get_page(server, path)
     info = {"paths_file": paths_file, "share": sum(p.startswith("/api/search") for p in paths) / len(paths),
             "warmup": (len(set(paths)), time.perf_counter() - began)}
     runs = {"steady": timed_run(server, paths_file, connections, duration)}
@@ -266,7 +269,8 @@ def main(argv: list[str] | None = None) -> int:
              f"wrk (2 threads, {args.connections} connections, keep-alive) on `kg serve` over `{data}`; the mix is "
              f"{searches:.0%} searches (30 queries, JSON) and {1 - searches:.0%} HTML source pages (20 most cited "
              "sources, `Accept: text/html`). Errors = non-2xx responses + socket errors (connect, read, write, "
-             "timeout). Before the runs of each server every path of the mix was fetched once, one at a time "
+             "timeout). Before the runs of each server every path of the mix was fetched, one at a time, once (1 "
+             "worker) or 2W times (W workers, so that each worker most likely has it) "
              f"(warm-up: {warmups}). "
              "Workers 1 is one waitress process; more are gunicorn's master and its forked workers.\n"]
     lines.append(table(["workers", "run", "seconds", "requests", "requests/s", "searches/s (share)", "p50 ms", "p95 ms",
