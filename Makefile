@@ -12,6 +12,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -e '.[test]'
+	# Byte-compiled once here: where PYTHONDONTWRITEBYTECODE is set (or the service user cannot
+	# write the checkout), every `kg serve` would otherwise compile kg and web again as it starts.
+	$(VENV)/bin/python -m compileall -q src web > /dev/null
 	touch $@
 
 # The SPARQL editor's script: CodeMirror from npm at package-lock.json's versions, bundled by esbuild.

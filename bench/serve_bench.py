@@ -63,10 +63,11 @@ _EXAMPLE = re.compile(r"e\.g\.\s*([\w\-]+)")
 class Server:
     """`kg serve` on a free port, in its own process group; stopped by stop()."""
 
-    def __init__(self, data: Path):
+    def __init__(self, data: Path, workers: int | None = None, kg: Path = KG):
         self.started = time.perf_counter()
-        self.proc = subprocess.Popen([str(KG), "serve", "--data", str(data), "--port", "0"], stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, start_new_session=True)
+        extra = ["--workers", str(workers)] if workers else []
+        self.proc = subprocess.Popen([str(kg), "serve", "--data", str(data), "--port", "0", *extra],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
         line = self.proc.stdout.readline()
         match = _SERVING.search(line)
         if not match:
@@ -90,6 +91,29 @@ class Server:
                 if self.proc.poll() is not None:
                     raise SystemExit(f"kg serve exited: {self.proc.stderr.read()[-3000:]}") from None
                 time.sleep(0.01)
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the server and its processes have used so far."""
+        ticks = 0
+        for pid in [self.proc.pid, *children(self.proc.pid)]:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    def memory(self) -> dict:
+        """RSS and PSS (MiB) of the server's processes: the first (waitress, or gunicorn's master),
+        the others (gunicorn's workers, SPARQL workers), and the sum of PSS, the honest total of
+        processes that share pages."""
+        from web.memory import process_memory
+
+        found = {pid: process_memory(pid) for pid in [self.proc.pid, *children(self.proc.pid)]}
+        known = {pid: m for pid, m in found.items() if not isinstance(m, str)}
+        return {"processes": {pid: (m.rss_kib / 1024, m.pss_kib / 1024) for pid, m in known.items()},
+                "rss_sum": sum(m.rss_kib for m in known.values()) / 1024,
+                "pss_sum": sum(m.pss_kib for m in known.values()) / 1024}
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -75,7 +75,9 @@ def test_kg_serve_on_a_busy_port_says_so_and_exits_1(built_settings):
 
 
 def test_idle_connections_do_not_stall_new_requests(built_settings):
-    process, url = start(built_settings.data_dir)
+    # waitress (one process) reads idle connections without a thread; gunicorn workers hold one
+    # for a second each (tests/test_serve_workers.py asserts what holds there).
+    process, url = start(built_settings.data_dir, "--workers", "1")
     idle = []
     try:
         for _ in range(150):  # more than waitress's default limit of 100
@@ -92,7 +94,7 @@ def test_idle_connections_do_not_stall_new_requests(built_settings):
 
 
 def test_idle_connections_are_closed_after_idle_timeout(built_settings):
-    process, url = start(built_settings.data_dir, env={"KG_IDLE_TIMEOUT": "1", "KG_MAX_CONNECTIONS": "20"})
+    process, url = start(built_settings.data_dir, "--workers", "1", env={"KG_IDLE_TIMEOUT": "1", "KG_MAX_CONNECTIONS": "20"})
     idle = []
     try:
         for _ in range(25):  # past max_connections: the last ones wait to be accepted

@@ -115,6 +115,13 @@ def live_health(*, fresh: bool = False) -> generations.Health:
     return health
 
 
+def seed_health(app: Flask, live: str, health: generations.Health) -> None:
+    """Keep ``health``, a full check (kg.generations.verify) made just now of generation ``live``
+    (the real path data/current pointed at before the check), as the app's first check: while
+    that generation is live, the first request checks only the files' sizes (live_health)."""
+    app.extensions[EXTENSION].health = (live, time.monotonic(), health)
+
+
 def _teardown(exc: BaseException | None) -> None:
     g.pop("kg_catalog", None)
     g.pop("kg_store", None)

@@ -1,17 +1,21 @@
-"""Serving the app under waitress: the WSGI middleware, the malloc tuning and the run loop of `kg serve`.
+"""Serving the app: the WSGI middleware, the malloc tuning and the run loop of `kg serve`.
 
 These are the server's, not the CLI's: `kg serve` (kg.cli.serve) resolves the settings, checks
-the build and calls :func:`serve`.
+the build and calls :func:`serve`, which runs one waitress process (``workers`` = 1, or where
+there is no fork) or a gunicorn master with ``workers`` forked processes (web.prefork). Both
+load what does not change (:func:`preload`) before they answer.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import encodings.unicode_escape  # noqa: F401  (jinja's lexer decodes template strings with it: see preload)
 import errno
 import gc
 import json
 import math
+import os
 import resource
 import socket
 import sys
@@ -19,8 +23,14 @@ import time
 import warnings
 from collections.abc import Callable
 
+from kg import generations
 from kg.errors import KGError
 from kg.settings import Settings
+
+try:
+    from . import prefork
+except ImportError:  # gunicorn needs a POSIX system (fcntl, grp, fork): one waitress process here
+    prefork = None  # type: ignore[assignment]
 
 #: Bytes waitress accepts beyond max_request_bytes before refusing a body itself.
 WAITRESS_HEADROOM = 1 << 20
@@ -114,6 +124,47 @@ def listen_error(exc: OSError, host: str, port: int) -> KGError:
     )
 
 
+class RefuseLargeBodies:
+    """WSGI middleware for servers without a body cap of their own (gunicorn): a body declared more
+    than WAITRESS_HEADROOM past ``max_request_bytes`` gets the 413 waitress gives it, before it is
+    read; a body just over the limit reaches the app, whose 413 names the setting too."""
+
+    def __init__(self, app, max_request_bytes: int):
+        from .http import SECURITY_HEADERS
+
+        self.headers = list(SECURITY_HEADERS.items())
+        self.app = app
+        self.max_request_bytes = max_request_bytes
+        self.refused = max_request_bytes + WAITRESS_HEADROOM
+
+    def __call__(self, environ, start_response):
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0  # gunicorn refuses a malformed length before the app is called
+        if length <= self.refused:
+            return self.app(environ, start_response)
+        body = json.dumps({"ok": False, "error": too_large(self.max_request_bytes), "status": 413}).encode("utf-8")
+        start_response(
+            "413 Request Entity Too Large",
+            [
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(body))),
+                ("Connection", "close"),
+                *self.headers,
+            ],
+        )
+        return [body]
+
+
+def too_large(max_request_bytes: int) -> str:
+    """The error of a request body the server refuses before reading it."""
+    return (
+        f"the request body is larger than {max_request_bytes} bytes; send a smaller one, "
+        "or raise the max_request_bytes setting"
+    )
+
+
 def waitress_channel(max_request_bytes: int):
     """Return waitress's connection class with its own error answers (a malformed request's 400,
     an oversized body's 413, an unsupported transfer coding's 501) in the app's error shape and
@@ -127,10 +178,7 @@ def waitress_channel(max_request_bytes: int):
         def execute(self):
             error = self.request.error
             if error.code == 413:
-                message = (
-                    f"the request body is larger than {max_request_bytes} bytes; send a smaller one, "
-                    "or raise the max_request_bytes setting"
-                )
+                message = too_large(max_request_bytes)
             else:
                 message = f"{error.reason.lower()}: {error.body}"
             body = json.dumps({"ok": False, "error": message, "status": error.code}).encode("utf-8")
@@ -150,11 +198,50 @@ def _print(text: str, err: bool = False) -> None:
     print(text, file=sys.stderr if err else sys.stdout, flush=True)
 
 
-def serve(settings: Settings, echo: Callable[..., None] = _print) -> None:
-    """Serve the app for ``settings`` under waitress until interrupted, saying where through ``echo``.
+def preload(
+    app, settings: Settings, health: tuple[str, generations.Health] | None = None, *, templates: bool = False
+) -> None:
+    """Load before serving what requests need and no build changes, then freeze it.
 
-    ``echo(text, err=True)`` is used for notes; a port that cannot be listened on raises KGError
-    naming the option and setting that fix it.
+    The words of the live index's concept labels are analysed (the first search of a process
+    otherwise analyses them all: kg.search keeps the words per process, the labels per index
+    version); with ``templates``, every template is compiled (for forked workers, which then share
+    them; one process compiles each on its first page, keeping its start short); ``health`` (the
+    check `kg serve` made of the live build: the generation, the answer) is kept as the app's first
+    check, so the first request does not open the build again. Then the garbage collector is told
+    to leave these objects alone (gc.freeze): its passes stay short, and forked workers share the
+    pages copy-on-write instead of each touching (so copying) them.
+    """
+    from kg import search
+    from kg.index import META_FILE, live_version
+
+    from . import resources
+
+    if templates:
+        for name in app.jinja_env.list_templates():
+            app.jinja_env.get_template(name)
+    version = live_version(settings.index_dir)
+    try:
+        meta = json.loads((version / META_FILE).read_text(encoding="utf-8")) if version else {}
+        search.Expansions.from_labels({cid: (c["label"], c["labels"]) for cid, c in meta.get("concepts", {}).items()})
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass  # the first search opens the index itself and reports what is wrong with it
+    if health is not None:
+        resources.seed_health(app, *health)
+    gc.collect()
+    gc.freeze()
+
+
+def serve(
+    settings: Settings, echo: Callable[..., None] = _print, health: tuple[str, generations.Health] | None = None
+) -> None:
+    """Serve the app for ``settings`` until interrupted, saying where through ``echo``.
+
+    One waitress process when ``settings.workers`` is 1 (or the platform cannot fork), else a
+    gunicorn master and that many worker processes (web.prefork). ``echo(text, err=True)`` is used
+    for notes; a port that cannot be listened on raises KGError naming the option and setting that
+    fix it. ``health`` is the check of the live build the caller made: (the generation data/current
+    pointed at, kg.generations.verify's answer).
     """
     limit_malloc_arenas()  # before any thread of the server starts
     connections = open_files_for(settings.max_connections)
@@ -164,12 +251,49 @@ def serve(settings: Settings, echo: Callable[..., None] = _print) -> None:
             f"max_connections = {settings.max_connections}",
             err=True,
         )
+    workers = settings.workers
+    if workers > 1 and (prefork is None or not hasattr(os, "fork")):
+        echo(f"Note: this platform cannot fork; serving with one process, not workers = {workers}", err=True)
+        workers = 1
+    if workers > 1:
+        _serve_workers(settings, workers, connections, echo, health)
+    else:
+        _serve_waitress(settings, connections, echo, health)
+
+
+def _serve_workers(
+    settings: Settings,
+    workers: int,
+    connections: int,
+    echo: Callable[..., None],
+    health: tuple[str, generations.Health] | None,
+) -> None:
+    from . import create_app
+
+    try:
+        listener = prefork.bind(settings.host, settings.port)
+    except OSError as exc:
+        raise listen_error(exc, settings.host, settings.port) from None
+    try:
+        app = create_app(settings)
+        preload(app, settings, health, templates=True)
+    except BaseException:
+        listener.close()
+        raise
+    wrapped = RefuseLargeBodies(TrimAfterSlowRequests(app), settings.max_request_bytes)
+    prefork.serve_workers(wrapped, settings, workers, connections, listener, echo)
+
+
+def _serve_waitress(
+    settings: Settings, connections: int, echo: Callable[..., None], health: tuple[str, generations.Health] | None
+) -> None:
     import waitress
 
     from . import create_app
     from .sparql_endpoint import close_pool
 
     app = create_app(settings)
+    preload(app, settings, health)
     idle = max(1, math.ceil(settings.idle_timeout))
     try:
         failure = None

@@ -51,6 +51,14 @@ def _non_negative_int(value: str | int) -> int:
     return number
 
 
+def _cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system has one)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def _port(value: str | int) -> int:
     number = int(value)
     if not 0 <= number <= 65535:
@@ -96,7 +104,14 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("host", str, lambda: "127.0.0.1", "Address `kg serve` listens on."),
     Option("port", _port, lambda: 8080, "Port `kg serve` listens on."),
-    Option("threads", _positive_int, lambda: 8, "Worker threads of the WSGI server."),
+    Option("threads", _positive_int, lambda: 8, "Worker threads of the WSGI server (of each worker process)."),
+    Option(
+        "workers",
+        _positive_int,
+        _cores,
+        "Processes `kg serve` answers with (default: the number of cores); 1 is one waitress process, "
+        "more are gunicorn workers forked from a master that loaded the app.",
+    ),
     Option("sparql_timeout", _positive_float, lambda: 10.0, "Seconds a SPARQL query may run before it is stopped."),
     Option(
         "sparql_max_rows",
@@ -179,6 +194,7 @@ class Settings:
     host: str
     port: int
     threads: int
+    workers: int
     sparql_timeout: float
     sparql_max_rows: int
     sparql_max_bytes: int
