@@ -311,3 +311,72 @@ def test_dark_scheme_changes_the_colours(browser, served):
     assert colours["light"] == ["rgb(255, 255, 255)", "rgb(29, 36, 48)"]
     assert colours["dark"] != colours["light"]
     # Contrast between text and ground is checked by axe (color-contrast) in both schemes above.
+
+
+#: In each displayed concept picture: the label boxes (from the browser's own text metrics) that a
+#: line crosses, that overlap each other or that stick out of the picture, and the drawn label size.
+PICTURE_PROBLEMS = """() => {
+  const out = [], sizes = [];
+  const crosses = (x1, y1, x2, y2, L, T, R, B) => {  // Liang-Barsky: does the segment enter the box?
+    let t0 = 0, t1 = 1; const dx = x2 - x1, dy = y2 - y1;
+    for (const [p, q] of [[-dx, x1 - L], [dx, R - x1], [-dy, y1 - T], [dy, B - y1]]) {
+      if (p === 0) { if (q < 0) return false; continue; }
+      const r = q / p;
+      if (p < 0) { if (r > t1) return false; if (r > t0) t0 = r; } else { if (r < t0) return false; if (r < t1) t1 = r; }
+    }
+    return t1 - t0 > 1e-6;
+  };
+  for (const svg of document.querySelectorAll('figure.graph svg')) {
+    if (!svg.getClientRects().length) continue;  // the other layout, not displayed at this width
+    const vb = svg.viewBox.baseVal;
+    const lines = [...svg.querySelectorAll('line')].map(l => ['x1', 'y1', 'x2', 'y2'].map(a => +l.getAttribute(a)));
+    const boxes = [...svg.querySelectorAll('text')].map(t => {
+      const b = t.getBBox(); sizes.push(t.getBoundingClientRect().height);
+      return [t.textContent, b.x, b.y, b.x + b.width, b.y + b.height];
+    });
+    for (const [x1, y1, x2, y2] of lines) for (const [text, L, T, R, B] of boxes)
+      if (crosses(x1, y1, x2, y2, L, T, R, B)) out.push(`line (${x1},${y1})-(${x2},${y2}) crosses ${text}`);
+    boxes.forEach(([a, L, T, R, B], i) => {
+      if (L < vb.x || T < vb.y || R > vb.x + vb.width || B > vb.y + vb.height) out.push(`${a} sticks out`);
+      for (const [b, L2, T2, R2, B2] of boxes.slice(i + 1))
+        if (L < R2 && L2 < R && T < B2 && T2 < B) out.push(`${a} overlaps ${b}`);
+    });
+  }
+  return {problems: out, smallest: Math.min(...sizes), pictures: document.querySelectorAll('figure.graph svg').length};
+}"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1280, 390])
+def test_no_line_of_a_concept_picture_crosses_a_label_and_labels_stay_readable(browser, served, width):
+    import urllib.request
+
+    with urllib.request.urlopen(served + "api/concepts", timeout=20) as response:
+        tree = json.load(response)["tree"]
+    ids: list[str] = []
+    while tree:
+        node = tree.pop()
+        ids.append(node["id"])
+        tree.extend(node["narrower"])
+    ids = list(dict.fromkeys(ids))
+    assert len(ids) > 100
+    context, page = new_page(browser, served, width, "light")
+    problems, drawn = {}, 0
+    try:
+        for concept_id in ids:
+            page.goto(f"/concept/{concept_id}")
+            found = page.evaluate(PICTURE_PROBLEMS)
+            if not found["pictures"]:
+                continue
+            drawn += 1
+            assert page.locator("figure.graph svg:visible").count() == 1  # one layout at a time
+            visible = page.locator("figure.graph svg:visible").get_attribute("class")
+            assert visible == ("wide" if width > 640 else "narrow")
+            if found["problems"]:
+                problems[concept_id] = found["problems"]
+            # Drawn labels are at least 11 px tall on screen: the phone gets its own layout, not a shrunk one.
+            assert found["smallest"] >= 11, (concept_id, found["smallest"])
+    finally:
+        context.close()
+    assert drawn > 100
+    assert problems == {}
