@@ -20,6 +20,7 @@ WIDTH, HEIGHT = 900, 500
 CX, CY = WIDTH // 2, HEIGHT // 2
 MAX_PER_SIDE = 8
 LABEL_CHARS = 26
+NARROW_LABEL_CHARS = 34  # a phone's list has room for longer labels than the desk picture's rows
 #: Rows' node heights and the buses their elbows run along, between the rows and the columns.
 TOP_ROW, BOTTOM_ROW = 62, HEIGHT - 78
 TOP_BUS, BOTTOM_BUS = 96, HEIGHT - 104
@@ -80,8 +81,8 @@ class Picture:
         return len(self.nodes) <= 1
 
 
-def _short(label: str) -> str:
-    return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1].rstrip() + "…"
+def _short(label: str, chars: int = LABEL_CHARS) -> str:
+    return label if len(label) <= chars else label[: chars - 1].rstrip() + "…"
 
 
 def _spread(count: int, start: float, end: float) -> list[float]:
@@ -202,7 +203,7 @@ def _narrow(centre: dict, groups: list[tuple[list[dict], str]], most: int) -> Pi
                 Node(
                     item["id"],
                     item["label"],
-                    _short(item["label"]),
+                    _short(item["label"], NARROW_LABEL_CHARS),
                     role,
                     NODE_X,
                     y,
