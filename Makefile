@@ -4,6 +4,7 @@
 VENV ?= .venv
 PYTHON ?= python3
 KG = $(VENV)/bin/kg
+EDITOR_JS = web/static/sparql/editor.js
 
 .PHONY: setup system-deps js-test-deps run build serve test check audit lock bench clean
 
@@ -13,7 +14,11 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install -q -e '.[test]'
 	touch $@
 
-setup: $(VENV)/.installed
+# The SPARQL editor's script: CodeMirror from npm at package-lock.json's versions, bundled by esbuild.
+$(EDITOR_JS): package.json package-lock.json web/editor/sparql-editor.js
+	./scripts/web-assets.sh
+
+setup: $(VENV)/.installed $(EDITOR_JS)
 
 system-deps:
 	./scripts/system-deps.sh

@@ -8,16 +8,18 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import copy_build
+from graph_fixtures import concept_listings_agree_with_the_graph
 from kg.catalog import Catalog
 from kg.cli import main
 from kg.errors import NotFound
 
 
 @pytest.fixture(scope="module")
-def built(real_graph, tmp_path_factory):
-    # A copy of the session's graph: test_kg_bibtex_query_... builds the index into it.
-    shared = real_graph[0]
-    settings = shared.with_(data_dir=copy_build(shared.data_dir, tmp_path_factory.mktemp("catalog") / "data"))
+def built(built_settings, tmp_path_factory):
+    # A copy of the session's build (graph and index: a concept's claims are listed by the index).
+    settings = built_settings.with_(
+        data_dir=copy_build(built_settings.data_dir, tmp_path_factory.mktemp("catalog") / "data")
+    )
     return settings, Catalog(settings)
 
 
@@ -149,6 +151,13 @@ def test_concept_lists_each_claims_citations_and_concepts_once(built):
             assert claim["citations"] == alone["citations"] and claim["concepts"] == alone["concepts"], claim["id"]
 
 
+
+def test_each_concepts_claims_and_co_occurring_concepts_are_the_graphs(built):
+    """A concept's claims are listed by the search index (fast at scale); they, their order and
+    the co-occurring concepts' counts equal what the graph itself answers, for every concept."""
+    _, cat = built
+    assert concept_listings_agree_with_the_graph(cat) == 110
+
 # --- issue 13: exports cover every result; readers read the build they are pointed at ----------
 
 def _all_result_keys(settings, query):
@@ -170,8 +179,6 @@ def test_kg_bibtex_query_exports_the_sources_of_every_result_like_the_web_button
     from kg.references import parse_bibtex
 
     settings, _ = built
-    from kg import build
-    build.build(settings)  # the search index too (build_real writes the graph only)
     target = tmp_path / "x.bib"
     result = _run(settings, "bibtex", "--query", "care transition protocols", "-o", str(target))
     assert result.exit_code == 0, result.output

@@ -285,7 +285,8 @@ def test_result_json_shape(settings):
     item = result["results"][0]
     assert set(item) == {"id", "text", "highlight", "marks", "score", "post", "section", "citations", "concepts"}
     assert set(item["post"]) == {"id", "title"}
-    assert set(result["facets"]) == {"sources", "concepts", "posts", "orgs"}
+    assert set(result["facets"]) == {"sources", "concepts", "posts", "orgs", "years"}
+    assert set(result["links"]) == {"first", "prev", "next", "last"}
     json.dumps(result)
 
 

@@ -13,10 +13,13 @@ from pathlib import Path
 import yaml
 from flask import Blueprint, jsonify, url_for
 
+from kg import catalog as catalog_mod
 from kg import sparql
 from kg.errors import NotFound
+from kg.paging import page_links
 
 from . import pages
+from .exports import CLAIM_COLUMNS, csv_download, list_format
 from .http import int_param, param
 from .resources import catalog, get_settings
 
@@ -44,15 +47,17 @@ def index():
             "ok": True,
             "routes": {
                 "stats": url_for("api.stats"),
-                "search": url_for("api.search") + "?q=personal+budgets&page=1&concept=…&source=…&org=…&post=…&year=…",
+                "search": url_for("api.search")
+                + "?q=personal+budgets&page=1&limit=20&concept=…&source=…&org=…&post=…&year=…&format=json|csv",
                 "cite": url_for("api.cite") + "?q=(DH, 2011b:6)",
-                "sources": url_for("api.sources") + "?sort=citations|year|organisation|title|key&org=…",
+                "sources": url_for("api.sources") + "?sort=citations|year|organisation|title|key&org=…&format=json|csv",
                 "source": url_for("api.source", key="DH2011b"),
                 "concepts": url_for("api.concepts"),
+                "concepts_complete": url_for("api.concepts_complete") + "?q=perso",
                 "concept": url_for("api.concept", concept_id="payment-by-results"),
-                "posts": url_for("api.posts"),
+                "posts": url_for("api.posts") + "?sort=title|date|claims&format=json|csv",
                 "post": url_for("api.post", post_id="…"),
-                "claims": url_for("api.claims") + "?post=…|concept=…|source=…&page=1&limit=100",
+                "claims": url_for("api.claims") + "?post=…|concept=…|source=…&page=1&limit=100&format=json|csv",
                 "claim": url_for("api.claim", claim_id="…"),
                 "similar": url_for("api.similar", claim_id="…"),
                 "audit": url_for("api.audit"),
@@ -78,14 +83,31 @@ def stats():
 
 @bp.get("/claims")
 def claims():
-    """List claims: of a post, a concept or a source, or all, a page at a time."""
+    """List claims: of a post, a concept or a source, or all, a page at a time, as JSON (with the links of
+    its pages) or CSV (``format=csv``)."""
+    chosen = {name: param(name, limit=300).strip() for name in ("post", "concept", "source")}
+    number, limit = int_param("page", 1), int_param("limit", 100, maximum=pages.MAX_PAGE_SIZE)
+    fmt = list_format()
+    found = catalog().claim_list(
+        post_id=chosen["post"] or None,
+        concept_id=chosen["concept"] or None,
+        source_key=chosen["source"] or None,
+        page=number,
+        limit=limit,
+    )
+    if fmt == "csv":
+        named = next((f"{name}-{value}" for name, value in chosen.items() if value), "all")
+        return csv_download(found["claims"], CLAIM_COLUMNS, f"claims-{named}")
+    params = [(name, value) for name, value in chosen.items() if value] + [("limit", str(limit))]
+    return jsonify({**found, "links": page_links(url_for("api.claims"), params, number, found["pages"])})
+
+
+@bp.get("/concepts/complete")
+def concepts_complete():
+    """Complete a concept label: the concepts with a preferred or other label starting with ``q`` (or a word of it)."""
     return jsonify(
-        catalog().claim_list(
-            post_id=param("post", limit=300).strip() or None,
-            concept_id=param("concept", limit=300).strip() or None,
-            source_key=param("source", limit=300).strip() or None,
-            page=int_param("page", 1),
-            limit=int_param("limit", 100, maximum=pages.MAX_PAGE_SIZE),
+        catalog().complete_concept(
+            param("q", limit=200), limit=int_param("limit", catalog_mod.COMPLETION_LIMIT, maximum=50)
         )
     )
 

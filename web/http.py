@@ -43,9 +43,12 @@ SUGGESTION_LINKS = {
     "pages.source": ("pages.source", "key"),
     "api.source": ("pages.source", "key"),
     "pages.source_bibtex": ("pages.source", "key"),
+    "pages.source_references": ("pages.source", "key"),
     "pages.concept": ("pages.concept", "concept_id"),
     "api.concept": ("pages.concept", "concept_id"),
     "pages.concept_bibtex": ("pages.concept", "concept_id"),
+    "pages.concept_references": ("pages.concept", "concept_id"),
+    "pages.concept_find": ("pages.concept", "concept_id"),
     "pages.post": ("pages.post", "post_id"),
     "api.post": ("pages.post", "post_id"),
     "pages.claim": ("pages.claim", "claim_id"),
@@ -109,6 +112,7 @@ LIST_PAGES = {
     "source": ("pages.sources", "all sources"),
     "cite": ("pages.sources", "all sources"),
     "concept": ("pages.concepts", "all concepts"),
+    "concept_find": ("pages.concepts", "all concepts"),
     "post": ("pages.posts", "all posts"),
     "org": ("pages.sources", "all sources by organisation"),
     "claim": ("pages.search", "search the claims"),
@@ -126,7 +130,7 @@ def _list_page() -> dict | None:
     claims = _claims_lookup()
     if claims:
         return {"label": claims[3], "href": url_for(claims[2])}
-    kind = (request.endpoint or "").split(".")[-1].removesuffix("_bibtex")
+    kind = (request.endpoint or "").split(".")[-1].removesuffix("_bibtex").removesuffix("_references")
     if kind == "sources" and request.args.get("org"):
         kind = "org"
     if not request.endpoint or kind not in LIST_PAGES:

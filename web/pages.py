@@ -17,10 +17,20 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from kg import catalog as catalog_mod
 from kg import search as search_mod
-from kg.errors import KGError, NotFound
+from kg.errors import KGError, NotFound, closest
 from kg.references import REFERENCE_STYLES, highwire_tags
+from kg.references import export as export_references
 
 from . import data
+from .exports import (
+    POST_COLUMNS,
+    SEARCH_COLUMNS,
+    SOURCE_COLUMNS,
+    csv_download,
+    download,
+    list_format,
+    references_download,
+)
 from .http import int_param, param, wants_html
 from .linked import asks_for_rdf, rdf_or_none
 from .picture import concept_picture
@@ -36,7 +46,11 @@ FACETS = (
     ("concepts", "concept", "Concepts"),
     ("orgs", "org", "Organisations"),
     ("posts", "post", "Posts"),
+    ("years", "year", "Year of the cited source"),
 )
+#: The reference formats a source, concept or search exports its sources in (kg.formats, kind
+#: "reference"), by the name in their download URLs -> (format, label).
+REFERENCE_EXPORTS = {"bibtex": ("bibtex", "BibTeX"), "csl": ("csl-json", "CSL-JSON"), "ris": ("ris", "RIS")}
 #: The most claims a page of a concept's claims may list (``limit=``).
 MAX_PAGE_SIZE = 1000
 
@@ -55,18 +69,30 @@ def rdf_answer(also: Any = ()) -> Response | None:
     return None if request.blueprint == "api" or not asks_for_rdf() else rdf_or_none(also=also)
 
 
-def download(text: str, media_type: str, filename: str) -> Response:
-    """Send text as a file download."""
-    # Flask names a charset only for text/* types; BibTeX and CSL-JSON are UTF-8 (accents, curly
-    # quotes), and a client left to guess may read them as Latin-1.
-    response = Response(text, content_type=f"{media_type}; charset=utf-8")
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
 def bibtex_download(text: str, name: str) -> Response:
     """Send BibTeX as a file download."""
-    return download(text, "application/x-bibtex", f"{name}.bib")
+    return references_download(text, "bibtex", name)
+
+
+def references_of(keys: list[str], kind: str, name: str) -> Response:
+    """Send the library's entries for ``keys`` in the reference format named ``kind`` in REFERENCE_EXPORTS."""
+    fmt = REFERENCE_EXPORTS[kind][0]
+    references, _ = catalog().library()
+    return references_download(export_references(references, keys, fmt), fmt, name)
+
+
+def export_links(endpoint: str, **values: Any) -> list[dict]:
+    """Return the links to a source's, concept's or search's sources in every reference format."""
+    return [
+        {"label": label, "href": url_for(endpoint, kind=kind, **values), "kind": kind}
+        for kind, (_, label) in REFERENCE_EXPORTS.items()
+    ]
+
+
+def list_links(endpoint: str, **values: Any) -> dict:
+    """Return the JSON and CSV links of a list's API route with these parameters (the current view)."""
+    kept = {k: v for k, v in values.items() if v not in (None, "", [])}
+    return {"json": url_for(endpoint, **kept), "csv": url_for(endpoint, **kept, format="csv")}
 
 
 # --- home and search ----------------------------------------------------------------------------
@@ -121,8 +147,11 @@ def search_url(
     page_number: int = 1,
     endpoint: str = "pages.search",
     limit: int | None = None,
+    sort: str = "relevance",
+    **values: Any,
 ) -> str:
-    """Return the URL of a search with these words, filters, page and results per page (None: the default)."""
+    """Return the URL of a search with these words, filters, page and results per page (None: the default);
+    ``values`` fill the endpoint's own rule (``kind=ris``)."""
     pairs: list[tuple[str, str]] = [("q", query)] if query else []
     for name in FILTERS:
         pairs += [(name, value) for value in filters.get(name, [])]
@@ -130,14 +159,19 @@ def search_url(
         pairs.append(("page", str(page_number)))
     if limit is not None and limit != get_settings().search_page_size:
         pairs.append(("limit", str(limit)))
-    return url_for(endpoint) + ("?" + urlencode(pairs) if pairs else "")
+    if sort != "relevance":
+        pairs.append(("sort", sort))
+    return url_for(endpoint, **values) + ("?" + urlencode(pairs) if pairs else "")
 
 
 def pager(number: int, pages: int, href: Callable[[int], str]) -> dict:
-    """Return the links to a list's pages (``href(n)`` is page n's URL): previous, next and a
-    window of page numbers around ``number``, for the _pager.html macro."""
+    """Return the links to a list's pages (``href(n)`` is page n's URL): first and last (when the
+    window leaves them out), previous, next and a window of page numbers around ``number``, for the
+    _pager.html macro."""
     window = range(max(1, number - 3), min(pages, number + 3) + 1)
     return {
+        "first": href(1) if window and window[0] > 1 else None,
+        "last": {"n": pages, "href": href(pages)} if window and window[-1] < pages else None,
         "prev": href(number - 1) if number > 1 else None,
         "next": href(number + 1) if number < pages else None,
         "pages": [{"n": n, "href": href(n), "current": n == number} for n in window],
@@ -150,10 +184,15 @@ def search_limit() -> int:
 
 
 def past_last_page(
-    exc: search_mod.PastLastPage, query: str, filters: dict[str, list[str]], limit: int, endpoint: str
+    exc: search_mod.PastLastPage,
+    query: str,
+    filters: dict[str, list[str]],
+    limit: int,
+    endpoint: str,
+    sort: str = "relevance",
 ) -> Response:
     """Answer a page past the last one: a 404 in the error shape, linking the last page."""
-    last = search_url(query, filters, exc.last, endpoint=endpoint, limit=limit)
+    last = search_url(query, filters, exc.last, endpoint=endpoint, limit=limit, sort=sort)
     message = str(exc)
     if wants_html():
         links = [{"label": f"the last page of results (page {exc.last})", "href": last}]
@@ -198,17 +237,23 @@ def search():
         )
     number = int_param("page", 1)
     limit = search_limit()
+    fmt = "json" if wants_html() else list_format()
+    sort = param("sort", "relevance", limit=40)
+    if sort not in search_mod.SORTS:  # checked before searching, for a blank query too
+        raise KGError(f"cannot sort a search by {sort!r}", hint="sort by " + " or ".join(search_mod.SORTS))
     try:
         result = (
-            search_mod.search(get_settings(), query, page=number, limit=limit, filters=filters or None)
+            search_mod.search(get_settings(), query, page=number, limit=limit, filters=filters or None, sort=sort)
             if (query.strip() or filters)
             else None
         )
     except search_mod.PastLastPage as exc:
-        return past_last_page(exc, query, filters, limit, f"{request.blueprint}.search")
+        return past_last_page(exc, query, filters, limit, f"{request.blueprint}.search", sort)
     if not wants_html():
         if result is None:
             raise KGError("no search given", hint="pass q=words (and/or a filter such as concept=personalisation)")
+        if fmt == "csv":
+            return csv_download(result["results"], SEARCH_COLUMNS, "search")
         return jsonify(result)
     view: dict[str, Any] = {
         "query": query,
@@ -232,7 +277,7 @@ def search():
         groups = []
         for group, name, label in FACETS:
             rows = [
-                {**row, "href": search_url(query, _toggle(filters, name, row["value"]), limit=limit)}
+                {**row, "href": search_url(query, _toggle(filters, name, row["value"]), limit=limit, sort=sort)}
                 for row in result["facets"].get(group, [])
             ]
             if rows:
@@ -244,28 +289,39 @@ def search():
                 "name": name,
                 "value": value,
                 "label": labels.get((name, value.lower()), value),
-                "href": search_url(query, _toggle(filters, name, value), limit=limit),
+                "href": search_url(query, _toggle(filters, name, value), limit=limit, sort=sort),
             }
             for name in FILTERS
             for value in filters.get(name, [])
         ]
-        view["pager"] = pager(number, result["pages"] or 0, lambda n: search_url(query, filters, n, limit=limit))
+        view["pager"] = pager(
+            number, result["pages"] or 0, lambda n: search_url(query, filters, n, limit=limit, sort=sort)
+        )
         view["suggestion_href"] = (
-            search_url(result["suggestion"], filters, limit=limit) if result.get("suggestion") else None
+            search_url(result["suggestion"], filters, limit=limit, sort=sort) if result.get("suggestion") else None
         )
         choices = sorted({10, get_settings().search_page_size, 50, 100, search_mod.MAX_LIMIT, limit})
         view["per_page_choices"] = [n for n in choices if n <= search_mod.MAX_LIMIT]
-        view["per_page_href"] = {n: search_url(query, filters, limit=n) for n in view["per_page_choices"]}
+        view["per_page_href"] = {n: search_url(query, filters, limit=n, sort=sort) for n in view["per_page_choices"]}
         view["bibtex_href"] = search_url(query, filters, endpoint="pages.search_bibtex")
+        view["sort"] = sort
+        view["sort_href"] = {name: search_url(query, filters, limit=limit, sort=name) for name in search_mod.SORTS}
+        here = search_url(query, filters, number, endpoint="api.search", limit=limit, sort=sort)
+        view["list_links"] = {"json": here, "csv": here + ("&" if "?" in here else "?") + "format=csv"}
+        view["reference_links"] = [
+            {"label": label, "href": search_url(query, filters, endpoint="pages.search_references", kind=kind)}
+            for kind, (_, label) in REFERENCE_EXPORTS.items()
+        ]
         view["has_sources"] = any(c.get("key") for hit in result["results"] for c in hit["citations"]) or bool(
             result["facets"].get("sources")
         )
     return Response(render_template("search.html", **view), mimetype="text/html")
 
 
-@bp.get("/search/bibtex")
-def search_bibtex():
-    """Download the sources cited by a search's results as BibTeX."""
+@bp.get("/search/bibtex", endpoint="search_bibtex", defaults={"kind": "bibtex"})
+@bp.get("/search/<any(bibtex, csl, ris):kind>")
+def search_references(kind: str):
+    """Download the sources cited by a search's results as BibTeX, CSL-JSON or RIS."""
     query = param("q")
     filters = search_filters()
     if not (query.strip() or filters):
@@ -275,7 +331,7 @@ def search_bibtex():
         raise NotFound(
             f"the claims found for {query!r} cite no source", hint="search for something else, or drop a filter"
         )
-    return bibtex_download(catalog().bibtex_for(keys), "search-sources")
+    return references_of(keys, kind, "search-sources")
 
 
 # --- citation lookup ----------------------------------------------------------------------------
@@ -320,7 +376,10 @@ def sources():
     """List the reference library, sortable by times cited, year or organisation."""
     sort = param("sort", "citations", limit=40)
     org = param("org", limit=200).strip() or None
+    fmt = "json" if wants_html() else list_format()
     found = data.sources(sort, org)
+    if fmt == "csv":
+        return csv_download(found["sources"], SOURCE_COLUMNS, f"sources-{org}" if org else "sources")
     return page(
         "sources.html",
         found,
@@ -329,6 +388,7 @@ def sources():
         org=found["organisation"],
         sorts=list(data.SOURCE_SORTS.items()),
         sort_label=data.SOURCE_SORTS[sort],
+        list_links=list_links("api.sources", sort=sort, org=org),
     )
 
 
@@ -342,13 +402,13 @@ def sources_bibtex():
     )
 
 
-def _canonical_source(key: str, endpoint: str) -> WerkzeugResponse | None:
+def _canonical_source(key: str, endpoint: str, **values: Any) -> WerkzeugResponse | None:
     """Redirect a key written in another case to the canonical one; None when ``key`` is canonical or unknown."""
     canonical = catalog().canonical_key(key)
     if canonical is None or canonical == key:
         return None
     args: dict[str, Any] = request.args.to_dict(flat=True)
-    return redirect(url_for(endpoint, key=canonical, **args), code=301)
+    return redirect(url_for(endpoint, key=canonical, **values, **args), code=301)
 
 
 @bp.get("/source/<key>")
@@ -376,6 +436,9 @@ def source(key: str):
             "source.html",
             src=found,
             citation_meta=highwire_tags(found["csl"]),
+            # Every citing claim, as the page lists them (a most-cited source has a few hundred).
+            list_links=list_links("api.claims", source=found["key"], limit=MAX_PAGE_SIZE),
+            reference_links=export_links("pages.source_references", key=found["key"]),
             reference_styles=[(name, label) for name, (label, _) in REFERENCE_STYLES.items()],
             function_href={
                 f["id"]: url_for("pages.source", key=key, locator=locator or None, function=f["id"])
@@ -409,8 +472,16 @@ def source_csl(key: str):
     )
 
 
-def _source_download(key: str, endpoint: str, send: Callable[[Any], Response]) -> WerkzeugResponse:
-    moved = _canonical_source(key, endpoint)
+@bp.get("/source/<key>/<any(bibtex, csl, ris):kind>")
+def source_references(key: str, kind: str):
+    """Download one source as BibTeX, CSL-JSON or RIS."""
+    return _source_download(
+        key, "pages.source_references", lambda found: references_of([found["key"]], kind, found["key"]), kind=kind
+    )
+
+
+def _source_download(key: str, endpoint: str, send: Callable[[Any], Response], **values: Any) -> WerkzeugResponse:
+    moved = _canonical_source(key, endpoint, **values)
     return moved if moved is not None else send(catalog().source(key))
 
 
@@ -436,6 +507,21 @@ def concepts():
         return answer
     tree = [_tree_node(n) for n in found["tree"]]
     return page("concepts.html", found, tree=tree, az=found["az"], count=found["count"])
+
+
+@bp.get("/concepts/find")
+def concept_find():
+    """Go to the concept a label names (the completion box without JavaScript): its best match, or the closest labels."""
+    text = param("q", limit=200)
+    found = catalog().complete_concept(text)
+    if not found["results"]:
+        ids = {e["label"]: e["id"] for e in catalog().concept_labels()}
+        raise NotFound(
+            f"no concept has a label like {text!r}",
+            hint="try the start of a word, or browse the A-Z list",
+            suggestions=list(dict.fromkeys(ids[label] for label in closest(text, ids))),
+        )
+    return redirect(found["results"][0]["url"], code=303)
 
 
 def _all_concept_iris(tree: list[dict]) -> list[str]:
@@ -485,12 +571,21 @@ def concept(concept_id: str):
             f"{request.blueprint}.concept", concept_id=concept_id, **({**shown, "page": n} if n > 1 else shown)
         ),
     )
-    return page("concept.html", found, c=found, picture=picture, pager=pages)
+    return page(
+        "concept.html",
+        found,
+        c=found,
+        picture=picture,
+        pager=pages,
+        list_links=list_links("api.claims", concept=concept_id, page=number if number > 1 else None, **shown),
+        reference_links=export_links("pages.concept_references", concept_id=concept_id),
+    )
 
 
-@bp.get("/concept/<concept_id>/bibtex")
-def concept_bibtex(concept_id: str):
-    """Download the sources cited by claims about a concept as BibTeX, most-cited first."""
+@bp.get("/concept/<concept_id>/bibtex", endpoint="concept_bibtex", defaults={"kind": "bibtex"})
+@bp.get("/concept/<concept_id>/<any(bibtex, csl, ris):kind>")
+def concept_references(concept_id: str, kind: str):
+    """Download the sources cited by claims about a concept as BibTeX, CSL-JSON or RIS, most-cited first."""
     found = catalog().concept(concept_id)
     if not found["sources"]:
         raise NotFound(
@@ -498,7 +593,7 @@ def concept_bibtex(concept_id: str):
             hint="try a broader concept",
             suggestions=[b["id"] for b in found["broader"]],
         )
-    return bibtex_download(catalog().bibtex_for(s["key"] for s in found["sources"]), f"{concept_id}-sources")
+    return references_of([s["key"] for s in found["sources"]], kind, f"{concept_id}-sources")
 
 
 # --- posts and claims ---------------------------------------------------------------------------
@@ -506,9 +601,21 @@ def concept_bibtex(concept_id: str):
 
 @bp.get("/posts")
 def posts():
-    """List the posts with their claim and citation counts and provenance."""
-    found = catalog().post_list()
-    return page("posts.html", found, posts=found["posts"])
+    """List the posts with author, date, original address, claim and citation counts and provenance, sortable."""
+    sort = param("sort", "title", limit=40)
+    fmt = "json" if wants_html() else list_format()
+    found = catalog().post_rows(sort)
+    if fmt == "csv":
+        return csv_download(found["posts"], POST_COLUMNS, "posts")
+    return page(
+        "posts.html",
+        found,
+        posts=found["posts"],
+        sort=sort,
+        sorts=list(catalog_mod.POST_SORTS.items()),
+        sort_label=catalog_mod.POST_SORTS[sort],
+        list_links=list_links("api.posts", sort=sort),
+    )
 
 
 @bp.get("/post/<post_id>")
@@ -517,7 +624,7 @@ def post(post_id: str):
     answer = rdf_answer()
     if answer is not None:
         return answer
-    found = catalog().post(post_id)
+    found = catalog().post_page(post_id)
     view = {
         **found,
         "segments": data.post_segments(found),

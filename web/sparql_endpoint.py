@@ -13,15 +13,19 @@ answers the SPARQL Service Description.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request, url_for
 
 from kg import formats, sparql
-from kg.errors import QueryRefused, SparqlError
+from kg.errors import KGError, QueryRefused, SparqlError
+from kg.vocab import PREFIXES
 
-from .http import param, wants_html
+from .http import error_response, param, wants_html
 from .linkify import local_href
 from .resources import get_settings
 
@@ -31,6 +35,24 @@ POOL = "kg.sparql_pool"
 
 #: Form fields and URL parameters the protocol defines for a query request.
 DATASET_PARAMS = ("default-graph-uri", "named-graph-uri")
+
+#: The named query the editor starts with, so it is never empty.
+START_QUERY = "most-cited-sources"
+
+#: Rows of a result table the editor shows a page at a time (the page without script shows all).
+PAGE_ROWS = 50
+
+#: The downloads offered after a run, by result kind: (label, ?format= name, file extension).
+DOWNLOADS = {
+    "select": (("CSV", "csv", "csv"), ("TSV", "tsv", "tsv"), ("JSON", "json", "srj"), ("XML", "xml", "srx")),
+    "ask": (("JSON", "json", "srj"), ("XML", "xml", "srx")),
+    "graph": (
+        ("Turtle", "turtle", "ttl"),
+        ("N-Triples", "nt", "nt"),
+        ("JSON-LD", "jsonld", "jsonld"),
+        ("RDF/XML", "rdfxml", "rdf"),
+    ),
+}
 
 
 def get_pool() -> sparql.QueryPool:
@@ -193,29 +215,140 @@ def _named_params(chosen: str | None) -> dict[str, str]:
     return {name: value for name, value in values.items() if value}
 
 
+@dataclass(frozen=True)
+class SyntaxAt:
+    """A SPARQL syntax error said in words, with the 1-based line and column it was found at."""
+
+    message: str
+    line: int
+    column: int
+
+
+#: rdflib's parser: "Expected SelectQuery, found 'FILTER'  (at char 31), (line:3, col:3)".
+_RDFLIB_AT = re.compile(
+    r"Expected (?P<expected>.+?), found (?P<found>.+?)\s+\(at char \d+\), \(line:(?P<line>\d+), col:(?P<column>\d+)\)",
+    re.S,
+)
+#: pyoxigraph's parser: "error at 1:28: expected one of ",", ".", "}"".
+_OXIGRAPH_AT = re.compile(r"error at (?P<line>\d+):(?P<column>\d+): (?P<rest>.*)", re.S)
+
+#: The grammar's top-level names, as a reader calls them.
+_FORMS = {"SelectQuery": "SELECT", "ConstructQuery": "CONSTRUCT", "DescribeQuery": "DESCRIBE", "AskQuery": "ASK"}
+
+
+def _expected_words(expected: str) -> str:
+    """Turn a parser's "expected" part into words: grammar names become what a reader writes."""
+    names = [name.strip() for name in expected.strip("{}").split("|")]
+    if names == ["end of text"]:
+        return "the query should end here"
+    if all(name in _FORMS for name in names):
+        words = [_FORMS[name] for name in names]
+        if len(words) == 1:
+            # rdflib names the query form when the error is anywhere inside it.
+            return f"the {words[0]} query is not valid SPARQL from here"
+        return "a query starts with " + ", ".join(words[:-1]) + " or " + words[-1]
+    spelled = [
+        re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name).lower() if re.fullmatch(r"[A-Za-z]+", name) else name
+        for name in names
+    ]
+    return "expected " + " or ".join(spelled)
+
+
+def syntax_at(exc: KGError) -> SyntaxAt | None:
+    """Read the line and column out of a SPARQL syntax error's parser text, and say it in words.
+
+    kg.sparql checks a query with rdflib's parser and runs it with pyoxigraph's; both put the
+    place in their message. Errors of any other kind, or without a place, give None.
+    """
+    text = exc.message
+    if not text.startswith("SPARQL syntax error: "):
+        return None
+    text = text.removeprefix("SPARQL syntax error: ")
+    if match := _RDFLIB_AT.fullmatch(text.strip()):
+        found = match["found"]
+        what = "the query ends too soon" if found == "end of text" else f"{found} cannot stand here"
+        detail = f"{what}; {_expected_words(match['expected'])}"
+    elif match := _OXIGRAPH_AT.fullmatch(text.strip()):
+        # pyoxigraph lists character classes ([_], ['0'..='9']) beside tokens: keep the tokens.
+        rest = re.sub(r"\[[^\]]*\]", "", match["rest"])
+        rest = re.sub(r"^expected\b\s*(one of\b)?", "", rest.strip())
+        words = [w.strip() for w in re.findall(r'"[^"]*"|[A-Za-z][\w ]*', rest) if w.strip()]
+        shown = " or ".join(words) if len(words) <= 12 else ", ".join(words[:12]) + " …"
+        detail = f"expected {shown}" if words else "this is not valid SPARQL here"
+    else:
+        return None
+    line, column = int(match["line"]), int(match["column"])
+    return SyntaxAt(f"SPARQL syntax error at line {line}, column {column}: {detail}", line, column)
+
+
+def _located(exc: SparqlError) -> tuple[str, SyntaxAt | None]:
+    """The error's text for a reader, and where it is if it is a syntax error."""
+    where = syntax_at(exc)
+    if where is None:
+        return str(exc), None
+    return f"{where.message} (fix the query there; prefixes such as cito:, kg:, skos: are pre-declared)", where
+
+
+def _syntax_error_response(exc: SparqlError, where: SyntaxAt, text: str) -> Response:
+    """The one error shape for a syntax error, with its ``line`` and ``column`` beside the words."""
+    response = error_response(exc.status, text)
+    if response.mimetype == "application/json":
+        body = response.get_json()
+        body.update(line=where.line, column=where.column)
+        response.set_data(current_app.json.dumps(body) + "\n")
+    return response
+
+
+def _query_url(query: str, chosen: str | None, params: dict[str, str], **more: str) -> str:
+    """The GET URL that runs ``query`` (with the named query's parameters) again."""
+    args: dict[str, Any] = {"query": query, **({"named": chosen} if chosen else {}), **more}
+    args.update({f"param.{k}": v for k, v in params.items()})
+    return url_for("sparql.endpoint", **args)
+
+
 def _form_page(
     query: str,
     *,
     status: int = 200,
     result=None,
     error: str | None = None,
+    error_at: SyntaxAt | None = None,
     chosen: str | None = None,
     params: dict[str, str] | None = None,
 ) -> Response:
     named = _named_queries()
     declared = next((q.params for q in named if q.name == chosen), ())
+    params = params or {}
+    downloads = []
+    if result is not None:
+        downloads = [
+            {"label": label, "href": _query_url(query, chosen, params, format=name), "file": f"kg-result.{ext}"}
+            for label, name, ext in DOWNLOADS[result.kind]
+        ]
     html = render_template(
         "sparql.html",
         query=query,
         result=result,
         error=error,
+        error_at=error_at,
         named=named,
         chosen=chosen,
         local_href=local_href,
         declared=declared,
-        params=params or {},
+        params=params,
+        prefixes=PREFIXES,
+        downloads=downloads,
+        page_rows=PAGE_ROWS,
     )
     return Response(html, status=status, mimetype="text/html")
+
+
+def _start_query() -> str:
+    """The query the editor shows before any is given: a named query that runs as it is."""
+    names = [q.name for q in _named_queries()]
+    if START_QUERY in names:
+        return sparql.named_query(get_settings(), START_QUERY).text
+    return "SELECT ?s ?p ?o WHERE { ?s ?p ?o } LIMIT 10\n"
 
 
 @bp.route("/sparql", methods=["GET", "POST"])
@@ -234,7 +367,7 @@ def endpoint() -> Response:
             if description is not None:
                 return description
         if wants_html():
-            return _form_page(text or "", chosen=chosen)
+            return _form_page(_start_query() if text is None else text, chosen=chosen)
         if not text:
             raise SparqlError(
                 "no query given", hint="send ?query=SELECT ... (or POST it); see /sparql in a browser for examples"
@@ -243,8 +376,11 @@ def endpoint() -> Response:
     try:
         result = sparql.run_query(settings, text, params=params or None, pool=get_pool(), dataset=asked.dataset())
     except SparqlError as exc:
+        message, where = _located(exc)
         if wants_html():
-            return _form_page(text, status=exc.status, error=str(exc), chosen=chosen, params=params)
+            return _form_page(text, status=exc.status, error=message, error_at=where, chosen=chosen, params=params)
+        if where is not None:
+            return _syntax_error_response(exc, where, message)
         raise
     fmt, media_type = _format_for(result.kind, asked.format())
     if fmt is None:

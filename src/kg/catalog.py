@@ -298,6 +298,13 @@ SOURCE_SORTS = {
 }
 
 
+#: The most completions one answer gives (``limit=``).
+COMPLETION_LIMIT = 10
+
+#: Sort orders of the posts list: value -> label.
+POST_SORTS = {"title": "title", "date": "date (newest first)", "claims": "claims (most first)"}
+
+
 class Catalog:
     """Read-only questions about one built graph; open once, ask many times."""
 
@@ -797,25 +804,36 @@ class Catalog:
                 by_claim[s["cid"]]["concepts"].append({"id": s["conceptId"], "label": s["label"]})
         return list(by_claim.values())
 
-    def _claims_page(self, pattern: str, page: int, limit: int, **bindings: str) -> tuple[int, list[dict]]:
-        """Return how many claims ``pattern`` matches and page ``page`` of them (``limit`` a page),
-        in post-title and claim order, asking the graph for that page's claims only."""
-        counted = self.select(f"SELECT (COUNT(DISTINCT ?claim) AS ?n) WHERE {{ {pattern} }}", **bindings)
-        total = int(counted[0]["n"]) if counted else 0
-        if (page - 1) * limit >= total:
-            return total, []
-        ordered = self.select(
-            f"""
-            SELECT DISTINCT ?claim ?postTitle ?ordinal WHERE {{
-              {pattern}
-              ?claim kg:ordinal ?ordinal ; dcterms:isPartOf ?p . ?p dcterms:title ?postTitle .
-            }} ORDER BY ?postTitle ?ordinal ?claim LIMIT {int(limit)} OFFSET {int((page - 1) * limit)}""",
-            **bindings,
+    def _subtree(self, concept_id: str) -> list[str]:
+        """A concept's id and the ids of every concept below it (skos:broader/narrower, any depth)."""
+        below = self.select(
+            """
+            SELECT DISTINCT ?id WHERE {
+              ?top dcterms:identifier ?cid ; a skos:Concept .
+              ?tag (skos:broader|^skos:narrower)* ?top .
+              ?tag dcterms:identifier ?id .
+            } ORDER BY ?id""",
+            cid=concept_id,
         )
-        # Our own IRIs, read from the store: they hold no character that ends an IRI reference.
-        chosen = "VALUES ?claim { " + " ".join(f"<{r['claim']}>" for r in ordered) + " }"
-        by_iri = {c["iri"]: c for c in self._claims(chosen)}
-        return total, [by_iri[r["claim"]] for r in ordered if r["claim"] in by_iri]
+        return list(dict.fromkeys([concept_id, *(r["id"] for r in below)]))
+
+    def _concept_claims(self, subtree: list[str], page: int, limit: int) -> tuple[int, list[dict], dict[str, int]]:
+        """Return how many claims carry a concept of ``subtree``, page ``page`` of them (``limit`` a
+        page) in post-title and claim order, and how many of them each concept is tagged on.
+
+        The search index lists them (kg.search.Searcher.concept_claims): ordering a broad concept's
+        claims by title in the graph decodes every title for every comparison, seconds at 2,000
+        posts. The graph then answers that page's claims only.
+        """
+        from . import search  # a later step: imported only when asked for
+
+        listed = search.searcher_for(self.settings).concept_claims(subtree, page, limit)
+        if not listed.ids:
+            return listed.total, [], listed.tagged
+        # Our own IRIs: they hold no character that ends an IRI reference.
+        chosen = "VALUES ?claim { " + " ".join(f"<{self.iris.claim(cid)}>" for cid in listed.ids) + " }"
+        by_id = {c["id"]: c for c in self._claims(chosen)}
+        return listed.total, [by_id[cid] for cid in listed.ids if cid in by_id], listed.tagged
 
     def claim(self, claim_id: str) -> dict:
         """Return one claim with its post, span, citations and concepts."""
@@ -917,7 +935,7 @@ class Catalog:
             ids = [r["id"] for r in self.select("SELECT ?id { ?c a skos:Concept ; dcterms:identifier ?id }")]
             if concept_id not in ids:
                 raise self._missing("concept", concept_id, ids)
-            total, claims = self._claims_page(self._CONCEPT_CLAIMS, page, limit, id=concept_id)
+            total, claims, _ = self._concept_claims(self._subtree(concept_id), page, limit)
             return {"total": total, "page": page, "limit": limit, "pages": -(-total // limit), "claims": claims}
         elif source_key:
             citing = self.citations_of(source_key)
@@ -981,11 +999,10 @@ class Catalog:
             ]
         }
 
-    #: The claims about a concept (?id) and the concepts below it.
-    _CONCEPT_CLAIMS = """
-            ?top dcterms:identifier ?id ; a skos:Concept .
-            ?tag (skos:broader|^skos:narrower)* ?top .
-            ?claim dcterms:subject ?tag ."""
+    def _concept_labels(self) -> dict[str, str]:
+        """Every concept's preferred label by its id."""
+        rows = self.select("SELECT ?id ?label { ?c a skos:Concept ; dcterms:identifier ?id ; skos:prefLabel ?label }")
+        return {r["id"]: r["label"] for r in rows}
 
     def concept(self, concept_id: str, page: int = 1, limit: int = CONCEPT_PAGE_SIZE) -> dict:
         """Return a concept: labels, definition, neighbours, claims, most-cited sources, co-occurring concepts.
@@ -999,10 +1016,11 @@ class Catalog:
         rows = self.select(
             """
             SELECT ?concept ?label (GROUP_CONCAT(DISTINCT ?alt; SEPARATOR="\\u001f") AS ?alts)
-                   (SAMPLE(?def) AS ?definition) WHERE {
+                   (SAMPLE(?def) AS ?definition) (SAMPLE(?note) AS ?scope) WHERE {
               ?concept a skos:Concept ; dcterms:identifier ?id ; skos:prefLabel ?label .
               OPTIONAL { ?concept skos:altLabel ?alt }
               OPTIONAL { ?concept skos:definition ?def }
+              OPTIONAL { ?concept skos:scopeNote ?note }
             } GROUP BY ?concept ?label""",
             id=concept_id,
         )
@@ -1026,7 +1044,8 @@ class Catalog:
             entry = {"id": r["id"], "label": r["label"]}
             if entry not in neighbours[r["rel"]]:
                 neighbours[r["rel"]].append(entry)
-        total, claims = self._claims_page(self._CONCEPT_CLAIMS, page, limit, id=concept_id)
+        subtree = self._subtree(concept_id)
+        total, claims, tagged = self._concept_claims(subtree, page, limit)
         pages = -(-total // limit)
         if page > max(pages, 1):
             raise PastLastPage(page, pages, total, limit)
@@ -1041,32 +1060,10 @@ class Catalog:
             } GROUP BY ?key ?title ORDER BY DESC(?citations) ?key""",
             id=concept_id,
         )
-        subtree = {
-            r["id"]
-            for r in self.select(
-                """
-            SELECT DISTINCT ?id WHERE {
-              ?top dcterms:identifier ?cid ; a skos:Concept .
-              ?tag (skos:broader|^skos:narrower)* ?top .
-              ?tag dcterms:identifier ?id .
-            }""",
-                cid=concept_id,
-            )
-        } | {concept_id}
         # The concepts tagged on its claims besides itself and those below it, most shared first.
-        together: Counter[str] = Counter()
-        labels: dict[str, str] = {}
-        for r in self.select(
-            f"""
-            SELECT ?oid ?olabel (COUNT(DISTINCT ?claim) AS ?n) WHERE {{
-              {self._CONCEPT_CLAIMS}
-              ?claim dcterms:subject ?other . ?other dcterms:identifier ?oid ; skos:prefLabel ?olabel .
-            }} GROUP BY ?oid ?olabel""",
-            id=concept_id,
-        ):
-            if r["oid"] not in subtree:
-                together[r["oid"]] = int(r["n"])
-                labels[r["oid"]] = r["olabel"]
+        labels = self._memo("concept_labels", "", self._concept_labels)
+        below = set(subtree)
+        together = {cid: n for cid, n in tagged.items() if cid not in below and cid in labels}
         references, _ = self.library()
         return {
             "id": concept_id,
@@ -1074,6 +1071,7 @@ class Catalog:
             "pref_label": row["label"],
             "alt_labels": other_labels(row["label"], (row["alts"] or "").split("\x1f")),
             "definition": row["definition"],
+            "scope_note": row["scope"],
             "broader": neighbours["broader"],
             "narrower": neighbours["narrower"],
             "related": neighbours["related"],
@@ -1268,6 +1266,172 @@ class Catalog:
             "properties": [{"predicate": p.value, "object": _term(o)} for p, o in out],
             "incoming": [{"subject": s.value, "predicate": p.value} for s, p in inc if not isinstance(s, ox.Triple)],
         }  # kg writes no RDF-star
+
+    # --- Lists: completion, sorted posts, provenance in words (issue 19) ----------------
+
+    def concept_labels(self) -> list[ConceptLabel]:
+        """Return every preferred and alternative label of every concept, each with its concept, A to Z."""
+
+        def read() -> list[ConceptLabel]:
+            rows = self.select("""
+                SELECT ?id ?label (GROUP_CONCAT(DISTINCT ?alt; SEPARATOR="\\u001f") AS ?alts) WHERE {
+                  ?concept a skos:Concept ; dcterms:identifier ?id ; skos:prefLabel ?label .
+                  OPTIONAL { ?concept skos:altLabel ?alt }
+                } GROUP BY ?id ?label""")
+            out: list[ConceptLabel] = []
+            for r in rows:
+                url = f"/concept/{quote(r['id'], safe='')}"
+                out.append(
+                    {"label": r["label"], "id": r["id"], "pref_label": r["label"], "preferred": True, "url": url}
+                )
+                for alt in other_labels(r["label"], (r["alts"] or "").split("\x1f")):
+                    out.append({"label": alt, "id": r["id"], "pref_label": r["label"], "preferred": False, "url": url})
+            return sorted(out, key=lambda e: (e["label"].casefold(), not e["preferred"]))
+
+        return self._memo("concept-labels", "", read)
+
+    def complete_concept(self, text: str, limit: int = COMPLETION_LIMIT) -> ConceptCompletion:
+        """Return the concepts with a label that starts with ``text``, or a word of which does, best first.
+
+        A label starting with the text comes before one with a word starting with it, then one merely
+        containing it; each concept once, under its best label (a preferred label wins a tie).
+        """
+        folded = " ".join(text.split()).casefold()
+        if not folded:
+            raise KGError("nothing to complete", hint="pass q=the start of a concept's label, e.g. q=perso")
+        best: dict[str, tuple[tuple[int, int, str], ConceptLabel]] = {}
+        for entry in self.concept_labels():
+            label = entry["label"].casefold()
+            if label.startswith(folded):
+                rank = 0
+            elif any(word.startswith(folded) for word in re.split(r"[\s\-/(),]+", label)):
+                rank = 1
+            elif folded in label:
+                rank = 2
+            else:
+                continue
+            order = (rank, 0 if entry["preferred"] else 1, label)
+            if entry["id"] not in best or order < best[entry["id"]][0]:
+                best[entry["id"]] = (order, entry)
+        ranked = [entry for _, entry in sorted(best.values(), key=lambda pair: pair[0])]
+        return {"query": text, "total": len(ranked), "results": ranked[:limit]}
+
+    def post_rows(self, sort: str = "title") -> PostList:
+        """List the posts with author, date, original URL, counts and provenance in words, sorted by POST_SORTS."""
+        if sort not in POST_SORTS:
+            raise KGError(f"cannot sort posts by {sort!r}", hint="sort by one of " + ", ".join(POST_SORTS))
+        found = self.post_list()
+        facts = self._post_facts()
+        built = build_info(self.settings).get("built_at")
+        rows: list[PostRow] = []
+        for post in found["posts"]:
+            fact = facts.get(post["id"], {})
+            row: PostRow = {
+                **post,  # type: ignore[typeddict-item]
+                "author": fact.get("author"),
+                "date": fact.get("date"),
+                "url": fact.get("url"),
+                "found_in": provenance_words(post["provenance"], built),
+            }
+            rows.append(row)
+        return {"sort": sort, "total": len(rows), "posts": _sort_posts(rows, sort)}
+
+    def post_page(self, post_id: str) -> dict:
+        """Return a post (Catalog.post) with its author, date and original URL (None when it has none) and
+        its provenance in words (``found_in``)."""
+        found = self.post(post_id)
+        fact = self._post_facts(post_id).get(post_id, {})
+        return {
+            **found,
+            "author": fact.get("author"),
+            "date": fact.get("date"),
+            "url": fact.get("url"),
+            "found_in": provenance_words(found["provenance"], build_info(self.settings).get("built_at")),
+        }
+
+    def _post_facts(self, post_id: str | None = None) -> dict[str, dict]:
+        bindings = {"id": post_id} if post_id else {}
+        rows = self.select(
+            """
+            SELECT ?id ?author ?date ?url WHERE {
+              ?post a fabio:BlogPost ; dcterms:identifier ?id .
+              OPTIONAL { ?post dcterms:creator ?agent . ?agent foaf:name ?author }
+              OPTIONAL { ?post dcterms:issued ?date } OPTIONAL { ?post fabio:hasURL ?url }
+            }""",
+            **bindings,
+        )
+        return {
+            r["id"]: {"author": r["author"], "date": str(r["date"]) if r["date"] is not None else None, "url": r["url"]}
+            for r in rows
+        }
+
+
+def _sort_posts(rows: list[PostRow], sort: str) -> list[PostRow]:
+    by_title = sorted(rows, key=lambda p: p["title"].casefold())
+    if sort == "date":  # newest first, undated last; a stable sort keeps titles A to Z within a day
+        return sorted(by_title, key=lambda p: p["date"] or "", reverse=True)
+    if sort == "claims":
+        return sorted(by_title, key=lambda p: p["claims"], reverse=True)
+    return by_title
+
+
+class ConceptLabel(TypedDict):
+    label: str
+    id: str
+    pref_label: str
+    preferred: bool
+    url: str
+
+
+class ConceptCompletion(TypedDict):
+    query: str
+    total: int
+    results: list[ConceptLabel]
+
+
+class PostRow(TypedDict):
+    id: str
+    title: str
+    kind: str | None
+    excerpt: bool
+    claims: int
+    citations: int
+    provenance: list[dict]
+    author: str | None
+    date: str | None
+    url: str | None
+    found_in: str  #: where kg read the post, in words (provenance_words)
+
+
+class PostList(TypedDict):
+    sort: str
+    total: int
+    posts: list[PostRow]
+
+
+def provenance_words(provenance: list[dict], built_at: str | None) -> str:
+    """Say where kg read a post, in words a reader understands: the corpus files and lines, and when."""
+    places = [
+        f"lines {p['start']}–{p['end']} of the file {p['dump']}" if p.get("start") else f"the file {p['dump']}"
+        for p in provenance
+    ]
+    said = f"From {'; '.join(places)} in your corpus folder" if places else "From your corpus folder"
+    if len(places) > 1:
+        said += f" (the same post, found in {len(places)} places)"
+    day = _day(built_at)
+    return said + (f", read when this graph was built on {day}." if day else ".")
+
+
+def _day(timestamp: str | None) -> str | None:
+    from datetime import datetime
+
+    if not timestamp:
+        return None
+    try:
+        when = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return f"{when.day} {when:%B %Y}"
 
 
 def search_source_keys(settings: Settings, query: str, filters: dict[str, list[str]] | None = None) -> list[str]:

@@ -292,6 +292,7 @@ def load_scheme(path: str | Path, base_iri: str = SOURCE_BASE) -> dict[str, Conc
             alt_labels=tuple(_texts(graph, subject, SKOS.altLabel)),
             hidden_labels=tuple(_texts(graph, subject, SKOS.hiddenLabel)),
             definition=definitions[0] if definitions else "",
+            scope_note=" ".join(_texts(graph, subject, SKOS.scopeNote)),
             broader=ids(SKOS.broader),
             narrower=ids(SKOS.narrower),
             related=ids(SKOS.related),

@@ -13,7 +13,7 @@ from typing import Literal
 
 import pyoxigraph as ox
 
-Kind = Literal["graph", "table", "text"]
+Kind = Literal["graph", "table", "text", "reference"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class Format:
     aliases: tuple[str, ...] = ()
     rdf: ox.RdfFormat | None = None
     results: ox.QueryResultsFormat | None = None
+    extension: str = ""  #: a download's file extension, where the format's own writer does not name it
 
 
 def _graph(rdf: ox.RdfFormat, name: str, *aliases: str) -> Format:
@@ -49,6 +50,10 @@ FORMATS: tuple[Format, ...] = (
     _table(ox.QueryResultsFormat.CSV, "csv"),
     _table(ox.QueryResultsFormat.TSV, "tsv"),
     Format("table", "text", "text/plain", ("text",)),
+    # Reference lists (kg.references.export writes them), for reference managers.
+    Format("bibtex", "reference", "application/x-bibtex", ("bib",), extension="bib"),
+    Format("csl-json", "reference", "application/vnd.citationstyles.csl+json", ("csl",), extension="json"),
+    Format("ris", "reference", "application/x-research-info-systems", (), extension="ris"),
 )
 BY_NAME: dict[str, Format] = {f.name: f for f in FORMATS}
 
@@ -159,5 +164,8 @@ def names(kind: Kind | None = None) -> list[str]:
 
 
 def spellings() -> list[str]:
-    """Return every name, alias and media type ``lookup`` knows (for hints and checks)."""
-    return list(_LOOKUP)
+    """Return every name, alias and media type ``lookup`` knows for graphs and tables (for hints and checks).
+
+    Reference formats are left out: they are lists of sources, not answers to a query.
+    """
+    return [name for name, fmt in _LOOKUP.items() if fmt.kind != "reference"]

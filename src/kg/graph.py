@@ -331,6 +331,7 @@ def global_lines(corpus: Corpus, settings: Settings) -> list[str]:
         for label in concept.hidden_labels:
             lit(c, SKOS.hiddenLabel, label, lang="en")
         lit(c, SKOS.definition, concept.definition, lang="en")
+        lit(c, SKOS.scopeNote, concept.scope_note, lang="en")
         for other in concept.broader:
             iri(c, SKOS.broader, ids.concept(other))
         for other in concept.narrower:

@@ -27,7 +27,8 @@ from whoosh.analysis import Composable, Filter, IDTokenizer, LowercaseFilter, To
 from whoosh.analysis import StemFilter as WhooshStemFilter
 from whoosh.analysis.filters import STOP_WORDS
 from whoosh.codec import whoosh3
-from whoosh.fields import ID, KEYWORD, STORED, TEXT, FieldType, Schema
+from whoosh.columns import VarBytesColumn
+from whoosh.fields import COLUMN, ID, KEYWORD, STORED, TEXT, FieldType, Schema
 from whoosh.formats import Existence, Positions
 
 from .concepts import label_variants
@@ -39,7 +40,7 @@ from .references import format_reference, source_label
 from .spelling import uk_spelling
 
 #: Bumped when the schema or meta.json changes shape; a searcher refuses an older index.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 #: Fields whose adjacent terms the pairs field holds (PairsField). Not concept labels or
 #: organisation names: concept labels repeat on every tagged claim, and their pairs made the
 #: index build the slowest step of a large build (bench/RESULTS-search.md, bench/pairs_cost.py);
@@ -381,7 +382,15 @@ def schema() -> Schema:
         org=KEYWORD(lowercase=True),
         year=KEYWORD(),
         doc=STORED(),  # JSON: everything a result needs to render, read once per shown result
+        order=COLUMN(VarBytesColumn()),  # listing_key: where the claim comes in a list of claims
     )
+
+
+def listing_key(post_title: str, ordinal: int, claim_id: str) -> bytes:
+    """Where a claim comes in a list of claims (a concept's page): by its post's title, then its
+    place in the post, then its id; the order of the graph's ``ORDER BY ?postTitle ?ordinal
+    ?claim`` (UTF-8 bytes sort as code points; NUL ends the title so "A" comes before "A b")."""
+    return f"{post_title}\x00{ordinal:010d}\x00{claim_id}".encode()
 
 
 @dataclass
@@ -517,6 +526,7 @@ def _document(claim: Claim, posts, citations, corpus: Corpus, authority: Organis
         "org": " ".join(org.id for org in cited),
         "year": " ".join(years),
         "doc": json.dumps(stored, ensure_ascii=False, separators=(",", ":")),
+        "order": listing_key(title, claim.ordinal, claim.id),
     }
 
 

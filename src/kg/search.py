@@ -42,6 +42,7 @@ from .errors import KGError, NotFound, PastLastPage, SearchError
 from .index import META_FILE, SCHEMA_VERSION, analyzer, fold, is_short_form, live_version, source_label
 from .model import Concept, Organisation, Reference
 from .organisations import OrganisationIndex
+from .paging import page_links
 from .query import (
     FIELD_ALIASES,
     FILTER_FIELDS,
@@ -99,6 +100,10 @@ MAX_TERMS = 40
 MAX_SUGGEST_CHARS = 40
 MAX_LIMIT = 200
 FACET_LIMIT = 20
+#: Orders a search's results come in: by score, or by post (title A to Z) and claim within it.
+SORTS = ("relevance", "post")
+#: Facet groups of an answer: (filter field, group name), in the order pages show them.
+FACET_GROUPS = (("source", "sources"), ("concept", "concepts"), ("post", "posts"), ("org", "orgs"), ("year", "years"))
 #: Characters of a claim that get highlighted; the rest is shown plain.
 HIGHLIGHT_CHARS = 4000
 #: Compiled queries remembered per index version, and the longest query text remembered: a long
@@ -517,6 +522,15 @@ def resolve_filter(name: str, value: str, meta: dict, ex: Expansions) -> str | N
 # --- the searcher ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ConceptClaims:
+    """A concept's claims as the index lists them (Searcher.concept_claims)."""
+
+    total: int
+    ids: list[str]  # this page's claim ids, in listing order
+    tagged: dict[str, int]  # concept id -> how many of all the claims carry it
+
+
 class _State:
     """One opened version of the index: its Whoosh index, meta, expansions and caches."""
 
@@ -551,6 +565,7 @@ class _State:
         self._searchers_lock = threading.Lock()
         self.postings = ranking.Postings(self.searcher())
         self._facets: dict[str, tuple[list[str], Any, Any, dict[str, int]]] | None = None
+        self._listing: np.ndarray | None = None
         self._source_keys: dict[str, str] | None = None
         self._library: tuple[dict[str, Reference], OrganisationIndex] | None = None
         self._folded_keys: frozenset[str] | None = None
@@ -646,11 +661,25 @@ class _State:
                 if self._facets is None:
                     searcher = self.searcher()
                     facets = {}
-                    for name in FILTER_FIELDS[:4]:
+                    for name in FILTER_FIELDS:
                         values, claims, numbers = self.postings.field_table(searcher, name)
                         facets[name] = (values, claims, numbers, {v: i for i, v in enumerate(values)})
                     self._facets = facets
         return self._facets
+
+    def listing(self) -> np.ndarray:
+        """Each claim's place in a list of claims (kg.index.listing_key order), by claim number."""
+        if self._listing is None:
+            with self.lock:
+                if self._listing is None:
+                    keys: list[bytes] = [b""] * self.postings.size
+                    for leaf, offset in self.searcher().reader().leaf_readers():
+                        count = leaf.doc_count_all()
+                        keys[offset : offset + count] = list(leaf.column_reader("order"))[:count]
+                    rank = np.empty(len(keys), dtype=np.int64)
+                    rank[sorted(range(len(keys)), key=keys.__getitem__)] = np.arange(len(keys))
+                    self._listing = rank
+        return self._listing
 
 
 class Searcher:
@@ -718,8 +747,11 @@ class Searcher:
         limit: int | None = None,
         filters: Mapping[str, Any] | None = None,
         facets: bool = True,
+        sort: str = "relevance",
     ) -> dict:
         """Search the claims; return the result JSON (see module docstring and README)."""
+        if sort not in SORTS:
+            raise SearchError(f"cannot sort a search by {sort!r}", hint="sort by " + " or ".join(SORTS))
         limit = self.page_size if limit is None else limit
         if not isinstance(page, int) or page < 1:
             raise SearchError(f"page must be a whole number from 1, not {page!r}", hint="use --page 1 or more")
@@ -743,7 +775,9 @@ class Searcher:
             selected.setdefault(name, set()).update(values)
         s = state.searcher()
         # One evaluation ranks the page and marks every match (for the total and the facets).
-        top, matched = ranking.run(s, state.postings, q, page * limit)
+        top, matched = ranking.run(s, state.postings, q, page * limit if sort == "relevance" else state.postings.size)
+        if sort == "post":
+            top = self._in_post_order(state, top)
         total = int(matched.sum())
         pages = math.ceil(total / limit)
         if page > max(pages, 1):
@@ -767,6 +801,37 @@ class Searcher:
             "notice": " ".join(dict.fromkeys(notices)) or None,
         }
 
+    def concept_claims(self, concept_ids: Iterable[str], page: int, limit: int) -> ConceptClaims:
+        """The claims tagged with any of ``concept_ids`` (a concept and those below it): how many,
+        page ``page`` of their ids in listing order (``limit`` a page), and how many of them each
+        concept is tagged on. Read from the index's postings and its listing column, so the cost
+        grows with the concept's claims, not with a sort of them in the graph."""
+        state = self._current()
+        values, claims, numbers, number_of = state.facet_tables()["concept"]
+        wanted = np.zeros(len(values), dtype=bool)
+        for cid in concept_ids:
+            if cid.lower() in number_of:
+                wanted[number_of[cid.lower()]] = True
+        matched = np.zeros(state.postings.size, dtype=bool)
+        matched[claims[wanted[numbers]]] = True
+        matched &= state.postings.live
+        found = np.flatnonzero(matched)
+        order = found[np.argsort(state.listing()[found], kind="stable")]
+        start = (page - 1) * limit
+        s = state.searcher()
+        ids = [s.stored_fields(int(docnum))["id"] for docnum in order[start : start + limit]]
+        counts = np.bincount(numbers[matched[claims]], minlength=len(values))
+        original = {cid.lower(): cid for cid in state.meta.get("concepts", {})}
+        tagged = {original.get(values[i], values[i]): int(counts[i]) for i in np.flatnonzero(counts)}
+        return ConceptClaims(total=len(found), ids=ids, tagged=tagged)
+
+    @staticmethod
+    def _in_post_order(state: _State, ranked: list[tuple[float, int]]) -> list[tuple[float, int]]:
+        """Order ranked claims as lists of claims are ordered (kg.index.listing_key: by their post's
+        title, then their place in the post), as a concept's page lists them."""
+        ids = np.fromiter((docnum for _, docnum in ranked), dtype=np.int64, count=len(ranked))
+        return [ranked[i] for i in np.argsort(state.listing()[ids], kind="stable")]
+
     def _empty(self, text: str, page: int, notices: list[str]) -> dict:
         return {
             "query": text,
@@ -775,7 +840,7 @@ class Searcher:
             "pages": 0,
             "limit": self.page_size,
             "results": [],
-            "facets": {"sources": [], "concepts": [], "posts": [], "orgs": []},
+            "facets": {plural: [] for _, plural in FACET_GROUPS},
             "suggestion": None,
             "source": None,
             "notice": " ".join(dict.fromkeys(notices)) or None,
@@ -828,7 +893,7 @@ class Searcher:
         meta = state.meta
         out = {}
         tables = state.facet_tables()
-        for name, plural in (("source", "sources"), ("concept", "concepts"), ("post", "posts"), ("org", "orgs")):
+        for name, plural in FACET_GROUPS:
             values, claims, numbers, number_of = tables[name]
             counts = np.bincount(numbers[matched[claims]], minlength=len(values))
             chosen = {number_of[v.lower()] for v in selected.get(name, ()) if v.lower() in number_of}
@@ -856,6 +921,8 @@ class Searcher:
                 "count": count,
                 "selected": selected,
             }
+        if name == "year":  # the year a cited source was published
+            return {"value": value, "label": value, "count": count, "selected": selected}
         org = meta.get("orgs", {}).get(value, {})
         label = org.get("name", value)
         if org.get("acronym"):
@@ -1033,10 +1100,24 @@ def searcher_for(settings: Settings) -> Searcher:
 
 
 def search(
-    settings: Settings, query: str, *, page: int = 1, limit: int | None = None, filters: Mapping[str, Any] | None = None
+    settings: Settings,
+    query: str,
+    *,
+    page: int = 1,
+    limit: int | None = None,
+    filters: Mapping[str, Any] | None = None,
+    sort: str = "relevance",
 ) -> dict:
-    """Search the built index of ``settings.data_dir``; return the result JSON."""
-    return searcher_for(settings).search(query, page=page, limit=limit, filters=filters)
+    """Search the built index of ``settings.data_dir``; return the result JSON, with the links of its pages."""
+    found = searcher_for(settings).search(query, page=page, limit=limit, filters=filters, sort=sort)
+    params = [("q", query)] if query else []
+    for name, values in (filters or {}).items():
+        params += [(name, str(v)) for v in ([values] if isinstance(values, str) else values)]
+    params.append(("limit", str(found["limit"])))
+    if sort != "relevance":
+        params.append(("sort", sort))
+    found["links"] = page_links("/api/search", params, found["page"], found["pages"])
+    return found
 
 
 def more_like_this(settings: Settings, claim_id: str, limit: int = 10) -> dict:

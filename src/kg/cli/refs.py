@@ -158,10 +158,10 @@ def _build_library(settings, library: Path | None, data_given: bool):
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["bibtex", "csl-json"]),
+    type=click.Choice(["bibtex", "csl-json", "ris"]),
     default="bibtex",
     show_default=True,
-    help="BibTeX for LaTeX (biber or bibtex), or CSL-JSON for Zotero and pandoc.",
+    help="BibTeX for LaTeX (biber or bibtex), CSL-JSON for Zotero and pandoc, or RIS for EndNote and Mendeley.",
 )
 @output_option
 @click.option(
@@ -181,7 +181,7 @@ def bibtex(
     output: Path | None,
     library: Path | None,
 ) -> None:
-    """Export sources from the reference library as BibTeX or CSL-JSON.
+    """Export sources from the reference library as BibTeX, CSL-JSON or RIS.
 
     The library is the one built into the data directory (--data DIR, the data_dir setting,
     KG_DATA_DIR); with nothing built there, the configured library file (references.bib in the

@@ -27,9 +27,16 @@ def _plain(text: str, marks: list[list[int]], styled: bool) -> str:
     help="Results per page (default: the search_page_size setting).",
 )
 @click.option("--page", type=click.IntRange(1), default=1, show_default=True, help="Page of results to show.")
+@click.option(
+    "--sort",
+    type=click.Choice(search_mod.SORTS),
+    default="relevance",
+    show_default=True,
+    help="Best match first, or by post (title A to Z) and the claims' order in it.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result JSON the web app uses.")
 @with_settings
-def search_command(settings, query: tuple[str, ...], limit: int | None, page: int, as_json: bool) -> None:
+def search_command(settings, query: tuple[str, ...], limit: int | None, page: int, sort: str, as_json: bool) -> None:
     """Search the claims: free text, "quoted phrases", AND/OR/NOT, field filters.
 
     \b
@@ -47,7 +54,7 @@ def search_command(settings, query: tuple[str, ...], limit: int | None, page: in
             "give the words to search for, e.g. kg search 'care transition protocols' "
             "(or a filter such as source:DH2011b)"
         )
-    result = search_mod.search(settings, text, page=page, limit=limit)
+    result = search_mod.search(settings, text, page=page, limit=limit, sort=sort)
     if as_json:
         echo_json(result)
         return

@@ -317,3 +317,79 @@ def read(text: str, source: str) -> Parsed:
             parsed.minted.add(len(parsed.references))
         parsed.references.append(to_reference(work, work.key or mint_key(work)))
     return parsed
+
+
+# --- the writer --------------------------------------------------------------------------------
+
+#: CSL item type -> RIS type, for the writer (the reader's _KINDS read them back).
+_RIS_OF_CSL = {
+    "article-journal": "JOUR",
+    "book": "BOOK",
+    "chapter": "CHAP",
+    "report": "RPRT",
+    "webpage": "ELEC",
+    "paper-conference": "CPAPER",
+    "thesis": "THES",
+    "manuscript": "UNPB",
+    "pamphlet": "PAMP",
+}
+#: CSL variable -> rispy field, for the plain text ones.
+_RIS_FIELDS = {
+    "title": "title",
+    "container-title": "secondary_title",
+    "publisher": "publisher",
+    "publisher-place": "place_published",
+    "volume": "volume",
+    "number": "number",
+    "DOI": "doi",
+    "edition": "edition",
+    "abstract": "abstract",
+    "note": "notes",
+}
+
+
+class _Writer(rispy.RisWriter):
+    """rispy's RIS writer without its "1." line before each record, which RIS does not define (and
+    kg's own reader, like EndNote's, reports as text outside a record)."""
+
+    def set_header(self, count: int) -> str:
+        return ""
+
+
+def _ris_name(name: dict) -> str:
+    # A body ("Department of Health") is written whole, with no comma, which the reader keeps whole.
+    if name.get("literal"):
+        return str(name["literal"])
+    return ", ".join(part for part in (name.get("family", ""), name.get("given", "")) if part)
+
+
+def write(items: list[dict]) -> str:
+    """Return CSL-JSON items (kg.references.to_csl_json) as RIS text, one record each, keyed by ``ID``."""
+    records = []
+    for item in items:
+        record: dict = {"type_of_reference": _RIS_OF_CSL.get(item.get("type", ""), "GEN"), "id": item["id"]}
+        for role, field in (("author", "authors"), ("editor", "secondary_authors")):
+            if item.get(role):
+                record[field] = [_ris_name(n) for n in item[role]]
+        for variable, field in _RIS_FIELDS.items():
+            if item.get(variable):
+                record[field] = str(item[variable])
+        issued = item.get("issued") or {}
+        parts = (issued.get("date-parts") or [[]])[0]
+        if parts:
+            record["year"] = str(parts[0])
+            if len(parts) > 1:
+                record["date"] = "/".join(f"{p:02d}" if i else str(p) for i, p in enumerate(parts))
+        elif issued.get("literal"):
+            record["year"] = str(issued["literal"])
+        if item.get("page"):
+            first, _, last = str(item["page"]).replace("–", "-").partition("-")
+            record["start_page"] = first.strip()
+            if last.strip():
+                record["end_page"] = last.strip()
+        if item.get("ISBN") or item.get("ISSN"):
+            record["issn"] = str(item.get("ISBN") or item.get("ISSN"))
+        if item.get("URL"):
+            record["urls"] = [str(item["URL"])]
+        records.append(record)
+    return rispy.dumps(records, implementation=_Writer) if records else ""
