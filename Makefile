@@ -6,7 +6,7 @@ PYTHON ?= python3
 KG = $(VENV)/bin/kg
 EDITOR_JS = web/static/sparql/editor.js
 
-.PHONY: setup system-deps run build serve test check audit lock bench clean
+.PHONY: setup system-deps js-test-deps run build serve test check audit lock bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,13 +26,19 @@ setup: $(VENV)/.installed $(EDITOR_JS)
 system-deps:
 	./scripts/system-deps.sh
 
+# Test-only npm packages (axe-core for tests/test_browser_layout.py), at the versions tests/axe/package-lock.json pins.
+js-test-deps: tests/axe/node_modules/.installed
+tests/axe/node_modules/.installed: tests/axe/package.json tests/axe/package-lock.json
+	npm ci --prefix tests/axe --no-audit --no-fund
+	touch $@
+
 build: setup
 	$(KG) build
 
 run: build
 	$(KG) serve
 
-test: setup system-deps audit check
+test: setup system-deps js-test-deps audit check
 	$(VENV)/bin/python -m pytest
 
 # The quick local loop, and the first thing `make test` runs: lint, format and types

@@ -5,6 +5,7 @@
 #   pdflatex, biblatex  (texlive-latex-base, texlive-latex-recommended, texlive-bibtex-extra) and pandoc: the
 #                       rendering tests print the exported library with biber+biblatex and pandoc --citeproc
 #   wrk                 HTTP load generator for the benchmarks and the soak test
+#   npm                 installs axe-core (tests/axe), which the layout tests inject into pages
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
@@ -18,6 +19,8 @@ kpsewhich etoolbox.sty >/dev/null 2>&1 || need+=(texlive-latex-recommended)
 kpsewhich biblatex.sty >/dev/null 2>&1 || need+=(texlive-bibtex-extra)
 command -v pandoc >/dev/null 2>&1 || need+=(pandoc)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
+# npm installs the test-only JavaScript packages (axe-core, tests/axe/package.json) in `make js-test-deps`.
+command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

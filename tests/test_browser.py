@@ -91,7 +91,7 @@ def test_browse_a_concepts_narrower_concepts(page):
     page.wait_for_url("**/concept/care-transition-protocols")
     assert page.locator("h1").inner_text() == "Care transition protocols"
     # Its broader concept leads back up, and the picture links the neighbourhood.
-    assert page.locator("svg a[href='/concept/payment-by-results']").count() == 1
+    assert page.locator("figure.graph svg:visible a[href='/concept/payment-by-results']").count() == 1
 
 
 def test_run_a_named_sparql_query(page):

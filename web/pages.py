@@ -415,7 +415,8 @@ def _canonical_source(key: str, endpoint: str, **values: Any) -> WerkzeugRespons
 def source(key: str):
     """Show a source: its reference, BibTeX, the claims citing it by post, co-cited sources, concepts.
 
-    ``?locator=6`` (kept from a pasted ``(DH, 2011b:6)``) marks the claims that cite page 6.
+    ``?locator=6`` (kept from a pasted ``(DH, 2011b:6)``) marks the claims that cite page 6;
+    ``?function=citesAsEvidence`` (a CiTO citation function) keeps the claims that cite it so.
     """
     moved = _canonical_source(key, f"{request.blueprint}.source")
     if moved is not None:
@@ -424,12 +425,13 @@ def source(key: str):
     if answer is not None:
         return answer
     locator = param("locator", limit=40)
+    function = param("function", limit=60).strip() or None
 
     if not wants_html():
-        return page("source.html", catalog().source(key, locator))
+        return page("source.html", catalog().source(key, locator, function))
 
     def render() -> str:
-        found = catalog().source(key, locator)
+        found = catalog().source(key, locator, function)
         return render_template(
             "source.html",
             src=found,
@@ -438,6 +440,11 @@ def source(key: str):
             list_links=list_links("api.claims", source=found["key"], limit=MAX_PAGE_SIZE),
             reference_links=export_links("pages.source_references", key=found["key"]),
             reference_styles=[(name, label) for name, (label, _) in REFERENCE_STYLES.items()],
+            function_href={
+                f["id"]: url_for("pages.source", key=key, locator=locator or None, function=f["id"])
+                for f in found["functions"]
+            },
+            all_functions_href=url_for("pages.source", key=key, locator=locator or None),
         )
 
     # The page of a most-cited source lists hundreds of citations: it is rendered once per live

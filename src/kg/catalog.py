@@ -18,7 +18,7 @@ from urllib.parse import quote, urlencode
 
 import pyoxigraph as ox
 
-from .citations import CitationResolver, parse_citation, parse_cite_query
+from .citations import CitationResolver, function_label, parse_citation, parse_cite_query
 from .concepts import other_labels
 from .errors import KGError, NotFound, PastLastPage, closest
 from .graph import Iris, build_info, open_store
@@ -86,6 +86,8 @@ class CitationBrief(TypedDict):
     id: str
     raw: str
     locator: str | None
+    function: str  #: the CiTO citation function's local name (citesAsEvidence, includesQuotationFrom)
+    function_label: str  #: its word for a reader (evidence, quotation)
 
 
 class CitingClaim(TypedDict):
@@ -147,6 +149,8 @@ class Source(TypedDict):
     times_cited: int
     locator: str | None  #: a page asked for (``(DH, 2011b:6)``): the claims citing it are marked
     at_locator: int
+    function: str | None  #: the citation function ``citing`` is narrowed to (Catalog.source's ``function``)
+    functions: list[Counted]  #: each citation function of its citations (id, label, count), most used first
     citing: list[CitingPost]
     co_cited: list[Counted]
     concepts: list[Counted]
@@ -263,6 +267,22 @@ def mark_locator(found: Source, locator: str | None) -> Source:
         "citing": citing,
         "at_locator": sum(1 for p in citing for c in p["claims"] if c["at_locator"]),
     }
+
+
+def only_function(found: Source, function: str) -> Source:
+    """Return a copy of a source whose ``citing`` keeps the claims citing it with CiTO ``function``."""
+    known = [f["id"] for f in found["functions"]]
+    if function not in known:
+        raise KGError(
+            f"no citation of {found['key']} has the function {function!r}",
+            hint="use one of " + ", ".join(known) if known else "no claim cites this source",
+        )
+    citing: list[CitingPost] = []
+    for p in found["citing"]:
+        claims = [c for c in p["claims"] if any(ct["function"] == function for ct in c["citations"])]
+        if claims:
+            citing.append({"post": p["post"], "claims": claims})
+    return {**found, "function": function, "citing": citing}
 
 
 #: Claims a concept's answer lists a page (Catalog.concept's ``limit``).
@@ -468,14 +488,18 @@ class Catalog:
             for r in rows
         ]
 
-    def source(self, key: str, locator: str | None = None) -> Source:
+    def source(self, key: str, locator: str | None = None, function: str | None = None) -> Source:
         """Return a source: reference, BibTeX, citing claims by post, co-cited sources, concepts.
 
         With a page ``locator`` (from a pasted citation, ``(DH, 2011b:6)``), each citing claim says
         whether it cites that page (``at_locator``), and ``at_locator`` counts them. The answer is
-        kept (``memo``) per key; the marking is made fresh on a copy.
+        kept (``memo``) per key; the marking is made fresh on a copy. With a CiTO citation
+        ``function`` (``citesAsEvidence``; one of the answer's ``functions``), ``citing`` keeps only
+        the claims that cite it so.
         """
         found: Source = self._memo("source", key, functools.partial(self._source, key))
+        if function:
+            found = only_function(found, function)
         return mark_locator(found, locator) if locator else found
 
     def canonical_key(self, key: str) -> str | None:
@@ -528,7 +552,16 @@ class Catalog:
             claim = post["claims"].setdefault(
                 cit["claim"]["id"], {**cit["claim"], "citations": [], "at_locator": False}
             )
-            claim["citations"].append({"id": cit["id"], "raw": cit["raw"], "locator": cit["locator"]})
+            claim["citations"].append(
+                {
+                    "id": cit["id"],
+                    "raw": cit["raw"],
+                    "locator": cit["locator"],
+                    "function": cit["function"],
+                    "function_label": function_label(cit["function"]),
+                }
+            )
+        functions = Counter(cit["function"] for cit in citations)
         co_cited = self.select(
             """
             SELECT ?other ?title (COUNT(DISTINCT ?group) AS ?together) WHERE {
@@ -583,6 +616,11 @@ class Catalog:
             "times_cited": len(citations),
             "locator": None,
             "at_locator": 0,
+            "function": None,
+            "functions": [
+                {"id": name, "label": function_label(name), "count": n}
+                for name, n in sorted(functions.items(), key=lambda item: (-item[1], item[0]))
+            ],
             "citing": [{"post": p["post"], "claims": list(p["claims"].values())} for p in posts.values()],
             "co_cited": [
                 {
@@ -598,13 +636,13 @@ class Catalog:
         return found
 
     def citations_of(self, key: str) -> list[dict]:
-        """Return every citation of a source: locator, raw text, claim and post, in post order."""
+        """Return every citation of a source: locator, raw text, CiTO function, claim and post, in post order."""
         rows = self.select(
             """
-            SELECT ?cid ?raw ?locator ?group ?claimId ?text ?ordinal ?postId ?postTitle WHERE {
+            SELECT ?cid ?raw ?locator ?function ?group ?claimId ?text ?ordinal ?postId ?postTitle WHERE {
               ?source kg:citationKey ?key .
               ?citation cito:hasCitedEntity ?source ; dcterms:identifier ?cid ; c4o:hasContent ?raw ;
-                        cito:hasCitingEntity ?claim .
+                        cito:hasCitingEntity ?claim ; cito:hasCitationCharacterization ?function .
               ?claim dcterms:identifier ?claimId ; c4o:hasContent ?text ; kg:ordinal ?ordinal ;
                      dcterms:isPartOf ?post .
               ?post dcterms:identifier ?postId ; dcterms:title ?postTitle .
@@ -633,6 +671,7 @@ class Catalog:
                 "id": r["cid"],
                 "locator": r["locator"],
                 "raw": r["raw"],
+                "function": r["function"].rsplit("/", 1)[-1],
                 "group": groups.get(r["cid"]),
                 "claim": {"id": r["claimId"], "text": r["text"], "ordinal": r["ordinal"]},
                 "post": {"id": r["postId"], "title": r["postTitle"]},

@@ -40,6 +40,7 @@ __all__ = [
     "extract_citations",
     "extract_post_citations",
     "find_notes",
+    "function_label",
     "parse_citation",
     "parse_cite_query",
     "resolve_citations",
@@ -47,6 +48,8 @@ __all__ = [
 
 QUOTES = "includesQuotationFrom"  # CiTO's term (2.8); "cito:quotes" is in no published version
 EVIDENCE = "citesAsEvidence"
+#: A CiTO citation function's local name -> the word a reader sees for it (the source page's facet).
+FUNCTION_LABELS = {EVIDENCE: "evidence", QUOTES: "quotation", "citesForInformation": "information"}
 PARENTHETICAL, NARRATIVE, NOTE = "parenthetical", "narrative", "note"
 _CLOSING_QUOTES = ("”", '"', "»")
 
@@ -386,6 +389,11 @@ def _groups(text: str) -> Iterable[tuple[int, int]]:
             start = stack.pop()
             if "(" not in text[start + 1 : i]:
                 yield start, i + 1
+
+
+def function_label(name: str) -> str:
+    """Return the word for a CiTO citation function (``citesAsEvidence`` -> ``evidence``; else its words)."""
+    return FUNCTION_LABELS.get(name) or re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name).lower()
 
 
 def _function(text: str, start: int) -> str:

@@ -39,6 +39,11 @@
     for (var j = 0; j < autos.length; j++) {
       autos[j].addEventListener("change", function (event) { event.currentTarget.form.submit(); });
     }
+    // Facets sit above the results on a narrow screen: folded there, so the results come first.
+    if (window.matchMedia && window.matchMedia("(max-width: 52rem)").matches) {
+      var folds = document.querySelectorAll("details.facets[open]");
+      for (var k = 0; k < folds.length; k++) { folds[k].open = false; }
+    }
     // SPARQL: picking a named query loads it into the editor.
     var picker = document.getElementById("named-picker");
     if (picker) {
