@@ -337,18 +337,17 @@ class Catalog:
 
     # --- Sources -------------------------------------------------------------------------
 
+    # The counts are the build's (kg.stats: the kg:statistics graph); an uncited source has none.
     _SOURCES = """
-        SELECT ?key ?title ?year ?type ?source (COUNT(DISTINCT ?citation) AS ?citations)
-               (COUNT(DISTINCT ?claim) AS ?claims) (COUNT(DISTINCT ?post) AS ?posts)
+        SELECT ?key ?title ?year ?type ?source ?citations ?claims ?posts
         WHERE {
           ?source kg:citationKey ?key .
           OPTIONAL { ?source dcterms:title ?title }
           OPTIONAL { ?source dcterms:issued ?year }
           OPTIONAL { ?source kg:entryType ?type }
-          OPTIONAL { ?citation cito:hasCitedEntity ?source ; cito:hasCitingEntity ?claim .
-                     ?claim dcterms:isPartOf ?post }
-        }
-        GROUP BY ?key ?title ?year ?type ?source"""
+          OPTIONAL { GRAPH kg:statistics {
+                       ?source kg:citationCount ?citations ; kg:claimCount ?claims ; kg:postCount ?posts } }
+        }"""
 
     _SORTS: ClassVar[dict[str, Callable[[Any], Any]]] = {
         "citations": lambda r: (-r["times_cited"], r["key"].lower()),
@@ -388,9 +387,9 @@ class Catalog:
                     "title": latex_decode(row["title"] or ""),
                     "year": str(row["year"]) if row["year"] is not None else None,
                     "entry_type": row["type"],
-                    "times_cited": row["citations"],
-                    "claims": row["claims"],
-                    "posts": row["posts"],
+                    "times_cited": row["citations"] or 0,
+                    "claims": row["claims"] or 0,
+                    "posts": row["posts"] or 0,
                     "organisations": orgs,
                     "author": ", ".join(reference_authors(ref)) if ref else "",
                     "reference": format_reference(ref, row["key"]),
@@ -943,9 +942,10 @@ class Catalog:
         }
 
     #: The claims about a concept (?id) and the concepts below it.
+    # The concepts below ?top are the build's (kg:rollsUpTo, kg.stats), so no path is walked.
     _CONCEPT_CLAIMS = """
             ?top dcterms:identifier ?id ; a skos:Concept .
-            ?tag (skos:broader|^skos:narrower)* ?top .
+            GRAPH kg:statistics { ?tag kg:rollsUpTo ?top }
             ?claim dcterms:subject ?tag ."""
 
     def concept(self, concept_id: str, page: int = 1, limit: int = CONCEPT_PAGE_SIZE) -> dict:
@@ -993,41 +993,29 @@ class Catalog:
             raise PastLastPage(page, pages, total, limit)
         sources = self.select(
             """
-            SELECT ?key ?title (COUNT(DISTINCT ?citation) AS ?citations) WHERE {
+            SELECT ?key ?title ?citations WHERE {
               ?top dcterms:identifier ?id ; a skos:Concept .
-              ?tag (skos:broader|^skos:narrower)* ?top .
-              ?claim dcterms:subject ?tag .
-              ?citation cito:hasCitingEntity ?claim ; cito:hasCitedEntity ?s .
+              GRAPH kg:statistics { ?count kg:concept ?top ; kg:source ?s ; kg:citationCount ?citations }
               ?s kg:citationKey ?key . OPTIONAL { ?s dcterms:title ?title }
-            } GROUP BY ?key ?title ORDER BY DESC(?citations) ?key""",
+            } ORDER BY DESC(?citations) ?key""",
             id=concept_id,
         )
-        subtree = {
-            r["id"]
-            for r in self.select(
-                """
-            SELECT DISTINCT ?id WHERE {
-              ?top dcterms:identifier ?cid ; a skos:Concept .
-              ?tag (skos:broader|^skos:narrower)* ?top .
-              ?tag dcterms:identifier ?id .
-            }""",
-                cid=concept_id,
-            )
-        } | {concept_id}
-        # The concepts tagged on its claims besides itself and those below it, most shared first.
+        # The concepts tagged on its claims besides itself and those below it, most shared first:
+        # counted by the build (kg:ConceptCoOccurrence, kg.stats).
         together: Counter[str] = Counter()
         labels: dict[str, str] = {}
         for r in self.select(
-            f"""
-            SELECT ?oid ?olabel (COUNT(DISTINCT ?claim) AS ?n) WHERE {{
-              {self._CONCEPT_CLAIMS}
-              ?claim dcterms:subject ?other . ?other dcterms:identifier ?oid ; skos:prefLabel ?olabel .
-            }} GROUP BY ?oid ?olabel""",
+            """
+            SELECT ?oid ?olabel ?n WHERE {
+              ?top dcterms:identifier ?id ; a skos:Concept .
+              GRAPH kg:statistics {
+                ?with a kg:ConceptCoOccurrence ; kg:concept ?top ; kg:otherConcept ?other ; kg:claimCount ?n }
+              ?other dcterms:identifier ?oid ; skos:prefLabel ?olabel .
+            }""",
             id=concept_id,
         ):
-            if r["oid"] not in subtree:
-                together[r["oid"]] = int(r["n"])
-                labels[r["oid"]] = r["olabel"]
+            together[r["oid"]] = int(r["n"])
+            labels[r["oid"]] = r["olabel"]
         references, _ = self.library()
         return {
             "id": concept_id,

@@ -581,8 +581,13 @@ class GraphLoad:
 
 
 @contextmanager
-def loading(corpus: Corpus, settings: Settings, progress: Progress | None = None) -> Iterator[GraphLoad]:
+def loading(
+    corpus: Corpus, settings: Settings, progress: Progress | None = None, extra: Iterable[str] = ()
+) -> Iterator[GraphLoad]:
     """Write ``corpus`` as N-Triples, then bulk-load it into a new store while the caller works.
+
+    ``extra`` are N-Quads lines loaded with it (the statistics graph, kg.stats); the triple
+    count is the default graph's.
 
     Oxigraph's bulk loader runs without Python's lock, so the build writes the search index
     meanwhile instead of waiting for it: in a large build both take minutes. On leaving the
@@ -601,10 +606,12 @@ def loading(corpus: Corpus, settings: Settings, progress: Progress | None = None
         with nt:
             for line in corpus_lines_iter(corpus, settings, failures, progress):
                 nt.write(line.encode("utf-8"))
+            for line in extra:
+                nt.write(line.encode("utf-8"))
 
         def bulk_load() -> None:
             try:
-                ox.Store(str(target)).bulk_load(path=nt.name, format=ox.RdfFormat.N_TRIPLES)
+                ox.Store(str(target)).bulk_load(path=nt.name, format=ox.RdfFormat.N_QUADS)
             except BaseException as exc:
                 load.error = exc
 
@@ -659,6 +666,9 @@ def update_graph(
 ) -> GraphStats:
     """Write a new store: the live one less the ``removed`` and plus the ``added`` lines; swap nothing.
 
+    The lines are N-Quads (an N-Triples line is one in the default graph); the triple count is
+    the default graph's, as after a full build.
+
     The live store is copied with a RocksDB checkpoint (hard links to its immutable files, so
     the copy is cheap and never writes to the live store) and changed; the build makes it live
     with its index, as after a full build. Removing before adding makes the update idempotent:
@@ -677,16 +687,22 @@ def update_graph(
         triples = _recorded_triples(live)
         gone = 0
         if removed:
-            quads = list(ox.parse(input="".join(removed).encode("utf-8"), format=ox.RdfFormat.N_TRIPLES))
+            quads = list(ox.parse(input="".join(removed).encode("utf-8"), format=ox.RdfFormat.N_QUADS))
             for quad in progress(quads, "Updating the graph", len(quads)):
                 if quad in store:
                     store.remove(quad)
-                    gone += 1
+                    gone += quad.graph_name == ox.DefaultGraph()
         fresh = 0
         if added:
             data = "".join(added).encode("utf-8")
-            fresh = len({quad for quad in ox.parse(input=data, format=ox.RdfFormat.N_TRIPLES) if quad not in store})
-            store.load(input=data, format=ox.RdfFormat.N_TRIPLES)
+            fresh = len(
+                {
+                    quad
+                    for quad in ox.parse(input=data, format=ox.RdfFormat.N_QUADS)
+                    if quad.graph_name == ox.DefaultGraph() and quad not in store
+                }
+            )
+            store.load(input=data, format=ox.RdfFormat.N_QUADS)
         if triples is None:
             triples = _count_triples(store)
         else:
