@@ -637,14 +637,16 @@ def _full(
     # The statistics graph (kg.stats): every post's contribution added up, loaded with the rest.
     up = stats_mod.ancestors(inputs.concepts)
     totals = stats_mod.total(_contribution(derived[post.id], inputs, up) for post in posts)
-    stat_lines = stats_mod.Writer(settings.base_iri).lines(totals, up)
+    ranks = _ranks(posts, inputs, settings)
+    writer = stats_mod.Writer(settings.base_iri)
+    stat_lines = writer.lines(totals, up, ranks) + writer.name_lines(inputs.concepts, inputs.references)
     with graph_mod.loading(corpus, settings, progress=progress, extra=stat_lines) as load:
         clock.lap("graph")
         indexed = index_mod.write_index(corpus, settings.data_dir, progress=progress)
         clock.lap("index")
     stats = load.stats
     assert stats is not None  # set by the load on leaving the block, or it raised
-    stats_mod.save(Path(stats.store), totals, len(stat_lines))
+    stats_mod.save(Path(stats.store), totals, ranks, len(stat_lines))
     counts["statistics_triples"] = len(stat_lines)
     clock.lap("graph_wait")
     counts["triples"] = stats.triples
@@ -712,14 +714,15 @@ def _incremental(
     added_lines += graph_mod.dump_lines(new_dumps, settings)
     # The statistics: the old contributions out, the new in; only the nodes that moved are rewritten.
     up = stats_mod.ancestors(inputs.concepts)
-    totals, stat_triples = live_stats
+    totals, old_ranks, stat_triples = live_stats
+    ranks = _ranks(posts, inputs, settings)
     stats_before: stats_mod.Totals = {node: Counter(measures) for node, measures in totals.items()}
     touched = set()
     for data in old.values():
         touched |= stats_mod.add(totals, _contribution(data, inputs, up), -1)
     for data in new.values():
         touched |= stats_mod.add(totals, _contribution(data, inputs, up))
-    stat_removed, stat_added = stats_mod.Writer(settings.base_iri).changes(stats_before, totals, touched)
+    stat_removed, stat_added = stats_mod.Writer(settings.base_iri).changes(stats_before, totals, touched, (old_ranks, ranks))
     removed_lines += stat_removed
     added_lines += stat_added
     graph_counts = {
@@ -733,7 +736,7 @@ def _incremental(
     clock.lap("derive")
     stats = graph_mod.update_graph(settings, removed_lines, added_lines, graph_counts, progress=progress)
     stat_triples += len(stat_added) - len(stat_removed)
-    stats_mod.save(Path(stats.store), totals, stat_triples)
+    stats_mod.save(Path(stats.store), totals, ranks, stat_triples)
     clock.lap("graph")
 
     # The index: drop every document of the changed and removed posts, add the new ones.
@@ -786,3 +789,8 @@ def _lines(post: Post, data: PostData, inputs: Inputs, settings: Settings) -> li
 
 def _contribution(data: PostData, inputs: Inputs, up: dict[str, frozenset[str]]) -> stats_mod.Totals:
     return stats_mod.contribution(data.claims, data.citations, data.subjects, inputs.references, up)
+
+
+def _ranks(posts: list[Post], inputs: Inputs, settings: Settings) -> dict[str, int]:
+    titles = {post.id: post.title for post in posts}
+    return stats_mod.ranks(inputs.concepts, inputs.references, titles, settings.base_iri)

@@ -942,10 +942,10 @@ class Catalog:
         }
 
     #: The claims about a concept (?id) and the concepts below it.
-    # The concepts below ?top are the build's (kg:rollsUpTo, kg.stats), so no path is walked.
+    # The concepts below ?top are the build's (kg:rollsUpTo, kg.stats), so no path is walked;
+    # the statistics graph's block comes first, so Oxigraph starts from the bound ?id.
     _CONCEPT_CLAIMS = """
-            ?top dcterms:identifier ?id ; a skos:Concept .
-            GRAPH kg:statistics { ?tag kg:rollsUpTo ?top }
+            GRAPH kg:statistics { ?top dcterms:identifier ?id . ?tag kg:rollsUpTo ?top }
             ?claim dcterms:subject ?tag ."""
 
     def concept(self, concept_id: str, page: int = 1, limit: int = CONCEPT_PAGE_SIZE) -> dict:
@@ -994,9 +994,10 @@ class Catalog:
         sources = self.select(
             """
             SELECT ?key ?title ?citations WHERE {
-              ?top dcterms:identifier ?id ; a skos:Concept .
-              GRAPH kg:statistics { ?count kg:concept ?top ; kg:source ?s ; kg:citationCount ?citations }
-              ?s kg:citationKey ?key . OPTIONAL { ?s dcterms:title ?title }
+              GRAPH kg:statistics {
+                ?top dcterms:identifier ?id . ?count kg:concept ?top ; kg:source ?s ; kg:citationCount ?citations .
+                ?s kg:citationKey ?key }
+              OPTIONAL { ?s dcterms:title ?title }
             } ORDER BY DESC(?citations) ?key""",
             id=concept_id,
         )
@@ -1007,10 +1008,11 @@ class Catalog:
         for r in self.select(
             """
             SELECT ?oid ?olabel ?n WHERE {
-              ?top dcterms:identifier ?id ; a skos:Concept .
               GRAPH kg:statistics {
-                ?with a kg:ConceptCoOccurrence ; kg:concept ?top ; kg:otherConcept ?other ; kg:claimCount ?n }
-              ?other dcterms:identifier ?oid ; skos:prefLabel ?olabel .
+                ?top dcterms:identifier ?id .
+                ?with a kg:ConceptCoOccurrence ; kg:concept ?top ; kg:otherConcept ?other ; kg:claimCount ?n .
+                ?other dcterms:identifier ?oid }
+              ?other skos:prefLabel ?olabel .
             }""",
             id=concept_id,
         ):

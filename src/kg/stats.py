@@ -25,7 +25,7 @@ from urllib.parse import quote
 
 from .graph import Iris, _lit
 from .model import Citation, Claim, Concept
-from .vocab import KG, RDF
+from .vocab import DCTERMS, KG, RDF
 
 _NS = str(KG._NS)
 
@@ -123,6 +123,26 @@ def contribution(
     return out
 
 
+def ranks(concepts: Iterable[str], keys: Iterable[str], titles: Mapping[str, str], base_iri: str) -> dict[str, int]:
+    """The sort keys the named queries order by, as integers: IRI -> dense rank.
+
+    Concepts by identifier, sources by citation key, posts by title (equal titles share a rank),
+    in code-point order, which is SPARQL's order of simple literals in Oxigraph. Comparing two
+    integers reads nothing from disk; comparing two strings reads both. A post's rank moves when
+    a post before it comes or goes, so every build computes them all and rewrites those that moved.
+    """
+    ids = Iris(base_iri)
+    found: dict[str, int] = {}
+    for iri, values in (
+        (ids.concept, {c: c for c in concepts}),
+        (ids.source, {k: k for k in keys}),
+        (ids.post, titles),
+    ):
+        order = {value: n for n, value in enumerate(sorted(set(values.values())), 1)}
+        found.update({iri(name): order[value] for name, value in values.items()})
+    return found
+
+
 def add(totals: Totals, part: Totals, sign: int = 1) -> set[str]:
     """Add ``part`` into ``totals`` (subtract with ``sign=-1``); return the node keys touched."""
     for node, measures in part.items():
@@ -207,17 +227,32 @@ class Writer:
             for top in sorted(up[c])
         ]
 
-    def lines(self, totals: Totals, up: Mapping[str, frozenset[str]]) -> list[str]:
-        """Every quad of the statistics graph for ``totals``."""
-        out = self.scheme_lines(up)
+    def name_lines(self, concepts: Iterable[str], keys: Iterable[str]) -> list[str]:
+        """Each concept's dcterms:identifier and each source's kg:citationKey, as in the default
+        graph: a query can then stay in this graph from a bound name to the counts."""
+        ident, key = str(DCTERMS.identifier), _NS + "citationKey"
+        return [f"<{self.ids.concept(c)}> <{ident}> {_lit(c)} <{GRAPH}> .\n" for c in sorted(concepts)] + [
+            f"<{self.ids.source(k)}> <{key}> {_lit(k)} <{GRAPH}> .\n" for k in sorted(keys)
+        ]
+
+    def rank_lines(self, ranks: Mapping[str, int]) -> list[str]:
+        return [f"<{iri}> <{_NS}sortRank> {_lit(n)} <{GRAPH}> .\n" for iri, n in sorted(ranks.items())]
+
+    def lines(self, totals: Totals, up: Mapping[str, frozenset[str]], ranks: Mapping[str, int]) -> list[str]:
+        """Every quad of the statistics graph for ``totals`` and ``ranks``."""
+        out = self.scheme_lines(up) + self.rank_lines(ranks)
         for node in sorted(totals):
             out.extend(self.node_lines(node, totals[node]))
         return out
 
-    def changes(self, before: Totals, after: Totals, touched: Iterable[str]) -> tuple[list[str], list[str]]:
-        """The quads to remove and to add so the graph of ``before`` becomes that of ``after``."""
-        removed: list[str] = []
-        added: list[str] = []
+    def changes(
+        self, before: Totals, after: Totals, touched: Iterable[str], ranks: tuple[Mapping[str, int], Mapping[str, int]]
+    ) -> tuple[list[str], list[str]]:
+        """The quads to remove and to add so the graph of ``before`` becomes that of ``after``
+        (the ``touched`` nodes, and the ranks that moved from ``ranks[0]`` to ``ranks[1]``)."""
+        old_ranks, new_ranks = (set(self.rank_lines(r)) for r in ranks)
+        removed: list[str] = sorted(old_ranks - new_ranks)
+        added: list[str] = sorted(new_ranks - old_ranks)
         for node in sorted(set(touched)):
             old = set(self.node_lines(node, before.get(node, Counter())))
             new = set(self.node_lines(node, after.get(node, Counter())))
@@ -233,16 +268,17 @@ def total(parts: Iterable[Totals]) -> Totals:
     return totals
 
 
-def save(store_dir: Path, totals: Totals, triples: int) -> None:
-    """Write the totals a store's statistics graph was made from into its folder."""
-    data = {"triples": triples, "totals": {node: dict(m) for node, m in sorted(totals.items())}}
+def save(store_dir: Path, totals: Totals, ranks: Mapping[str, int], triples: int) -> None:
+    """Write the totals and ranks a store's statistics graph was made from into its folder."""
+    data = {"triples": triples, "ranks": dict(ranks), "totals": {node: dict(m) for node, m in sorted(totals.items())}}
     (store_dir / TOTALS_FILE).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
 
 
-def load(store_dir: Path) -> tuple[Totals, int] | None:
-    """The totals and triple count of a store's statistics graph, or None if it has no readable record."""
+def load(store_dir: Path) -> tuple[Totals, dict[str, int], int] | None:
+    """The totals, ranks and triple count of a store's statistics graph, or None if it has no readable record."""
     try:
         data = json.loads((store_dir / TOTALS_FILE).read_text(encoding="utf-8"))
-        return {node: Counter(m) for node, m in data["totals"].items()}, int(data["triples"])
+        totals = {node: Counter(m) for node, m in data["totals"].items()}
+        return totals, {str(k): int(v) for k, v in data["ranks"].items()}, int(data["triples"])
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
