@@ -634,20 +634,13 @@ def _full(
     clock.lap("derive")
     # The store is bulk-loaded in the background while the index is written: "graph" is the
     # time to write its triples, "graph_wait" the load's time past the index, then the ontology.
-    # The statistics graph (kg.stats): every post's contribution added up, loaded with the rest.
-    up = stats_mod.ancestors(inputs.concepts)
-    totals = stats_mod.total(_contribution(derived[post.id], inputs, up) for post in posts)
-    ranks = _ranks(posts, inputs, settings)
-    writer = stats_mod.Writer(settings.base_iri)
-    stat_lines = writer.lines(totals, up, ranks) + writer.name_lines(inputs.concepts, inputs.references)
-    with graph_mod.loading(corpus, settings, progress=progress, extra=stat_lines) as load:
+    with graph_mod.loading(corpus, settings, progress=progress) as load:
         clock.lap("graph")
         indexed = index_mod.write_index(corpus, settings.data_dir, progress=progress)
         clock.lap("index")
     stats = load.stats
     assert stats is not None  # set by the load on leaving the block, or it raised
-    stats_mod.save(Path(stats.store), totals, ranks, len(stat_lines))
-    counts["statistics_triples"] = len(stat_lines)
+    counts["statistics_triples"] = stats.statistics_triples
     clock.lap("graph_wait")
     counts["triples"] = stats.triples
     counts["indexed"] = indexed.documents
@@ -722,7 +715,9 @@ def _incremental(
         touched |= stats_mod.add(totals, _contribution(data, inputs, up), -1)
     for data in new.values():
         touched |= stats_mod.add(totals, _contribution(data, inputs, up))
-    stat_removed, stat_added = stats_mod.Writer(settings.base_iri).changes(stats_before, totals, touched, (old_ranks, ranks))
+    stat_removed, stat_added = stats_mod.Writer(settings.base_iri).changes(
+        stats_before, totals, touched, (old_ranks, ranks)
+    )
     removed_lines += stat_removed
     added_lines += stat_added
     graph_counts = {
@@ -734,8 +729,8 @@ def _incremental(
         "concepts": len(inputs.concepts),
     }
     clock.lap("derive")
-    stats = graph_mod.update_graph(settings, removed_lines, added_lines, graph_counts, progress=progress)
     stat_triples += len(stat_added) - len(stat_removed)
+    stats = graph_mod.update_graph(settings, removed_lines, added_lines, graph_counts, progress=progress)
     stats_mod.save(Path(stats.store), totals, ranks, stat_triples)
     clock.lap("graph")
 
@@ -792,5 +787,6 @@ def _contribution(data: PostData, inputs: Inputs, up: dict[str, frozenset[str]])
 
 
 def _ranks(posts: list[Post], inputs: Inputs, settings: Settings) -> dict[str, int]:
+    # As kg.stats.of_corpus ranks them in a full build.
     titles = {post.id: post.title for post in posts}
     return stats_mod.ranks(inputs.concepts, inputs.references, titles, settings.base_iri)

@@ -95,6 +95,7 @@ class GraphStats:
     base_iri: str = ""
     built_at: str = ""
     failures: list[Failure] = field(default_factory=list)
+    statistics_triples: int = 0  # in the kg:statistics graph (kg.stats), not counted in ``triples``
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -581,19 +582,19 @@ class GraphLoad:
 
 
 @contextmanager
-def loading(
-    corpus: Corpus, settings: Settings, progress: Progress | None = None, extra: Iterable[str] = ()
-) -> Iterator[GraphLoad]:
+def loading(corpus: Corpus, settings: Settings, progress: Progress | None = None) -> Iterator[GraphLoad]:
     """Write ``corpus`` as N-Triples, then bulk-load it into a new store while the caller works.
 
-    ``extra`` are N-Quads lines loaded with it (the statistics graph, kg.stats); the triple
-    count is the default graph's.
+    Its statistics graph (kg.stats) is loaded with it, and the totals it was made from are kept
+    in the store's folder for the next incremental build; ``triples`` counts the default graph.
 
     Oxigraph's bulk loader runs without Python's lock, so the build writes the search index
     meanwhile instead of waiting for it: in a large build both take minutes. On leaving the
     block the load is waited for, the ontology files are added, and ``stats`` describes the
     finished (unpublished) store. If the block or the load fails, the new store is removed.
     """
+    from . import stats as stats_mod  # kg.stats names resources with this module's Iris
+
     progress = progress or no_progress
     began = time.perf_counter()
     failures: list[Failure] = []
@@ -606,7 +607,8 @@ def loading(
         with nt:
             for line in corpus_lines_iter(corpus, settings, failures, progress):
                 nt.write(line.encode("utf-8"))
-            for line in extra:
+            totals, ranks, stat_lines = stats_mod.of_corpus(corpus, settings.base_iri)
+            for line in stat_lines:
                 nt.write(line.encode("utf-8"))
 
         def bulk_load() -> None:
@@ -649,7 +651,8 @@ def loading(
             "organisations": len(corpus.organisations),
             "concepts": len(corpus.concepts),
         }
-        load.stats = _finish(target, settings, triples, counts, began, failures)
+        stats_mod.save(target, totals, ranks, len(stat_lines))
+        load.stats = _finish(target, settings, triples, counts, began, failures, len(stat_lines))
     except BaseException:
         Path(nt.name).unlink(missing_ok=True)
         if settings.store_dir.resolve() != target.resolve():
@@ -734,11 +737,18 @@ def _new_store_dir(settings: Settings) -> Path:
 
 
 def _finish(
-    target: Path, settings: Settings, triples: int, counts: dict[str, int], began: float, failures: list[Failure]
+    target: Path,
+    settings: Settings,
+    triples: int,
+    counts: dict[str, int],
+    began: float,
+    failures: list[Failure],
+    statistics_triples: int = 0,
 ) -> GraphStats:
     """Write the build record that marks a store as complete; return its stats."""
     stats = GraphStats(
         triples=triples,
+        statistics_triples=statistics_triples,
         **{
             name: counts.get(name, 0)
             for name in ("posts", "claims", "citations", "references", "organisations", "concepts")

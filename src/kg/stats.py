@@ -24,7 +24,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .graph import Iris, _lit
-from .model import Citation, Claim, Concept
+from .model import Citation, Claim, Concept, Corpus
 from .vocab import DCTERMS, KG, RDF
 
 _NS = str(KG._NS)
@@ -259,6 +259,24 @@ class Writer:
             removed.extend(sorted(old - new))
             added.extend(sorted(new - old))
         return removed, added
+
+
+def of_corpus(corpus: Corpus, base_iri: str) -> tuple[Totals, dict[str, int], list[str]]:
+    """The statistics of a whole corpus: totals (each post's contribution added up), ranks, quads."""
+    claims: dict[str, list[Claim]] = defaultdict(list)
+    citations: dict[str, list[Citation]] = defaultdict(list)
+    for claim in corpus.claims:
+        claims[claim.post_id].append(claim)
+    for cit in corpus.citations:
+        citations[cit.post_id].append(cit)
+    up = ancestors(corpus.concepts)
+    totals = total(
+        contribution(claims[post.id], citations[post.id], corpus.subjects, corpus.references, up)
+        for post in corpus.posts
+    )
+    found = ranks(corpus.concepts, corpus.references, {post.id: post.title for post in corpus.posts}, base_iri)
+    writer = Writer(base_iri)
+    return totals, found, writer.lines(totals, up, found) + writer.name_lines(corpus.concepts, corpus.references)
 
 
 def total(parts: Iterable[Totals]) -> Totals:
