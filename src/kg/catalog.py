@@ -346,7 +346,7 @@ class Catalog:
           OPTIONAL { ?source dcterms:issued ?year }
           OPTIONAL { ?source kg:entryType ?type }
           OPTIONAL { GRAPH kg:statistics {
-                       ?source kg:citationCount ?citations ; kg:claimCount ?claims ; kg:postCount ?posts } }
+                       ?source kg:postCount ?posts ; kg:citationCount ?citations ; kg:claimCount ?claims } }
         }"""
 
     _SORTS: ClassVar[dict[str, Callable[[Any], Any]]] = {
