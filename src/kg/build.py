@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from . import index as index_mod
 from . import organisations as organisations_mod
 from . import references as references_mod
 from . import refs as refs_pkg
+from . import stats as stats_mod
 from .errors import BuildError, KGError
 from .files import atomic_write
 from .model import (
@@ -638,6 +640,7 @@ def _full(
         clock.lap("index")
     stats = load.stats
     assert stats is not None  # set by the load on leaving the block, or it raised
+    counts["statistics_triples"] = stats.statistics_triples
     clock.lap("graph_wait")
     counts["triples"] = stats.triples
     counts["indexed"] = indexed.documents
@@ -669,7 +672,8 @@ def _incremental(
     cached = {pid: cache.get(before[pid]["digest"]) for pid in changed + removed}
     old = {pid: data for pid, data in cached.items() if data is not None}
     live_index = index_mod.live_version(settings.index_dir)
-    if len(old) < len(cached) or live_index is None:
+    live_stats = stats_mod.load(graph_mod.store_path(settings))
+    if len(old) < len(cached) or live_index is None or live_stats is None:
         return _full(settings, posts, inputs, failures, digests, cache, progress, clock)
     new = {pid: derive_post(by_id[pid], inputs) for pid in added + changed}
     for pid, data in new.items():
@@ -688,7 +692,9 @@ def _incremental(
     )
     if not (added or changed or removed):
         report.mode = "unchanged"
-        report.counts.update(triples=manifest["counts"].get("triples", 0), indexed=manifest["counts"].get("indexed", 0))
+        report.counts.update(
+            {name: manifest["counts"].get(name, 0) for name in ("triples", "indexed", "statistics_triples")}
+        )
         return report
 
     # The graph: remove the old lines of changed and removed posts, add the new lines.
@@ -699,6 +705,21 @@ def _incremental(
     new_dumps = set(dumps_now) - set(manifest.get("dumps", []))
     removed_lines += graph_mod.dump_lines(gone, settings)
     added_lines += graph_mod.dump_lines(new_dumps, settings)
+    # The statistics: the old contributions out, the new in; only the nodes that moved are rewritten.
+    up = stats_mod.ancestors(inputs.concepts)
+    totals, old_ranks, stat_triples = live_stats
+    ranks = _ranks(posts, inputs, settings)
+    stats_before: stats_mod.Totals = {node: Counter(measures) for node, measures in totals.items()}
+    touched = set()
+    for data in old.values():
+        touched |= stats_mod.add(totals, _contribution(data, inputs, up), -1)
+    for data in new.values():
+        touched |= stats_mod.add(totals, _contribution(data, inputs, up))
+    stat_removed, stat_added = stats_mod.Writer(settings.base_iri).changes(
+        stats_before, totals, touched, (old_ranks, ranks)
+    )
+    removed_lines += stat_removed
+    added_lines += stat_added
     graph_counts = {
         "posts": len(posts),
         "claims": counts["claims"],
@@ -708,7 +729,9 @@ def _incremental(
         "concepts": len(inputs.concepts),
     }
     clock.lap("derive")
+    stat_triples += len(stat_added) - len(stat_removed)
     stats = graph_mod.update_graph(settings, removed_lines, added_lines, graph_counts, progress=progress)
+    stats_mod.save(Path(stats.store), totals, ranks, stat_triples)
     clock.lap("graph")
 
     # The index: drop every document of the changed and removed posts, add the new ones.
@@ -723,7 +746,7 @@ def _incremental(
         progress=progress,
     )
     clock.lap("index")
-    report.counts.update(triples=stats.triples, indexed=indexed.documents)
+    report.counts.update(triples=stats.triples, indexed=indexed.documents, statistics_triples=stat_triples)
     generations.publish(
         settings,
         _manifest(inputs, posts, digests, records, report.counts),
@@ -757,3 +780,13 @@ def _lines(post: Post, data: PostData, inputs: Inputs, settings: Settings) -> li
         settings,
         unreadable=data.unreadable,
     )
+
+
+def _contribution(data: PostData, inputs: Inputs, up: dict[str, frozenset[str]]) -> stats_mod.Totals:
+    return stats_mod.contribution(data.claims, data.citations, data.subjects, inputs.references, up)
+
+
+def _ranks(posts: list[Post], inputs: Inputs, settings: Settings) -> dict[str, int]:
+    # As kg.stats.of_corpus ranks them in a full build.
+    titles = {post.id: post.title for post in posts}
+    return stats_mod.ranks(inputs.concepts, inputs.references, titles, settings.base_iri)

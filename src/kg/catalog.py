@@ -364,18 +364,17 @@ class Catalog:
 
     # --- Sources -------------------------------------------------------------------------
 
+    # The counts are the build's (kg.stats: the kg:statistics graph); an uncited source has none.
     _SOURCES = """
-        SELECT ?key ?title ?year ?type ?source (COUNT(DISTINCT ?citation) AS ?citations)
-               (COUNT(DISTINCT ?claim) AS ?claims) (COUNT(DISTINCT ?post) AS ?posts)
+        SELECT ?key ?title ?year ?type ?source ?citations ?claims ?posts
         WHERE {
           ?source kg:citationKey ?key .
           OPTIONAL { ?source dcterms:title ?title }
           OPTIONAL { ?source dcterms:issued ?year }
           OPTIONAL { ?source kg:entryType ?type }
-          OPTIONAL { ?citation cito:hasCitedEntity ?source ; cito:hasCitingEntity ?claim .
-                     ?claim dcterms:isPartOf ?post }
-        }
-        GROUP BY ?key ?title ?year ?type ?source"""
+          OPTIONAL { GRAPH kg:statistics {
+                       ?source kg:postCount ?posts ; kg:citationCount ?citations ; kg:claimCount ?claims } }
+        }"""
 
     _SORTS: ClassVar[dict[str, Callable[[Any], Any]]] = {
         "citations": lambda r: (-r["times_cited"], r["key"].lower()),
@@ -415,9 +414,9 @@ class Catalog:
                     "title": latex_decode(row["title"] or ""),
                     "year": str(row["year"]) if row["year"] is not None else None,
                     "entry_type": row["type"],
-                    "times_cited": row["citations"],
-                    "claims": row["claims"],
-                    "posts": row["posts"],
+                    "times_cited": row["citations"] or 0,
+                    "claims": row["claims"] or 0,
+                    "posts": row["posts"] or 0,
                     "organisations": orgs,
                     "author": ", ".join(reference_authors(ref)) if ref else "",
                     "reference": format_reference(ref, row["key"]),
@@ -1051,13 +1050,12 @@ class Catalog:
             raise PastLastPage(page, pages, total, limit)
         sources = self.select(
             """
-            SELECT ?key ?title (COUNT(DISTINCT ?citation) AS ?citations) WHERE {
-              ?top dcterms:identifier ?id ; a skos:Concept .
-              ?tag (skos:broader|^skos:narrower)* ?top .
-              ?claim dcterms:subject ?tag .
-              ?citation cito:hasCitingEntity ?claim ; cito:hasCitedEntity ?s .
-              ?s kg:citationKey ?key . OPTIONAL { ?s dcterms:title ?title }
-            } GROUP BY ?key ?title ORDER BY DESC(?citations) ?key""",
+            SELECT ?key ?title ?citations WHERE {
+              GRAPH kg:statistics {
+                ?top dcterms:identifier ?id . ?count kg:concept ?top ; kg:source ?s ; kg:citationCount ?citations .
+                ?s kg:citationKey ?key }
+              OPTIONAL { ?s dcterms:title ?title }
+            } ORDER BY DESC(?citations) ?key""",
             id=concept_id,
         )
         # The concepts tagged on its claims besides itself and those below it, most shared first.

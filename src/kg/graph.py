@@ -95,6 +95,7 @@ class GraphStats:
     base_iri: str = ""
     built_at: str = ""
     failures: list[Failure] = field(default_factory=list)
+    statistics_triples: int = 0  # in the kg:statistics graph (kg.stats), not counted in ``triples``
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -585,11 +586,16 @@ class GraphLoad:
 def loading(corpus: Corpus, settings: Settings, progress: Progress | None = None) -> Iterator[GraphLoad]:
     """Write ``corpus`` as N-Triples, then bulk-load it into a new store while the caller works.
 
+    Its statistics graph (kg.stats) is loaded with it, and the totals it was made from are kept
+    in the store's folder for the next incremental build; ``triples`` counts the default graph.
+
     Oxigraph's bulk loader runs without Python's lock, so the build writes the search index
     meanwhile instead of waiting for it: in a large build both take minutes. On leaving the
     block the load is waited for, the ontology files are added, and ``stats`` describes the
     finished (unpublished) store. If the block or the load fails, the new store is removed.
     """
+    from . import stats as stats_mod  # kg.stats names resources with this module's Iris
+
     progress = progress or no_progress
     began = time.perf_counter()
     failures: list[Failure] = []
@@ -602,10 +608,13 @@ def loading(corpus: Corpus, settings: Settings, progress: Progress | None = None
         with nt:
             for line in corpus_lines_iter(corpus, settings, failures, progress):
                 nt.write(line.encode("utf-8"))
+            totals, ranks, stat_lines = stats_mod.of_corpus(corpus, settings.base_iri)
+            for line in stat_lines:
+                nt.write(line.encode("utf-8"))
 
         def bulk_load() -> None:
             try:
-                ox.Store(str(target)).bulk_load(path=nt.name, format=ox.RdfFormat.N_TRIPLES)
+                ox.Store(str(target)).bulk_load(path=nt.name, format=ox.RdfFormat.N_QUADS)
             except BaseException as exc:
                 load.error = exc
 
@@ -643,7 +652,8 @@ def loading(corpus: Corpus, settings: Settings, progress: Progress | None = None
             "organisations": len(corpus.organisations),
             "concepts": len(corpus.concepts),
         }
-        load.stats = _finish(target, settings, triples, counts, began, failures)
+        stats_mod.save(target, totals, ranks, len(stat_lines))
+        load.stats = _finish(target, settings, triples, counts, began, failures, len(stat_lines))
     except BaseException:
         Path(nt.name).unlink(missing_ok=True)
         if settings.store_dir.resolve() != target.resolve():
@@ -659,6 +669,9 @@ def update_graph(
     progress: Progress | None = None,
 ) -> GraphStats:
     """Write a new store: the live one less the ``removed`` and plus the ``added`` lines; swap nothing.
+
+    The lines are N-Quads (an N-Triples line is one in the default graph); the triple count is
+    the default graph's, as after a full build.
 
     The live store is copied with a RocksDB checkpoint (hard links to its immutable files, so
     the copy is cheap and never writes to the live store) and changed; the build makes it live
@@ -678,16 +691,22 @@ def update_graph(
         triples = _recorded_triples(live)
         gone = 0
         if removed:
-            quads = list(ox.parse(input="".join(removed).encode("utf-8"), format=ox.RdfFormat.N_TRIPLES))
+            quads = list(ox.parse(input="".join(removed).encode("utf-8"), format=ox.RdfFormat.N_QUADS))
             for quad in progress(quads, "Updating the graph", len(quads)):
                 if quad in store:
                     store.remove(quad)
-                    gone += 1
+                    gone += quad.graph_name == ox.DefaultGraph()
         fresh = 0
         if added:
             data = "".join(added).encode("utf-8")
-            fresh = len({quad for quad in ox.parse(input=data, format=ox.RdfFormat.N_TRIPLES) if quad not in store})
-            store.load(input=data, format=ox.RdfFormat.N_TRIPLES)
+            fresh = len(
+                {
+                    quad
+                    for quad in ox.parse(input=data, format=ox.RdfFormat.N_QUADS)
+                    if quad.graph_name == ox.DefaultGraph() and quad not in store
+                }
+            )
+            store.load(input=data, format=ox.RdfFormat.N_QUADS)
         if triples is None:
             triples = _count_triples(store)
         else:
@@ -719,11 +738,18 @@ def _new_store_dir(settings: Settings) -> Path:
 
 
 def _finish(
-    target: Path, settings: Settings, triples: int, counts: dict[str, int], began: float, failures: list[Failure]
+    target: Path,
+    settings: Settings,
+    triples: int,
+    counts: dict[str, int],
+    began: float,
+    failures: list[Failure],
+    statistics_triples: int = 0,
 ) -> GraphStats:
     """Write the build record that marks a store as complete; return its stats."""
     stats = GraphStats(
         triples=triples,
+        statistics_triples=statistics_triples,
         **{
             name: counts.get(name, 0)
             for name in ("posts", "claims", "citations", "references", "organisations", "concepts")
