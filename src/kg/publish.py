@@ -202,21 +202,30 @@ def publish(
     folder = work_dir or Path(tempfile.gettempdir())
     folder.mkdir(parents=True, exist_ok=True)
     nt = folder / f"kg-publish-{generation}-{os.getpid()}.nt"
-    try:
-        store = ox.Store.read_only(str(path))
-        ox.serialize(_triples(store), output=str(nt), format=ox.RdfFormat.N_TRIPLES)
-        del store
-        os.chmod(nt, 0o644)  # the server's own user reads it (Virtuoso's bulk loader)
-        server.load(nt, graph)
-    finally:
-        nt.unlink(missing_ok=True)
+    previous = ([None, *_listed(query_url, settings, LIVE)])[-1]
     loaded = _count(query_url, graph, settings.sparql_timeout)
+    if loaded != expected:
+        if previous == graph:
+            # Reloading the graph readers read would show them a half-loaded graph meanwhile.
+            raise PublishError(
+                f"the live graph {graph} holds {loaded:,} triples; the build holds {expected:,}",
+                hint="build again (`kg build --full`): a new build is published into a new graph",
+            )
+        try:
+            store = ox.Store.read_only(str(path))
+            ox.serialize(_triples(store), output=str(nt), format=ox.RdfFormat.N_TRIPLES)
+            del store
+            os.chmod(nt, 0o644)  # the server's own user reads it (Virtuoso's bulk loader)
+            server.load(nt, graph)
+        finally:
+            nt.unlink(missing_ok=True)
+        loaded = _count(query_url, graph, settings.sparql_timeout)
+    # else: this build's graph is on the server in full already (a publish stopped after its load)
     if loaded != expected:
         raise PublishError(
             f"{graph} holds {loaded:,} triples on the server; the build holds {expected:,}",
             hint="readers still read the previous graph; run kg publish again",
         )
-    previous = next(iter(_listed(query_url, settings, LIVE)), None)
     c = control_graph(settings)
     # The new pointer first, then the old one goes: a reader always finds a pointer, and while it
     # finds two it follows the newer build (kg.store.live_graph). Virtuoso inserts nothing for a

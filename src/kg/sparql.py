@@ -755,9 +755,9 @@ def _answer(
     dataset: Dataset | None = None,
 ) -> tuple:
     try:
-        check_query(text)
+        form = check_query(text)
         if store is None:  # the graph is on an external server: the caller runs the checked query there
-            return ("ok", {"kind": "checked"})
+            return ("ok", {"kind": "checked", "form": form})
         return ("ok", execute(store, text, params, max_rows, max_bytes, dataset))
     except KGError as exc:
         return ("kgerror", type(exc).__name__, exc.message, exc.hint)
@@ -1120,6 +1120,8 @@ def run_query(
     )
     if remote:
         live = store_mod.open_live(settings, timeout=max(0.1, timeout - (time.perf_counter() - began)))
+        assert isinstance(live, store_mod.RemoteStore)
+        live.form = payload["form"]
         payload = execute(live, text, params, max_rows, settings.sparql_max_bytes, dataset)
     return QueryResult(
         kind=payload["kind"],

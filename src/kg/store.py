@@ -24,7 +24,7 @@ from typing import Any
 import pyoxigraph as ox
 import requests
 
-from .errors import GraphError, SettingsError, SparqlError
+from .errors import GraphError, QueryTimeout, SettingsError, SparqlError
 from .settings import Settings
 
 EMBEDDED = "embedded"
@@ -39,7 +39,14 @@ LIVE = _DCTERMS + "hasVersion"
 #: Every published graph the control graph lists (what ``kg publish`` prunes from).
 PUBLISHED = _DCTERMS + "hasPart"
 
-_ACCEPT = "application/sparql-results+json, text/turtle;q=0.9, application/n-triples;q=0.8"
+#: What is asked for, by the query's form: Virtuoso answers a CONSTRUCT as SPARQL JSON rows if
+#: JSON comes first, so a graph query asks for Turtle only.
+_ACCEPT = {
+    "select": "application/sparql-results+json",
+    "ask": "application/sparql-results+json",
+    "construct": "text/turtle, application/n-triples;q=0.9",
+    "describe": "text/turtle, application/n-triples;q=0.9",
+}
 #: Virtuoso answers ASK in JSON as a one-row SELECT of this variable (1 or 0), not as a boolean.
 _VIRTUOSO_ASK = "__ASK_RETVAL"
 _FROM = re.compile(r"\bFROM\s+(?:NAMED\s+)?<", re.IGNORECASE)
@@ -92,13 +99,26 @@ def _unreachable(url: str, exc: Exception) -> GraphError:
     )
 
 
-def post(url: str, data: dict | bytes, *, timeout: float, headers: dict | None = None) -> requests.Response:
-    """POST to the server; GraphError naming the fix if it cannot be reached, SparqlError if it refuses."""
+def post(
+    url: str, data: dict | bytes, *, timeout: float, headers: dict | None = None, max_bytes: int | None = None
+) -> requests.Response:
+    """POST to the server; GraphError naming the fix if it cannot be reached, SparqlError if it
+    refuses, AnswerTooLarge once its answer passes ``max_bytes`` (read no further)."""
     try:
-        response = _session().post(url, data=data, headers=headers or {}, timeout=(5, timeout))
-    except requests.Timeout:
-        from .errors import QueryTimeout
+        response = _session().post(url, data=data, headers=headers or {}, timeout=(5, timeout), stream=True)
+        body = bytearray()
+        for chunk in response.iter_content(1 << 16):
+            body += chunk
+            if max_bytes is not None and len(body) > max_bytes:
+                response.close()
+                from .sparql import AnswerTooLarge  # kg.sparql imports this module
 
+                raise AnswerTooLarge(
+                    f"the SPARQL server's answer passed {max_bytes:,} bytes and was stopped",
+                    hint="narrow the query (fewer or shorter values, a LIMIT) or raise sparql_max_bytes (KG_SPARQL_MAX_BYTES)",
+                )
+        response._content = bytes(body)
+    except requests.Timeout:
         raise QueryTimeout(
             f"the SPARQL server at {url} did not answer within {timeout:g} s",
             hint="narrow the query (more specific patterns, a LIMIT) or raise sparql_timeout (KG_SPARQL_TIMEOUT)",
@@ -121,10 +141,14 @@ class RemoteStore:
     dataset (FROM, or ``default_graph``/``named_graphs``).
     """
 
-    def __init__(self, url: str, graph: str | None, timeout: float) -> None:
+    def __init__(self, url: str, graph: str | None, timeout: float, max_bytes: int | None = None) -> None:
         self.url = url
         self.graph = graph
         self.timeout = timeout
+        #: Most bytes of an answer read from the server (the wire form of sparql_max_bytes of values).
+        self.max_bytes = max_bytes
+        #: The form of the queries this store is asked (kg.sparql.check_query says it); None is SELECT or ASK.
+        self.form: str | None = None
 
     def query(
         self,
@@ -136,6 +160,7 @@ class RemoteStore:
         default_graph: Iterable[Any] | None = None,
         named_graphs: Iterable[Any] | None = None,
         timeout: float | None = None,
+        form: str | None = None,
     ) -> ox.QuerySolutions | ox.QueryBoolean | _Triples:
         """Run ``text`` on the server and answer as ``ox.Store.query`` does (its keyword arguments too)."""
         prologue = "".join(f"PREFIX {name}: <{iri}>\n" for name, iri in (prefixes or {}).items())
@@ -152,13 +177,19 @@ class RemoteStore:
                 + " ".join(_term(substitutions[v]) for v in names)
                 + ") }"
             )
-        form: dict[str, Any] = {"query": query}
+        fields: dict[str, Any] = {"query": query}
         if default_graph is not None or named_graphs is not None:
-            form["default-graph-uri"] = [g.value for g in default_graph or ()]
-            form["named-graph-uri"] = [g.value for g in named_graphs or ()]
+            fields["default-graph-uri"] = [g.value for g in default_graph or ()]
+            fields["named-graph-uri"] = [g.value for g in named_graphs or ()]
         elif self.graph and not _FROM.search(text):
-            form["default-graph-uri"] = [self.graph]
-        response = post(self.url, form, timeout=timeout or self.timeout, headers={"Accept": _ACCEPT})
+            fields["default-graph-uri"] = [self.graph]
+        response = post(
+            self.url,
+            fields,
+            timeout=timeout or self.timeout,
+            headers={"Accept": _ACCEPT[form or self.form or "select"]},
+            max_bytes=self.max_bytes,
+        )
         kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
         body = response.content
         if kind in ("application/sparql-results+json", "application/json"):
@@ -184,7 +215,7 @@ class RemoteStore:
         parts = [("?s" if subject is None else _term(subject)), ("?p" if predicate is None else _term(predicate))]
         parts.append("?o" if object is None else _term(object))
         pattern = " ".join(parts)
-        answer = self.query(f"CONSTRUCT {{ {pattern} }} WHERE {{ {pattern} }}")
+        answer = self.query(f"CONSTRUCT {{ {pattern} }} WHERE {{ {pattern} }}", form="construct")
         assert isinstance(answer, _Triples)
         return iter([ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in answer])
 
@@ -240,7 +271,9 @@ def open_live(settings: Settings, *, timeout: float | None = None) -> ox.Store |
     """Open the live graph for reading: the embedded read-only store, or the external server's live
     graph (whose queries wait ``timeout`` seconds, default ``sparql_timeout``, for an answer)."""
     if settings.store == SPARQL:
-        return RemoteStore(endpoint(settings), live_graph(settings), timeout or settings.sparql_timeout)
+        # An answer's wire form (JSON, Turtle) spends a few times its values' bytes on framing.
+        wire = 4 * settings.sparql_max_bytes + 2**20
+        return RemoteStore(endpoint(settings), live_graph(settings), timeout or settings.sparql_timeout, wire)
     from .graph import open_store
 
     return open_store(settings)
