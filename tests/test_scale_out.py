@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -31,101 +28,10 @@ from kg import sparql
 from kg import store as store_mod
 from kg.catalog import Catalog
 from kg.settings import load_settings
+from scale_servers import BIN, PASSWORD, ROOT, Server, clean_env, free_port, haproxy, replicate, serve
 from serving import stop
 
 pytestmark = pytest.mark.slow
-
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-DEPLOY = ROOT / "deploy"
-PASSWORD = "dba"  # a new Virtuoso database's, on loopback only
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("KG_")}
-    env.update(extra)
-    return env
-
-
-def wait_for(url: str, seconds: float = 90.0, **kwargs) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            if requests.get(url, timeout=5, **kwargs).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{url} did not answer within {seconds} s")
-        time.sleep(0.25)
-
-
-class Server:
-    """A SPARQL server process and how `kg publish` reaches it."""
-
-    def __init__(self, kind: str, folder: Path) -> None:
-        self.kind = kind
-        folder.mkdir(parents=True)
-        self.load_dir = folder / "load"
-        if kind == "virtuoso":
-            self.sql = f"127.0.0.1:{free_port()}"
-            http = f"127.0.0.1:{free_port()}"
-            command = [str(DEPLOY / "virtuoso.sh"), str(folder), self.sql, http]
-            self.endpoint = f"http://{http}/sparql"
-        else:
-            http = f"127.0.0.1:{free_port()}"
-            command = [str(BIN / "oxigraph"), "serve", "--location", str(folder / "store"), "--bind", http]
-            self.url = f"http://{http}"
-            self.endpoint = self.url + "/query"
-            self.load_dir.mkdir(parents=True)
-        self.log = (folder / "server.log").open("w")
-        self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT)
-        wait_for(self.endpoint, params={"query": "ASK {}"})
-
-    def publish_command(self, data_dir: Path) -> list[str]:
-        base = [str(BIN / "kg"), "publish", "--data", str(data_dir), "--load-dir", str(self.load_dir), "--json"]
-        if self.kind == "virtuoso":
-            return [*base, "--server", "virtuoso", "--isql", self.sql, "--endpoint", self.endpoint]
-        return [*base, "--server", "oxigraph", "--url", self.url]
-
-    def publish(self, data_dir: Path) -> dict:
-        done = subprocess.run(
-            self.publish_command(data_dir),
-            capture_output=True,
-            text=True,
-            env=clean_env(KG_VIRTUOSO_PASSWORD=PASSWORD),
-            timeout=300,
-        )
-        assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout)
-
-    def stop(self) -> None:
-        stop(self.process)
-        self.log.close()
-
-
-def serve(data_dir: Path, endpoint: str) -> tuple[subprocess.Popen, str]:
-    """Start `kg serve` over ``data_dir`` reading the graph from ``endpoint``; answer (process, URL)."""
-    command = [str(BIN / "kg"), "serve", "--data", str(data_dir), "--host", "127.0.0.1", "--port", "0"]
-    env = clean_env(KG_STORE="sparql", KG_SPARQL_ENDPOINT=endpoint)
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
-    line = process.stdout.readline()
-    match = re.search(r"http://[\d.]+:\d+/", line)
-    if not match:
-        process.kill()
-        raise AssertionError(f"kg serve did not print its URL: {line!r} {process.stderr.read()!r}")
-    wait_for(match.group() + "api/health")
-    return process, match.group()
-
-
-def replicate(source: Path, dest: Path) -> None:
-    subprocess.run([str(DEPLOY / "replicate.sh"), str(source), str(dest)], check=True, capture_output=True)
 
 
 class Cluster:
@@ -140,20 +46,7 @@ class Cluster:
         self.apps = [serve(node, self.server.endpoint) for node in self.nodes]
         port = free_port()
         self.url = f"http://127.0.0.1:{port}/"
-        env = clean_env(
-            KG_LB_BIND=f"127.0.0.1:{port}",
-            KG_APP1=self.apps[0][1].split("//")[1].rstrip("/"),
-            KG_APP2=self.apps[1][1].split("//")[1].rstrip("/"),
-        )
-        self.lb = subprocess.Popen(
-            ["haproxy", "-db", "-f", str(DEPLOY / "haproxy.cfg")],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        wait_for(self.url + "api/health")
-        time.sleep(1.5)  # both nodes pass a health check
+        self.lb = haproxy(port, self.apps[0][1], self.apps[1][1])
 
     def settings(self, data_dir: Path):
         return load_settings(env={}, data_dir=data_dir)
@@ -181,11 +74,7 @@ NAMED = [
     (q.name, params)
     for q in sparql.list_named_queries(load_settings(env={}))
     for params in (
-        [{}]
-        + [
-            {name: {"concept": "payment-by-results", "key": "DH2011b"}.get(name, "x")}
-            for name, _ in q.params
-        ]
+        [{}] + [{name: {"concept": "payment-by-results", "key": "DH2011b"}.get(name, "x")} for name, _ in q.params]
     )
 ]
 
@@ -255,8 +144,17 @@ def test_nothing_opens_the_embedded_store_in_sparql_mode(cluster, monkeypatch):
     app = create_app(settings)
     try:
         client = app.test_client()
-        for path in ("/", "/source/DH2011b", "/source/DH2011b?format=ttl", "/concept/payment-by-results", "/posts",
-                     "/audit", "/api/stats", "/api/health", "/sparql?query=ASK%20%7B%20%3Fs%20%3Fp%20%3Fo%20%7D"):
+        for path in (
+            "/",
+            "/source/DH2011b",
+            "/source/DH2011b?format=ttl",
+            "/concept/payment-by-results",
+            "/posts",
+            "/audit",
+            "/api/stats",
+            "/api/health",
+            "/sparql?query=ASK%20%7B%20%3Fs%20%3Fp%20%3Fo%20%7D",
+        ):
             assert client.get(path).status_code == 200, path
     finally:
         close_pool(app)
@@ -358,8 +256,10 @@ def test_a_killed_publish_leaves_the_old_graph_live_and_a_new_build_switches_bot
     # A publish killed once it is writing the new build's triples: readers keep the old graph.
     with Load(cluster.url) as load:
         killed = subprocess.Popen(
-            cluster.server.publish_command(cluster.builder), env=clean_env(KG_VIRTUOSO_PASSWORD=PASSWORD),
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cluster.server.publish_command(cluster.builder),
+            env=clean_env(KG_VIRTUOSO_PASSWORD=PASSWORD),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 120
         while not list(cluster.server.load_dir.glob("kg-publish-*.nt")) and killed.poll() is None:
