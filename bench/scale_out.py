@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     apps: list = []
     lbs: list = []
     try:
-        published = {kind: server.publish(settings.data_dir) for kind, server in servers.items()}
+        published = {kind: server.publish(settings.data_dir, timeout=3600) for kind, server in servers.items()}
         cases = named_cases(settings)
         stores = {"embedded": settings} | {
             kind: settings.with_(store="sparql", sparql_endpoint=server.endpoint) for kind, server in servers.items()

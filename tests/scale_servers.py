@@ -74,13 +74,13 @@ class Server:
             return [*base, "--server", "virtuoso", "--isql", self.sql, "--endpoint", self.endpoint]
         return [*base, "--server", "oxigraph", "--url", self.url]
 
-    def publish(self, data_dir: Path) -> dict:
+    def publish(self, data_dir: Path, timeout: float = 300) -> dict:
         done = subprocess.run(
             self.publish_command(data_dir),
             capture_output=True,
             text=True,
             env=clean_env(KG_VIRTUOSO_PASSWORD=PASSWORD),
-            timeout=300,
+            timeout=timeout,
         )
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)

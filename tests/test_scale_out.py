@@ -104,6 +104,25 @@ def _unordered(value):
     return value
 
 
+def test_kg_limits_and_dataset_hold_on_the_server(cluster):
+    from kg.errors import QueryRefused
+    from kg.sparql import AnswerTooLarge
+
+    embedded = cluster.settings(cluster.builder)
+    external = remote(embedded, cluster)
+    capped = sparql.run_query(external, "SELECT ?s WHERE { ?s a kg:Claim }", max_rows=5)
+    assert len(capped.rows) == 5 and capped.truncated
+    with pytest.raises(AnswerTooLarge):
+        sparql.run_query(external.with_(sparql_max_bytes=2000), "SELECT ?s ?p ?o WHERE { ?s ?p ?o }")
+    with pytest.raises(QueryRefused):
+        sparql.run_query(external, "SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }")
+    # The live graph is the default graph and there are no named graphs, as in the embedded store.
+    named = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"
+    assert sparql.run_query(external, named).rows == sparql.run_query(embedded, named).rows == []
+    graph = sparql.run_query(external, "CONSTRUCT { ?s a kg:Claim } WHERE { ?s a kg:Claim } LIMIT 3")
+    assert graph.kind == "graph" and graph.ntriples.count("\n") == 3
+
+
 def test_the_catalog_answers_the_same_from_the_server(cluster):
     embedded = Catalog(cluster.settings(cluster.builder))
     external = Catalog(remote(cluster.settings(cluster.builder), cluster))

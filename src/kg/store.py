@@ -49,6 +49,8 @@ _ACCEPT = {
 }
 #: Virtuoso answers ASK in JSON as a one-row SELECT of this variable (1 or 0), not as a boolean.
 _VIRTUOSO_ASK = "__ASK_RETVAL"
+#: A graph name nothing is ever written to: the named graphs of a query on the live graph.
+NO_GRAPH = "urn:x-kg:no-named-graphs"
 _FROM = re.compile(r"\bFROM\s+(?:NAMED\s+)?<", re.IGNORECASE)
 
 
@@ -183,6 +185,9 @@ class RemoteStore:
             fields["named-graph-uri"] = [g.value for g in named_graphs or ()]
         elif self.graph and not _FROM.search(text):
             fields["default-graph-uri"] = [self.graph]
+            # And no named graphs, as in the embedded store (Virtuoso would read every graph it
+            # holds, its own included, for GRAPH ?g): one that is never written.
+            fields["named-graph-uri"] = [NO_GRAPH]
         response = post(
             self.url,
             fields,
