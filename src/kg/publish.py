@@ -70,7 +70,10 @@ class Oxigraph:
                     params={"graph": graph},
                     data=body,
                     headers={"Content-Type": "application/n-triples"},
-                    timeout=(5, self.timeout),
+                    # One limit for connecting, sending and waiting: with (5, ...) the upload ran
+                    # under the 5 s connect limit and a 4M-triple PUT was cut off while the
+                    # server was busy loading.
+                    timeout=self.timeout,
                 )
         except requests.RequestException as exc:
             raise PublishError(f"cannot reach the Oxigraph server at {self.url}: {exc}", hint="start it") from None
