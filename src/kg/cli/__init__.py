@@ -21,7 +21,6 @@ COMMAND_MODULES = (
     "refs",
     "graph",
     "search",
-    "publish",
 )
 
 
