@@ -96,7 +96,7 @@ def test_editor_starts_with_a_highlighted_example_query(page):
     # Highlighting: keywords, variables and prefixed names get their token classes.
     assert "SELECT" in page.locator(".cm-content .tok-keyword").all_inner_texts()
     assert "?key" in page.locator(".cm-content .tok-variableName").all_inner_texts()
-    assert "cito:hasCitedEntity" in page.locator(".cm-content .tok-atom").all_inner_texts()
+    assert "kg:citationCount" in page.locator(".cm-content .tok-atom").all_inner_texts()
     no_sideways_scroll(page)
 
 

@@ -444,7 +444,8 @@ def concat_chain(levels: int) -> str:
 def test_a_parse_bomb_is_stopped_in_its_worker_while_other_requests_answer(built_settings):
     """Finding 3: a 10,000-character FILTER(1+1+...) parsed for seconds in the server, under the GIL."""
     assert len(PARSE_BOMB) <= built_settings.max_query_chars
-    with serve(built_settings, sparql_timeout=3) as (url, pid):
+    # One process: its SPARQL workers are counted below (each of --workers N has its own).
+    with serve(built_settings, sparql_timeout=3, workers=1) as (url, pid):
         assert ask(url, "ASK { ?c a kg:Claim }")[0] == 200  # starts the forkserver workers fork from
         processes = len(family(pid))
         answers: list[tuple[int, dict, float]] = []
@@ -488,7 +489,8 @@ def test_memory_bombs_are_stopped_and_the_server_does_not_grow(built_settings):
 def test_runaway_queries_leave_pages_threads(built_settings):
     """Finding 5: eight runaway queries held every thread; pages now keep theirs."""
     runaway = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
-    with serve(built_settings, sparql_timeout=4, sparql_queue_seconds=1) as (url, _):
+    # One process: its sparql_slots are counted below (each of --workers N has its own).
+    with serve(built_settings, sparql_timeout=4, sparql_queue_seconds=1, workers=1) as (url, _):
         paths = ("", "sources", "api/stats", "search?q=care")
         for path in paths:  # opened once before: a cold first search is not what is measured
             get_seconds(url + path)
