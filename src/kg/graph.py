@@ -510,12 +510,7 @@ def corpus_lines_iter(
 ) -> Iterator[str]:
     """Map a Corpus to N-Triples lines (without the ontology files), one post at a time."""
     failures = [] if failures is None else failures
-    claims: dict[str, list[Claim]] = defaultdict(list)
-    citations: dict[str, list[Citation]] = defaultdict(list)
-    for claim in corpus.claims:
-        claims[claim.post_id].append(claim)
-    for cit in corpus.citations:
-        citations[cit.post_id].append(cit)
+    claims, citations = corpus.by_post()
     unreadable: dict[str, list[UnreadableCitation]] = defaultdict(list)
     for odd in corpus.unreadable:
         unreadable[odd.post_id].append(odd)

@@ -7,6 +7,7 @@ Every object carries its provenance: where it came from and its exact span.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 
@@ -235,3 +236,13 @@ class Corpus:
     subjects: dict[str, tuple[str, ...]] = field(default_factory=dict)  # claim id -> concept ids
     bibliography: dict[str, tuple[str, ...]] = field(default_factory=dict)  # post id -> ref keys
     failures: list[Failure] = field(default_factory=list)
+
+    def by_post(self) -> tuple[dict[str, list[Claim]], dict[str, list[Citation]]]:
+        """Each post's claims and citations, by post id, in corpus order."""
+        claims: dict[str, list[Claim]] = defaultdict(list)  # a post with none reads as []
+        citations: dict[str, list[Citation]] = defaultdict(list)
+        for claim in self.claims:
+            claims[claim.post_id].append(claim)
+        for cit in self.citations:
+            citations[cit.post_id].append(cit)
+        return claims, citations

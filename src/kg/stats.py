@@ -263,12 +263,7 @@ class Writer:
 
 def of_corpus(corpus: Corpus, base_iri: str) -> tuple[Totals, dict[str, int], list[str]]:
     """The statistics of a whole corpus: totals (each post's contribution added up), ranks, quads."""
-    claims: dict[str, list[Claim]] = defaultdict(list)
-    citations: dict[str, list[Citation]] = defaultdict(list)
-    for claim in corpus.claims:
-        claims[claim.post_id].append(claim)
-    for cit in corpus.citations:
-        citations[cit.post_id].append(cit)
+    claims, citations = corpus.by_post()
     up = ancestors(corpus.concepts)
     totals = total(
         contribution(claims[post.id], citations[post.id], corpus.subjects, corpus.references, up)
