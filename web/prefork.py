@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 import gunicorn.glogging  # noqa: F401
+from gunicorn import config as gunicorn_config
 from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
@@ -94,6 +95,12 @@ class KGApplication(BaseApplication):
         self.application = app
         self.options = options
         self.listener = listener
+        # gunicorn's `chdir` setting defaults to the working directory it was imported from, and its
+        # Config refuses to start ("can't chdir to ...") when that path cannot be looked up, as for a
+        # read-only service user started in a checkout under a private (0700) folder. The app is
+        # built before gunicorn starts and loads nothing from the working directory, so the setting
+        # (read only by gunicorn's own app loaders, not by BaseApplication) is the root.
+        gunicorn_config.Chdir.default = os.sep
         super().__init__()
 
     def load_config(self) -> None:
