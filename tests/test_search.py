@@ -312,6 +312,32 @@ def test_facets_count_all_matches_and_narrow_the_search(settings):
     assert both["total"] <= min(source["count"], concept["count"])
 
 
+@pytest.mark.parametrize("share", [0.0, 0.001, 0.05, 0.3, 0.6, 1.0])
+def test_facet_counts_from_the_matches_postings_equal_those_from_every_posting(searcher, share):
+    """A few matches are counted from their own postings, many from one pass over every posting:
+    the two ways give the same counts for every facet field, at every breadth of match."""
+    import numpy as np
+
+    state = searcher._current()
+    rng = np.random.default_rng(7)
+    matched = (rng.random(state.postings.size) < share) & state.postings.live
+    found = np.flatnonzero(matched)
+    for name, table in state.facet_tables().items():
+        every = np.bincount(table.numbers[matched[table.claims]], minlength=len(table.values))
+        assert table.counts(matched, found).tolist() == every.tolist(), name
+
+
+def test_each_post_facet_counts_the_matching_claims_of_that_post(settings):
+    narrow = run(settings, "tariff", limit=500)
+    assert 0 < narrow["total"] < 500
+    counted: dict[str, int] = {}
+    for r in narrow["results"]:
+        counted[r["post"]["id"]] = counted.get(r["post"]["id"], 0) + 1
+    shown = {f["value"]: f["count"] for f in narrow["facets"]["posts"]}
+    assert len(shown) == min(len(counted), search_mod.FACET_LIMIT)
+    assert all(counted[post] == count for post, count in shown.items())
+
+
 def test_filters_alone_browse_the_claims(settings, corpus):
     result = run(settings, "", filters={"post": "commissioning"}, limit=500)
     assert result["total"] == sum(1 for c in corpus.claims if c.post_id == "commissioning")

@@ -564,7 +564,7 @@ class _State:
         self._searchers: list = []
         self._searchers_lock = threading.Lock()
         self.postings = ranking.Postings(self.searcher())
-        self._facets: dict[str, tuple[list[str], Any, Any, dict[str, int]]] | None = None
+        self._facets: dict[str, FacetTable] | None = None
         self._listing: np.ndarray | None = None
         self._source_keys: dict[str, str] | None = None
         self._library: tuple[dict[str, Reference], OrganisationIndex] | None = None
@@ -654,17 +654,16 @@ class _State:
             self._source_keys = {key.lower(): key for key in self.meta.get("sources", {})}
         return self._source_keys
 
-    def facet_tables(self) -> dict[str, tuple[list[str], Any, Any, dict[str, int]]]:
+    def facet_tables(self) -> dict[str, FacetTable]:
         """Each facet field's values with their claims, as arrays (kg.ranking.Postings.field_table)."""
         if self._facets is None:
             with self.lock:
                 if self._facets is None:
                     searcher = self.searcher()
-                    facets = {}
-                    for name in FILTER_FIELDS:
-                        values, claims, numbers = self.postings.field_table(searcher, name)
-                        facets[name] = (values, claims, numbers, {v: i for i, v in enumerate(values)})
-                    self._facets = facets
+                    self._facets = {
+                        name: FacetTable(*self.postings.field_table(searcher, name), self.postings.size)
+                        for name in FILTER_FIELDS
+                    }
         return self._facets
 
     def listing(self) -> np.ndarray:
@@ -807,20 +806,21 @@ class Searcher:
         concept is tagged on. Read from the index's postings and its listing column, so the cost
         grows with the concept's claims, not with a sort of them in the graph."""
         state = self._current()
-        values, claims, numbers, number_of = state.facet_tables()["concept"]
+        table = state.facet_tables()["concept"]
+        values = table.values
         wanted = np.zeros(len(values), dtype=bool)
         for cid in concept_ids:
-            if cid.lower() in number_of:
-                wanted[number_of[cid.lower()]] = True
+            if cid.lower() in table.number_of:
+                wanted[table.number_of[cid.lower()]] = True
         matched = np.zeros(state.postings.size, dtype=bool)
-        matched[claims[wanted[numbers]]] = True
+        matched[table.claims[wanted[table.numbers]]] = True
         matched &= state.postings.live
         found = np.flatnonzero(matched)
         order = found[np.argsort(state.listing()[found], kind="stable")]
         start = (page - 1) * limit
         s = state.searcher()
         ids = [s.stored_fields(int(docnum))["id"] for docnum in order[start : start + limit]]
-        counts = np.bincount(numbers[matched[claims]], minlength=len(values))
+        counts = table.counts(matched, found)
         original = {cid.lower(): cid for cid in state.meta.get("concepts", {})}
         tagged = {original.get(values[i], values[i]): int(counts[i]) for i in np.flatnonzero(counts)}
         return ConceptClaims(total=len(found), ids=ids, tagged=tagged)
@@ -893,13 +893,16 @@ class Searcher:
         meta = state.meta
         out = {}
         tables = state.facet_tables()
+        found = np.flatnonzero(matched)
         for name, plural in FACET_GROUPS:
-            values, claims, numbers, number_of = tables[name]
-            counts = np.bincount(numbers[matched[claims]], minlength=len(values))
-            chosen = {number_of[v.lower()] for v in selected.get(name, ()) if v.lower() in number_of}
+            table = tables[name]
+            counts = table.counts(matched, found)
+            chosen = {table.number_of[v.lower()] for v in selected.get(name, ()) if v.lower() in table.number_of}
             shown = _top_rows(counts, FACET_LIMIT)
             shown += sorted(chosen - set(shown), key=lambda i: (-counts[i], i))
-            out[plural] = [self._facet_row(name, values[i], int(counts[i]), meta, state, i in chosen) for i in shown]
+            out[plural] = [
+                self._facet_row(name, table.values[i], int(counts[i]), meta, state, i in chosen) for i in shown
+            ]
         return out
 
     @staticmethod
@@ -991,6 +994,34 @@ class Searcher:
             "total": int(matched.sum()),
             "results": [self._render(s, docnum, score, highlight, state.meta) for score, docnum in top],
         }
+
+
+class FacetTable:
+    """One facet field's values and the claims holding each, as arrays, kept in two orders: by
+    value (``claims`` and their value ``numbers``: one gather over every posting counts a broad
+    match) and by claim (a few matches are counted from their own postings alone)."""
+
+    __slots__ = ("_by_claim", "_starts", "claims", "number_of", "numbers", "values")
+
+    def __init__(self, values: list[str], claims: np.ndarray, numbers: np.ndarray, size: int):
+        self.values = values
+        self.claims = claims
+        self.numbers = numbers
+        self.number_of = {v: i for i, v in enumerate(values)}
+        order = np.argsort(claims, kind="stable")
+        self._by_claim = numbers[order]
+        self._starts = np.searchsorted(claims[order], np.arange(size + 1))
+
+    def counts(self, matched: np.ndarray, found: np.ndarray) -> np.ndarray:
+        """How many matched claims hold each value: ``matched`` is the mask over every claim,
+        ``found`` the same claims' numbers (np.flatnonzero(matched))."""
+        if 2 * len(found) >= len(self.claims):
+            return np.bincount(self.numbers[matched[self.claims]], minlength=len(self.values))
+        ends = self._starts[found + 1]
+        lengths = ends - self._starts[found]
+        # Each found claim's run of postings, end to end: run i is starts[i] .. ends[i] - 1.
+        at = np.repeat(ends - np.cumsum(lengths), lengths) + np.arange(int(lengths.sum()))
+        return np.bincount(self._by_claim[at], minlength=len(self.values))
 
 
 def _top_rows(counts, limit: int) -> list[int]:
