@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import ctypes
 import errno
+import functools
 import io
 import json
 import multiprocessing
@@ -162,13 +163,24 @@ def check_query(text: str) -> str:
             hint="flatten it: fewer nested { } and ( ), or a sub-query per level",
         )
     try:
-        return _check(text)
+        return _checked(text)
     except RecursionError:
         # rdflib's parser recurses per nested level and per pattern; the worker allows WORKER_RECURSION_LIMIT.
         raise SparqlError(
             "the query nests groups or parentheses too deeply to be checked",
             hint="flatten it: fewer nested { } and ( ), or a sub-query per level",
         ) from None
+
+
+#: Query texts that passed the check, remembered by each process that checks (a query worker): the
+#: named queries and a page's repeated queries are parsed by rdflib once (20-80 ms each), not per run.
+CHECKED_QUERIES = 256
+
+
+@functools.lru_cache(maxsize=CHECKED_QUERIES)
+def _checked(text: str) -> str:
+    """_check's answer for a text that passes (lru_cache keeps no refusal: a refused text raises)."""
+    return _check(text)
 
 
 def _check(text: str) -> str:
