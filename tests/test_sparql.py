@@ -158,6 +158,33 @@ def test_row_cap_is_flagged(settings):
     assert len(whole.rows) == 44 and not whole.truncated  # 38 author-date + 6 note citations
 
 
+@pytest.mark.parametrize("text, capped", [
+    ("SELECT ?c { ?c a kg:Claim } ORDER BY ?c", True),
+    ("SELECT ?c { ?c a kg:Claim } ORDER BY ?c # sorted by id", True),  # the LIMIT goes on a line of its own
+    ("SELECT ?c { ?c a kg:Claim } OFFSET 3", True),
+    ("SELECT ?c { ?c a kg:Claim } LIMIT 50000", False),  # the query's own LIMIT stands
+    ("SELECT ?c { ?c a kg:Claim } VALUES ?c { <https://kg.example.org/claim/x> }", False),  # VALUES stays last
+    ("SELECT * { { SELECT ?c { ?c a kg:Claim } LIMIT 3 } ?c ?p ?o }", True),  # a sub-query's LIMIT is its own
+    ("CONSTRUCT { ?c a kg:Claim } WHERE { ?c a kg:Claim }", False),  # solutions are not its triples
+    ("ASK { ?c a kg:Claim }", False),
+])
+def test_an_open_ended_select_is_run_with_the_row_cap_as_its_limit(settings, text, capped):
+    assert (sparql.capped(text, 10) == text + "\nLIMIT 11") is capped
+    assert capped or sparql.capped(text, 10) == text
+
+
+def test_a_select_run_with_the_row_cap_as_its_limit_keeps_the_sorted_first_rows(settings):
+    """The cap as the query's LIMIT keeps the rows the whole sort would put first, and still
+    tells that there were more."""
+    text = "SELECT ?c ?text { ?c a kg:Claim ; c4o:hasContent ?text } ORDER BY DESC(?text) ?c"
+    whole = run_query(settings, text)
+    assert not whole.truncated and len(whole.rows) > 100
+    first = run_query(settings, text, max_rows=25)
+    assert first.truncated and first.rows == whole.rows[:25]
+    exact = run_query(settings, text, max_rows=len(whole.rows))
+    assert not exact.truncated and exact.rows == whole.rows
+
+
 def test_result_formats(settings):
     result = run_named(settings, "co-cited-sources")
     table = result.serialize("table")

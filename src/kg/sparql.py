@@ -163,7 +163,7 @@ def check_query(text: str) -> str:
             hint="flatten it: fewer nested { } and ( ), or a sub-query per level",
         )
     try:
-        return _checked(text)
+        return _checked(text)[0]
     except RecursionError:
         # rdflib's parser recurses per nested level and per pattern; the worker allows WORKER_RECURSION_LIMIT.
         raise SparqlError(
@@ -178,12 +178,23 @@ CHECKED_QUERIES = 256
 
 
 @functools.lru_cache(maxsize=CHECKED_QUERIES)
-def _checked(text: str) -> str:
+def _checked(text: str) -> tuple[str, bool]:
     """_check's answer for a text that passes (lru_cache keeps no refusal: a refused text raises)."""
     return _check(text)
 
 
-def _check(text: str) -> str:
+def capped(text: str, max_rows: int) -> str:
+    """The query as the worker runs it: a SELECT with no LIMIT of its own (and no trailing VALUES,
+    which must stay last) ends with ``LIMIT max_rows + 1``, the rows kept plus one to tell that
+    there were more. Oxigraph then keeps only the best rows of an ORDER BY as it goes, instead of
+    sorting every solution first (19,416 single-source claims at 10,000 posts: 1.6 s instead of
+    5.1 s). Other forms run as written: a CONSTRUCT's solutions are not its triples."""
+    if not _checked(normalise_query(text))[1]:
+        return text
+    return f"{text}\nLIMIT {max_rows + 1}"
+
+
+def _check(text: str) -> tuple[str, bool]:
     try:
         parsed = parseQuery(text)
     except ParseException as exc:
@@ -226,8 +237,15 @@ def _check(text: str) -> str:
                 "SERVICE is refused: queries here never call other endpoints",
                 hint="remove the SERVICE clause; run federated queries against an endpoint you control",
             )
-    form = parsed[1].name  # e.g. "SelectQuery"
-    return form.removesuffix("Query").lower()
+    query = parsed[1]
+    form = query.name.removesuffix("Query").lower()  # e.g. "SelectQuery"
+    # rdflib's CompValue: `in` tells whether the query has the clause.
+    open_ended = (
+        form == "select"
+        and "valuesClause" not in query
+        and ("limitoffset" not in query or "limit" not in query["limitoffset"])
+    )
+    return form, open_ended
 
 
 # --- Results ---------------------------------------------------------------------------------
@@ -767,7 +785,7 @@ def _answer(
 ) -> tuple:
     try:
         check_query(text)
-        return ("ok", execute(store, text, params, max_rows, max_bytes, dataset))
+        return ("ok", execute(store, capped(text, max_rows), params, max_rows, max_bytes, dataset))
     except KGError as exc:
         return ("kgerror", type(exc).__name__, exc.message, exc.hint)
     except SyntaxError as exc:
