@@ -63,6 +63,34 @@ def test_page_size_and_the_year_facet_in_the_browser(page):
     assert page.get_by_role("link", name=f"Remove filter year: {year}").is_visible()
 
 
+def test_page_the_posts_list_and_download_the_page_shown(page, tmp_path):
+    page.goto("/posts?sort=claims")
+    total = int(page.locator("main h1 + p").inner_text().split()[0])
+    assert page.locator("tbody tr").count() == total  # one page of 100 by default
+    page.locator("p.per-page").get_by_role("link", name="10", exact=True).click()
+    page.wait_for_url(re.compile(r"/posts\?sort=claims&limit=10$"))
+    assert page.locator("tbody tr").count() == 10
+    pager = page.get_by_role("navigation", name="Pages of posts")
+    pager.get_by_role("link", name="Next →").click()
+    page.wait_for_url(re.compile(r"page=2&limit=10"))
+    counts = [int(n) for n in page.locator("tbody tr td:nth-child(4)").all_inner_texts()]
+    assert len(counts) == 10 and counts == sorted(counts, reverse=True)
+    pages = -(-total // 10)
+    pager.get_by_role("link", name=str(pages), exact=True).click()  # the window of pages reaches the last
+    page.wait_for_url(re.compile(rf"page={pages}&limit=10"))
+    shown = [a.get_attribute("href").rsplit("/", 1)[1] for a in page.locator("tbody tr td:first-child > a").all()]
+    assert len(shown) == total - 10 * (pages - 1)
+    # The page's CSV is the rows shown, and sorting keeps the page size.
+    with page.expect_download() as caught:
+        page.locator("p.exports").get_by_role("link", name="CSV", exact=True).click()
+    caught.value.save_as(tmp_path / "posts.csv")
+    with (tmp_path / "posts.csv").open(encoding="utf-8", newline="") as handle:
+        assert [r["id"] for r in csv.DictReader(handle)] == shown
+    page.get_by_label("Sort by").select_option("title")
+    page.wait_for_url(re.compile(r"/posts\?limit=10&sort=title$"))  # the form's hidden limit, then its select
+    assert page.locator("tbody tr").count() == 10
+
+
 def test_sort_a_search_by_post(page):
     page.goto("/search?q=personal+budgets")
     page.get_by_role("link", name="by post, in the order of its claims").click()
