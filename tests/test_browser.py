@@ -81,7 +81,7 @@ def test_search_open_a_cited_source_see_citing_claims_and_download_its_bibtex(pa
 
 def test_browse_a_concepts_narrower_concepts(page):
     page.goto("/concepts")
-    page.locator("ul.tree").get_by_role("link", name="Payment by Results", exact=True).click()
+    page.get_by_role("tree").get_by_role("treeitem", name="Payment by Results", exact=True).first.click()
     page.wait_for_url("**/concept/payment-by-results")
     assert page.locator("h1").inner_text() == "Payment by Results"
     narrower = page.get_by_role("list", name="Narrower concepts").get_by_role("link")
