@@ -18,8 +18,28 @@ from test_web_lists import build_posts_corpus
 
 pytestmark = pytest.mark.browser
 
+#: (width, colour scheme) of the layouts the issue's "done when" journeys are walked in.
+LAYOUTS = [(1280, "light"), (1280, "dark"), (390, "light"), (390, "dark")]
 
-def test_download_the_csv_of_a_search_and_walk_its_json(page, served, tmp_path):
+
+@pytest.fixture(params=LAYOUTS, ids=[f"{w}-{s}" for w, s in LAYOUTS])
+def any_page(browser, served, request):  # noqa: F811
+    """A page at each layout, failing the test on a script error or CSP violation."""
+    width, scheme = request.param
+    context = browser.new_context(base_url=served, accept_downloads=True, color_scheme=scheme,
+                                  viewport={"width": width, "height": 900})
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+    assert problems == []
+
+
+def test_download_the_csv_of_a_search_and_walk_its_json(any_page, served, tmp_path):
+    page = any_page
     page.goto("/search?q=personal+budgets&limit=10")
     shown = [a.get_attribute("href").split("/claim/")[1] for a in page.locator("ol.results > li p.text a").all()]
     assert len(shown) == 10
@@ -63,7 +83,8 @@ def test_page_size_and_the_year_facet_in_the_browser(page):
     assert page.get_by_role("link", name=f"Remove filter year: {year}").is_visible()
 
 
-def test_page_the_posts_list_and_download_the_page_shown(page, tmp_path):
+def test_page_the_posts_list_and_download_the_page_shown(any_page, tmp_path):
+    page = any_page
     page.goto("/posts?sort=claims")
     total = int(page.locator("main h1 + p").inner_text().split()[0])
     assert page.locator("tbody tr").count() == total  # one page of 100 by default
@@ -118,7 +139,8 @@ def test_a_source_exports_bibtex_csl_json_and_ris(page, tmp_path):
     assert [r["id"] for r in rispy.loads(parsed["RIS"])] == ["DH2011b"]
 
 
-def test_complete_a_concept_label_and_open_it(page):
+def test_complete_a_concept_label_and_open_it(any_page):
+    page = any_page
     page.goto("/concepts")
     box = page.get_by_role("combobox", name="Find a concept by any of its names")
     asked: list[str] = []

@@ -1,6 +1,6 @@
 """The SPARQL editor in a real browser: Playwright driving Debian's Chromium against `kg serve`.
 
-At a desktop width (1280 px) and a phone's (390 px): a query typed into the editor runs on
+At a desktop width (1280 px) and a phone's (390 px), in the light and the dark scheme: a query typed into the editor runs on
 Ctrl+Enter (and Cmd+Enter), its result has a URL that shows the same rows when opened again, the
 result downloads as CSV through the endpoint's own formats, a syntax error names its line and
 column (in the page, in the editor and in the JSON error), a long result is paged, and the plain
@@ -36,9 +36,16 @@ def width(request):
     return WIDTHS[request.param]
 
 
+@pytest.fixture(params=["light", "dark"])
+def scheme(request):
+    return request.param
+
+
 @pytest.fixture()
-def page(browser, served, width):  # noqa: F811
-    context = browser.new_context(base_url=served, accept_downloads=True, viewport={"width": width, "height": 900})
+def page(browser, served, width, scheme):  # noqa: F811
+    context = browser.new_context(
+        base_url=served, accept_downloads=True, viewport={"width": width, "height": 900}, color_scheme=scheme
+    )
     page = context.new_page()
     problems: list[str] = []
     page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
