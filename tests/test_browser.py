@@ -81,7 +81,7 @@ def test_search_open_a_cited_source_see_citing_claims_and_download_its_bibtex(pa
 
 def test_browse_a_concepts_narrower_concepts(page):
     page.goto("/concepts")
-    page.locator("ul.tree").get_by_role("link", name="Payment by Results", exact=True).click()
+    page.get_by_role("tree").get_by_role("treeitem", name="Payment by Results", exact=True).first.click()
     page.wait_for_url("**/concept/payment-by-results")
     assert page.locator("h1").inner_text() == "Payment by Results"
     narrower = page.get_by_role("list", name="Narrower concepts").get_by_role("link")
@@ -96,11 +96,12 @@ def test_browse_a_concepts_narrower_concepts(page):
 
 def test_run_a_named_sparql_query(page):
     page.goto("/sparql")
-    page.select_option("#named-picker", "most-cited-sources")  # the script loads it on change
-    page.wait_for_url("**/sparql?named=most-cited-sources")
-    assert "kg:citationCount ?citations" in page.locator("#query").input_value()
+    page.get_by_role("tab", name="Your query").click()
+    page.get_by_role("tab", name="most-cited-sources").click()  # its tab loads it into the editor
+    assert "kg:citationCount ?citations" in page.evaluate("window.kgSparqlEditor.state.doc.toString()")
     page.get_by_role("button", name="Run query").click()
     page.wait_for_selector("#result-h")
+    assert "named=most-cited-sources" in page.url
     rows = page.locator("section table tbody tr")
     assert rows.count() >= 5
     assert page.locator("section table thead").inner_text().split() [:2] == ["?key", "?title"]

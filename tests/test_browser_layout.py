@@ -2,7 +2,8 @@
 
 No page scrolls sideways on a phone, axe-core (injected from tests/axe, installed by
 `make js-test-deps`) finds no accessibility violation, the formatted reference copies as shown,
-print hides the site's furniture, and the concept picture's lines cross no label. The citation
+print hides the site's furniture, the concept picture's lines cross no label, and a source page is
+captured as Zotero's Embedded Metadata translator reads it. The citation
 function (CiTO) each citing claim carries is shown and filterable on source pages and in the API.
 """
 
@@ -242,16 +243,53 @@ def test_facets_are_folded_above_the_results_on_a_phone_and_open_beside_them_at_
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_copy_the_harvard_reference_of_a_source(browser, served, scheme):
-    context, page = new_page(browser, served, 390, scheme, permissions=["clipboard-read", "clipboard-write"])
+@pytest.mark.parametrize(("width", "scheme"), LAYOUTS, ids=[f"{w}-{s}" for w, s in LAYOUTS])
+def test_copy_the_harvard_and_apa_reference_of_a_source(browser, served, width, scheme):
+    context, page = new_page(browser, served, width, scheme, permissions=["clipboard-read", "clipboard-write"])
     try:
         page.goto("/source/DH2011b")
-        shown = page.locator("#ref-harvard").inner_text()
-        assert shown.startswith("Department of Health") and "2011" in shown
-        page.get_by_role("button", name="Copy Harvard reference").click()
-        expect(page.locator("#ref-harvard-status")).to_have_text("Copied")
-        assert page.evaluate("navigator.clipboard.readText()") == shown
+        for name, label in (("harvard", "Harvard"), ("apa", "APA")):
+            shown = page.locator(f"#ref-{name}").inner_text()
+            assert shown.startswith("Department of Health") and "2011" in shown
+            page.get_by_role("button", name=f"Copy {label} reference").click()
+            expect(page.locator(f"#ref-{name}-status")).to_have_text("Copied")
+            assert page.evaluate("navigator.clipboard.readText()") == shown
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("width", "scheme"), LAYOUTS, ids=[f"{w}-{s}" for w, s in LAYOUTS])
+def test_zotero_captures_a_source_page_from_its_dom(browser, served, width, scheme):
+    """What the Zotero Connector saves from a source page open in Chromium: the citation_* tags read
+    from the live DOM as its Embedded Metadata translator reads them, and the CSL-JSON the page links."""
+    from zotero_capture import DOM_TAGS, item_from_tags
+
+    context, page = new_page(browser, served, width, scheme)
+    try:
+        page.goto("/source/DH2011b")
+        tags = page.evaluate(DOM_TAGS)
+        item = item_from_tags((name, content) for name, content in tags)
+        assert item["itemType"] == "report"
+        assert item["title"] == page.locator("h1").inner_text() == "Payment by Results: Draft 2012-13 Mental Health Guidance"
+        assert item["date"] == "2011" and item["institution"] == "Department of Health"
+        assert item["creators"] == []  # the organisation is the institution, never a person "Health, Department of"
+        # The CSL-JSON the page links (and offers to download) is the same reference.
+        linked = page.evaluate(
+            """async () => {
+                 const link = document.querySelector('link[rel=alternate][type="application/vnd.citationstyles.csl+json"]');
+                 const answer = await fetch(link.href);
+                 return {href: link.getAttribute('href'), type: answer.headers.get('content-type'), body: await answer.json()};
+               }"""
+        )
+        assert linked["href"] == "/source/DH2011b/csl"
+        assert linked["type"].startswith("application/vnd.citationstyles.csl+json")
+        [csl] = linked["body"]
+        assert csl["type"] == "report" and csl["title"] == item["title"]
+        assert csl["issued"] == {"date-parts": [[2011]]}
+        assert csl["author"] == [{"literal": "Department of Health"}]  # a name as a whole, not family and given
+        assert page.get_by_role("link", name="CSL-JSON", exact=True).first.get_attribute("href") == linked["href"]
+        assert overflow(page) == []
     finally:
         context.close()
 

@@ -18,8 +18,28 @@ from test_web_lists import build_posts_corpus
 
 pytestmark = pytest.mark.browser
 
+#: (width, colour scheme) of the layouts the issue's "done when" journeys are walked in.
+LAYOUTS = [(1280, "light"), (1280, "dark"), (390, "light"), (390, "dark")]
 
-def test_download_the_csv_of_a_search_and_walk_its_json(page, served, tmp_path):
+
+@pytest.fixture(params=LAYOUTS, ids=[f"{w}-{s}" for w, s in LAYOUTS])
+def any_page(browser, served, request):  # noqa: F811
+    """A page at each layout, failing the test on a script error or CSP violation."""
+    width, scheme = request.param
+    context = browser.new_context(base_url=served, accept_downloads=True, color_scheme=scheme,
+                                  viewport={"width": width, "height": 900})
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+    assert problems == []
+
+
+def test_download_the_csv_of_a_search_and_walk_its_json(any_page, served, tmp_path):
+    page = any_page
     page.goto("/search?q=personal+budgets&limit=10")
     shown = [a.get_attribute("href").split("/claim/")[1] for a in page.locator("ol.results > li p.text a").all()]
     assert len(shown) == 10
@@ -63,6 +83,35 @@ def test_page_size_and_the_year_facet_in_the_browser(page):
     assert page.get_by_role("link", name=f"Remove filter year: {year}").is_visible()
 
 
+def test_page_the_posts_list_and_download_the_page_shown(any_page, tmp_path):
+    page = any_page
+    page.goto("/posts?sort=claims")
+    total = int(page.locator("main h1 + p").inner_text().split()[0])
+    assert page.locator("tbody tr").count() == total  # one page of 100 by default
+    page.locator("p.per-page").get_by_role("link", name="10", exact=True).click()
+    page.wait_for_url(re.compile(r"/posts\?sort=claims&limit=10$"))
+    assert page.locator("tbody tr").count() == 10
+    pager = page.get_by_role("navigation", name="Pages of posts")
+    pager.get_by_role("link", name="Next →").click()
+    page.wait_for_url(re.compile(r"page=2&limit=10"))
+    counts = [int(n) for n in page.locator("tbody tr td:nth-child(4)").all_inner_texts()]
+    assert len(counts) == 10 and counts == sorted(counts, reverse=True)
+    pages = -(-total // 10)
+    pager.get_by_role("link", name=str(pages), exact=True).click()  # the window of pages reaches the last
+    page.wait_for_url(re.compile(rf"page={pages}&limit=10"))
+    shown = [a.get_attribute("href").rsplit("/", 1)[1] for a in page.locator("tbody tr td:first-child > a").all()]
+    assert len(shown) == total - 10 * (pages - 1)
+    # The page's CSV is the rows shown, and sorting keeps the page size.
+    with page.expect_download() as caught:
+        page.locator("p.exports").get_by_role("link", name="CSV", exact=True).click()
+    caught.value.save_as(tmp_path / "posts.csv")
+    with (tmp_path / "posts.csv").open(encoding="utf-8", newline="") as handle:
+        assert [r["id"] for r in csv.DictReader(handle)] == shown
+    page.get_by_label("Sort by").select_option("title")
+    page.wait_for_url(re.compile(r"/posts\?limit=10&sort=title$"))  # the form's hidden limit, then its select
+    assert page.locator("tbody tr").count() == 10
+
+
 def test_sort_a_search_by_post(page):
     page.goto("/search?q=personal+budgets")
     page.get_by_role("link", name="by post, in the order of its claims").click()
@@ -90,7 +139,8 @@ def test_a_source_exports_bibtex_csl_json_and_ris(page, tmp_path):
     assert [r["id"] for r in rispy.loads(parsed["RIS"])] == ["DH2011b"]
 
 
-def test_complete_a_concept_label_and_open_it(page):
+def test_complete_a_concept_label_and_open_it(any_page):
+    page = any_page
     page.goto("/concepts")
     box = page.get_by_role("combobox", name="Find a concept by any of its names")
     asked: list[str] = []
@@ -132,24 +182,130 @@ def test_find_a_concept_without_javascript(browser, served):  # noqa: F811
         context.close()
 
 
-def test_the_concept_tree_is_walked_by_keyboard(page):
-    page.goto("/concepts")
-    tree = page.locator("ul.tree")
-    assert tree.locator("summary a, summary button, a summary").count() == 0  # nothing interactive nested
-    first = tree.locator("a").first
-    first.focus()
-    label = first.inner_text()
-    page.keyboard.press("Tab")  # to its toggle, a control of its own
-    toggle = page.evaluate("document.activeElement.tagName")
-    assert toggle == "SUMMARY"
-    page.keyboard.press("Enter")  # closes its narrower concepts
-    assert tree.locator("details").first.get_attribute("open") is None
-    page.keyboard.press("Enter")
-    assert tree.locator("details").first.get_attribute("open") == ""
-    page.keyboard.press("Shift+Tab")
-    page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(r"/concept/"))
-    assert page.locator("h1").inner_text() == label
+def preorder(nodes: list[dict]) -> list[str]:
+    """The concept ids of the tree as a reader meets them going down, every branch open."""
+    out: list[str] = []
+    for node in nodes:
+        out.append(node["id"])
+        out += preorder(node["narrower"])
+    return out
+
+
+def focused(page) -> int:
+    """The place of the focused tree item among all the tree's items (a concept may stand under several)."""
+    return page.evaluate("[...document.querySelectorAll('[role=treeitem]')].indexOf(document.activeElement)")
+
+
+@pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
+def test_the_concept_tree_is_a_tree_view_walked_by_keyboard(browser, served, width):  # noqa: F811
+    from test_browser_layout import AXE, axe_violations
+
+    assert AXE.exists(), "run `make js-test-deps`"
+    context = browser.new_context(base_url=served, viewport={"width": width, "height": 900})
+    problems: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.set_default_timeout(15_000)
+        page.goto("/concepts")
+        nodes = page.request.get("/api/concepts").json()["tree"]
+        order = preorder(nodes)
+        tree = page.get_by_role("tree", name="Hierarchy")
+        expect(tree).to_be_visible()
+        items = tree.get_by_role("treeitem")
+        assert [h.rsplit("/", 1)[1] for h in items.evaluate_all("l => l.map(a => a.getAttribute('href'))")] == order
+        assert tree.locator("summary, details, button").count() == 0  # the no-JS toggles are gone
+        # One item in the Tab order: Tab from the find box's button lands on the first concept.
+        assert tree.locator("[tabindex='0']").count() == 1
+        page.get_by_role("button", name="Go").focus()
+        page.keyboard.press("Tab")
+        assert focused(page) == 0
+        # A branch below a top concept (its parent is a branch too), by its place in the tree.
+        top, parent = next((t, n) for t in nodes for n in t["narrower"] if n["narrower"])
+        top_at = order.index(top["id"])
+        siblings = top["narrower"][: top["narrower"].index(parent)]
+        at = top_at + 1 + sum(len(preorder([n])) for n in siblings)
+        assert order[at] == parent["id"] and at > 0
+        for _ in range(at):
+            page.keyboard.press("ArrowDown")
+        assert focused(page) == at
+        item = items.nth(at)
+        assert item.get_attribute("aria-expanded") == "true" and item.get_attribute("tabindex") == "0"
+        assert tree.locator("[tabindex='0']").count() == 1
+        # Right moves to the first child; Left back to the parent; Left again closes it.
+        page.keyboard.press("ArrowRight")
+        assert focused(page) == at + 1 and order[at + 1] == parent["narrower"][0]["id"]
+        page.keyboard.press("ArrowLeft")
+        assert focused(page) == at
+        page.keyboard.press("ArrowLeft")
+        assert item.get_attribute("aria-expanded") == "false" and focused(page) == at
+        group = page.locator(f"#{item.get_attribute('aria-owns')}")
+        expect(group).to_be_hidden()
+        assert group.get_attribute("role") == "group"
+        # Left on a closed branch moves to its parent, which stays open.
+        page.keyboard.press("ArrowLeft")
+        assert focused(page) == top_at and items.nth(top_at).get_attribute("aria-expanded") == "true"
+        for _ in range(at - top_at):
+            page.keyboard.press("ArrowDown")  # the siblings before it are leaves or open branches
+        assert focused(page) == at
+        # Down now skips the closed branch; Up comes back.
+        after = at + len(preorder([parent]))
+        page.keyboard.press("ArrowDown")
+        assert focused(page) == (after if after < len(order) else at)
+        page.keyboard.press("ArrowUp")
+        assert focused(page) == at
+        # Right opens it again (focus stays), Home and End reach the ends.
+        page.keyboard.press("ArrowRight")
+        assert item.get_attribute("aria-expanded") == "true" and focused(page) == at
+        expect(group).to_be_visible()
+        page.keyboard.press("End")
+        assert focused(page) == len(order) - 1
+        page.keyboard.press("Home")
+        assert focused(page) == 0
+        assert tree.locator("[tabindex='0']").count() == 1
+        # The mouse's twisty closes a branch too, and axe finds nothing, closed or open.
+        page.locator(f"li:has(> [aria-owns='{item.get_attribute('aria-owns')}']) > .twisty").click()
+        assert item.get_attribute("aria-expanded") == "false"
+        expect(group).to_be_hidden()
+        assert axe_violations(page) == []
+        # Tab comes back to the item last focused; Enter follows its link (the items before the
+        # closed branch are as they were).
+        page.get_by_role("button", name="Go").focus()
+        page.keyboard.press("Tab")
+        assert focused(page) == 0
+        for _ in range(at):
+            page.keyboard.press("ArrowDown")
+        assert focused(page) == at
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"**/concept/{parent['id']}")
+        assert page.locator("h1").inner_text() == parent["label"]
+    finally:
+        context.close()
+    assert problems == []
+
+
+def test_the_concept_tree_without_javascript_is_links_and_toggles(browser, served):  # noqa: F811
+    context = browser.new_context(base_url=served, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto("/concepts")
+        assert page.get_by_role("tree").count() == 0
+        tree = page.locator("ul.tree")
+        toggle = tree.locator("summary").first
+        page.locator("ul.tree a").first.focus()
+        page.keyboard.press("Tab")  # every link and toggle is in the Tab order
+        assert page.evaluate("document.activeElement.tagName") == "SUMMARY"
+        page.keyboard.press("Enter")
+        assert tree.locator("details").first.get_attribute("open") is None
+        toggle.click()
+        assert tree.locator("details").first.get_attribute("open") == ""
+        page.keyboard.press("Shift+Tab")
+        label = page.evaluate("document.activeElement.textContent")
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/concept/*")
+        assert page.locator("h1").inner_text() == label
+    finally:
+        context.close()
 
 
 # --- posts with author, date and URL -----------------------------------------------------------

@@ -1,6 +1,6 @@
 """The SPARQL editor in a real browser: Playwright driving Debian's Chromium against `kg serve`.
 
-At a desktop width (1280 px) and a phone's (390 px): a query typed into the editor runs on
+At a desktop width (1280 px) and a phone's (390 px), in the light and the dark scheme: a query typed into the editor runs on
 Ctrl+Enter (and Cmd+Enter), its result has a URL that shows the same rows when opened again, the
 result downloads as CSV through the endpoint's own formats, a syntax error names its line and
 column (in the page, in the editor and in the JSON error), a long result is paged, and the plain
@@ -36,9 +36,16 @@ def width(request):
     return WIDTHS[request.param]
 
 
+@pytest.fixture(params=["light", "dark"])
+def scheme(request):
+    return request.param
+
+
 @pytest.fixture()
-def page(browser, served, width):  # noqa: F811
-    context = browser.new_context(base_url=served, accept_downloads=True, viewport={"width": width, "height": 900})
+def page(browser, served, width, scheme):  # noqa: F811
+    context = browser.new_context(
+        base_url=served, accept_downloads=True, viewport={"width": width, "height": 900}, color_scheme=scheme
+    )
     page = context.new_page()
     problems: list[str] = []
     page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
@@ -244,21 +251,129 @@ def test_a_long_result_is_paged(page):
     no_sideways_scroll(page)
 
 
-def test_the_named_query_picker_loads_a_query_into_the_editor(page):
+def tab_state(page) -> list[tuple[str, str, str]]:
+    """Each tab's (name, aria-selected, tabindex)."""
+    return page.get_by_role("tab").evaluate_all(
+        "tabs => tabs.map(t => [t.textContent, t.getAttribute('aria-selected'), t.getAttribute('tabindex')])"
+    )
+
+
+def selected_tab(page) -> str:
+    return page.locator("[role=tab][aria-selected=true]").inner_text()
+
+
+def test_the_named_queries_are_tabs_walked_by_keyboard_and_keep_their_edits(page):
     page.goto("/sparql")
-    page.select_option("#named-picker", "claims-citing-source")
-    page.wait_for_url("**/sparql?named=claims-citing-source")
-    text = editor_text(page)
-    assert text == page.request.get("/api/queries").json()["queries"][1]["text"]
-    page.get_by_label("?key").fill("DH2011b")
-    page.get_by_role("button", name="Run query").click()
-    page.wait_for_url("**/sparql?query=*")
-    assert parse_qs(urlsplit(page.url).query)["param.key"] == ["DH2011b"]
-    assert len(table_rows(page)) >= 1
-    # The downloads carry the named query's parameter too.
-    href = page.get_by_role("link", name="CSV", exact=True).get_attribute("href")
-    assert parse_qs(urlsplit(href).query)["param.key"] == ["DH2011b"]
+    queries = {q["name"]: q["text"] for q in page.request.get("/api/queries").json()["queries"]}
+    names = list(queries)
+    tablist = page.get_by_role("tablist", name="Example queries")
+    expect(tablist).to_be_visible()
+    assert tablist.get_by_role("tab").all_inner_texts() == ["Your query", *names]
+    assert page.locator("form.named-picker").is_hidden()  # the tabs stand in for the picker
+    # The editor starts on the start query's tab: the one tab in the Tab order.
+    start = names.index("most-cited-sources") + 1
+    assert [tuple(t[1:]) for t in tab_state(page)] == [("true", "0") if i == start else ("false", "-1")
+                                                for i in range(len(names) + 1)]
+    panel = page.get_by_role("tabpanel")
+    assert panel.get_attribute("aria-labelledby") == page.get_by_role("tab", name="most-cited-sources").get_attribute("id")
+    assert panel.locator(".sparql-editor").count() == 1
+    # Arrow keys move between tabs and load each one's text; Home and End reach the ends.
+    page.get_by_role("tab", name="most-cited-sources").focus()
+    page.keyboard.press("ArrowRight")
+    following = names[start]  # the tab after most-cited-sources (tabs[0] is "Your query")
+    assert page.evaluate("document.activeElement.textContent") == following == selected_tab(page)
+    assert editor_text(page) == queries[following]
+    assert sum(1 for t in tab_state(page) if t[2] == "0") == 1
+    page.keyboard.press("ArrowLeft")
+    assert selected_tab(page) == "most-cited-sources" and editor_text(page) == queries["most-cited-sources"]
+    page.keyboard.press("End")
+    assert selected_tab(page) == names[-1] and editor_text(page) == queries[names[-1]]
+    page.keyboard.press("ArrowRight")  # round to the first
+    assert selected_tab(page) == "Your query"
+    page.keyboard.press("Home")
+    assert selected_tab(page) == "Your query"
+    # Edits stay with their tab while you switch.
+    replace_query(page, QUERY)
+    page.get_by_role("tab", name="Your query").focus()
+    page.keyboard.press("ArrowRight")
+    assert selected_tab(page) == names[0] and editor_text(page) == queries[names[0]]
+    replace_query(page, "")
+    page.keyboard.insert_text(queries[names[0]] + "# mine\n")  # as pasted, not re-indented key by key
+    page.get_by_role("tab", name=names[0]).focus()
+    page.keyboard.press("ArrowLeft")
+    assert editor_text(page) == QUERY
+    page.keyboard.press("ArrowRight")
+    assert editor_text(page) == queries[names[0]] + "# mine\n"
     no_sideways_scroll(page)
+
+
+def test_run_a_named_querys_tab_with_its_parameter_and_reload_its_url(page):
+    page.goto("/sparql")
+    page.get_by_role("tab", name="most-cited-sources").focus()
+    # claims-citing-source is before most-cited-sources: walk to it by keyboard.
+    names = [q["name"] for q in page.request.get("/api/queries").json()["queries"]]
+    for _ in range(names.index("most-cited-sources") - names.index("claims-citing-source")):
+        page.keyboard.press("ArrowLeft")
+    assert selected_tab(page) == "claims-citing-source"
+    text = editor_text(page)
+    page.get_by_label("?key").fill("DH2011b")  # the tab's parameter
+    page.locator(".cm-content").click()
+    page.keyboard.press("Control+Enter")
+    page.wait_for_url("**/sparql?query=*")
+    asked = parse_qs(urlsplit(page.url).query)
+    # (A form sends a textarea's lines ended by CRLF, as HTML says.)
+    assert [q.replace("\r\n", "\n") for q in asked["query"]] == [text]
+    assert asked["named"] == ["claims-citing-source"] and asked["param.key"] == ["DH2011b"]
+    answer = page.request.get("/sparql", params={"query": text, "named": "claims-citing-source", "param.key": "DH2011b"},
+                              headers={"Accept": "application/sparql-results+json"})
+    body = answer.json()
+    expected = [[b.get(v, {}).get("value", "") for v in body["head"]["vars"]] for b in body["results"]["bindings"]]
+    assert len(expected) >= 1 and table_rows(page) == expected
+    # The shared URL opens the same tab, text, parameter and rows.
+    shared = page.url
+    page.goto("/")
+    page.goto(shared)
+    assert selected_tab(page) == "claims-citing-source"
+    assert editor_text(page) == text and page.get_by_label("?key").input_value() == "DH2011b"
+    assert table_rows(page) == expected
+    # A query of your own runs from its tab without named=, and comes back on that tab.
+    page.get_by_role("tab", name="Your query").click()
+    replace_query(page, QUERY)
+    page.keyboard.press("Control+Enter")
+    page.wait_for_url("**LIMIT+7*")
+    assert "named" not in parse_qs(urlsplit(page.url).query)
+    page.goto(page.url)
+    assert selected_tab(page) == "Your query" and editor_text(page) == QUERY
+    _, rows = server_rows(page, QUERY)
+    assert table_rows(page) == rows
+    no_sideways_scroll(page)
+
+
+@pytest.mark.parametrize("width", list(WIDTHS.values()), ids=list(WIDTHS))
+def test_the_named_query_picker_loads_a_query_without_javascript(browser, served, width):  # noqa: F811
+    context = browser.new_context(base_url=served, java_script_enabled=False, viewport={"width": width, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto("/sparql")
+        assert page.get_by_role("tablist").count() == 0
+        page.select_option("#named-picker", "claims-citing-source")
+        page.get_by_role("button", name="Load").click()
+        page.wait_for_url("**/sparql?named=claims-citing-source")
+        text = page.locator("#query").input_value()
+        assert text == page.request.get("/api/queries").json()["queries"][1]["text"]
+        page.get_by_label("?key").fill("DH2011b")
+        page.get_by_role("button", name="Run query").click()
+        page.wait_for_url("**/sparql?query=*")
+        assert parse_qs(urlsplit(page.url).query)["param.key"] == ["DH2011b"]
+        assert page.locator(".sparql-results table tbody tr").count() >= 1
+        # The downloads carry the named query's parameter too, and every named query is a link.
+        href = page.get_by_role("link", name="CSV", exact=True).get_attribute("href")
+        assert parse_qs(urlsplit(href).query)["param.key"] == ["DH2011b"]
+        links = page.locator("ul.named-queries a")
+        assert links.count() == len(page.request.get("/api/queries").json()["queries"])
+        no_sideways_scroll(page)
+    finally:
+        context.close()
 
 
 @pytest.mark.parametrize("width", list(WIDTHS.values()), ids=list(WIDTHS))

@@ -5,6 +5,7 @@ scope notes, and posts with their author, date, original URL and provenance in w
 from __future__ import annotations
 
 import csv
+import html as htmllib
 import io
 import json
 import re
@@ -89,6 +90,94 @@ def test_claims_json_next_links_walk_the_whole_list(web_client, chosen, limit):
     assert pages[0]["links"]["prev"] is None and pages[-1]["links"]["next"] is None
 
 
+@pytest.mark.parametrize("path, rows, key, sort", [
+    ("/api/sources", "sources", "key", "citations"),
+    ("/api/sources", "sources", "key", "year"),
+    ("/api/posts", "posts", "id", "title"),
+    ("/api/posts", "posts", "id", "claims"),
+])
+def test_sources_and_posts_json_pages_walk_the_whole_list(web_client, path, rows, key, sort):
+    everything = api(web_client, path, query_string={"sort": sort})
+    # By default one page of 100 holds the seed corpus's list; its links say there is no other.
+    assert everything["page"] == everything["pages"] == 1 and everything["limit"] == 100
+    assert len(everything[rows]) == everything["total"] > 8
+    assert everything["links"]["next"] is None and everything["links"]["prev"] is None
+    pages = walk(web_client, f"{path}?sort={sort}&limit=4")
+    assert len(pages) == pages[0]["pages"] == -(-everything["total"] // 4) > 2
+    assert all(len(p[rows]) == 4 for p in pages[:-1]) and 1 <= len(pages[-1][rows]) <= 4
+    assert [r[key] for p in pages for r in p[rows]] == [r[key] for r in everything[rows]]
+    assert all(f"sort={sort}" in p["links"]["first"] and "limit=4" in p["links"]["last"] for p in pages)
+    assert pages[1]["links"]["prev"] == pages[0]["links"]["first"]
+    assert pages[0]["links"]["last"] == pages[-1]["links"]["last"]
+    assert api(web_client, pages[0]["links"]["last"])["page"] == len(pages)
+
+
+def test_one_organisations_sources_are_paged_with_the_organisation_kept(web_client):
+    everything = api(web_client, "/api/sources", query_string={"org": "dh", "sort": "year"})
+    assert everything["total"] >= 3, everything["total"]
+    pages = walk(web_client, "/api/sources?org=dh&sort=year&limit=2")
+    assert all("org=dh" in p["links"]["first"] for p in pages)
+    assert [s["key"] for p in pages for s in p["sources"]] == [s["key"] for s in everything["sources"]]
+
+
+@pytest.mark.parametrize("path, rows, key", [("/api/sources", "sources", "key"), ("/api/posts", "posts", "id")])
+def test_sources_and_posts_csv_is_the_page_asked_for(web_client, path, rows, key):
+    shown = api(web_client, path, query_string={"limit": 5, "page": 2})[rows]
+    assert len(shown) == 5
+    assert [r[key] for r in rows_of(web_client.get(path, query_string={"limit": 5, "page": 2, "format": "csv"}))] == [
+        r[key] for r in shown
+    ]
+
+
+@pytest.mark.parametrize("path, noun", [("/sources", "source"), ("/posts", "post")])
+def test_sources_and_posts_past_the_last_page_is_a_404_linking_the_last(web_client, path, noun):
+    first = api(web_client, "/api" + path, query_string={"limit": 5})
+    last = first["pages"]
+    response = web_client.get("/api" + path, query_string={"limit": 5, "page": last + 1})
+    body = response.get_json()
+    assert response.status_code == 404 and body["status"] == 404
+    assert f"past the last page of results, page {last} ({first['total']} {noun}s found, 5 a page)" in body["error"]
+    assert body["last_page"] == f"/api{path}?sort={first['sort']}&page={last}&limit=5"
+    assert api(web_client, body["last_page"])["page"] == last
+    html = web_client.get(path, query_string={"limit": 5, "page": last + 1}, headers=HTML)
+    assert html.status_code == 404
+    assert f'href="{path}?sort={first["sort"]}&amp;page={last}&amp;limit=5"' in html.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path, rows, label, limit", [("/sources", "sources", "sources", 1), ("/posts", "posts", "posts", 3)])
+def test_sources_and_posts_pages_have_page_size_and_first_prev_next_last_links(web_client, path, rows, label, limit):
+    everything = api(web_client, "/api" + path)
+    pages = -(-everything["total"] // limit)
+    assert pages >= 9  # so the window of pages around the middle leaves out both ends
+    middle = (pages + 1) // 2
+    text = web_client.get(path, query_string={"limit": limit, "page": middle}, headers=HTML).get_data(as_text=True)
+    html = text.replace("&amp;", "&")
+    body = html.split("<tbody>")[1].split("</tbody>")[0]
+    assert body.count("<tr>") == limit
+    assert f"page {middle} of {pages}" in html
+    nav = re.search(rf'<nav class="pager" aria-label="Pages of {label}">(.*?)</nav>', html, re.S)
+    assert nav, html
+    links = dict(re.findall(r'<a href="([^"]+)" rel="(\w+)"', nav.group(1)))
+    by_rel = {rel: href for href, rel in links.items()}
+    sort = everything["sort"]
+    assert by_rel["prev"] == f"{path}?sort={sort}&page={middle - 1}&limit={limit}"
+    assert by_rel["next"] == f"{path}?sort={sort}&page={middle + 1}&limit={limit}"
+    assert by_rel["last"] == f"{path}?sort={sort}&page={pages}&limit={limit}"
+    assert by_rel["first"] == f"{path}?sort={sort}&limit={limit}"
+    # Each link shows the rows its JSON twin has.
+    second = web_client.get(by_rel["next"], headers=HTML).get_data(as_text=True)
+    twin = api(web_client, "/api" + by_rel["next"])
+    assert twin["page"] == middle + 1
+    for row in twin[rows]:
+        assert (row.get("title") or row.get("key")) in htmllib.unescape(second)
+    # The page size links, the JSON/CSV links and the sort form keep to the view shown.
+    sizes = html.split(f'<p class="hint per-page">{label.capitalize()} a page: ')[1].split("</p>")[0]
+    assert f"<strong>{limit}</strong>" in sizes and f'<a href="{path}?sort={sort}&limit=10">10</a>' in sizes
+    assert f'<a href="{path}?sort={sort}">100</a>' in sizes  # the default needs no limit=
+    assert f'href="/api{path}?sort={sort}&page={middle}&limit={limit}" type="application/json"' in html
+    assert f'<input type="hidden" name="limit" value="{limit}">' in html
+
+
 # --- CSV ----------------------------------------------------------------------------------------
 
 def test_search_csv_is_the_page_of_results_with_a_header_and_quoting(web_client):
@@ -158,6 +247,11 @@ def test_every_list_page_links_its_json_and_csv(web_client):
     ("/api/search?q=care&sort=year", ["relevance", "post"]),
     ("/api/search?q=care&limit=lots", ["1", "200"]),
     ("/api/claims?limit=5000", ["1", "1000"]),
+    ("/api/sources?limit=0", ["1", "1000"]),
+    ("/api/sources?limit=5000", ["1", "1000"]),
+    ("/api/posts?limit=lots", ["1", "1000"]),
+    ("/api/posts?page=0", ["1", "10000"]),
+    ("/sources?limit=-3", ["1", "1000"]),
     ("/api/concepts/complete?q=", ["q="]),
 ])
 def test_a_bad_list_parameter_is_a_400_naming_the_allowed_values(web_client, path, named):

@@ -14,6 +14,7 @@ import pytest
 
 from kg import catalog, search
 from kg.errors import PastLastPage
+from zotero_capture import zotero_item
 
 def esc(text: str) -> str:
     """Escape as Jinja's autoescape does."""
@@ -562,53 +563,11 @@ def test_a_concept_page_links_its_pages_and_the_api_answers_the_same_page(web_cl
 # --- issue 19: a source page carries the metadata reference managers capture ---------------------
 
 
-def _zotero_embedded_metadata(page: str) -> dict:
-    """Read a page's <meta name="citation_*"> as Zotero's Embedded Metadata translator does: the
-    item type from the last type-bearing tag (else journalArticle for a bare title), its
-    HIGHWIRE_MAPPINGS fields, and each citation_author split at a comma into last, first."""
-    from html.parser import HTMLParser
-
-    class Head(HTMLParser):
-        def __init__(self):
-            super().__init__()
-            self.meta: list[tuple[str, str]] = []
-
-        def handle_starttag(self, tag, attrs):
-            found = dict(attrs)
-            if tag == "meta" and found.get("name", "").startswith("citation_") and found.get("content"):
-                self.meta.append((found["name"], found["content"]))
-
-    head = Head()
-    head.feed(page.split("</head>", 1)[0])
-    types = {"citation_journal_title": "journalArticle", "citation_technical_report_institution": "report",
-             "citation_conference_title": "conferencePaper", "citation_book_title": "bookSection",
-             "citation_dissertation_institution": "thesis"}
-    fields = {"citation_title": "title", "citation_publication_date": "date", "citation_journal_title": "publicationTitle",
-              "citation_book_title": "bookTitle", "citation_conference_title": "conferenceName",
-              "citation_dissertation_institution": "university", "citation_technical_report_institution": "institution",
-              "citation_technical_report_number": "number", "citation_publisher": "publisher", "citation_doi": "DOI",
-              "citation_isbn": "ISBN", "citation_public_url": "url", "citation_volume": "volume", "citation_issue": "issue"}
-    item: dict = {"itemType": None, "creators": []}
-    for name, content in head.meta:
-        item["itemType"] = types.get(name, item["itemType"])
-        if name in fields:
-            item[fields[name]] = " ".join(content.split())
-        if name == "citation_author":
-            last, comma, first = content.partition(",")
-            if comma:
-                item["creators"].append({"lastName": last.strip(), "firstName": first.strip()})
-            else:
-                *firsts, last = content.split()
-                item["creators"].append({"lastName": last, "firstName": " ".join(firsts)})
-    item["itemType"] = item["itemType"] or ("journalArticle" if "title" in item else None)
-    return item
-
-
 def test_a_source_page_is_captured_as_its_reference(web_client, built_settings):
     """The Zotero Connector takes a source page for the report it is, with its institution and year,
     and the page links the same reference as CSL-JSON."""
     body = web_client.get("/source/DH2011b", headers=HTML).get_data(as_text=True)
-    item = _zotero_embedded_metadata(body)
+    item = zotero_item(body)
     found = catalog.Catalog(built_settings).source("DH2011b")
     assert item["itemType"] == "report"
     assert item["title"] == found["title"] == "Payment by Results: Draft 2012-13 Mental Health Guidance"
@@ -646,7 +605,7 @@ def test_highwire_tags_read_as_zotero_reads_them(entry, expected):
     assert not failures
     tags = highwire_tags(to_csl_json(references.values())[0])
     page = "<html><head>" + "".join(f'<meta name="{n}" content="{esc(c)}">' for n, c in tags) + "</head></html>"
-    item = _zotero_embedded_metadata(page)
+    item = zotero_item(page)
     assert {k: item.get(k) for k in expected} == expected, tags
 
 

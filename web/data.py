@@ -63,11 +63,14 @@ def cite(query: str) -> catalog_mod.CiteAnswer:
 # --- sources -------------------------------------------------------------------------------------
 
 
-def sources(sort: str = "citations", org: str | None = None) -> catalog_mod.SourceList:
-    """List the sources with organisation and times cited, sorted; optionally one organisation's."""
+def sources(
+    sort: str = "citations", org: str | None = None, page: int = 1, limit: int | None = None
+) -> catalog_mod.SourceList:
+    """List the sources with organisation and times cited, sorted, a page at a time (``limit`` None: all);
+    optionally one organisation's."""
     if sort not in SOURCE_SORTS:  # a bad parameter (400), where the catalog's own callers get NotFound
         raise KGError(f"cannot sort sources by {sort!r}", hint="sort by one of " + ", ".join(SOURCE_SORTS))
-    return catalog().source_list(sort, org)
+    return catalog().source_list(sort, org, page, limit)
 
 
 # --- posts and claims ----------------------------------------------------------------------------

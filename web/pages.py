@@ -17,7 +17,8 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from kg import catalog as catalog_mod
 from kg import search as search_mod
-from kg.errors import KGError, NotFound, closest
+from kg.errors import KGError, NotFound, PastLastPage, closest
+from kg.paging import PageLinks, page_links
 from kg.references import REFERENCE_STYLES, highwire_tags
 from kg.references import export as export_references
 
@@ -51,8 +52,10 @@ FACETS = (
 #: The reference formats a source, concept or search exports its sources in (kg.formats, kind
 #: "reference"), by the name in their download URLs -> (format, label).
 REFERENCE_EXPORTS = {"bibtex": ("bibtex", "BibTeX"), "csl": ("csl-json", "CSL-JSON"), "ris": ("ris", "RIS")}
-#: The most claims a page of a concept's claims may list (``limit=``).
+#: The most claims a page of a concept's claims, or sources or posts a page of their lists, may list (``limit=``).
 MAX_PAGE_SIZE = 1000
+#: Sources or posts a page of their lists shows unless ``limit=`` says otherwise.
+LIST_PAGE_SIZE = 100
 
 
 def page(template: str, payload: Any, status: int = 200, **context: Any) -> Response:
@@ -178,21 +181,38 @@ def pager(number: int, pages: int, href: Callable[[int], str]) -> dict:
     }
 
 
-def search_limit() -> int:
-    """Return the results per page asked for (``limit=``), by default the search_page_size setting."""
-    return int_param("limit", get_settings().search_page_size, maximum=search_mod.MAX_LIMIT)
+def page_and_limit(default: int, maximum: int) -> tuple[int, int]:
+    """Return the page asked for (``page=``, from 1) and the items a page (``limit=``, ``default`` unless given)."""
+    return int_param("page", 1), int_param("limit", default, maximum=maximum)
 
 
-def past_last_page(
-    exc: search_mod.PastLastPage,
-    query: str,
-    filters: dict[str, list[str]],
-    limit: int,
-    endpoint: str,
-    sort: str = "relevance",
-) -> Response:
-    """Answer a page past the last one: a 404 in the error shape, linking the last page."""
-    last = search_url(query, filters, exc.last, endpoint=endpoint, limit=limit, sort=sort)
+def per_page(limit: int, default: int, maximum: int, href: Callable[[int], str]) -> dict:
+    """Return the page sizes a list offers (``href(n)`` is its first page at n a page), for the _pager.html
+    per_page_nav macro."""
+    sizes = sorted(n for n in {10, default, 50, 100, maximum, limit} if n <= maximum)
+    return {"max": maximum, "choices": [{"n": n, "href": href(n), "current": n == limit} for n in sizes]}
+
+
+def list_url(
+    endpoint: str, page_number: int = 1, limit: int | None = None, default: int = LIST_PAGE_SIZE, **args: Any
+) -> str:
+    """Return the URL of a page of a list (sources, posts) at ``limit`` a page; ``args`` are its other parameters."""
+    kept = {name: value for name, value in args.items() if value not in (None, "")}
+    if page_number > 1:
+        kept["page"] = page_number
+    if limit is not None and limit != default:
+        kept["limit"] = limit
+    return url_for(endpoint, **kept)
+
+
+def json_page_links(endpoint: str, page_number: int, pages: int, limit: int, **args: Any) -> PageLinks:
+    """Return the JSON links (first, prev, next, last) of a list's API route, keeping its other parameters."""
+    params = [(name, str(value)) for name, value in args.items() if value not in (None, "")]
+    return page_links(url_for(endpoint), [*params, ("limit", str(limit))], page_number, pages)
+
+
+def past_last_page(exc: PastLastPage, last: str) -> Response:
+    """Answer a page past the last one: a 404 in the error shape, linking the last page (``last``)."""
     message = str(exc)
     if wants_html():
         links = [{"label": f"the last page of results (page {exc.last})", "href": last}]
@@ -235,8 +255,7 @@ def search():
             hint="pass q=words, and a filter beside it if you like "
             "(q=care&concept=personalisation) or typed into it (q=concept:personalisation)",
         )
-    number = int_param("page", 1)
-    limit = search_limit()
+    number, limit = page_and_limit(get_settings().search_page_size, search_mod.MAX_LIMIT)
     fmt = "json" if wants_html() else list_format()
     sort = param("sort", "relevance", limit=40)
     if sort not in search_mod.SORTS:  # checked before searching, for a blank query too
@@ -248,7 +267,8 @@ def search():
             else None
         )
     except search_mod.PastLastPage as exc:
-        return past_last_page(exc, query, filters, limit, f"{request.blueprint}.search", sort)
+        endpoint = f"{request.blueprint}.search"
+        return past_last_page(exc, search_url(query, filters, exc.last, endpoint=endpoint, limit=limit, sort=sort))
     if not wants_html():
         if result is None:
             raise KGError("no search given", hint="pass q=words (and/or a filter such as concept=personalisation)")
@@ -259,7 +279,6 @@ def search():
         "query": query,
         "filters": filters,
         "result": result,
-        "max_limit": search_mod.MAX_LIMIT,
         "limit": limit if limit != get_settings().search_page_size else None,
     }
     if result is not None:
@@ -300,9 +319,12 @@ def search():
         view["suggestion_href"] = (
             search_url(result["suggestion"], filters, limit=limit, sort=sort) if result.get("suggestion") else None
         )
-        choices = sorted({10, get_settings().search_page_size, 50, 100, search_mod.MAX_LIMIT, limit})
-        view["per_page_choices"] = [n for n in choices if n <= search_mod.MAX_LIMIT]
-        view["per_page_href"] = {n: search_url(query, filters, limit=n, sort=sort) for n in view["per_page_choices"]}
+        view["per_page"] = per_page(
+            limit,
+            get_settings().search_page_size,
+            search_mod.MAX_LIMIT,
+            lambda n: search_url(query, filters, limit=n, sort=sort),
+        )
         view["bibtex_href"] = search_url(query, filters, endpoint="pages.search_bibtex")
         view["sort"] = sort
         view["sort_href"] = {name: search_url(query, filters, limit=limit, sort=name) for name in search_mod.SORTS}
@@ -373,22 +395,33 @@ def cite():
 
 @bp.get("/sources")
 def sources():
-    """List the reference library, sortable by times cited, year or organisation."""
+    """List the reference library, sortable by times cited, year or organisation, a page at a time (``limit=``)."""
     sort = param("sort", "citations", limit=40)
     org = param("org", limit=200).strip() or None
     fmt = "json" if wants_html() else list_format()
-    found = data.sources(sort, org)
+    number, limit = page_and_limit(LIST_PAGE_SIZE, MAX_PAGE_SIZE)
+    args = {"sort": sort, "org": org}
+    try:
+        found = data.sources(sort, org, number, limit)
+    except PastLastPage as exc:
+        return past_last_page(exc, list_url(f"{request.blueprint}.sources", exc.last, limit, **args))
     if fmt == "csv":
         return csv_download(found["sources"], SOURCE_COLUMNS, f"sources-{org}" if org else "sources")
+    shown = {"limit": limit} if limit != LIST_PAGE_SIZE else {}
     return page(
         "sources.html",
-        found,
+        {**found, "links": json_page_links("api.sources", number, found["pages"], limit, **args)},
+        found=found,
         sources=found["sources"],
         sort=sort,
         org=found["organisation"],
         sorts=list(data.SOURCE_SORTS.items()),
         sort_label=data.SOURCE_SORTS[sort],
-        list_links=list_links("api.sources", sort=sort, org=org),
+        list_links=list_links("api.sources", sort=sort, org=org, page=number if number > 1 else None, **shown),
+        pager=pager(number, found["pages"], lambda n: list_url("pages.sources", n, limit, **args)),
+        per_page=per_page(limit, LIST_PAGE_SIZE, MAX_PAGE_SIZE, lambda n: list_url("pages.sources", 1, n, **args)),
+        limit=shown.get("limit"),
+        kept={**({"org": org} if org else {}), **shown},  # kept by the sort form
     )
 
 
@@ -554,7 +587,7 @@ def concept(concept_id: str):
     answer = rdf_answer()
     if answer is not None:
         return answer
-    number, limit = int_param("page", 1), int_param("limit", catalog_mod.CONCEPT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
+    number, limit = page_and_limit(catalog_mod.CONCEPT_PAGE_SIZE, MAX_PAGE_SIZE)
     found = catalog().concept(concept_id, page=number, limit=limit)
     shown: dict[str, Any] = {"limit": limit} if limit != catalog_mod.CONCEPT_PAGE_SIZE else {}
     picture = concept_picture(
@@ -601,20 +634,31 @@ def concept_references(concept_id: str, kind: str):
 
 @bp.get("/posts")
 def posts():
-    """List the posts with author, date, original address, claim and citation counts and provenance, sortable."""
+    """List the posts with author, date, original address, claim and citation counts and provenance, sortable,
+    a page at a time (``limit=``)."""
     sort = param("sort", "title", limit=40)
     fmt = "json" if wants_html() else list_format()
-    found = catalog().post_rows(sort)
+    number, limit = page_and_limit(LIST_PAGE_SIZE, MAX_PAGE_SIZE)
+    try:
+        found = catalog().post_rows(sort, number, limit)
+    except PastLastPage as exc:
+        return past_last_page(exc, list_url(f"{request.blueprint}.posts", exc.last, limit, sort=sort))
     if fmt == "csv":
         return csv_download(found["posts"], POST_COLUMNS, "posts")
+    shown = {"limit": limit} if limit != LIST_PAGE_SIZE else {}
     return page(
         "posts.html",
-        found,
+        {**found, "links": json_page_links("api.posts", number, found["pages"], limit, sort=sort)},
+        found=found,
         posts=found["posts"],
         sort=sort,
         sorts=list(catalog_mod.POST_SORTS.items()),
         sort_label=catalog_mod.POST_SORTS[sort],
-        list_links=list_links("api.posts", sort=sort),
+        list_links=list_links("api.posts", sort=sort, page=number if number > 1 else None, **shown),
+        pager=pager(number, found["pages"], lambda n: list_url("pages.posts", n, limit, sort=sort)),
+        per_page=per_page(limit, LIST_PAGE_SIZE, MAX_PAGE_SIZE, lambda n: list_url("pages.posts", 1, n, sort=sort)),
+        limit=shown.get("limit"),
+        shown=shown,  # kept by the sort form
     )
 
 

@@ -337,6 +337,16 @@ def _form_page(
         declared=declared,
         params=params,
         prefixes=PREFIXES,
+        # The editor's tabs (web/editor/sparql-editor.js): each named query with its text and parameters.
+        named_tabs=[
+            {
+                "name": q.name,
+                "description": q.description,
+                "params": [{"name": n, "description": d} for n, d in q.params],
+                "text": q.text,
+            }
+            for q in named
+        ],
         downloads=downloads,
         page_rows=PAGE_ROWS,
     )

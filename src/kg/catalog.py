@@ -24,6 +24,7 @@ from .errors import KGError, NotFound, PastLastPage, closest
 from .graph import Iris, build_info, open_store
 from .model import Organisation, Reference
 from .organisations import OrganisationIndex, load_organisations
+from .paging import page_of
 from .references import (
     check_library,
     format_reference,
@@ -129,6 +130,10 @@ class SourceRow(TypedDict):
 class SourceList(TypedDict):
     sort: str
     organisation: OrganisationInfo | None
+    total: int
+    page: int
+    pages: int
+    limit: int | None
     sources: list[SourceRow]
 
 
@@ -424,10 +429,23 @@ class Catalog:
             )
         return sorted(rows, key=order)
 
-    def source_list(self, sort: str = "citations", org: str | None = None) -> SourceList:
-        """Return the sources page: the sort, the organisation asked for (NotFound if unknown) and its sources."""
+    def source_list(
+        self, sort: str = "citations", org: str | None = None, page: int = 1, limit: int | None = None
+    ) -> SourceList:
+        """Return the sources page: the sort, the organisation asked for (NotFound if unknown) and page ``page``
+        of its sources, ``limit`` a page (None: all). Raises PastLastPage past the last page."""
         organisation = self.organisation_info(org) if org else None
-        return {"sort": sort, "organisation": organisation, "sources": self.sources(sort, org)}
+        every = self.sources(sort, org)
+        shown, pages = page_of(every, page, limit, "source")
+        return {
+            "sort": sort,
+            "organisation": organisation,
+            "total": len(every),
+            "page": page,
+            "pages": pages,
+            "limit": limit,
+            "sources": shown,
+        }
 
     def organisation_info(self, org_id: str) -> OrganisationInfo:
         """Return one organisation (name, acronym, other names) or raise NotFound with the closest ids."""
@@ -1314,8 +1332,9 @@ class Catalog:
         ranked = [entry for _, entry in sorted(best.values(), key=lambda pair: pair[0])]
         return {"query": text, "total": len(ranked), "results": ranked[:limit]}
 
-    def post_rows(self, sort: str = "title") -> PostList:
-        """List the posts with author, date, original URL, counts and provenance in words, sorted by POST_SORTS."""
+    def post_rows(self, sort: str = "title", page: int = 1, limit: int | None = None) -> PostList:
+        """List the posts with author, date, original URL, counts and provenance in words, sorted by POST_SORTS,
+        page ``page`` of them ``limit`` a page (None: all). Raises PastLastPage past the last page."""
         if sort not in POST_SORTS:
             raise KGError(f"cannot sort posts by {sort!r}", hint="sort by one of " + ", ".join(POST_SORTS))
         found = self.post_list()
@@ -1332,7 +1351,8 @@ class Catalog:
                 "found_in": provenance_words(post["provenance"], built),
             }
             rows.append(row)
-        return {"sort": sort, "total": len(rows), "posts": _sort_posts(rows, sort)}
+        shown, pages = page_of(_sort_posts(rows, sort), page, limit, "post")
+        return {"sort": sort, "total": len(rows), "page": page, "pages": pages, "limit": limit, "posts": shown}
 
     def post_page(self, post_id: str) -> dict:
         """Return a post (Catalog.post) with its author, date and original URL (None when it has none) and
@@ -1404,6 +1424,9 @@ class PostRow(TypedDict):
 class PostList(TypedDict):
     sort: str
     total: int
+    page: int
+    pages: int
+    limit: int | None
     posts: list[PostRow]
 
 

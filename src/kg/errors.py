@@ -103,12 +103,13 @@ def closest(name: str, candidates: Iterable[str], n: int = 5, cutoff: float = 0.
 
 
 class PastLastPage(NotFound):
-    """A page past the last page of a list of claims; ``last`` is the last page (1 when the list is empty)."""
+    """A page past the last page of a list (of claims, unless ``noun`` names another thing); ``last`` is the
+    last page (1 when the list is empty)."""
 
-    def __init__(self, page: int, pages: int, total: int, limit: int):
+    def __init__(self, page: int, pages: int, total: int, limit: int, noun: str = "claim"):
         self.page, self.pages, self.total, self.limit = page, pages, total, limit
         self.last = max(pages, 1)
-        found = f"{total} claim{'s' if total != 1 else ''} found, {limit} a page"
+        found = f"{total} {noun}{'s' if total != 1 else ''} found, {limit} a page"
         super().__init__(
             f"page {page} is past the last page of results, page {self.last} ({found})",
             hint=f"ask for page {self.last} or an earlier one",

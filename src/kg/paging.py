@@ -6,9 +6,13 @@ list by following ``next`` until it is None, as Datasette's ``next_url`` lets it
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TypedDict
+from collections.abc import Iterable, Sequence
+from typing import TypedDict, TypeVar
 from urllib.parse import urlencode
+
+from .errors import PastLastPage
+
+T = TypeVar("T")
 
 
 class PageLinks(TypedDict):
@@ -35,3 +39,17 @@ def page_links(path: str, params: Iterable[tuple[str, str]], page: int, pages: i
         "next": url(page + 1) if page < last else None,
         "last": url(last),
     }
+
+
+def page_of(items: Sequence[T], page: int, limit: int | None, noun: str = "item") -> tuple[list[T], int]:
+    """Return page ``page`` of ``items`` (``limit`` a page; None: all on one page) and the number of pages.
+
+    Raises PastLastPage (naming ``noun``, "source" or "post") for a page past the last; an empty
+    list has only page 1, as a search with no match does.
+    """
+    size = (len(items) or 1) if limit is None else limit
+    pages = -(-len(items) // size)
+    if page > max(pages, 1):
+        raise PastLastPage(page, pages, len(items), size, noun)
+    start = (page - 1) * size
+    return list(items[start : start + size]), pages

@@ -3,7 +3,8 @@
 // It highlights SPARQL, completes the prefixes the endpoint declares (the textarea's
 // data-prefixes) and SPARQL's keywords, runs the query on Ctrl+Enter or Cmd+Enter (a GET, so the
 // address bar holds a URL that shows the same query and result when opened again), marks a syntax
-// error at the line and column the endpoint names, and pages a long result table.
+// error at the line and column the endpoint names, pages a long result table, and offers the named
+// queries as tabs over the editor (namedTabs).
 import { EditorView, keymap, lineNumbers, highlightActiveLine, drawSelection } from "@codemirror/view";
 import { EditorState, Prec } from "@codemirror/state";
 import { defaultKeymap, history, historyKeymap } from "@codemirror/commands";
@@ -84,6 +85,127 @@ function pageTable(table, size) {
   show();
 }
 
+/** Make an element with attributes and text. */
+function make(tag, attributes, text) {
+  const element = document.createElement(tag);
+  Object.keys(attributes || {}).forEach((name) => element.setAttribute(name, attributes[name]));
+  if (text) { element.textContent = text; }
+  return element;
+}
+
+/** The named queries as a WAI-ARIA tab list over the editor (automatic activation, roving tabindex).
+ *
+ * The first tab holds a query of your own, the others the named queries. Picking a tab loads its
+ * text (and its parameters' fields) into the one tab panel; each tab keeps your edits while you
+ * switch. The run is the same GET as without tabs (query=, and named= with param.NAME= for a named
+ * query), so its URL opens the same tab with the same text. Without script the page keeps the
+ * picker and the list of example queries, both plain links and options.
+ */
+function namedTabs(view, textarea, host) {
+  let named = [];
+  try { named = JSON.parse(textarea.getAttribute("data-named") || "[]"); } catch (e) { named = []; }
+  if (!named.length) { return; }
+  const form = textarea.form;
+  const given = document.getElementById("named");
+  const chosen = given ? given.value : "";
+  const text = view.state.doc.toString();
+  // The parameters' values the page was given, by name (the server's fieldset, replaced below).
+  const values = {};
+  const fieldset = form.querySelector("fieldset.params");
+  if (fieldset) {
+    fieldset.querySelectorAll("input[name^='param.']").forEach((input) => {
+      values[input.name.slice("param.".length)] = input.value;
+    });
+    fieldset.remove();
+  }
+  const tabs = [{ name: "", label: "Your query", description: "A query of your own.", params: [],
+                  text: "SELECT ?s ?p ?o WHERE { ?s ?p ?o } LIMIT 10\n", values: {} }]
+    .concat(named.map((q) => ({ name: q.name, label: q.name, description: q.description, params: q.params,
+                                text: q.text, values: {} })));
+  let current = tabs.findIndex((t) => t.name && t.name === chosen);
+  if (current < 0) { current = tabs.findIndex((t) => t.name && t.text === text); }
+  if (current < 0) { current = 0; }
+  tabs[current].text = text;
+  tabs[current].values = values;
+
+  const list = make("div", { role: "tablist", "aria-label": "Example queries", class: "query-tabs" });
+  const panel = make("div", { role: "tabpanel", id: "query-panel", class: "query-panel" });
+  const description = make("p", { id: "query-description", class: "hint query-description" });
+  const params = make("div", { class: "query-params" });
+  const buttons = tabs.map((tab, i) => {
+    const button = make("button", { type: "button", role: "tab", id: `query-tab-${i}`,
+                                    "aria-controls": "query-panel" }, tab.label);
+    button.addEventListener("click", () => select(i, false));
+    list.append(button);
+    return button;
+  });
+  const label = form.querySelector("label[for=query]");
+  label.before(list);
+  list.after(panel);
+  panel.append(label, description, textarea, host, params);
+  const help = document.getElementById("query-help");
+  if (help) { panel.append(help); }
+  let hidden = given;
+  if (!hidden) {
+    hidden = make("input", { type: "hidden", id: "named" });
+    form.append(hidden);
+  }
+  const picker = document.querySelector("form.named-picker");
+  if (picker) { picker.hidden = true; } // the tabs stand in for it
+
+  function keep() {
+    const tab = tabs[current];
+    tab.text = view.state.doc.toString();
+    params.querySelectorAll("input[name^='param.']").forEach((input) => {
+      tab.values[input.name.slice("param.".length)] = input.value;
+    });
+  }
+  function show() {
+    const tab = tabs[current];
+    buttons.forEach((button, i) => {
+      button.setAttribute("aria-selected", i === current ? "true" : "false");
+      button.tabIndex = i === current ? 0 : -1;
+    });
+    panel.setAttribute("aria-labelledby", buttons[current].id);
+    description.textContent = tab.description;
+    // named= goes with a named query's run only (its parameters are read by that name).
+    if (tab.name) { hidden.name = "named"; hidden.value = tab.name; } else { hidden.removeAttribute("name"); }
+    params.replaceChildren();
+    if (tab.params.length) {
+      const set = make("fieldset", { class: "params" });
+      set.append(make("legend", {}, `Parameters of ${tab.name} (leave empty for all)`));
+      tab.params.forEach((p) => {
+        const row = make("p");
+        const field = make("label", { for: `param-${p.name}` }, `?${p.name}`);
+        const input = make("input", { type: "text", id: `param-${p.name}`, name: `param.${p.name}`, maxlength: "500" });
+        input.value = tab.values[p.name] || "";
+        row.append(field, " ", input, " ", make("span", { class: "hint" }, p.description));
+        set.append(row);
+      });
+      params.append(set);
+    }
+  }
+  function select(i, focus) {
+    if (i !== current) {
+      keep();
+      current = i;
+      const next = tabs[current].text;
+      view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: next } });
+      view.dispatch(setDiagnostics(view.state, []));
+    }
+    show();
+    if (focus) { buttons[current].focus(); }
+  }
+  list.addEventListener("keydown", (event) => {
+    const moves = { ArrowRight: current + 1, ArrowLeft: current - 1, Home: 0, End: tabs.length - 1 };
+    if (!(event.key in moves) || event.altKey || event.ctrlKey || event.metaKey) { return; }
+    event.preventDefault();
+    select((moves[event.key] + tabs.length) % tabs.length, true);
+  });
+  form.addEventListener("submit", keep);
+  show();
+}
+
 function start() {
   const textarea = document.getElementById("query");
   if (!textarea || !textarea.form) { return; }
@@ -131,6 +253,7 @@ function start() {
   if (label) { label.addEventListener("click", () => view.focus()); }
   const help = document.getElementById("query-help");
   if (help) { help.hidden = false; }
+  namedTabs(view, textarea, host);
 
   const error = document.getElementById("sparql-error");
   if (error && error.hasAttribute("data-line")) {
