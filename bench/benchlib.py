@@ -83,16 +83,20 @@ def update_section(name: str, body: str) -> None:
 
 @dataclass
 class Timed:
-    """A finished child process: wall seconds, peak RSS (MiB) of it and its children, output."""
+    """A finished child process: wall seconds, peak RSS (MiB) of it and its children, output, and
+    its CPU seconds (user + system, GNU time's): on a shared machine the wall time waits for the
+    CPU, the CPU time does not."""
 
     seconds: float
     peak_mib: float
     returncode: int
     stdout: str
     stderr: str
+    cpu_seconds: float = float("nan")
 
 
 _MAXRSS = re.compile(r"Maximum resident set size \(kbytes\): (\d+)")
+_CPU = re.compile(r"(?:User|System) time \(seconds\): ([\d.]+)")
 
 
 def run_timed(args: list[str], env: dict | None = None, check: bool = True) -> Timed:
@@ -103,10 +107,11 @@ def run_timed(args: list[str], env: dict | None = None, check: bool = True) -> T
     seconds = time.perf_counter() - started
     match = _MAXRSS.search(proc.stderr)
     peak = int(match.group(1)) / 1024 if match else float("nan")
+    cpu = sum(float(x) for x in _CPU.findall(proc.stderr)) if _CPU.search(proc.stderr) else float("nan")
     stderr = proc.stderr[: match.start()] if match else proc.stderr
     if check and proc.returncode not in (0,):
         raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{stderr[-4000:]}")
-    return Timed(seconds, peak, proc.returncode, proc.stdout, stderr)
+    return Timed(seconds, peak, proc.returncode, proc.stdout, stderr, cpu)
 
 
 def timed(fn, repeat: int, first: list[float] | None = None) -> list[float]:

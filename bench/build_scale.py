@@ -20,6 +20,7 @@ import json
 import shutil
 import subprocess
 import sys
+from math import nan
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -56,7 +57,8 @@ def ensure_corpus(work: Path, n: int, seed: int) -> Path:
 
 
 def kg_build(corpus: Path, data: Path, full: bool) -> tuple[dict, float, float]:
-    """Run `kg build` in a child process; return its JSON report, wall seconds and peak RSS (MiB)."""
+    """Run `kg build` in a child process; return its JSON report (with the build's CPU seconds
+    under "cpu_s"), wall seconds and peak RSS (MiB)."""
     args = [str(KG), "build", "--data", str(data), "--json"] + (["--full"] if full else [])
     timed = run_timed(args, env={"KG_CORPUS_DIR": str(corpus)}, check=False)
     try:
@@ -65,6 +67,7 @@ def kg_build(corpus: Path, data: Path, full: bool) -> tuple[dict, float, float]:
         raise SystemExit(f"kg build printed no report ({timed.returncode}):\n{timed.stderr[-4000:]}") from None
     if timed.returncode != 0 and not report.get("failures"):
         raise SystemExit(f"kg build failed ({timed.returncode}):\n{timed.stderr[-4000:]}")
+    report["cpu_s"] = timed.cpu_seconds
     return report, timed.seconds, timed.peak_mib
 
 
@@ -83,9 +86,10 @@ def run_size(work: Path, n: int, seed: int, keep: bool, previous: dict | None = 
         if data.exists() and not keep:
             shutil.rmtree(data)
         full, full_s, full_rss = kg_build(corpus, data, full=True)
-        print(f"  {n}: full build {full_s:.1f} s, peak {full_rss:.0f} MiB, steps {full.get('steps')}", flush=True)
+        print(f"  {n}: full build {full_s:.1f} s ({full['cpu_s']:.1f} s CPU), peak {full_rss:.0f} MiB, "
+              f"steps {full.get('steps')}", flush=True)
     else:
-        full = {"counts": previous["counts"], "steps": previous["steps"]}
+        full = {"counts": previous["counts"], "steps": previous["steps"], "cpu_s": previous.get("full_cpu_s", nan)}
         full_s, full_rss = previous["full_s"], previous["full_rss"]
 
     changed = post_file(corpus, CHANGED_POST)
@@ -94,7 +98,8 @@ def run_size(work: Path, n: int, seed: int, keep: bool, previous: dict | None = 
     try:
         changed.write_text(original.rstrip("\n") + EDIT, encoding="utf-8")
         inc_change, change_s, change_rss = kg_build(corpus, data, full=False)
-        print(f"  {n}: one post changed {change_s:.1f} s ({inc_change['mode']}, {inc_change.get('changed')})", flush=True)
+        print(f"  {n}: one post changed {change_s:.1f} s ({inc_change['cpu_s']:.1f} s CPU; {inc_change['mode']}, "
+              f"{inc_change.get('changed')})", flush=True)
         added.write_text(original.replace(CHANGED_POST, ADDED_POST, 1), encoding="utf-8")
         inc_add, add_s, add_rss = kg_build(corpus, data, full=False)
         print(f"  {n}: one post added {add_s:.1f} s ({inc_add['mode']}, {inc_add.get('changed')})", flush=True)
@@ -109,7 +114,7 @@ def run_size(work: Path, n: int, seed: int, keep: bool, previous: dict | None = 
                              f"{report['changed']}")
     return {"n": n, "commit": subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h"], capture_output=True,
                                              text=True).stdout.strip(), "counts": full["counts"], "full_s": full_s, "full_rss": full_rss, "steps": full.get("steps", {}),
-            "change_s": change_s, "change_rss": change_rss, "change_steps": inc_change.get("steps", {}),
+            "full_cpu_s": full["cpu_s"], "change_cpu_s": inc_change["cpu_s"], "change_s": change_s, "change_rss": change_rss, "change_steps": inc_change.get("steps", {}),
             "add_s": add_s, "add_rss": add_rss, "restore_s": restore_s}
 
 
@@ -121,10 +126,11 @@ def report(rows: list[dict]) -> str:
              "maximum resident set size. Incremental builds run on the data directory of the full build: "
              f"one post ({CHANGED_POST}) given one more cited sentence, then one new post added.\n"]
     lines.append(table(
-        ["posts", "kg commit", "claims", "citations", "triples", "full build s", "peak RSS MiB", "1 changed s",
-         "1 added s", "incr. peak MiB", "targets (10k)"],
+        ["posts", "kg commit", "claims", "citations", "triples", "full build s", "full CPU s", "peak RSS MiB",
+         "1 changed s", "1 changed CPU s", "1 added s", "incr. peak MiB", "targets (10k)"],
         [[r["n"], r.get("commit", ""), r["counts"].get("claims"), r["counts"].get("citations"), r["counts"].get("triples"),
-          f"{r['full_s']:.1f}", f"{r['full_rss']:.0f}", f"{r['change_s']:.2f}", f"{r['add_s']:.2f}",
+          f"{r['full_s']:.1f}", f"{r.get('full_cpu_s', nan):.1f}", f"{r['full_rss']:.0f}", f"{r['change_s']:.2f}",
+          f"{r.get('change_cpu_s', nan):.2f}", f"{r['add_s']:.2f}",
           f"{max(r['change_rss'], r['add_rss']):.0f}",
           ("full <= 300 s: " + ("met" if r["full_s"] <= 300 else "MISSED") + "; RSS <= 3072: "
            + ("met" if r["full_rss"] <= 3072 else "MISSED") + "; 1 changed <= 5 s: "
@@ -138,11 +144,14 @@ def report(rows: list[dict]) -> str:
                          ", ".join(f"{r['change_steps'].get(s, 0):.2f}" for s in STEPS)] for r in rows]))
     if len(rows) > 1:
         lines.append(f"\nGrowth relative to {base['n']} posts (x the smaller figure):\n")
-        lines.append(table(["posts", "posts x", "claims x", "full build x", "peak RSS x", "1 changed x"],
+        lines.append(table(["posts", "posts x", "claims x", "full build x", "full CPU x", "peak RSS x", "1 changed x",
+                            "1 changed CPU x"],
                            [[r["n"], f"{r['n'] / base['n']:.1f}",
                              f"{r['counts']['claims'] / base['counts']['claims']:.1f}",
-                             f"{r['full_s'] / base['full_s']:.1f}", f"{r['full_rss'] / base['full_rss']:.1f}",
-                             f"{r['change_s'] / base['change_s']:.1f}"] for r in rows]))
+                             f"{r['full_s'] / base['full_s']:.1f}",
+                             f"{r.get('full_cpu_s', nan) / base.get('full_cpu_s', nan):.1f}",
+                             f"{r['full_rss'] / base['full_rss']:.1f}", f"{r['change_s'] / base['change_s']:.1f}",
+                             f"{r.get('change_cpu_s', nan) / base.get('change_cpu_s', nan):.1f}"] for r in rows]))
     return "\n".join(lines) + "\n"
 
 
