@@ -1,0 +1,253 @@
+"""Publish a finished build's graph to an external SPARQL server, then switch readers to it.
+
+Each build goes into a new named graph (``{base_iri}graph/<generation>``, kg.store.build_graph);
+only when it is loaded in full (its triple count on the server equals the build's record) does one
+update move the pointer in the control graph (kg.store.control_graph) to it. Until then readers
+keep reading the old graph, so a publish killed at any moment leaves the old one live; a publish
+run again reloads its graph from the start. Graphs older than the last ``keep`` are dropped
+afterwards (the one just replaced stays, for readers still holding the old pointer).
+
+Servers: Oxigraph's server (``oxigraph serve``) through its HTTP Graph Store Protocol (PUT, which
+replaces the graph) and SPARQL Update; Virtuoso through its bulk loader (``ld_dir`` +
+``rdf_loader_run``) over N-Triples, run with ``isql``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+import requests
+
+from . import generations
+from .errors import GraphError, KGError
+from .graph import BUILD_INFO, store_path
+from .settings import Settings
+from .store import LIVE, PUBLISHED, RemoteStore, build_graph, control_graph, post
+
+
+class PublishError(KGError):
+    """A build could not be published to the external server."""
+
+
+@dataclass
+class Published:
+    """What a publish did: the graph it loaded and made live, and what it pruned."""
+
+    graph: str
+    triples: int
+    seconds: float
+    previous: str | None
+    pruned: list[str] = field(default_factory=list)
+
+
+class Oxigraph:
+    """An Oxigraph server (``oxigraph serve``) at ``url``: GSP at /store, updates at /update."""
+
+    name = "oxigraph"
+
+    def __init__(self, url: str, timeout: float = 3600.0) -> None:
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+
+    @property
+    def query_url(self) -> str:
+        return self.url + "/query"
+
+    def load(self, ntriples: Path, graph: str) -> None:
+        try:
+            with ntriples.open("rb") as body:
+                response = requests.put(
+                    self.url + "/store",
+                    params={"graph": graph},
+                    data=body,
+                    headers={"Content-Type": "application/n-triples"},
+                    # One limit for connecting, sending and waiting: with (5, ...) the upload ran
+                    # under the 5 s connect limit and a 4M-triple PUT was cut off while the
+                    # server was busy loading.
+                    timeout=self.timeout,
+                )
+        except requests.RequestException as exc:
+            raise PublishError(f"cannot reach the Oxigraph server at {self.url}: {exc}", hint="start it") from None
+        if response.status_code >= 300:
+            raise PublishError(
+                f"the Oxigraph server refused the graph ({response.status_code}): {response.text[:300]}",
+                hint="check that it runs `oxigraph serve` (read-write), not serve-read-only",
+            )
+
+    def update(self, text: str) -> None:
+        post(
+            self.url + "/update",
+            text.encode("utf-8"),
+            timeout=self.timeout,
+            headers={"Content-Type": "application/sparql-update"},
+        )
+
+
+class Virtuoso:
+    """A Virtuoso server reached by ``isql`` at ``isql`` (host:port); it loads files from ``load_dir``,
+    which must be in its DirsAllowed."""
+
+    name = "virtuoso"
+
+    def __init__(self, isql: str, user: str, password: str, load_dir: Path, program: str | None = None) -> None:
+        self.isql = isql
+        self.user = user
+        self.password = password
+        self.load_dir = load_dir.resolve()
+        self.program = program or shutil.which("isql-vt") or shutil.which("isql-v") or "isql-vt"
+
+    def run(self, script: str) -> str:
+        """Run an isql script; PublishError with Virtuoso's message if any statement failed."""
+        try:
+            done = subprocess.run(
+                [self.program, self.isql, self.user, self.password, "VERBOSE=OFF", "PROMPT=OFF", "BANNER=OFF"],
+                input=script,
+                capture_output=True,
+                text=True,
+                timeout=24 * 3600,
+            )
+        except FileNotFoundError:
+            raise PublishError(
+                f"{self.program} is not installed", hint="install Debian's virtuoso-opensource (scripts/system-deps.sh)"
+            ) from None
+        out = done.stdout + done.stderr
+        if done.returncode != 0 or "*** Error" in out:
+            message = next((line for line in out.splitlines() if "Error" in line), out.strip()[:300])
+            raise PublishError(
+                f"Virtuoso at {self.isql} failed: {message}",
+                hint="check the isql address, user and password (KG_VIRTUOSO_PASSWORD), and that --load-dir is in its DirsAllowed",
+            )
+        return out
+
+    def load(self, ntriples: Path, graph: str) -> None:
+        folder, name = str(ntriples.parent), ntriples.name
+        for text in (folder, name, graph):
+            if "'" in text:
+                raise PublishError(f"{text!r} holds a quote, which isql cannot be given", hint="use a plainer path")
+        # The bulk loader: registered, loaded, checkpointed; then its own record is checked
+        # (a bad line fails the file there, not the statement) and removed.
+        out = self.run(
+            f"log_enable(3, 1);\nSPARQL CLEAR GRAPH <{graph}>;\n"
+            f"ld_dir('{folder}', '{name}', '{graph}');\nrdf_loader_run();\ncheckpoint;\n"
+            f"SELECT 'kg-load-errors', COUNT(*) FROM DB.DBA.LOAD_LIST WHERE ll_file = '{folder}/{name}' AND ll_error IS NOT NULL;\n"
+            f"SELECT ll_error FROM DB.DBA.LOAD_LIST WHERE ll_file = '{folder}/{name}' AND ll_error IS NOT NULL;\n"
+            f"DELETE FROM DB.DBA.LOAD_LIST WHERE ll_file = '{folder}/{name}';\n"
+        )
+        match = re.search(r"kg-load-errors\s+(\d+)", out)
+        if match is None or match.group(1) != "0":
+            raise PublishError(
+                f"Virtuoso's bulk loader did not load {name}: {out.strip()[-500:]}",
+                hint="see its error above and virtuoso.log",
+            )
+
+    def update(self, text: str) -> None:
+        self.run(f"log_enable(3, 1);\nSPARQL {text};\ncheckpoint;\n")
+
+
+Server = Oxigraph | Virtuoso
+
+
+#: Finds a blank node anywhere in the graph (run by Oxigraph, not row by row in Python).
+_BLANK = "SELECT ?s ?p ?o WHERE { ?s ?p ?o FILTER (isBlank(?s) || isBlank(?o)) } LIMIT 1"
+
+
+def _dump(store: ox.Store, path: Path) -> None:
+    """Write the build's graph as N-Triples; GraphError if it holds a blank node (Virtuoso and the
+    per-build graph swap need every node named, and kg's graph names them all)."""
+    found = store.query(_BLANK)
+    assert isinstance(found, ox.QuerySolutions)
+    for row in found:
+        raise GraphError(
+            f"the build's graph holds a blank node ({' '.join(str(t) for t in row)}); an external server cannot take it",
+            hint="report it: every node of kg's graph should be an IRI",
+        )
+    store.dump(str(path), format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())
+
+
+def _count(query_url: str, graph: str, timeout: float) -> int:
+    answer = RemoteStore(query_url, None, timeout).query(
+        f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+    )
+    assert isinstance(answer, ox.QuerySolutions)
+    row = next(iter(answer))
+    return int(row[0].value) if row[0] is not None else 0
+
+
+def _listed(query_url: str, settings: Settings, predicate: str) -> list[str]:
+    c = control_graph(settings)
+    answer = RemoteStore(query_url, None, settings.sparql_timeout).query(
+        f"SELECT ?g WHERE {{ GRAPH <{c}> {{ <{c}> <{predicate}> ?g }} }}"
+    )
+    assert isinstance(answer, ox.QuerySolutions)
+    return sorted(row[0].value for row in answer if row[0] is not None)
+
+
+def publish(
+    settings: Settings, server: Server, query_url: str, *, keep: int = 2, work_dir: Path | None = None
+) -> Published:
+    """Load the live build's graph into ``server`` as a new named graph, switch readers to it, prune.
+
+    ``query_url`` is the server's SPARQL query URL (what readers' sparql_endpoint names); the load
+    is checked through it before the switch. ``keep`` graphs stay (the live one and keep-1 before).
+    """
+    if keep < 1:
+        raise PublishError("--keep must be 1 or more", hint="keep at least the live graph")
+    began = time.perf_counter()
+    path = store_path(settings)  # GraphError naming `kg build` if there is no build
+    generation = Path(os.path.realpath(settings.data_dir / generations.CURRENT)).name
+    expected = int(json.loads((path / BUILD_INFO).read_text(encoding="utf-8"))["triples"])
+    graph = build_graph(settings, generation)
+    folder = work_dir or Path(tempfile.gettempdir())
+    folder.mkdir(parents=True, exist_ok=True)
+    nt = folder / f"kg-publish-{generation}-{os.getpid()}.nt"
+    previous = ([None, *_listed(query_url, settings, LIVE)])[-1]
+    loaded = _count(query_url, graph, settings.sparql_timeout)
+    if loaded != expected:
+        if previous == graph:
+            # Reloading the graph readers read would show them a half-loaded graph meanwhile.
+            raise PublishError(
+                f"the live graph {graph} holds {loaded:,} triples; the build holds {expected:,}",
+                hint="build again (`kg build --full`): a new build is published into a new graph",
+            )
+        try:
+            store = ox.Store.read_only(str(path))
+            _dump(store, nt)
+            del store
+            os.chmod(nt, 0o644)  # the server's own user reads it (Virtuoso's bulk loader)
+            server.load(nt, graph)
+        finally:
+            nt.unlink(missing_ok=True)
+        loaded = _count(query_url, graph, settings.sparql_timeout)
+    # else: this build's graph is on the server in full already (a publish stopped after its load)
+    if loaded != expected:
+        raise PublishError(
+            f"{graph} holds {loaded:,} triples on the server; the build holds {expected:,}",
+            hint="readers still read the previous graph; run kg publish again",
+        )
+    c = control_graph(settings)
+    # The new pointer first, then the old one goes: a reader always finds a pointer, and while it
+    # finds two it follows the newer build (kg.store.live_graph). Virtuoso inserts nothing for a
+    # DELETE/INSERT whose WHERE is only an OPTIONAL, so the switch is two plain updates.
+    server.update(f"INSERT DATA {{ GRAPH <{c}> {{ <{c}> <{LIVE}> <{graph}> . <{c}> <{PUBLISHED}> <{graph}> }} }}")
+    server.update(
+        f"DELETE {{ GRAPH <{c}> {{ <{c}> <{LIVE}> ?old }} }} "
+        f"WHERE {{ GRAPH <{c}> {{ <{c}> <{LIVE}> ?old }} FILTER (?old != <{graph}>) }}"
+    )
+    live = _listed(query_url, settings, LIVE)
+    if live != [graph]:
+        raise PublishError(f"the pointer names {live}, not {graph}", hint="run kg publish again")
+    older = [g for g in _listed(query_url, settings, PUBLISHED) if g != graph]
+    pruned = older[: max(0, len(older) - (keep - 1))]
+    for old in pruned:
+        server.update(f"DROP SILENT GRAPH <{old}>")
+        server.update(f"DELETE DATA {{ GRAPH <{c}> {{ <{c}> <{PUBLISHED}> <{old}> }} }}")
+    return Published(graph, loaded, round(time.perf_counter() - began, 3), previous, pruned)
