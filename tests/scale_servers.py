@@ -74,9 +74,10 @@ class Server:
             return [*base, "--server", "virtuoso", "--isql", self.sql, "--endpoint", self.endpoint]
         return [*base, "--server", "oxigraph", "--url", self.url]
 
-    def publish(self, data_dir: Path, timeout: float = 300) -> dict:
+    def publish(self, data_dir: Path, timeout: float = 300, keep: int | None = None) -> dict:
+        command = self.publish_command(data_dir) + ([] if keep is None else ["--keep", str(keep)])
         done = subprocess.run(
-            self.publish_command(data_dir),
+            command,
             capture_output=True,
             text=True,
             env=clean_env(KG_VIRTUOSO_PASSWORD=PASSWORD),

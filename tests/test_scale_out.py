@@ -27,7 +27,9 @@ from conftest import copy_build
 from kg import sparql
 from kg import store as store_mod
 from kg.catalog import Catalog
+from kg.errors import SparqlError
 from kg.settings import load_settings
+from kg.vocab import PREFIXES
 from scale_servers import BIN, PASSWORD, ROOT, Server, clean_env, free_port, haproxy, replicate, serve
 from serving import stop
 
@@ -95,6 +97,89 @@ def test_named_queries_answer_the_same_rows_from_the_server_as_from_the_embedded
         assert mine.rows or name in ("unresolved-citations", "uncited-references", "single-source-claims"), name
 
 
+#: The named queries that read the build's statistics (GRAPH kg:statistics), which the server
+#: holds in a second graph per build: these answered no rows through it before it was published.
+STATISTICS_QUERIES = {
+    "claims-about-concept",
+    "co-cited-sources",
+    "co-occurring-concepts",
+    "most-cited-sources",
+    "single-source-claims",
+    "sources-for-concept",
+}
+
+
+def test_statistics_backed_named_queries_answer_the_same_rows_with_and_without_parameters(cluster):
+    embedded = cluster.settings(cluster.builder)
+    external = remote(embedded, cluster)
+    reading = {q.name for q in sparql.list_named_queries(embedded) if "kg:statistics" in q.text}
+    assert reading == STATISTICS_QUERIES
+    cases = [(name, params) for name, params in NAMED if name in reading]
+    with_params = [name for name, params in cases if params]
+    assert sorted(with_params) == ["claims-about-concept", "sources-for-concept"]
+    for name, params in cases:
+        mine = sparql.run_named(embedded, name, params)
+        theirs = sparql.run_named(external, name, params)
+        assert theirs.variables == mine.variables, name
+        assert rows(theirs) == rows(mine), (name, params)
+        # Each answers rows on the seed corpus, so an empty answer from the server is caught.
+        assert mine.rows or name == "single-source-claims", (name, params)
+
+
+def test_a_query_naming_kg_statistics_reads_the_live_builds_statistics_graph(cluster):
+    embedded = cluster.settings(cluster.builder)
+    external = remote(embedded, cluster)
+    stats_iri = store_mod.STATISTICS
+    queries = [
+        "SELECT ?s ?n WHERE { GRAPH kg:statistics { ?s kg:postCount ?n } }",
+        f"SELECT ?s ?n WHERE {{ GRAPH <{stats_iri}> {{ ?s kg:postCount ?n }} }}",
+        "SELECT ?s ?n FROM kg:statistics WHERE { ?s kg:postCount ?n }",
+        f"PREFIX k: <{PREFIXES['kg']}> SELECT ?s ?n FROM NAMED k:statistics WHERE {{ GRAPH k:statistics {{ ?s k:postCount ?n }} }}",
+        "SELECT ?s ?n WHERE { GRAPH # a comment between\n kg:statistics { ?s kg:postCount ?n } }",
+        # The graph's name in answers is kg:statistics too.
+        "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }",
+        "CONSTRUCT { ?g a kg:Graph } WHERE { GRAPH ?g { ?s kg:postCount ?n } }",
+        # kg:statistics anywhere but a graph's place is the ontology's individual, in the default graph.
+        "SELECT ?p ?o WHERE { kg:statistics ?p ?o }",
+    ]
+    for text in queries:
+        mine = sparql.run_query(embedded, text)
+        theirs = sparql.run_query(external, text)
+        assert (mine.rows or mine.ntriples) and rows(theirs) == rows(mine), text
+        assert sorted(theirs.ntriples.splitlines()) == sorted(mine.ntriples.splitlines()), text
+    # A relative IRI against the query's own BASE; Virtuoso takes no BASE after a PREFIX, and kg
+    # declares its prefixes first (README, Beyond one machine).
+    based = f"BASE <{PREFIXES['kg']}> SELECT ?s ?n WHERE {{ GRAPH <#statistics> {{ ?s kg:postCount ?n }} }}"
+    if cluster.server.kind == "virtuoso":
+        with pytest.raises(SparqlError, match="syntax error at 'BASE'"):
+            sparql.run_query(external, based)
+    else:
+        assert rows(sparql.run_query(external, based)) == rows(sparql.run_query(embedded, based)) != []
+    # The one named graph is the statistics graph, called kg:statistics, as in the embedded store.
+    assert sparql.run_query(external, queries[5]).rows == [{"g": {"type": "uri", "value": stats_iri}}]
+    # A string that names it is left as it is.
+    quoted = 'SELECT ?t WHERE { BIND ("FROM kg:statistics" AS ?t) }'
+    assert sparql.run_query(external, quoted).rows == [{"t": {"type": "literal", "value": "FROM kg:statistics"}}]
+    # The protocol's dataset (named-graph-uri) may name it too.
+    dataset = sparql.Dataset(default_graphs=(), named_graphs=(stats_iri,))
+    mine = sparql.run_query(embedded, queries[0], dataset=dataset)
+    assert mine.rows and rows(sparql.run_query(external, queries[0], dataset=dataset)) == rows(mine)
+    # And a user's query through haproxy to either node's /sparql.
+    answer = requests.post(
+        cluster.url + "sparql",
+        data={"query": "SELECT (COUNT(*) AS ?n) WHERE { GRAPH kg:statistics { ?s ?p ?o } }"},
+        headers={"Accept": "application/sparql-results+json"},
+        timeout=30,
+    ).json()
+    assert int(answer["results"]["bindings"][0]["n"]["value"]) == statistics_triples(embedded)
+
+
+def statistics_triples(settings) -> int:
+    """The statistics graph's triples in the embedded store of ``settings``."""
+    found = sparql.run_query(settings, "SELECT (COUNT(*) AS ?n) WHERE { GRAPH kg:statistics { ?s ?p ?o } }")
+    return int(found.rows[0]["n"]["value"])
+
+
 def _unordered(value):
     """``value`` with every list sorted: what an answer holds, whatever order its lists come in."""
     if isinstance(value, dict):
@@ -116,9 +201,11 @@ def test_kg_limits_and_dataset_hold_on_the_server(cluster):
         sparql.run_query(external.with_(sparql_max_bytes=2000), "SELECT ?s ?p ?o WHERE { ?s ?p ?o }")
     with pytest.raises(QueryRefused):
         sparql.run_query(external, "SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }")
-    # The live graph is the default graph and there are no named graphs, as in the embedded store.
+    # The live graph is the default graph and the only named graph is its statistics, as in the
+    # embedded store (Virtuoso's own graphs and older builds' are not read).
     named = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"
-    assert sparql.run_query(external, named).rows == sparql.run_query(embedded, named).rows == []
+    only = [{"g": {"type": "uri", "value": store_mod.STATISTICS}}]
+    assert sparql.run_query(external, named).rows == sparql.run_query(embedded, named).rows == only
     graph = sparql.run_query(external, "CONSTRUCT { ?s a kg:Claim } WHERE { ?s a kg:Claim } LIMIT 3")
     assert graph.kind == "graph" and graph.ntriples.count("\n") == 3
 
@@ -266,11 +353,35 @@ def new_build(cluster) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def node_statistics_triples(url: str) -> int:
+    """The statistics graph's triples as an app node (or haproxy) at ``url`` answers /sparql."""
+    answer = requests.post(
+        url + "sparql",
+        data={"query": "SELECT (COUNT(*) AS ?n) WHERE { GRAPH kg:statistics { ?s ?p ?o } }"},
+        headers={"Accept": "application/sparql-results+json"},
+        timeout=30,
+    ).json()
+    return int(answer["results"]["bindings"][0]["n"]["value"])
+
+
+def server_triples(cluster, graph: str) -> int:
+    """The triples of one named graph on the server itself."""
+    found = store_mod.RemoteStore(cluster.server.endpoint, None, 30).query(
+        f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+    )
+    return int(next(iter(found))[0].value)
+
+
 def test_a_killed_publish_leaves_the_old_graph_live_and_a_new_build_switches_both_nodes_under_load(cluster):
     before = requests.get(cluster.url + "api/stats", timeout=30).json()
+    old_statistics = statistics_triples(cluster.settings(cluster.builder))
+    assert node_statistics_triples(cluster.url) == old_statistics
     new_build(cluster)
     settings = cluster.settings(cluster.builder)
     assert Catalog(settings).stats()["posts"] == before["posts"] + 1
+    # The new post's rank (kg:sortRank) is one more statistic: which graph a node reads shows.
+    new_statistics = statistics_triples(settings)
+    assert new_statistics > old_statistics
 
     # A publish killed once it is writing the new build's triples: readers keep the old graph.
     with Load(cluster.url) as load:
@@ -290,6 +401,8 @@ def test_a_killed_publish_leaves_the_old_graph_live_and_a_new_build_switches_bot
     assert load.failures == [] and load.done > 20
     assert store_mod.live_graph(remote(settings, cluster), fresh=True) == cluster.first["graph"]
     assert requests.get(cluster.url + "api/stats", timeout=30).json()["posts"] == before["posts"]
+    for _, node_url in cluster.apps:
+        assert node_statistics_triples(node_url) == old_statistics
 
     # The new build copied to both nodes, then published: no request fails on the way.
     with Load(cluster.url) as load:
@@ -305,9 +418,24 @@ def test_a_killed_publish_leaves_the_old_graph_live_and_a_new_build_switches_bot
         assert requests.get(node_url + "api/stats", timeout=30).json()["posts"] == before["posts"] + 1
         found = requests.get(node_url + "api/search", params={"q": "post:scale-out-respite"}, timeout=30).json()
         assert found["total"] == 1
+        assert node_statistics_triples(node_url) == new_statistics
+    assert second["statistics"] == store_mod.statistics_graph(second["graph"])
+    assert second["statistics_triples"] == new_statistics
+    for name in sorted(STATISTICS_QUERIES):
+        mine, theirs = sparql.run_named(settings, name), sparql.run_named(remote(settings, cluster), name)
+        assert rows(theirs) == rows(mine), name
     # The unchanged files of the copied build are hard links to the node's previous copy.
     store = Path(os.path.realpath(cluster.nodes[0] / "current" / "store"))
     assert sum(f.stat().st_nlink > 1 for f in store.iterdir()) >= 1
+
+    # Published again with --keep 1: the live build is already on the server in full, so nothing
+    # is loaded, and the first build's two graphs are dropped.
+    first, first_statistics = cluster.first["graph"], store_mod.statistics_graph(cluster.first["graph"])
+    assert server_triples(cluster, first) > 0 and server_triples(cluster, first_statistics) == old_statistics
+    third = cluster.server.publish(cluster.builder, keep=1)
+    assert third["graph"] == second["graph"] and third["pruned"] == [first]
+    assert server_triples(cluster, first) == server_triples(cluster, first_statistics) == 0
+    assert server_triples(cluster, second["statistics"]) == new_statistics
 
 
 def test_killing_one_app_process_under_load_loses_no_request(cluster):

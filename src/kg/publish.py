@@ -1,11 +1,14 @@
 """Publish a finished build's graph to an external SPARQL server, then switch readers to it.
 
-Each build goes into a new named graph (``{base_iri}graph/<generation>``, kg.store.build_graph);
-only when it is loaded in full (its triple count on the server equals the build's record) does one
-update move the pointer in the control graph (kg.store.control_graph) to it. Until then readers
-keep reading the old graph, so a publish killed at any moment leaves the old one live; a publish
-run again reloads its graph from the start. Graphs older than the last ``keep`` are dropped
-afterwards (the one just replaced stays, for readers still holding the old pointer).
+Each build goes into two new named graphs: its graph (``{base_iri}graph/<generation>``,
+kg.store.build_graph) and its statistics (the embedded store's ``kg:statistics``, kg.stats) beside
+it (``<graph>/statistics``, kg.store.statistics_graph). Only when both are loaded in full (each
+one's triple count on the server equals the build's) does one update move the pointer in the
+control graph (kg.store.control_graph) to the build's graph, and readers find its statistics by
+its name, so they switch to both at once. Until then readers keep reading the old pair, so a
+publish killed at any moment leaves the old one live; a publish run again reloads what is not
+complete. Builds older than the last ``keep`` are dropped afterwards, both graphs of each (the one
+just replaced stays, for readers still holding the old pointer).
 
 Servers: Oxigraph's server (``oxigraph serve``) through its HTTP Graph Store Protocol (PUT, which
 replaces the graph) and SPARQL Update; Virtuoso through its bulk loader (``ld_dir`` +
@@ -31,7 +34,8 @@ from . import generations
 from .errors import GraphError, KGError
 from .graph import BUILD_INFO, store_path
 from .settings import Settings
-from .store import LIVE, PUBLISHED, RemoteStore, build_graph, control_graph, post
+from .stats import GRAPH as STATISTICS
+from .store import LIVE, PUBLISHED, RemoteStore, build_graph, control_graph, post, statistics_graph
 
 
 class PublishError(KGError):
@@ -47,6 +51,9 @@ class Published:
     seconds: float
     previous: str | None
     pruned: list[str] = field(default_factory=list)
+    #: The build's statistics graph on the server (kg:statistics to readers) and its triples.
+    statistics: str = ""
+    statistics_triples: int = 0
 
 
 class Oxigraph:
@@ -156,21 +163,28 @@ class Virtuoso:
 Server = Oxigraph | Virtuoso
 
 
-#: Finds a blank node anywhere in the graph (run by Oxigraph, not row by row in Python).
+#: Finds a blank node anywhere in one graph of the store (run by Oxigraph, not row by row in Python).
 _BLANK = "SELECT ?s ?p ?o WHERE { ?s ?p ?o FILTER (isBlank(?s) || isBlank(?o)) } LIMIT 1"
 
 
-def _dump(store: ox.Store, path: Path) -> None:
-    """Write the build's graph as N-Triples; GraphError if it holds a blank node (Virtuoso and the
-    per-build graph swap need every node named, and kg's graph names them all)."""
-    found = store.query(_BLANK)
+def _dump(store: ox.Store, graph: ox.DefaultGraph | ox.NamedNode, path: Path) -> None:
+    """Write one graph of the build's store as N-Triples; GraphError if it holds a blank node
+    (Virtuoso and the per-build graph swap need every node named, and kg's graphs name them all)."""
+    found = store.query(_BLANK, default_graph=graph)
     assert isinstance(found, ox.QuerySolutions)
     for row in found:
         raise GraphError(
             f"the build's graph holds a blank node ({' '.join(str(t) for t in row)}); an external server cannot take it",
             hint="report it: every node of kg's graph should be an IRI",
         )
-    store.dump(str(path), format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())
+    store.dump(str(path), format=ox.RdfFormat.N_TRIPLES, from_graph=graph)
+
+
+def _store_count(store: ox.Store, graph: ox.NamedNode) -> int:
+    answer = store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", default_graph=graph)
+    assert isinstance(answer, ox.QuerySolutions)
+    row = next(iter(answer))
+    return int(row[0].value) if row[0] is not None else 0
 
 
 def _count(query_url: str, graph: str, timeout: float) -> int:
@@ -204,35 +218,45 @@ def publish(
     began = time.perf_counter()
     path = store_path(settings)  # GraphError naming `kg build` if there is no build
     generation = Path(os.path.realpath(settings.data_dir / generations.CURRENT)).name
-    expected = int(json.loads((path / BUILD_INFO).read_text(encoding="utf-8"))["triples"])
     graph = build_graph(settings, generation)
     folder = work_dir or Path(tempfile.gettempdir())
     folder.mkdir(parents=True, exist_ok=True)
-    nt = folder / f"kg-publish-{generation}-{os.getpid()}.nt"
     previous = ([None, *_listed(query_url, settings, LIVE)])[-1]
-    loaded = _count(query_url, graph, settings.sparql_timeout)
-    if loaded != expected:
-        if previous == graph:
-            # Reloading the graph readers read would show them a half-loaded graph meanwhile.
+    store = ox.Store.read_only(str(path))
+    # Each server graph, the store graph it is a copy of, and the triples the build has there: the
+    # default graph's count is the build's record, the statistics' is counted (incremental builds
+    # rewrite only the nodes that moved).
+    parts: list[tuple[str, ox.DefaultGraph | ox.NamedNode, int]] = [
+        (graph, ox.DefaultGraph(), int(json.loads((path / BUILD_INFO).read_text(encoding="utf-8"))["triples"])),
+        (statistics_graph(graph), ox.NamedNode(STATISTICS), _store_count(store, ox.NamedNode(STATISTICS))),
+    ]
+    loaded: list[int] = []
+    for target, source, expected in parts:
+        count = _count(query_url, target, settings.sparql_timeout)
+        if count != expected:
+            if previous == graph:
+                # Reloading the graphs readers read would show them a half-loaded graph meanwhile.
+                raise PublishError(
+                    f"the live graph {target} holds {count:,} triples; the build holds {expected:,}",
+                    hint="build again (`kg build --full`): a new build is published into new graphs",
+                )
+            suffix = "-statistics" if isinstance(source, ox.NamedNode) else ""
+            nt = folder / f"kg-publish-{generation}-{os.getpid()}{suffix}.nt"
+            try:
+                _dump(store, source, nt)
+                os.chmod(nt, 0o644)  # the server's own user reads it (Virtuoso's bulk loader)
+                server.load(nt, target)
+            finally:
+                nt.unlink(missing_ok=True)
+            count = _count(query_url, target, settings.sparql_timeout)
+        # else: this graph is on the server in full already (a publish stopped after its load)
+        if count != expected:
             raise PublishError(
-                f"the live graph {graph} holds {loaded:,} triples; the build holds {expected:,}",
-                hint="build again (`kg build --full`): a new build is published into a new graph",
+                f"{target} holds {count:,} triples on the server; the build holds {expected:,}",
+                hint="readers still read the previous graph; run kg publish again",
             )
-        try:
-            store = ox.Store.read_only(str(path))
-            _dump(store, nt)
-            del store
-            os.chmod(nt, 0o644)  # the server's own user reads it (Virtuoso's bulk loader)
-            server.load(nt, graph)
-        finally:
-            nt.unlink(missing_ok=True)
-        loaded = _count(query_url, graph, settings.sparql_timeout)
-    # else: this build's graph is on the server in full already (a publish stopped after its load)
-    if loaded != expected:
-        raise PublishError(
-            f"{graph} holds {loaded:,} triples on the server; the build holds {expected:,}",
-            hint="readers still read the previous graph; run kg publish again",
-        )
+        loaded.append(count)
+    del store
     c = control_graph(settings)
     # The new pointer first, then the old one goes: a reader always finds a pointer, and while it
     # finds two it follows the newer build (kg.store.live_graph). Virtuoso inserts nothing for a
@@ -248,6 +272,8 @@ def publish(
     older = [g for g in _listed(query_url, settings, PUBLISHED) if g != graph]
     pruned = older[: max(0, len(older) - (keep - 1))]
     for old in pruned:
+        server.update(f"DROP SILENT GRAPH <{statistics_graph(old)}>")
         server.update(f"DROP SILENT GRAPH <{old}>")
         server.update(f"DELETE DATA {{ GRAPH <{c}> {{ <{c}> <{PUBLISHED}> <{old}> }} }}")
-    return Published(graph, loaded, round(time.perf_counter() - began, 3), previous, pruned)
+    seconds = round(time.perf_counter() - began, 3)
+    return Published(graph, loaded[0], seconds, previous, pruned, statistics_graph(graph), loaded[1])

@@ -7,25 +7,31 @@ the live build's read-only pyoxigraph store, exactly as before; with ``store = "
 JSON results, Turtle graphs) and parses the answer into the same pyoxigraph objects, so the
 catalog, the named queries and ``/sparql`` run unchanged and the embedded store is never opened.
 
-An external server holds one named graph per published build (``kg publish``, kg.publish); a
-pointer triple in a small control graph names the live one, and readers follow it (looked up
-at most once per ``LIVE_SECONDS``), so a publish switches every reader with one update.
+An external server holds two named graphs per published build (``kg publish``, kg.publish): its
+graph and, beside it, its statistics (``<graph>/statistics``, what the embedded store keeps in
+``kg:statistics``, kg.stats). A pointer triple in a small control graph names the live build's
+graph, and readers follow it (looked up at most once per ``LIVE_SECONDS``), so a publish switches
+every reader to both with one update. ``RemoteStore.query`` is the one place that maps the name
+``kg:statistics`` to the live build's statistics graph, in queries and back in their answers.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import pyoxigraph as ox
 import requests
 
 from .errors import GraphError, QueryTimeout, SettingsError, SparqlError
 from .settings import Settings
+from .stats import GRAPH as STATISTICS
 
 EMBEDDED = "embedded"
 SPARQL = "sparql"
@@ -49,9 +55,6 @@ _ACCEPT = {
 }
 #: Virtuoso answers ASK in JSON as a one-row SELECT of this variable (1 or 0), not as a boolean.
 _VIRTUOSO_ASK = "__ASK_RETVAL"
-#: A graph name nothing is ever written to: the named graphs of a query on the live graph.
-NO_GRAPH = "urn:x-kg:no-named-graphs"
-_FROM = re.compile(r"\bFROM\s+(?:NAMED\s+)?<", re.IGNORECASE)
 
 
 def control_graph(settings: Settings) -> str:
@@ -62,6 +65,80 @@ def control_graph(settings: Settings) -> str:
 def build_graph(settings: Settings, generation: str) -> str:
     """The IRI of the named graph a build (its generation folder's name) is published into."""
     return f"{settings.base_iri}graph/{generation}"
+
+
+def statistics_graph(graph: str) -> str:
+    """The IRI of the named graph holding the statistics of the build published into ``graph``."""
+    return graph + "/statistics"
+
+
+# A query read token by token, as far as finding its graph names needs: strings, IRIs and
+# comments whole (they may hold anything), words (keywords, prefixed names, variables), the rest.
+_TOKENS = re.compile(
+    r"""
+    (?P<string>"{3}(?:[^"\\]|\\.|"(?!""))*"{3}
+      | '{3}(?:[^'\\]|\\.|'(?!''))*'{3}
+      | "(?:[^"\\\n\r]|\\.)*"
+      | '(?:[^'\\\n\r]|\\.)*')
+  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+  | (?P<space>\s+|\#[^\n\r]*)
+  | (?P<word>(?:[^\s{}()\[\];,<>"'\#=!|&*+/^\\]|\\.)+)
+  | (?P<other>.)
+""",
+    re.VERBOSE | re.DOTALL,
+)
+_PN_ESCAPE = re.compile(r"\\(.)")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+
+
+def _resolve(base: str | None, iri: str) -> str:
+    """``iri`` resolved against ``base`` if it is relative (urljoin would drop an empty fragment)."""
+    if base is None or _SCHEME.match(iri):
+        return iri
+    joined = urljoin(base, iri)
+    return joined + "#" if iri.endswith("#") and not joined.endswith("#") else joined
+
+
+def map_graph_names(text: str, names: dict[str, str], prefixes: dict[str, str], base: str | None) -> tuple[str, bool]:
+    """Return ``text`` with each graph name (after GRAPH, FROM or FROM NAMED) found in ``names``
+    written as its value, and whether the query has a FROM clause of its own.
+
+    A name is matched as the query means it: an IRI (resolved against BASE) or a prefixed name
+    (with the query's PREFIX lines over ``prefixes``); strings and comments are left alone, and so
+    is the same IRI anywhere else (the ontology describes ``kg:statistics`` in the default graph).
+    """
+    out: list[str] = []
+    prefixes = dict(prefixes)
+    has_from = False
+    prev = ""  # the token before this one (a word upper-cased), white space and comments skipped
+    declaring: str | None = None  # the prefix a PREFIX line is declaring
+    for match in _TOKENS.finditer(text):
+        kind, token = match.lastgroup, match.group()
+        if kind == "space":
+            out.append(token)
+            continue
+        iri: str | None = None
+        if kind == "iri":
+            iri = _resolve(base, token[1:-1])
+        elif kind == "word" and ":" in token and not token.startswith(("?", "$")):
+            prefix, local = token.split(":", 1)
+            if prefix in prefixes:
+                iri = prefixes[prefix] + _PN_ESCAPE.sub(r"\1", local)
+        if declaring is not None:
+            if kind == "iri" and iri is not None:
+                prefixes[declaring] = iri
+            declaring = None
+        elif prev == "PREFIX" and kind == "word" and token.endswith(":"):
+            declaring = token[:-1]
+        elif prev == "BASE" and kind == "iri":
+            base = iri
+        elif iri is not None and iri in names and prev in ("GRAPH", "FROM", "NAMED"):
+            token = f"<{names[iri]}>"
+        elif kind == "word" and token.upper() == "FROM":
+            has_from = True
+        prev = token.upper() if kind == "word" else token
+        out.append(token)
+    return "".join(out), has_from
 
 
 def endpoint(settings: Settings) -> str:
@@ -139,13 +216,16 @@ def post(
 class RemoteStore:
     """A SPARQL 1.1 Protocol endpoint read as a pyoxigraph Store: ``query`` and ``quads_for_pattern``.
 
-    Its default graph is ``graph`` (the live build's named graph) unless a query names its own
-    dataset (FROM, or ``default_graph``/``named_graphs``).
+    Its default graph is ``graph`` (the live build's named graph) and its one named graph the
+    build's statistics, called ``kg:statistics`` as in the embedded store, unless a query names
+    its own dataset (FROM, or ``default_graph``/``named_graphs``).
     """
 
     def __init__(self, url: str, graph: str | None, timeout: float, max_bytes: int | None = None) -> None:
         self.url = url
         self.graph = graph
+        #: The live build's statistics graph, which queries call kg:statistics (None: no mapping).
+        self.statistics = statistics_graph(graph) if graph else None
         self.timeout = timeout
         #: Most bytes of an answer read from the server (the wire form of sparql_max_bytes of values).
         self.max_bytes = max_bytes
@@ -168,6 +248,8 @@ class RemoteStore:
         prologue = "".join(f"PREFIX {name}: <{iri}>\n" for name, iri in (prefixes or {}).items())
         if base_iri:
             prologue = f"BASE <{base_iri}>\n" + prologue
+        graphs = {STATISTICS: self.statistics} if self.statistics else {}
+        text, has_from = map_graph_names(text, graphs, prefixes or {}, base_iri) if graphs else (text, False)
         query = prologue + text
         if substitutions:
             # A trailing VALUES block binds them for the whole query, as substitutions do.
@@ -181,13 +263,13 @@ class RemoteStore:
             )
         fields: dict[str, Any] = {"query": query}
         if default_graph is not None or named_graphs is not None:
-            fields["default-graph-uri"] = [g.value for g in default_graph or ()]
-            fields["named-graph-uri"] = [g.value for g in named_graphs or ()]
-        elif self.graph and not _FROM.search(text):
+            fields["default-graph-uri"] = [graphs.get(g.value, g.value) for g in default_graph or ()]
+            fields["named-graph-uri"] = [graphs.get(g.value, g.value) for g in named_graphs or ()]
+        elif self.graph and not has_from:
             fields["default-graph-uri"] = [self.graph]
-            # And no named graphs, as in the embedded store (Virtuoso would read every graph it
-            # holds, its own included, for GRAPH ?g): one that is never written.
-            fields["named-graph-uri"] = [NO_GRAPH]
+            # And the statistics as the one named graph, as in the embedded store (Virtuoso
+            # would read every graph it holds, its own included, for GRAPH ?g).
+            fields["named-graph-uri"] = list(graphs.values())
         response = post(
             self.url,
             fields,
@@ -197,7 +279,11 @@ class RemoteStore:
         )
         kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
         body = response.content
+        # The live statistics graph is called kg:statistics in answers too (GRAPH ?g binds it).
+        back = {live: name for name, live in graphs.items()}
         if kind in ("application/sparql-results+json", "application/json"):
+            if any(_mentions(body, live) for live in back):
+                body = _rename_json(body, back)
             answer = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
             if isinstance(answer, ox.QuerySolutions) and [v.value for v in answer.variables] == [_VIRTUOSO_ASK]:
                 value = any(row[0] is not None and row[0].value == "1" for row in answer)
@@ -213,7 +299,12 @@ class RemoteStore:
                 f"the SPARQL server at {self.url} answered {kind or 'no content type'}, not SPARQL results",
                 hint="check that sparql_endpoint (KG_SPARQL_ENDPOINT) is a SPARQL query URL",
             )
-        return _Triples(ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(body, format=rdf))
+        triples = (ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(body, format=rdf))
+        if back:
+            # Turtle may write the IRI as a prefixed name, so every term is looked up.
+            renamed = {ox.NamedNode(live): ox.NamedNode(name) for live, name in back.items()}
+            triples = (ox.Triple(*(renamed.get(t, t) for t in triple)) for triple in triples)
+        return _Triples(triples)
 
     def quads_for_pattern(self, subject: Any, predicate: Any, object: Any, graph_name: Any = None) -> Iterator[ox.Quad]:
         """The live graph's statements matching a pattern (None matches anything), as quads of its default graph."""
@@ -223,6 +314,21 @@ class RemoteStore:
         answer = self.query(f"CONSTRUCT {{ {pattern} }} WHERE {{ {pattern} }}", form="construct")
         assert isinstance(answer, _Triples)
         return iter([ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in answer])
+
+
+def _mentions(body: bytes, iri: str) -> bool:
+    """Whether an answer may name ``iri`` (JSON may write its slashes as ``\\/``)."""
+    return iri.encode("utf-8") in body or iri.replace("/", "\\/").encode("utf-8") in body
+
+
+def _rename_json(body: bytes, names: dict[str, str]) -> bytes:
+    """A SPARQL JSON answer with each IRI of ``names`` written as its value."""
+    answer = json.loads(body)
+    for row in answer.get("results", {}).get("bindings", []):
+        for term in row.values():
+            if term.get("type") == "uri" and term.get("value") in names:
+                term["value"] = names[term["value"]]
+    return json.dumps(answer).encode("utf-8")
 
 
 #: What readers hold: the embedded store or the server standing in for it.

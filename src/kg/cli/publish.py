@@ -41,16 +41,17 @@ from .common import echo_json, with_settings
     type=click.IntRange(min=1),
     default=2,
     show_default=True,
-    help="Published graphs kept, the live one included.",
+    help="Published builds kept (each its graph and its statistics graph), the live one included.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print what was published as JSON.")
 @with_settings
 def publish_command(settings, kind, url, isql, user, password, load_dir, endpoint, keep, as_json) -> None:
     """Load the live build's graph into an external SPARQL server and make it the graph readers read.
 
-    The graph goes into a new named graph for this build; readers (store = "sparql") switch to it
-    only once it is loaded in full, so a publish stopped half-way leaves the old graph live. Older
-    graphs beyond --keep are dropped afterwards.
+    The graph goes into a new named graph for this build, and its statistics (kg:statistics in
+    the embedded store) into a second one beside it (GRAPH/statistics); readers (store = "sparql")
+    switch to both at once, only once both are loaded in full, so a publish stopped half-way leaves
+    the old pair live. Older builds' graphs beyond --keep are dropped afterwards.
 
     \b
     Examples:
@@ -83,12 +84,17 @@ def publish_command(settings, kind, url, isql, user, password, load_dir, endpoin
                 "graph": done.graph,
                 "triples": done.triples,
                 "seconds": done.seconds,
+                "statistics": done.statistics,
+                "statistics_triples": done.statistics_triples,
                 "previous": done.previous,
                 "pruned": done.pruned,
             }
         )
         return
-    click.echo(f"published {done.triples:,} triples to {done.graph} in {done.seconds:.1f} s; readers now read it")
+    click.echo(
+        f"published {done.triples:,} triples to {done.graph} and {done.statistics_triples:,} to "
+        f"{done.statistics} in {done.seconds:.1f} s; readers now read them"
+    )
     if done.previous:
         click.echo(f"previous graph {done.previous}")
     for old in done.pruned:
