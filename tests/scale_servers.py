@@ -91,11 +91,19 @@ class Server:
         self.log.close()
 
 
-def serve(data_dir: Path, endpoint: str) -> tuple[subprocess.Popen, str]:
-    """Start `kg serve` over ``data_dir`` reading the graph from ``endpoint``; answer (process, URL)."""
+def serve(data_dir: Path, endpoint: str, workers: int | None = None) -> tuple[subprocess.Popen, str]:
+    """Start `kg serve` over ``data_dir`` reading the graph from ``endpoint``; answer (process, URL).
+
+    ``workers`` is `kg serve --workers` (default: kg's, one gunicorn worker per core). The node is
+    a process group of its own (the gunicorn master and its workers), so a test can kill it whole.
+    """
     command = [str(BIN / "kg"), "serve", "--data", str(data_dir), "--host", "127.0.0.1", "--port", "0"]
+    if workers is not None:
+        command += ["--workers", str(workers)]
     env = clean_env(KG_STORE="sparql", KG_SPARQL_ENDPOINT=endpoint)
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT, start_new_session=True
+    )
     line = process.stdout.readline()
     match = re.search(r"http://[\d.]+:\d+/", line)
     if not match:
