@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         "| server | how | seconds |",
         "| --- | --- | ---: |",
         f"| Virtuoso 7.2 | bulk loader (`ld_dir` + `rdf_loader_run`) via isql | {published['virtuoso']['seconds']:.2f} |",
-        f"| Oxigraph server 0.5 | Graph Store Protocol PUT | {published['oxigraph']['seconds']:.2f} |",
+        f"| Oxigraph server 0.5 | Graph Store Protocol, a PUT then POSTs of 32 MB | {published['oxigraph']['seconds']:.2f} |",
         "",
         f"### Named queries ({len(cases)} cases: each named query unbound and bound, {args.repeat} runs each after a "
         "warm-up; `kg.sparql.run_named`: checked in a worker, then run on the store)",

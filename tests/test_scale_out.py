@@ -20,6 +20,7 @@ import threading
 import time
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 import requests
 
@@ -178,6 +179,35 @@ def statistics_triples(settings) -> int:
     """The statistics graph's triples in the embedded store of ``settings``."""
     found = sparql.run_query(settings, "SELECT (COUNT(*) AS ?n) WHERE { GRAPH kg:statistics { ?s ?p ?o } }")
     return int(found.rows[0]["n"]["value"])
+
+
+def test_a_graph_loads_in_full_in_pieces_and_a_reload_replaces_it(cluster):
+    from kg.publish import Oxigraph, Virtuoso
+
+    # The builder's statistics graph as N-Triples, into a scratch graph no reader reads.
+    cluster.server.load_dir.mkdir(parents=True, exist_ok=True)
+    nt = cluster.server.load_dir / "scratch-statistics.nt"
+    store = ox.Store.read_only(str(cluster.builder / "current" / "store"))
+    store.dump(str(nt), format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(store_mod.STATISTICS))
+    del store
+    nt.chmod(0o644)
+    lines = nt.read_bytes().count(b"\n")
+    server: Oxigraph | Virtuoso
+    if cluster.server.kind == "oxigraph":
+        assert nt.stat().st_size > 50 * 4096  # sent 4 KB at a time: dozens of pieces
+        server = Oxigraph(cluster.server.url, chunk_bytes=4096)
+    else:
+        server = Virtuoso(cluster.server.sql, "dba", PASSWORD, cluster.server.load_dir)  # the whole file
+    scratch = "urn:x-kg:test:pieces"
+    server.load(nt, scratch)
+    assert server_triples(cluster, scratch) == lines == statistics_triples(cluster.settings(cluster.builder))
+    # Loaded again (a publish run again after a kill), the graph is replaced, not added to.
+    nt.write_bytes(b"".join(nt.read_bytes().splitlines(keepends=True)[:10]))
+    server.load(nt, scratch)
+    assert server_triples(cluster, scratch) == 10
+    server.update(f"DROP SILENT GRAPH <{scratch}>")
+    assert server_triples(cluster, scratch) == 0
+    nt.unlink()
 
 
 def _unordered(value):
