@@ -6,6 +6,10 @@
 #                       rendering tests print the exported library with biber+biblatex and pandoc --citeproc
 #   wrk                 HTTP load generator for the benchmarks and the soak test
 #   npm                 installs axe-core (tests/axe), which the layout tests inject into pages
+#   virtuoso-t, isql-vt (virtuoso-opensource) the external SPARQL server of tests/test_scale_out.py, run as a
+#                       plain process with its own virtuoso.ini in a temp folder (deploy/virtuoso.sh), not the service
+#   haproxy             the load balancer in front of two `kg serve` nodes (deploy/haproxy.cfg)
+#   rsync               copies a build to another node with --link-dest (deploy/replicate.sh)
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
@@ -21,6 +25,9 @@ command -v pandoc >/dev/null 2>&1 || need+=(pandoc)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
 # npm installs the test-only JavaScript packages (axe-core, tests/axe/package.json) in `make js-test-deps`.
 command -v npm >/dev/null 2>&1 || need+=(npm)
+command -v virtuoso-t >/dev/null 2>&1 || need+=(virtuoso-opensource)
+command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
+command -v rsync >/dev/null 2>&1 || need+=(rsync)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -27,6 +27,7 @@ PLACES = {
     "kg sparql": {"KG_DATA_DIR", "KG_ONTOLOGY_DIR", "KG_SPARQL_TIMEOUT", "KG_SPARQL_MAX_ROWS"},
     "kg export": {"KG_DATA_DIR"},
     "kg serve": {"KG_DATA_DIR", "KG_HOST", "KG_PORT"},
+    "kg publish": {"KG_DATA_DIR", "KG_SPARQL_ENDPOINT", "KG_VIRTUOSO_PASSWORD"},
 }
 
 

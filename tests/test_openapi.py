@@ -150,7 +150,7 @@ def test_search_without_q_is_refused_as_the_description_says(web_client):
 
 
 def test_schemathesis_covers_every_operation():
-    assert len(OPERATIONS) == 19, sorted(OPERATIONS)
+    assert len(OPERATIONS) == 20, sorted(OPERATIONS)
 
 
 # --- stored XSS: payloads in the corpus itself --------------------------------------------------

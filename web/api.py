@@ -17,6 +17,7 @@ from kg import catalog as catalog_mod
 from kg import sparql
 from kg.errors import NotFound
 from kg.paging import page_links
+from kg.store import live_key
 
 from . import pages
 from .exports import CLAIM_COLUMNS, csv_download, list_format
@@ -47,6 +48,7 @@ def index():
             "ok": True,
             "routes": {
                 "stats": url_for("api.stats"),
+                "health": url_for("api.health"),
                 "search": url_for("api.search")
                 + "?q=personal+budgets&page=1&limit=20&concept=…&source=…&org=…&post=…&year=…&format=json|csv",
                 "cite": url_for("api.cite") + "?q=(DH, 2011b:6)",
@@ -79,6 +81,16 @@ def openapi():
 def stats():
     """Count what the graph holds."""
     return jsonify(catalog().stats())
+
+
+@bp.get("/health")
+def health():
+    """Say that this app answers: its live build is readable and its graph opens (load balancers check it)."""
+    settings = get_settings()
+    live = live_key(settings)  # GraphError (500) if the graph cannot be reached; a damaged build is a 503 before this
+    # The embedded store by its folder's name only: a health check shows no server paths.
+    name = live.name if isinstance(live, Path) else live
+    return jsonify({"ok": True, "store": settings.store, "graph": name})
 
 
 @bp.get("/claims")

@@ -21,6 +21,7 @@ from kg.errors import KGError, NotFound
 from kg.graph import serialize
 from kg.settings import OPTIONS
 from kg.sparql import _NOT_XML
+from kg.store import LiveStore
 from kg.vocab import PREFIXES
 
 from .http import param
@@ -142,7 +143,7 @@ def iri_for_path() -> str:
     return get_settings().base_iri + path
 
 
-def _triples(store: ox.Store, iris: Iterable[str], *, incoming: bool = True) -> list[ox.Triple]:
+def _triples(store: LiveStore, iris: Iterable[str], *, incoming: bool = True) -> list[ox.Triple]:
     seen: set[ox.Triple] = set()
     out: list[ox.Triple] = []
 

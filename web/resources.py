@@ -18,7 +18,7 @@ import pyoxigraph as ox
 from flask import Flask, current_app, g
 
 from kg import generations
-from kg import graph as graph_mod
+from kg import store as store_mod
 from kg.cache import Cache
 from kg.catalog import Catalog
 from kg.settings import OPTIONS, Settings, load_settings
@@ -30,8 +30,8 @@ EXTENSION = "kg"
 class _State:
     settings: Settings
     lock: threading.Lock = field(default_factory=threading.Lock)
-    store: ox.Store | None = None
-    store_path: Path | None = None
+    store: ox.Store | store_mod.RemoteStore | None = None
+    store_path: Path | str | None = None  # kg.store.live_key: the store's folder or the published graph
     answers: tuple | None = None  # (store path, Cache of answers), see cached_answer
     health: tuple | None = None  # (live generation, checked at, generations.Health), see live_health
 
@@ -54,14 +54,14 @@ def get_settings(app: Flask | None = None) -> Settings:
     return (app or current_app).extensions[EXTENSION].settings
 
 
-def get_store() -> ox.Store:
+def get_store() -> ox.Store | store_mod.RemoteStore:
     """Return the live read-only graph store for this request, opening it on first use."""
     if "kg_store" not in g:
         state: _State = current_app.extensions[EXTENSION]
-        path = graph_mod.store_path(state.settings)  # GraphError naming `kg build` if missing
+        path = store_mod.live_key(state.settings)  # GraphError naming `kg build` (or `kg publish`) if missing
         with state.lock:
             if state.store is None or state.store_path != path:
-                state.store = graph_mod.open_store(state.settings)
+                state.store = store_mod.open_live(state.settings)
                 state.store_path = path
             g.kg_store = state.store
     return g.kg_store

@@ -18,10 +18,11 @@ from urllib.parse import quote, urlencode
 
 import pyoxigraph as ox
 
+from . import store as store_mod
 from .citations import CitationResolver, function_label, parse_citation, parse_cite_query
 from .concepts import other_labels
 from .errors import KGError, NotFound, PastLastPage, closest
-from .graph import Iris, build_info, open_store
+from .graph import Iris, build_info
 from .model import Organisation, Reference
 from .organisations import OrganisationIndex, load_organisations
 from .paging import page_of
@@ -313,16 +314,18 @@ POST_SORTS = {"title": "title", "date": "date (newest first)", "claims": "claims
 class Catalog:
     """Read-only questions about one built graph; open once, ask many times."""
 
-    def __init__(self, settings: Settings, store: ox.Store | None = None, memo: Memo | None = None):
+    def __init__(
+        self, settings: Settings, store: ox.Store | store_mod.RemoteStore | None = None, memo: Memo | None = None
+    ):
         self.settings = settings
         self.iris = Iris(settings.base_iri)
         self._store = store
         self._memo: Memo = memo or _no_memo
 
     @property
-    def store(self) -> ox.Store:
+    def store(self) -> ox.Store | store_mod.RemoteStore:
         if self._store is None:
-            self._store = open_store(self.settings)
+            self._store = store_mod.open_live(self.settings)
         return self._store
 
     def select(self, query: str, **bindings: str) -> list[dict[str, Any]]:

@@ -346,7 +346,7 @@ def verify(settings: Settings, *, open_components: bool = True, records: bool = 
                     f"{path.name} holds {info['triples']:,} triples by its record; "
                     f"the manifest says {counts['triples']:,}",
                 )
-            if open_components:
+            if open_components and settings.store == "embedded":  # else readers never open it (kg.store)
                 _try_open_store(path, health)
 
     if "index" in paths and not health.problems.get("index"):

@@ -802,7 +802,9 @@ def export_graph(settings: Settings, format: str = "turtle") -> bytes:
     fmt = found.rdf if found is not None and found.name in EXPORT_FORMATS else None
     if fmt is None:
         raise GraphError(f"unknown export format {format!r}", hint="use one of " + ", ".join(EXPORT_FORMATS))
-    store = open_store(settings)
+    from .store import open_live  # the live graph, embedded or on an external server
+
+    store = open_live(settings)
     # Serialised by Oxigraph straight from the store: simple literals stay plain (no explicit
     # xsd:string) and a million triples need no rdflib objects.
     quads = store.quads_for_pattern(None, None, None, ox.DefaultGraph())

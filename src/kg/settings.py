@@ -82,6 +82,20 @@ def _iri(value: str) -> str:
     return value
 
 
+def _store(value: str) -> str:
+    value = str(value)
+    if value not in ("embedded", "sparql"):
+        raise ValueError('must be "embedded" (the build\'s own store) or "sparql" (an external SPARQL server)')
+    return value
+
+
+def _endpoint(value: str) -> str:
+    value = str(value)
+    if value and not (value.startswith("http://") or value.startswith("https://")):
+        raise ValueError("must be the http(s) query URL of a SPARQL server, e.g. http://127.0.0.1:8890/sparql")
+    return value
+
+
 OPTIONS: tuple[Option, ...] = (
     Option("corpus_dir", _path, lambda: ROOT / "corpus", "Folder holding raw/, posts/ and references.bib."),
     Option(
@@ -101,6 +115,19 @@ OPTIONS: tuple[Option, ...] = (
         _iri,
         lambda: "https://kg.example.org/",
         "Base under which every resource of the graph gets its IRI.",
+    ),
+    Option(
+        "store",
+        _store,
+        lambda: "embedded",
+        'Where readers find the graph: "embedded" (the live build\'s own store) or "sparql" (the '
+        "graph `kg publish` loaded into the server at `sparql_endpoint`; the embedded store is never opened).",
+    ),
+    Option(
+        "sparql_endpoint",
+        _endpoint,
+        lambda: "",
+        'Query URL (SPARQL 1.1 Protocol) of the external SPARQL server readers use when store = "sparql".',
     ),
     Option("host", str, lambda: "127.0.0.1", "Address `kg serve` listens on."),
     Option("port", _port, lambda: 8080, "Port `kg serve` listens on."),
@@ -191,6 +218,8 @@ class Settings:
     ontology_dir: Path
     data_dir: Path
     base_iri: str
+    store: str
+    sparql_endpoint: str
     host: str
     port: int
     threads: int

@@ -44,6 +44,7 @@ from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
 
 from . import formats
+from . import store as store_mod
 from .errors import KGError, NotFound, QueryRefused, QueryTimeout, SparqlError, closest
 from .graph import serialize, store_path
 from .settings import Settings
@@ -703,7 +704,7 @@ def graph_iri(value: str, parameter: str) -> str:
 
 
 def execute(
-    store: ox.Store,
+    store: ox.Store | store_mod.RemoteStore,
     text: str,
     params: dict[str, str] | None,
     max_rows: int,
@@ -722,7 +723,7 @@ def execute(
     size = 0
     if isinstance(answer, ox.QueryBoolean):
         return {"kind": "ask", "boolean": bool(answer), "seconds": time.perf_counter() - began}
-    if isinstance(answer, ox.QueryTriples):
+    if not isinstance(answer, ox.QuerySolutions):  # CONSTRUCT, DESCRIBE (a server's answer is a list)
         triples: list[ox.Triple] = []
         truncated = False
         for triple in answer:
@@ -776,7 +777,7 @@ _ERRORS = {
 
 
 def _answer(
-    store: ox.Store,
+    store: ox.Store | None,
     text: str,
     params: dict[str, str] | None,
     max_rows: int,
@@ -784,7 +785,9 @@ def _answer(
     dataset: Dataset | None = None,
 ) -> tuple:
     try:
-        check_query(text)
+        form = check_query(text)
+        if store is None:  # the graph is on an external server: the caller runs the checked query there
+            return ("ok", {"kind": "checked", "form": form, "text": capped(text, max_rows)})
         return ("ok", execute(store, capped(text, max_rows), params, max_rows, max_bytes, dataset))
     except KGError as exc:
         return ("kgerror", type(exc).__name__, exc.message, exc.hint)
@@ -823,7 +826,9 @@ def _serve(conn, memory_mb: int | None) -> None:
             conn.send(refusal)
             continue
         try:
-            if opened is None or opened[0] != path:
+            if path is None:
+                opened = None
+            elif opened is None or opened[0] != path:
                 opened = None  # release the previous store's files first
                 opened = (path, ox.Store.read_only(path))
         except Exception as exc:
@@ -831,7 +836,7 @@ def _serve(conn, memory_mb: int | None) -> None:
             continue
         # The time limit counts from here: parsing and checking are the query's time too.
         conn.send(("started", None))
-        reply = _answer(opened[1], text, params, max_rows, max_bytes, dataset)
+        reply = _answer(opened[1] if opened else None, text, params, max_rows, max_bytes, dataset)
         try:
             conn.send(reply)
         except (BrokenPipeError, EOFError):
@@ -999,7 +1004,7 @@ class QueryPool:
 
     def run(
         self,
-        path: str,
+        path: str | None,
         text: str,
         params: dict[str, str] | None,
         max_rows: int,
@@ -1031,7 +1036,7 @@ class QueryPool:
 
     def _run(
         self,
-        path: str,
+        path: str | None,
         text: str,
         params: dict[str, str] | None,
         max_rows: int,
@@ -1133,13 +1138,23 @@ def run_query(
     for name in params or {}:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             raise SparqlError(f"bad parameter name {name!r}", hint="use a SPARQL variable name such as key")
-    path = str(store_path(settings))
+    remote = settings.store == store_mod.SPARQL
+    # With an external store the worker only checks the query (no store path to open) and the
+    # query then runs on the server, under the same row, byte and time limits.
+    path = None if remote else str(store_path(settings))
     timeout = settings.sparql_timeout if timeout is None else timeout
     max_rows = settings.sparql_max_rows if max_rows is None else max_rows
     began = time.perf_counter()
     payload = (pool or default_pool(settings)).run(
         path, text, params, max_rows, timeout, settings.sparql_max_bytes, dataset
     )
+    if remote:
+        # The server gets the whole time limit: the check above had its own (and starting a
+        # worker, which it may have waited for, counts against neither).
+        live = store_mod.open_live(settings, timeout=timeout)
+        assert isinstance(live, store_mod.RemoteStore)
+        live.form = payload["form"]
+        payload = execute(live, payload["text"], params, max_rows, settings.sparql_max_bytes, dataset)
     return QueryResult(
         kind=payload["kind"],
         variables=payload.get("variables", []),

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "refs",
     "graph",
     "search",
+    "publish",
 )
 
 
