@@ -14,7 +14,7 @@ import rispy
 from conftest import serve_data
 from playwright.sync_api import expect
 from test_browser import browser, page  # noqa: F401  (the fixtures: Debian's Chromium, a checked page)
-from test_web_lists import build_posts_corpus
+from test_web_lists import build_posts_corpus, in_order, post_dates
 
 pytestmark = pytest.mark.browser
 
@@ -311,10 +311,15 @@ def test_the_concept_tree_without_javascript_is_links_and_toggles(browser, serve
 # --- posts with author, date and URL -----------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def posts_served(tmp_path_factory):
+def posts_build(tmp_path_factory):
+    """A build of posts that carry author, date and URL (build_posts_corpus): its settings."""
+    return build_posts_corpus(tmp_path_factory.mktemp("lists-posts-served"))
+
+
+@pytest.fixture(scope="module")
+def posts_served(posts_build):
     """`kg serve` over posts that carry author, date and URL (build_posts_corpus)."""
-    settings = build_posts_corpus(tmp_path_factory.mktemp("lists-posts-served"))
-    with serve_data(settings.data_dir) as url:
+    with serve_data(posts_build.data_dir) as url:
         yield url
 
 
@@ -340,5 +345,37 @@ def test_sort_the_posts_and_read_a_posts_facts(browser, posts_served):  # noqa: 
         assert facts.get_by_role("link", name="https://blog.example.org.uk/2023/01/discharge-delays").is_visible()
         words = facts.locator("dt:has-text('Where it comes from') + dd").inner_text()
         assert words.startswith("From lines 1–") and "discharge-delays.md in your corpus folder, read when" in words
+    finally:
+        context.close()
+
+
+def test_sort_a_concepts_claims_by_post_date_and_page_through_them(browser, posts_served, posts_build, tmp_path):  # noqa: F811
+    with urllib.request.urlopen(f"{posts_served}/api/claims?concept=care-workforce&limit=1000") as answer:
+        listed = json.load(answer)["claims"]
+    expected = in_order(listed, post_dates(posts_build), "newest")
+    assert expected != [c["id"] for c in listed]
+    context = browser.new_context(base_url=posts_served, accept_downloads=True)
+    try:
+        page = context.new_page()
+        page.goto("/concept/care-workforce?limit=4")
+        claims = page.locator("section[aria-labelledby=claims-h]")
+
+        def shown() -> list[str]:
+            return [a.get_attribute("href").split("/claim/")[1] for a in claims.locator("ul.citing > li > a").all()]
+
+        assert shown() == [c["id"] for c in listed][:4]
+        claims.get_by_label("Sort by").select_option("newest")  # the script submits on change
+        page.wait_for_url("**/concept/care-workforce?limit=4&sort=newest")
+        assert shown() == expected[:4]
+        expect(claims.get_by_label("Sort by")).to_have_value("newest")
+        claims.get_by_role("link", name="Next →").click()
+        page.wait_for_url("**/concept/care-workforce?limit=4&sort=newest&page=2")
+        assert shown() == expected[4:8]
+        with page.expect_download() as caught:
+            claims.locator("p.exports").get_by_role("link", name="CSV", exact=True).click()
+        target = tmp_path / caught.value.suggested_filename
+        caught.value.save_as(target)
+        with target.open(encoding="utf-8", newline="") as handle:
+            assert [r["id"] for r in csv.DictReader(handle)] == expected[4:8]
     finally:
         context.close()

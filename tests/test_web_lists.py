@@ -247,6 +247,10 @@ def test_every_list_page_links_its_json_and_csv(web_client):
     ("/api/search?q=care&sort=year", ["relevance", "post"]),
     ("/api/search?q=care&limit=lots", ["1", "200"]),
     ("/api/claims?limit=5000", ["1", "1000"]),
+    ("/api/claims?sort=date", ["post", "newest", "oldest"]),
+    ("/api/claims?concept=personalisation&sort=relevance", ["post", "newest", "oldest"]),
+    ("/api/concept/personalisation?sort=title", ["post", "newest", "oldest"]),
+    ("/concept/personalisation?sort=title", ["post", "newest", "oldest"]),
     ("/api/sources?limit=0", ["1", "1000"]),
     ("/api/sources?limit=5000", ["1", "1000"]),
     ("/api/posts?limit=lots", ["1", "1000"]),
@@ -412,11 +416,17 @@ def test_the_concept_tree_nests_no_link_in_a_toggle(web_client):
 # --- posts: author, date, original URL, sortable, provenance in words --------------------------
 
 @pytest.fixture(scope="module")
-def posts_client(tmp_path_factory):
+def posts_settings(tmp_path_factory):
+    """The settings of a build of posts that carry author, date and URL (build_posts_corpus)."""
+    return build_posts_corpus(tmp_path_factory.mktemp("lists-posts"))
+
+
+@pytest.fixture(scope="module")
+def posts_client(posts_settings):
     """The app over posts that carry author, date and URL (build_posts_corpus)."""
     from web import create_app
 
-    settings = build_posts_corpus(tmp_path_factory.mktemp("lists-posts"))
+    settings = posts_settings
     return create_app({"DATA_DIR": str(settings.data_dir), "TESTING": True}).test_client()
 
 
@@ -469,3 +479,144 @@ def test_a_404_of_an_export_or_a_find_links_the_closest_and_the_list(web_client,
     body = api(web_client, path, 404)
     assert link in [entry["href"] for entry in body["links"]]
     assert body["see"]["href"] == see
+
+
+# --- claim lists by post date ----------------------------------------------------------------
+
+def post_dates(settings) -> dict[str, str | None]:
+    """Each post's publication date as the corpus files give it (read here, not from the build)."""
+    from kg.corpus import load_posts
+
+    posts, failures = load_posts(settings.corpus_dir / "posts")
+    assert failures == []
+    return {post.id: post.date for post in posts}
+
+
+def in_order(claims: list[dict], dates: dict[str, str | None], sort: str) -> list[str]:
+    """The ids of ``claims`` in order ``sort``, computed here: post order is the post title (as code
+    points) then the place in the post; by date, the dated posts' claims newest or oldest first (a
+    stable sort keeps post order within a day), then the undated posts' claims in post order."""
+    by_post = sorted(claims, key=lambda c: (c["post"]["title"], c["ordinal"], c["id"]))
+    if sort == "post":
+        return [c["id"] for c in by_post]
+    dated = sorted((c for c in by_post if dates[c["post"]["id"]]), key=lambda c: dates[c["post"]["id"]],
+                   reverse=sort == "newest")
+    return [c["id"] for c in dated + [c for c in by_post if not dates[c["post"]["id"]]]]
+
+
+@pytest.fixture(scope="module")
+def dated(posts_settings):
+    return post_dates(posts_settings)
+
+
+@pytest.mark.parametrize("sort", ["post", "newest", "oldest"])
+@pytest.mark.parametrize("chosen, limit", [({}, 9), ({"concept": "care-workforce"}, 2), ({"concept": "personalisation"}, 1)])
+def test_claim_lists_sort_by_post_date_with_undated_posts_last(posts_client, dated, chosen, sort, limit):
+    everything = api(posts_client, "/api/claims", query_string={**chosen, "limit": 1000, "sort": "post"})
+    expected = in_order(everything["claims"], dated, sort)
+    assert len(expected) == everything["total"] > limit
+    query = "&".join(f"{k}={v}" for k, v in {**chosen, "limit": limit, "sort": sort}.items())
+    pages = walk(posts_client, f"/api/claims?{query}")
+    assert [c["id"] for p in pages for c in p["claims"]] == expected
+    # Every link of every page keeps the order (post order is the default, named by none).
+    for p in pages:
+        for link in filter(None, p["links"].values()):
+            assert (f"sort={sort}" in link) == (sort != "post"), link
+    # The boundary: an undated post's claims come after every dated one's, in both date orders.
+    flags = [dated[c["post"]["id"]] is None for p in pages for c in p["claims"]]
+    if sort != "post":
+        assert flags == sorted(flags)
+    # The CSV of a page is that page, in the same order.
+    csv_rows = rows_of(posts_client.get(f"/api/claims?{query}&page=2&format=csv"))
+    assert [r["id"] for r in csv_rows] == [c["id"] for c in pages[1]["claims"]]
+
+
+def test_the_three_orders_differ_on_a_list_with_dates_and_no_date(posts_client, dated):
+    orders = {sort: [c["id"] for c in api(posts_client, "/api/claims", query_string={"sort": sort, "limit": 1000})["claims"]]
+              for sort in ("post", "newest", "oldest")}
+    assert len({tuple(ids) for ids in orders.values()}) == 3
+    undated = [c for c in api(posts_client, "/api/claims?post=personal-health-budgets")["claims"]]
+    assert undated and dated["personal-health-budgets"] is None
+    tail = [c["id"] for c in undated]
+    assert orders["newest"][-len(tail):] == orders["oldest"][-len(tail):] == tail
+
+
+@pytest.mark.parametrize("sort", ["newest", "oldest"])
+def test_the_concept_page_and_its_json_list_claims_by_post_date(posts_client, dated, sort):
+    everything = api(posts_client, "/api/claims", query_string={"concept": "care-workforce", "limit": 1000})
+    expected = in_order(everything["claims"], dated, sort)
+    answer = api(posts_client, "/api/concept/care-workforce", query_string={"sort": sort, "limit": 4, "page": 2})
+    assert answer["sort"] == sort and [c["id"] for c in answer["claims"]] == expected[4:8]
+    html = posts_client.get(f"/concept/care-workforce?sort={sort}&limit=4&page=2", headers=HTML)
+    assert html.status_code == 200
+    page = html.get_data(as_text=True).replace("&amp;", "&")
+    claims = page[page.index('id="claims-h"'):]
+    assert re.findall(r'<li><a href="/claim/([^"]+)">', claims) == expected[4:8]
+    label = {"newest": "newest post first", "oldest": "oldest post first"}[sort]
+    assert f"of {len(expected)}, {label}" in claims
+    # The sort form keeps the page size; the pager, the page sizes and the downloads keep the order.
+    form = claims[claims.index("<form"):claims.index("</form>")]
+    assert f'<option value="{sort}" selected>' in form and '<input type="hidden" name="limit" value="4">' in form
+    assert re.search(rf'href="/concept/care-workforce\?limit=4&sort={sort}" rel="prev"', claims)
+    assert re.search(rf'href="/concept/care-workforce\?limit=4&sort={sort}&page=3" rel="next"', claims)
+    assert re.search(rf'href="/concept/care-workforce\?limit=10&sort={sort}"', claims)
+    json_link = re.search(r'href="(/api/claims[^"]+)" type="application/json"', claims).group(1)
+    csv_link = re.search(r'href="(/api/claims[^"]+format=csv)"', claims).group(1)
+    assert f"sort={sort}" in json_link and f"sort={sort}" in csv_link
+    assert [c["id"] for c in api(posts_client, json_link)["claims"]] == expected[4:8]
+    assert [r["id"] for r in rows_of(posts_client.get(csv_link))] == expected[4:8]
+
+
+def test_the_concept_page_in_post_order_names_no_sort(posts_client):
+    page = posts_client.get("/concept/care-workforce?limit=4", headers=HTML).get_data(as_text=True)
+    claims = page[page.index('id="claims-h"'):]
+    assert "in post order" in claims and "sort=post" not in claims
+    assert '<option value="post" selected>' in claims
+
+
+def test_a_source_pages_downloads_keep_the_order_chosen(web_client):
+    page = web_client.get("/source/DH2011b?sort=newest", headers=HTML).get_data(as_text=True).replace("&amp;", "&")
+    links = re.findall(r'href="(/api/claims\?[^"]+)"', page)
+    assert links and all("source=DH2011b" in link and "sort=newest" in link for link in links)
+    order = page[page.index('id="list-order"'):]
+    order = order[:order.index("</p>")]
+    assert '<strong aria-current="true">newest post first</strong>' in order
+    assert 'href="/source/DH2011b#citing-h">post order</a>' in order
+    assert 'href="/source/DH2011b?sort=oldest#citing-h">oldest post first</a>' in order
+    wrong = web_client.get("/source/DH2011b?sort=year", headers=HTML)
+    assert wrong.status_code == 400 and "sort by post, newest, oldest" in wrong.get_data(as_text=True)
+    plain = web_client.get("/source/DH2011b", headers=HTML).get_data(as_text=True)
+    assert "sort=" not in "".join(re.findall(r'href="/api/claims[^"]+"', plain))
+
+
+@pytest.mark.parametrize("chosen", [{"source": "DH2011b"}, {"concept": "personal-budgets"}, {}])
+def test_claims_of_undated_posts_keep_post_order_in_both_date_orders(web_client, chosen):
+    # The seed corpus's posts were scraped without dates: every claim is an undated post's.
+    orders = [[c["id"] for c in api(web_client, "/api/claims", query_string={**chosen, "limit": 1000, "sort": sort})["claims"]]
+              for sort in ("post", "newest", "oldest")]
+    assert orders[0] and orders[0] == orders[1] == orders[2]
+
+
+def test_an_incremental_build_lists_claims_by_the_new_dates(tmp_path):
+    from kg.catalog import Catalog
+
+    settings = build_posts_corpus(tmp_path)
+    before = Catalog(settings).claim_list(limit=1000, sort="newest")["claims"]
+    assert before[0]["post"]["id"] != "carers-breaks"
+    # The oldest dated post becomes the newest, and the undated one gets a date.
+    posts = settings.corpus_dir / "posts"
+    carers = posts / "carers-breaks.md"
+    carers.write_text(carers.read_text(encoding="utf-8").replace("date: 2021-06-07", "date: 2024-02-01"),
+                      encoding="utf-8")
+    budgets = posts / "personal-health-budgets.md"
+    budgets.write_text("---\ndate: 2019-05-01\n---\n" + budgets.read_text(encoding="utf-8"), encoding="utf-8")
+    report = build.build(settings)
+    assert report.failures == [] and report.mode == "incremental", report.mode
+    dates = post_dates(settings)
+    assert dates["carers-breaks"] == "2024-02-01" and dates["personal-health-budgets"] == "2019-05-01"
+    everything = Catalog(settings).claim_list(limit=1000)["claims"]
+    for sort in ("newest", "oldest"):
+        listed = Catalog(settings).claim_list(limit=1000, sort=sort)["claims"]
+        assert [c["id"] for c in listed] == in_order(everything, dates, sort)
+    newest = Catalog(settings).claim_list(limit=1000, sort="newest")["claims"]
+    assert newest[0]["post"]["id"] == "carers-breaks" and newest[-1]["post"]["id"] == "personal-health-budgets"

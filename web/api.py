@@ -59,7 +59,8 @@ def index():
                 "concept": url_for("api.concept", concept_id="payment-by-results"),
                 "posts": url_for("api.posts") + "?sort=title|date|claims&format=json|csv",
                 "post": url_for("api.post", post_id="…"),
-                "claims": url_for("api.claims") + "?post=…|concept=…|source=…&page=1&limit=100&format=json|csv",
+                "claims": url_for("api.claims")
+                + "?post=…|concept=…|source=…&sort=post|newest|oldest&page=1&limit=100&format=json|csv",
                 "claim": url_for("api.claim", claim_id="…"),
                 "similar": url_for("api.similar", claim_id="…"),
                 "audit": url_for("api.audit"),
@@ -95,10 +96,11 @@ def health():
 
 @bp.get("/claims")
 def claims():
-    """List claims: of a post, a concept or a source, or all, a page at a time, as JSON (with the links of
-    its pages) or CSV (``format=csv``)."""
+    """List claims: of a post, a concept or a source, or all, a page at a time, in post order or by post
+    date (``sort=post|newest|oldest``), as JSON (with the links of its pages) or CSV (``format=csv``)."""
     chosen = {name: param(name, limit=300).strip() for name in ("post", "concept", "source")}
     number, limit = int_param("page", 1), int_param("limit", 100, maximum=pages.MAX_PAGE_SIZE)
+    sort = pages.claim_sort()
     fmt = list_format()
     found = catalog().claim_list(
         post_id=chosen["post"] or None,
@@ -106,11 +108,14 @@ def claims():
         source_key=chosen["source"] or None,
         page=number,
         limit=limit,
+        sort=sort,
     )
     if fmt == "csv":
         named = next((f"{name}-{value}" for name, value in chosen.items() if value), "all")
         return csv_download(found["claims"], CLAIM_COLUMNS, f"claims-{named}")
     params = [(name, value) for name, value in chosen.items() if value] + [("limit", str(limit))]
+    if sort != "post":
+        params.append(("sort", sort))
     return jsonify({**found, "links": page_links(url_for("api.claims"), params, number, found["pages"])})
 
 

@@ -181,6 +181,20 @@ def pager(number: int, pages: int, href: Callable[[int], str]) -> dict:
     }
 
 
+def claim_sort() -> str:
+    """Return the order a list of claims asks for (``sort=``, one of kg.search.CLAIM_SORTS; post order
+    unless given); a 400 naming the orders for any other."""
+    return search_mod.check_claim_sort(param("sort", "post", limit=40))
+
+
+def claim_sort_links(href: Callable[[str], str], sort: str) -> list[dict]:
+    """Return a link to the same list in each order of kg.search.CLAIM_SORTS (``href(order)``), this one marked."""
+    return [
+        {"value": value, "label": label, "href": href(value), "current": value == sort}
+        for value, label in search_mod.CLAIM_SORTS.items()
+    ]
+
+
 def page_and_limit(default: int, maximum: int) -> tuple[int, int]:
     """Return the page asked for (``page=``, from 1) and the items a page (``limit=``, ``default`` unless given)."""
     return int_param("page", 1), int_param("limit", default, maximum=maximum)
@@ -462,6 +476,8 @@ def source(key: str):
 
     if not wants_html():
         return page("source.html", catalog().source(key, locator, function))
+    sort = claim_sort()  # the order of the page's JSON and CSV of its claims; the page groups them by post
+    ordered = {"sort": sort} if sort != "post" else {}
 
     def render() -> str:
         found = catalog().source(key, locator, function)
@@ -470,7 +486,20 @@ def source(key: str):
             src=found,
             citation_meta=highwire_tags(found["csl"]),
             # Every citing claim, as the page lists them (a most-cited source has a few hundred).
-            list_links=list_links("api.claims", source=found["key"], limit=MAX_PAGE_SIZE),
+            list_links=list_links("api.claims", source=found["key"], limit=MAX_PAGE_SIZE, **ordered),
+            list_sorts=claim_sort_links(
+                lambda value: (
+                    url_for(
+                        "pages.source",
+                        key=found["key"],
+                        locator=locator or None,
+                        function=function,
+                        sort=value if value != "post" else None,
+                    )
+                    + "#citing-h"
+                ),
+                sort,
+            ),
             reference_links=export_links("pages.source_references", key=found["key"]),
             reference_styles=[(name, label) for name, (label, _) in REFERENCE_STYLES.items()],
             function_href={
@@ -583,13 +612,17 @@ def _tree_node(node: dict) -> dict:
 
 @bp.get("/concept/<concept_id>")
 def concept(concept_id: str):
-    """Show a concept: definition, labels, neighbours (drawn), claims, most-cited sources, co-occurring concepts."""
+    """Show a concept: definition, labels, neighbours (drawn), claims (in post order or by post date,
+    ``sort=post|newest|oldest``, ``limit`` a page), most-cited sources, co-occurring concepts."""
     answer = rdf_answer()
     if answer is not None:
         return answer
     number, limit = page_and_limit(catalog_mod.CONCEPT_PAGE_SIZE, MAX_PAGE_SIZE)
-    found = catalog().concept(concept_id, page=number, limit=limit)
+    sort = claim_sort()
+    found = catalog().concept(concept_id, page=number, limit=limit, sort=sort)
     shown: dict[str, Any] = {"limit": limit} if limit != catalog_mod.CONCEPT_PAGE_SIZE else {}
+    ordered: dict[str, Any] = {"sort": sort} if sort != "post" else {}
+    endpoint = f"{request.blueprint}.concept"
     picture = concept_picture(
         {"id": found["id"], "label": found["pref_label"]},
         found["broader"],
@@ -597,20 +630,31 @@ def concept(concept_id: str):
         found["related"],
         found["co_occurring"],
     )
-    pages = pager(
-        number,
-        found["pages"],
-        lambda n: url_for(
-            f"{request.blueprint}.concept", concept_id=concept_id, **({**shown, "page": n} if n > 1 else shown)
-        ),
-    )
+
+    def concept_url(n: int, size: int) -> str:
+        # Page size, order, page: the order of the page's links before there was an order.
+        args: dict[str, Any] = {"limit": size} if size != catalog_mod.CONCEPT_PAGE_SIZE else {}
+        args.update(ordered)
+        if n > 1:
+            args["page"] = n
+        return url_for(endpoint, concept_id=concept_id, **args)
+
+    pages = pager(number, found["pages"], lambda n: concept_url(n, limit))
     return page(
         "concept.html",
         found,
         c=found,
         picture=picture,
         pager=pages,
-        list_links=list_links("api.claims", concept=concept_id, page=number if number > 1 else None, **shown),
+        per_page=per_page(limit, catalog_mod.CONCEPT_PAGE_SIZE, MAX_PAGE_SIZE, lambda n: concept_url(1, n)),
+        sorts=list(search_mod.CLAIM_SORTS.items()),
+        sort=sort,
+        sort_label=search_mod.CLAIM_SORTS[sort],
+        shown=shown,  # kept by the sort form
+        # The API's own page size differs from the page's: the links name this page's.
+        list_links=list_links(
+            "api.claims", concept=concept_id, page=number if number > 1 else None, limit=limit, **ordered
+        ),
         reference_links=export_links("pages.concept_references", concept_id=concept_id),
     )
 

@@ -837,17 +837,22 @@ class Catalog:
         )
         return list(dict.fromkeys([concept_id, *(r["id"] for r in below)]))
 
-    def _concept_claims(self, subtree: list[str], page: int, limit: int) -> tuple[int, list[dict], dict[str, int]]:
-        """Return how many claims carry a concept of ``subtree``, page ``page`` of them (``limit`` a
-        page) in post-title and claim order, and how many of them each concept is tagged on.
+    def _listed_claims(
+        self, field: str | None, values: list[str], page: int, limit: int, sort: str = "post"
+    ) -> tuple[int, list[dict], dict[str, int]]:
+        """Return how many claims a list holds (those whose ``field``, concept, source or post, holds
+        one of ``values``; every claim when ``field`` is None), page ``page`` of them (``limit`` a
+        page) in order ``sort`` (kg.search.CLAIM_SORTS), and for a concept's list how many of them
+        each concept is tagged on.
 
-        The search index lists them (kg.search.Searcher.concept_claims): ordering a broad concept's
+        The search index orders them (kg.search.Searcher.listed_claims): ordering a broad concept's
         claims by title in the graph decodes every title for every comparison, seconds at 2,000
-        posts. The graph then answers that page's claims only.
+        posts, and the index keeps each post's date beside it. The graph then answers that page's
+        claims only.
         """
         from . import search  # a later step: imported only when asked for
 
-        listed = search.searcher_for(self.settings).concept_claims(subtree, page, limit)
+        listed = search.searcher_for(self.settings).listed_claims(field, values, page, limit, sort)
         if not listed.ids:
             return listed.total, [], listed.tagged
         # Our own IRIs: they hold no character that ends an IRI reference.
@@ -947,45 +952,31 @@ class Catalog:
         source_key: str | None = None,
         page: int = 1,
         limit: int = 100,
+        sort: str = "post",
     ) -> dict:
-        """List claims, of one post, concept (and those below it) or source, or all of them, a page at a time."""
+        """List claims, of one post, concept (and those below it) or source, or all of them, a page at a
+        time, in order ``sort`` (kg.search.CLAIM_SORTS: post order, or by post date newest or oldest first)."""
+        from . import search  # a later step: imported only when asked for
+
+        search.check_claim_sort(sort)
         if post_id:
+            # One post's claims share its date, so every order is the post's own.
             items = self.post(post_id)["claims"]
+            total = len(items)
+            start = (page - 1) * limit
+            claims = items[start : start + limit]
         elif concept_id:
             ids = [r["id"] for r in self.select("SELECT ?id { ?c a skos:Concept ; dcterms:identifier ?id }")]
             if concept_id not in ids:
                 raise self._missing("concept", concept_id, ids)
-            total, claims, _ = self._concept_claims(self._subtree(concept_id), page, limit)
-            return {"total": total, "page": page, "limit": limit, "pages": -(-total // limit), "claims": claims}
+            total, claims, _ = self._listed_claims("concept", self._subtree(concept_id), page, limit, sort)
         elif source_key:
-            citing = self.citations_of(source_key)
-            if not citing:
+            if self.canonical_key(source_key) != source_key:
                 self.source(source_key)  # NotFound with suggestions for an unknown key
-            items = [self.claim(cid) for cid in dict.fromkeys(c["claim"]["id"] for c in citing)]
+            total, claims, _ = self._listed_claims("source", [source_key], page, limit, sort)
         else:
-            rows = self.select("""
-                SELECT ?id ?text ?ordinal ?postId ?postTitle WHERE {
-                  ?claim a kg:Claim ; dcterms:identifier ?id ; c4o:hasContent ?text ; kg:ordinal ?ordinal ;
-                         dcterms:isPartOf ?post . ?post dcterms:identifier ?postId ; dcterms:title ?postTitle .
-                } ORDER BY LCASE(?postTitle) ?ordinal""")
-            items = [
-                {
-                    "id": r["id"],
-                    "text": r["text"],
-                    "ordinal": r["ordinal"],
-                    "post": {"id": r["postId"], "title": r["postTitle"]},
-                }
-                for r in rows
-            ]
-        total = len(items)
-        start = (page - 1) * limit
-        return {
-            "total": total,
-            "page": page,
-            "limit": limit,
-            "pages": -(-total // limit),
-            "claims": items[start : start + limit],
-        }
+            total, claims, _ = self._listed_claims(None, [], page, limit, sort)
+        return {"total": total, "page": page, "limit": limit, "pages": -(-total // limit), "claims": claims}
 
     def post_list(self) -> dict:
         """List the posts with their claim and citation counts and where they were found."""
@@ -1024,13 +1015,17 @@ class Catalog:
         rows = self.select("SELECT ?id ?label { ?c a skos:Concept ; dcterms:identifier ?id ; skos:prefLabel ?label }")
         return {r["id"]: r["label"] for r in rows}
 
-    def concept(self, concept_id: str, page: int = 1, limit: int = CONCEPT_PAGE_SIZE) -> dict:
+    def concept(self, concept_id: str, page: int = 1, limit: int = CONCEPT_PAGE_SIZE, sort: str = "post") -> dict:
         """Return a concept: labels, definition, neighbours, claims, most-cited sources, co-occurring concepts.
 
         Its claims include those of the concepts below it, ``limit`` a page (``page``, ``pages``,
-        ``claims_total``), so the answer grows with the page, not with the corpus; the sources and
+        ``claims_total``) in order ``sort`` (kg.search.CLAIM_SORTS, ``sort``), so the answer grows
+        with the page, not with the corpus; the sources and
         the co-occurring concepts count every claim. Raises PastLastPage past the last page.
         """
+        from . import search  # a later step: imported only when asked for
+
+        search.check_claim_sort(sort)
         # This concept's row only: the claim counts of every concept (_concept_rows) are slow on a
         # big graph and the page does not show them.
         rows = self.select(
@@ -1065,7 +1060,7 @@ class Catalog:
             if entry not in neighbours[r["rel"]]:
                 neighbours[r["rel"]].append(entry)
         subtree = self._subtree(concept_id)
-        total, claims, tagged = self._concept_claims(subtree, page, limit)
+        total, claims, tagged = self._listed_claims("concept", subtree, page, limit, sort)
         pages = -(-total // limit)
         if page > max(pages, 1):
             raise PastLastPage(page, pages, total, limit)
@@ -1105,6 +1100,7 @@ class Catalog:
                 for c in claims
             ],
             "claims_total": total,
+            "sort": sort,
             "page": page,
             "pages": pages,
             "limit": limit,

@@ -41,7 +41,7 @@ from .references import format_reference, source_label
 from .spelling import uk_spelling
 
 #: Bumped when the schema or meta.json changes shape; a searcher refuses an older index.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 #: Fields whose adjacent terms the pairs field holds (PairsField). Not concept labels or
 #: organisation names: concept labels repeat on every tagged claim, and their pairs made the
 #: index build the slowest step of a large build (bench/RESULTS-search.md, bench/pairs_cost.py);
@@ -390,6 +390,7 @@ def schema() -> Schema:
         year=KEYWORD(),
         doc=STORED(),  # JSON: everything a result needs to render, read once per shown result
         order=COLUMN(VarBytesColumn()),  # listing_key: where the claim comes in a list of claims
+        date=COLUMN(VarBytesColumn()),  # the post's publication date (ISO 8601), empty when it has none
     )
 
 
@@ -534,6 +535,7 @@ def _document(claim: Claim, posts, citations, corpus: Corpus, authority: Organis
         "year": " ".join(years),
         "doc": json.dumps(stored, ensure_ascii=False, separators=(",", ":")),
         "order": listing_key(title, claim.ordinal, claim.id),
+        "date": ((post.date if post else None) or "").encode(),
     }
 
 

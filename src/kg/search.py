@@ -102,6 +102,10 @@ MAX_LIMIT = 200
 FACET_LIMIT = 20
 #: Orders a search's results come in: by score, or by post (title A to Z) and claim within it.
 SORTS = ("relevance", "post")
+#: Orders of a list of claims (a concept's, a source's, a post's, every claim): value -> label.
+#: ``post`` is kg.index.listing_key's (post title, then place in the post); ``newest`` and
+#: ``oldest`` go by the post's publication date, claims of undated posts last, then in post order.
+CLAIM_SORTS = {"post": "post order", "newest": "newest post first", "oldest": "oldest post first"}
 #: Facet groups of an answer: (filter field, group name), in the order pages show them.
 FACET_GROUPS = (("source", "sources"), ("concept", "concepts"), ("post", "posts"), ("org", "orgs"), ("year", "years"))
 #: Characters of a claim that get highlighted; the rest is shown plain.
@@ -523,12 +527,19 @@ def resolve_filter(name: str, value: str, meta: dict, ex: Expansions) -> str | N
 
 
 @dataclass(frozen=True)
-class ConceptClaims:
-    """A concept's claims as the index lists them (Searcher.concept_claims)."""
+class ListedClaims:
+    """A list of claims as the index orders them (Searcher.listed_claims)."""
 
     total: int
-    ids: list[str]  # this page's claim ids, in listing order
-    tagged: dict[str, int]  # concept id -> how many of all the claims carry it
+    ids: list[str]  # this page's claim ids, in the order asked for
+    tagged: dict[str, int]  # concept id -> how many of all the claims carry it (a concept's list only)
+
+
+def check_claim_sort(sort: str) -> str:
+    """Return ``sort`` if it names an order of CLAIM_SORTS; raise KGError (a bad parameter, 400) naming them."""
+    if sort not in CLAIM_SORTS:
+        raise KGError(f"cannot sort claims by {sort!r}", hint="sort by " + ", ".join(CLAIM_SORTS))
+    return sort
 
 
 class _State:
@@ -566,6 +577,7 @@ class _State:
         self.postings = ranking.Postings(self.searcher())
         self._facets: dict[str, FacetTable] | None = None
         self._listing: np.ndarray | None = None
+        self._ranks: dict[str, np.ndarray] = {}
         self._source_keys: dict[str, str] | None = None
         self._library: tuple[dict[str, Reference], OrganisationIndex] | None = None
         self._folded_keys: frozenset[str] | None = None
@@ -671,14 +683,47 @@ class _State:
         if self._listing is None:
             with self.lock:
                 if self._listing is None:
-                    keys: list[bytes] = [b""] * self.postings.size
-                    for leaf, offset in self.searcher().reader().leaf_readers():
-                        count = leaf.doc_count_all()
-                        keys[offset : offset + count] = list(leaf.column_reader("order"))[:count]
+                    keys = self._column("order")
                     rank = np.empty(len(keys), dtype=np.int64)
                     rank[sorted(range(len(keys)), key=keys.__getitem__)] = np.arange(len(keys))
                     self._listing = rank
         return self._listing
+
+    def _column(self, name: str) -> list[bytes]:
+        """A column's value for every claim number (deleted claims' included)."""
+        values: list[bytes] = [b""] * self.postings.size
+        for leaf, offset in self.searcher().reader().leaf_readers():
+            count = leaf.doc_count_all()
+            values[offset : offset + count] = list(leaf.column_reader(name))[:count]
+        return values
+
+    def rank(self, sort: str) -> np.ndarray:
+        """Each claim's place in a list of claims in order ``sort`` (CLAIM_SORTS), by claim number.
+
+        Computed once per index version from the listing rank and the date column, so a list's
+        order costs a gather of the claims it holds, not a sort in the graph per request.
+        """
+        check_claim_sort(sort)
+        if sort == "post":
+            return self.listing()
+        if sort not in self._ranks:
+            listing = self.listing()
+            with self.lock:
+                if sort not in self._ranks:
+                    dates = self._column("date")
+                    undated = np.fromiter((not d for d in dates), dtype=bool, count=len(dates))
+                    # Each date's place among the distinct dates (ISO 8601 text sorts by time).
+                    distinct = sorted(set(dates))
+                    place = {d: i for i, d in enumerate(distinct)}
+                    day = np.fromiter((place[d] for d in dates), dtype=np.int64, count=len(dates))
+                    if sort == "newest":
+                        day = -day
+                    # np.lexsort sorts by the last key first: undated last, then the date, then post order.
+                    order = np.lexsort((listing, day, undated))
+                    rank = np.empty(len(order), dtype=np.int64)
+                    rank[order] = np.arange(len(order))
+                    self._ranks[sort] = rank
+        return self._ranks[sort]
 
 
 class Searcher:
@@ -800,30 +845,50 @@ class Searcher:
             "notice": " ".join(dict.fromkeys(notices)) or None,
         }
 
-    def concept_claims(self, concept_ids: Iterable[str], page: int, limit: int) -> ConceptClaims:
-        """The claims tagged with any of ``concept_ids`` (a concept and those below it): how many,
-        page ``page`` of their ids in listing order (``limit`` a page), and how many of them each
-        concept is tagged on. Read from the index's postings and its listing column, so the cost
-        grows with the concept's claims, not with a sort of them in the graph."""
+    def listed_claims(
+        self, field: str | None, values: Iterable[str], page: int, limit: int, sort: str = "post"
+    ) -> ListedClaims:
+        """The claims whose ``field`` (concept, source or post) holds any of ``values`` (every claim
+        when ``field`` is None): how many, page ``page`` of their ids in order ``sort``
+        (CLAIM_SORTS; ``limit`` a page), and for a concept's list how many of them each concept is
+        tagged on. Read from the index's postings and its rank arrays, so the cost grows with the
+        list's claims, not with a sort of them in the graph."""
         state = self._current()
-        table = state.facet_tables()["concept"]
-        values = table.values
-        wanted = np.zeros(len(values), dtype=bool)
-        for cid in concept_ids:
-            if cid.lower() in table.number_of:
-                wanted[table.number_of[cid.lower()]] = True
-        matched = np.zeros(state.postings.size, dtype=bool)
-        matched[table.claims[wanted[table.numbers]]] = True
-        matched &= state.postings.live
+        rank = state.rank(sort)
+        if field is None:
+            matched = state.postings.live.copy()
+        else:
+            table = state.facet_tables()[field]
+            wanted = np.zeros(len(table.values), dtype=bool)
+            for value in values:
+                if value.lower() in table.number_of:
+                    wanted[table.number_of[value.lower()]] = True
+            matched = np.zeros(state.postings.size, dtype=bool)
+            matched[table.claims[wanted[table.numbers]]] = True
+            matched &= state.postings.live
         found = np.flatnonzero(matched)
-        order = found[np.argsort(state.listing()[found], kind="stable")]
         start = (page - 1) * limit
+        if start >= len(found):
+            chosen = found[:0]
+        elif start + limit < len(found):
+            # Only this page's claims are put in order: the rest are only known to come after.
+            ranks = rank[found]
+            cut = np.argpartition(ranks, start + limit - 1)[: start + limit]
+            chosen = found[cut[np.argsort(ranks[cut], kind="stable")]][start:]
+        else:
+            chosen = found[np.argsort(rank[found], kind="stable")][start:]
         s = state.searcher()
-        ids = [s.stored_fields(int(docnum))["id"] for docnum in order[start : start + limit]]
-        counts = table.counts(matched, found)
-        original = {cid.lower(): cid for cid in state.meta.get("concepts", {})}
-        tagged = {original.get(values[i], values[i]): int(counts[i]) for i in np.flatnonzero(counts)}
-        return ConceptClaims(total=len(found), ids=ids, tagged=tagged)
+        ids = [s.stored_fields(int(docnum))["id"] for docnum in chosen]
+        tagged: dict[str, int] = {}
+        if field == "concept":
+            counts = table.counts(matched, found)
+            original = {cid.lower(): cid for cid in state.meta.get("concepts", {})}
+            tagged = {original.get(table.values[i], table.values[i]): int(counts[i]) for i in np.flatnonzero(counts)}
+        return ListedClaims(total=len(found), ids=ids, tagged=tagged)
+
+    def concept_claims(self, concept_ids: Iterable[str], page: int, limit: int, sort: str = "post") -> ListedClaims:
+        """The claims tagged with any of ``concept_ids`` (a concept and those below it), as listed_claims lists them."""
+        return self.listed_claims("concept", concept_ids, page, limit, sort)
 
     @staticmethod
     def _in_post_order(state: _State, ranked: list[tuple[float, int]]) -> list[tuple[float, int]]:
