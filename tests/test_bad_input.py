@@ -315,11 +315,14 @@ SPARQL_CASES = [
 
 @pytest.fixture(scope="module")
 def quick_app(built_settings):
-    """The web app with a 1 s SPARQL time limit, so runaway queries are stopped quickly."""
+    """The web app with a 1 s SPARQL time limit, so runaway queries are stopped quickly. Oxigraph
+    keeps the whole of a sorted cross product: on an idle machine it filled the default 1024 MB
+    before the second was up, so the memory limit here is room for a second of it, and the time
+    limit is what stops these queries (the memory limit has its own test in test_sparql_attacks)."""
     from web import create_app
     from web.sparql_endpoint import close_pool
 
-    app = create_app(built_settings.with_(sparql_timeout=1.0))
+    app = create_app(built_settings.with_(sparql_timeout=1.0, sparql_memory_mb=6144))
     yield app
     close_pool(app)
 
