@@ -342,7 +342,9 @@ def test_bad_sparql_over_http_is_refused_with_a_message(quick_app, query, status
 
 @pytest.mark.parametrize("query, status, problem", SPARQL_CASES, ids=range(len(SPARQL_CASES)))
 def test_bad_sparql_on_the_command_line_exits_1_with_the_message(built_settings, query, status, problem):
-    code, output = run_cli("sparql", "--data", str(built_settings.data_dir), "--timeout", "1", query)
+    # The memory limit as quick_app's, so that the time limit is what stops a sorted cross product.
+    code, output = run_cli("sparql", "--data", str(built_settings.data_dir), "--timeout", "1", query,
+                           env={"KG_SPARQL_MEMORY_MB": "6144"})
     assert code == 1 and output.startswith("Error: ") and problem in output, output[:500]
 
 

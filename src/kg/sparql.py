@@ -787,7 +787,9 @@ def _answer(
     try:
         form = check_query(text)
         if store is None:  # the graph is on an external server: the caller runs the checked query there
-            return ("ok", {"kind": "checked", "form": form, "text": capped(text, max_rows)})
+            # As written, not capped(): Virtuoso refuses a sorted LIMIT above its MaxSortedTopRows
+            # (10,000 by default: "SR353: Sorted TOP clause specifies more then 10001 rows").
+            return ("ok", {"kind": "checked", "form": form})
         return ("ok", execute(store, capped(text, max_rows), params, max_rows, max_bytes, dataset))
     except KGError as exc:
         return ("kgerror", type(exc).__name__, exc.message, exc.hint)
@@ -1087,17 +1089,23 @@ class QueryPool:
             worker.stop()
 
 
-_default_pool: QueryPool | None = None
+_default_pools: dict[tuple, QueryPool] = {}
 _default_lock = threading.Lock()
 
 
 def default_pool(settings: Settings | None = None) -> QueryPool:
-    """Return the process-wide pool, created on first use with the limits of ``settings``."""
-    global _default_pool
+    """Return the process-wide pool for the limits of ``settings`` (query slots, queue, wait and
+    worker memory), created on first use: settings with other limits get a pool of their own,
+    never one whose workers were started with someone else's memory limit."""
+    key = (
+        (settings.sparql_slots, settings.sparql_queue, settings.sparql_queue_seconds, settings.sparql_memory_mb)
+        if settings
+        else ()
+    )
     with _default_lock:
-        if _default_pool is None:
-            _default_pool = QueryPool.for_settings(settings) if settings else QueryPool()
-        return _default_pool
+        if key not in _default_pools:
+            _default_pools[key] = QueryPool.for_settings(settings) if settings else QueryPool()
+        return _default_pools[key]
 
 
 def run_query(
@@ -1154,7 +1162,7 @@ def run_query(
         live = store_mod.open_live(settings, timeout=timeout)
         assert isinstance(live, store_mod.RemoteStore)
         live.form = payload["form"]
-        payload = execute(live, payload["text"], params, max_rows, settings.sparql_max_bytes, dataset)
+        payload = execute(live, text, params, max_rows, settings.sparql_max_bytes, dataset)
     return QueryResult(
         kind=payload["kind"],
         variables=payload.get("variables", []),
