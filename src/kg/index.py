@@ -61,11 +61,12 @@ DEFAULT_PROCS = 1
 #: estimate is well above what a posting really takes.
 LIMIT_MB = 2048
 #: Claims a full build writes into one segment before it starts the next. Whoosh sorts a segment's
-#: postings in memory and, past LIMIT_MB, in runs on disk merged back: 168k claims (10,000 posts)
-#: fit, 504k (30,000 posts) spilled and the index step grew 4.4x for 3x the posts. Segments of a
-#: bounded size keep each sort in memory, so the build grows with the corpus; searches read the
-#: segments in turn (kg.ranking.Postings), a few lookups more per term.
-SEGMENT_CLAIMS = 200_000
+#: postings in memory and, past LIMIT_MB, in runs pickled to disk and merged back, which took most
+#: of the index step once a segment passed ~100k claims (py-spy, 30,000 posts). Segments of 50k
+#: claims stay in memory: at 30,000 posts (504k claims) the index step took 290 s against 527 s in
+#: one segment and 475 s in segments of 200k, with 86 s at 10,000 posts either way, and peak
+#: memory fell (bench/build_scale.py). Searches read the segments in turn (kg.ranking.Postings).
+SEGMENT_CLAIMS = 50_000
 
 # A word, keeping intra-word hyphens ("co-production") and dots ("e.g") together.
 _WORD = re.compile(r"\w+(?:[-‐‑.]\w+)*", re.UNICODE)
