@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 
@@ -27,10 +28,11 @@ def browser():
         browser.close()
 
 
-@pytest.fixture()
-def page(browser, served):
-    context = browser.new_context(base_url=served, accept_downloads=True,
-                                  permissions=["clipboard-read", "clipboard-write"])
+@contextlib.contextmanager
+def watched_page(browser, served, **context_options):
+    """A page of a new browser context at ``served``, failing the test on a script error or a CSP
+    violation (both show up in the console)."""
+    context = browser.new_context(base_url=served, accept_downloads=True, **context_options)
     page = context.new_page()
     problems: list[str] = []
     page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
@@ -38,8 +40,13 @@ def page(browser, served):
     page.set_default_timeout(15_000)
     yield page
     context.close()
-    # CSP violations and script errors show up here.
     assert problems == []
+
+
+@pytest.fixture()
+def page(browser, served):
+    with watched_page(browser, served, permissions=["clipboard-read", "clipboard-write"]) as page:
+        yield page
 
 
 def test_search_open_a_cited_source_see_citing_claims_and_download_its_bibtex(page, tmp_path):

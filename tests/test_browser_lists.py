@@ -13,7 +13,7 @@ import pytest
 import rispy
 from conftest import serve_data
 from playwright.sync_api import expect
-from test_browser import browser, page  # noqa: F401  (the fixtures: Debian's Chromium, a checked page)
+from test_browser import browser, page, watched_page  # noqa: F401  (the fixtures: Debian's Chromium, a checked page)
 from test_web_lists import build_posts_corpus, in_order, post_dates
 
 pytestmark = pytest.mark.browser
@@ -26,16 +26,8 @@ LAYOUTS = [(1280, "light"), (1280, "dark"), (390, "light"), (390, "dark")]
 def any_page(browser, served, request):  # noqa: F811
     """A page at each layout, failing the test on a script error or CSP violation."""
     width, scheme = request.param
-    context = browser.new_context(base_url=served, accept_downloads=True, color_scheme=scheme,
-                                  viewport={"width": width, "height": 900})
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
-    assert problems == []
+    with watched_page(browser, served, color_scheme=scheme, viewport={"width": width, "height": 900}) as page:
+        yield page
 
 
 def test_download_the_csv_of_a_search_and_walk_its_json(any_page, served, tmp_path):

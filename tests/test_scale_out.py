@@ -304,14 +304,8 @@ def test_search_pages_and_sparql_answer_through_haproxy(cluster):
     assert page.status_code == 200 and "Payment by Results" in page.text
     concept = requests.get(url + "concept/payment-by-results", timeout=30)
     assert concept.status_code == 200 and "DH2011b" in concept.text
-    answer = requests.post(
-        url + "sparql",
-        data={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?c a kg:Claim }"},
-        headers={"Accept": "application/sparql-results+json"},
-        timeout=30,
-    ).json()
     claims = Catalog(cluster.settings(cluster.builder)).stats()["claims"]
-    assert int(answer["results"]["bindings"][0]["n"]["value"]) == claims
+    assert node_count(url, "SELECT (COUNT(*) AS ?n) WHERE { ?c a kg:Claim }") == claims
     refused = requests.post(url + "sparql", data={"update": "CLEAR ALL"}, timeout=30)
     assert refused.status_code == 403
     health = requests.get(url + "api/health", timeout=30).json()
@@ -383,15 +377,17 @@ def new_build(cluster) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def node_statistics_triples(url: str) -> int:
-    """The statistics graph's triples as an app node (or haproxy) at ``url`` answers /sparql."""
+def node_count(url: str, query: str) -> int:
+    """The ?n of a counting query as an app node (or haproxy) at ``url`` answers it on /sparql."""
     answer = requests.post(
-        url + "sparql",
-        data={"query": "SELECT (COUNT(*) AS ?n) WHERE { GRAPH kg:statistics { ?s ?p ?o } }"},
-        headers={"Accept": "application/sparql-results+json"},
-        timeout=30,
+        url + "sparql", data={"query": query}, headers={"Accept": "application/sparql-results+json"}, timeout=30
     ).json()
     return int(answer["results"]["bindings"][0]["n"]["value"])
+
+
+def node_statistics_triples(url: str) -> int:
+    """The statistics graph's triples as an app node (or haproxy) at ``url`` answers /sparql."""
+    return node_count(url, "SELECT (COUNT(*) AS ?n) WHERE { GRAPH kg:statistics { ?s ?p ?o } }")
 
 
 def server_triples(cluster, graph: str) -> int:
