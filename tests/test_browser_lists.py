@@ -188,12 +188,12 @@ def focused(page) -> int:
     return page.evaluate("[...document.querySelectorAll('[role=treeitem]')].indexOf(document.activeElement)")
 
 
-@pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
-def test_the_concept_tree_is_a_tree_view_walked_by_keyboard(browser, served, width):  # noqa: F811
+@pytest.mark.parametrize("width, scheme", LAYOUTS, ids=[f"{w}-{s}" for w, s in LAYOUTS])
+def test_the_concept_tree_is_a_tree_view_walked_by_keyboard(browser, served, width, scheme):  # noqa: F811
     from test_browser_layout import AXE, axe_violations
 
     assert AXE.exists(), "run `make js-test-deps`"
-    context = browser.new_context(base_url=served, viewport={"width": width, "height": 900})
+    context = browser.new_context(base_url=served, color_scheme=scheme, viewport={"width": width, "height": 900})
     problems: list[str] = []
     try:
         page = context.new_page()
@@ -341,12 +341,15 @@ def test_sort_the_posts_and_read_a_posts_facts(browser, posts_served):  # noqa: 
         context.close()
 
 
-def test_sort_a_concepts_claims_by_post_date_and_page_through_them(browser, posts_served, posts_build, tmp_path):  # noqa: F811
+@pytest.mark.parametrize("width, scheme", LAYOUTS, ids=[f"{w}-{s}" for w, s in LAYOUTS])
+def test_sort_a_concepts_claims_by_post_date_and_page_through_them(browser, posts_served, posts_build, tmp_path,  # noqa: F811
+                                                                   width, scheme):
     with urllib.request.urlopen(f"{posts_served}/api/claims?concept=care-workforce&limit=1000") as answer:
         listed = json.load(answer)["claims"]
     expected = in_order(listed, post_dates(posts_build), "newest")
     assert expected != [c["id"] for c in listed]
-    context = browser.new_context(base_url=posts_served, accept_downloads=True)
+    context = browser.new_context(base_url=posts_served, accept_downloads=True, color_scheme=scheme,
+                                  viewport={"width": width, "height": 900})
     try:
         page = context.new_page()
         page.goto("/concept/care-workforce?limit=4")
