@@ -9,6 +9,7 @@ form still answers with script turned off.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -349,11 +350,19 @@ def test_run_a_named_querys_tab_with_its_parameter_and_reload_its_url(page):
     no_sideways_scroll(page)
 
 
+@contextlib.contextmanager
+def script_free_page(browser, served, width):
+    """A page of a new browser context with JavaScript off, ``width`` px wide."""
+    context = browser.new_context(base_url=served, java_script_enabled=False, viewport={"width": width, "height": 900})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
 @pytest.mark.parametrize("width", list(WIDTHS.values()), ids=list(WIDTHS))
 def test_the_named_query_picker_loads_a_query_without_javascript(browser, served, width):  # noqa: F811
-    context = browser.new_context(base_url=served, java_script_enabled=False, viewport={"width": width, "height": 900})
-    page = context.new_page()
-    try:
+    with script_free_page(browser, served, width) as page:
         page.goto("/sparql")
         assert page.get_by_role("tablist").count() == 0
         page.select_option("#named-picker", "claims-citing-source")
@@ -372,15 +381,11 @@ def test_the_named_query_picker_loads_a_query_without_javascript(browser, served
         links = page.locator("ul.named-queries a")
         assert links.count() == len(page.request.get("/api/queries").json()["queries"])
         no_sideways_scroll(page)
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("width", list(WIDTHS.values()), ids=list(WIDTHS))
 def test_the_plain_form_answers_without_javascript(browser, served, width):  # noqa: F811
-    context = browser.new_context(base_url=served, java_script_enabled=False, viewport={"width": width, "height": 900})
-    page = context.new_page()
-    try:
+    with script_free_page(browser, served, width) as page:
         page.goto("/sparql")
         textarea = page.locator("#query")
         expect(textarea).to_be_visible()
@@ -402,5 +407,3 @@ def test_the_plain_form_answers_without_javascript(browser, served, width):  # n
         page.get_by_role("button", name="Run query").click()
         assert page.locator("#sparql-error").inner_text().startswith("SPARQL syntax error at line 3, column 3:")
         no_sideways_scroll(page)
-    finally:
-        context.close()

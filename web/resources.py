@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pyoxigraph as ox
 from flask import Flask, current_app, g
 
 from kg import generations
@@ -30,7 +29,7 @@ EXTENSION = "kg"
 class _State:
     settings: Settings
     lock: threading.Lock = field(default_factory=threading.Lock)
-    store: ox.Store | store_mod.RemoteStore | None = None
+    store: store_mod.LiveStore | None = None
     store_path: Path | str | None = None  # kg.store.live_key: the store's folder or the published graph
     answers: tuple | None = None  # (store path, Cache of answers), see cached_answer
     health: tuple | None = None  # (live generation, checked at, generations.Health), see live_health
@@ -54,7 +53,7 @@ def get_settings(app: Flask | None = None) -> Settings:
     return (app or current_app).extensions[EXTENSION].settings
 
 
-def get_store() -> ox.Store | store_mod.RemoteStore:
+def get_store() -> store_mod.LiveStore:
     """Return the live read-only graph store for this request, opening it on first use."""
     if "kg_store" not in g:
         state: _State = current_app.extensions[EXTENSION]

@@ -314,16 +314,14 @@ POST_SORTS = {"title": "title", "date": "date (newest first)", "claims": "claims
 class Catalog:
     """Read-only questions about one built graph; open once, ask many times."""
 
-    def __init__(
-        self, settings: Settings, store: ox.Store | store_mod.RemoteStore | None = None, memo: Memo | None = None
-    ):
+    def __init__(self, settings: Settings, store: store_mod.LiveStore | None = None, memo: Memo | None = None):
         self.settings = settings
         self.iris = Iris(settings.base_iri)
         self._store = store
         self._memo: Memo = memo or _no_memo
 
     @property
-    def store(self) -> ox.Store | store_mod.RemoteStore:
+    def store(self) -> store_mod.LiveStore:
         if self._store is None:
             self._store = store_mod.open_live(self.settings)
         return self._store

@@ -704,7 +704,7 @@ def graph_iri(value: str, parameter: str) -> str:
 
 
 def execute(
-    store: ox.Store | store_mod.RemoteStore,
+    store: store_mod.LiveStore,
     text: str,
     params: dict[str, str] | None,
     max_rows: int,

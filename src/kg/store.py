@@ -378,7 +378,7 @@ def live_key(settings: Settings) -> str | Path:
     return store_path(settings)
 
 
-def open_live(settings: Settings, *, timeout: float | None = None) -> ox.Store | RemoteStore:
+def open_live(settings: Settings, *, timeout: float | None = None) -> LiveStore:
     """Open the live graph for reading: the embedded read-only store, or the external server's live
     graph (whose queries wait ``timeout`` seconds, default ``sparql_timeout``, for an answer)."""
     if settings.store == SPARQL:
