@@ -102,6 +102,7 @@ def test_named_queries_answer_the_same_rows_from_the_server_as_from_the_embedded
 #: holds in a second graph per build: these answered no rows through it before it was published.
 STATISTICS_QUERIES = {
     "claims-about-concept",
+    "claims-citing-source",
     "co-cited-sources",
     "co-occurring-concepts",
     "most-cited-sources",
@@ -117,7 +118,7 @@ def test_statistics_backed_named_queries_answer_the_same_rows_with_and_without_p
     assert reading == STATISTICS_QUERIES
     cases = [(name, params) for name, params in NAMED if name in reading]
     with_params = [name for name, params in cases if params]
-    assert sorted(with_params) == ["claims-about-concept", "sources-for-concept"]
+    assert sorted(with_params) == ["claims-about-concept", "claims-citing-source", "sources-for-concept"]
     for name, params in cases:
         mine = sparql.run_named(embedded, name, params)
         theirs = sparql.run_named(external, name, params)

@@ -185,6 +185,32 @@ def test_a_select_run_with_the_row_cap_as_its_limit_keeps_the_sorted_first_rows(
     assert not exact.truncated and exact.rows == whole.rows
 
 
+@pytest.mark.parametrize("name", ["claims-citing-source", "claims-about-concept", "sources-for-concept"])
+def test_a_named_query_left_unset_runs_a_few_values_at_a_time_within_the_limits(settings, name):
+    """Unset, an ``# each:`` parameter is bound to its values in rank order, a few at a time
+    (kg.sparql.run_named): the rows are the query's as written, the cap cuts them where a whole
+    sort would, and it says whether there were more, also when the cap ends between two values."""
+    query = sparql.named_query(settings, name)
+    assert query.each is not None and query.each[0] in {p for p, _ in query.params}
+    whole = run_query(settings, query.text, max_rows=10**6)
+    assert not whole.truncated and len(whole.rows) > 30
+    ran = run_named(settings, name, max_rows=10**6)
+    assert ran.variables == whole.variables and not ran.truncated
+    assert sorted(map(repr, ran.rows)) == sorted(map(repr, whole.rows))
+    first = query.each[0] if query.each[0] in whole.variables else None
+    firsts = [row[first]["value"] for row in ran.rows] if first else []
+    assert firsts == sorted(firsts, key=firsts.index)  # each value's rows together, in rank order
+    # A cap inside a value's rows, and one at the end of a value's rows (the next value has more).
+    boundary = next(n for n in range(1, len(firsts)) if firsts[n] != firsts[n - 1]) if firsts else 1
+    for cap in (7, boundary, len(ran.rows) - 1, len(ran.rows)):
+        part = run_named(settings, name, max_rows=cap)
+        assert part.rows == ran.rows[:cap] and part.truncated is (cap < len(ran.rows)), cap
+    with pytest.raises(QueryTimeout):
+        run_named(settings, name, timeout=1e-9)
+    with pytest.raises(sparql.AnswerTooLarge):
+        run_named(settings, name, max_bytes=2_000)
+
+
 def test_result_formats(settings):
     result = run_named(settings, "co-cited-sources")
     table = result.serialize("table")

@@ -261,6 +261,31 @@ def test_row_cap_cuts_and_flags(limited_app, keys):
     assert response.headers["X-KG-Truncated"] == "true"
 
 
+def test_a_named_query_as_written_runs_as_kg_runs_it(limited_app, built_settings, monkeypatch):
+    """Asked by name (or with its own text, CRLF from a form), an unset parameter's query runs a
+    few values at a time (kg.sparql.run_named): the first rows of the whole answer, flagged as
+    cut. An edited text runs as written, to the same rows."""
+    client = limited_app.test_client()
+    json_accept = {"Accept": "application/sparql-results+json"}
+    runs: list[str] = []
+    run_each = sparql._run_each
+    monkeypatch.setattr(sparql, "_run_each", lambda settings, query, *a, **k: runs.append(query.name)
+                        or run_each(settings, query, *a, **k))
+    text = sparql.named_query(built_settings, "claims-citing-source").text
+    whole = sparql.run_query(built_settings, text, max_rows=10**6).rows
+    by_name = client.get("/sparql", query_string={"named": "claims-citing-source"}, headers=json_accept)
+    as_written = client.post("/sparql", data={"query": text.replace("\n", "\r\n"), "named": "claims-citing-source"},
+                             headers=json_accept)
+    edited = client.post("/sparql", data={"query": text + "\n# mine", "named": "claims-citing-source"},
+                         headers=json_accept)
+    for response in (by_name, as_written, edited):
+        assert response.headers["X-KG-Truncated"] == "true"
+        rows = select_json(response)["results"]["bindings"]
+        assert len(rows) == 5 and [r["key"]["value"] for r in rows] == [r["key"]["value"] for r in whole[:5]]
+        assert {r["claim"]["value"] for r in rows} <= {r["claim"]["value"] for r in whole}
+    assert runs == ["claims-citing-source"] * 2  # by name and as written; the edited text as written
+
+
 def test_runaway_query_is_stopped_without_stalling_other_requests(limited_app):
     outcome = {}
 

@@ -267,6 +267,7 @@ class QueryResult:
     ntriples: str = ""  # the CONSTRUCT/DESCRIBE result as N-Triples
     truncated: bool = False
     seconds: float = 0.0
+    bytes: int = 0  # what the rows' values counted against ``sparql_max_bytes``
 
     def values(self) -> list[dict[str, str]]:
         """Return the rows as var -> plain value (IRI or lexical form)."""
@@ -756,6 +757,7 @@ def execute(
         "variables": variables,
         "rows": rows,
         "truncated": truncated,
+        "bytes": size,
         "seconds": time.perf_counter() - began,
     }
 
@@ -1117,12 +1119,13 @@ def run_query(
     params: dict[str, str] | None = None,
     pool: QueryPool | None = None,
     dataset: Dataset | None = None,
+    max_bytes: int | None = None,
 ) -> QueryResult:
     """Run a read-only SPARQL query on the built graph and return its result.
 
     Our prefixes are pre-declared. ``params`` binds variables to string literals (so ``?key``
     can be set from outside). At most ``max_rows`` rows come back (``truncated`` says if more
-    existed) and at most ``sparql_max_bytes`` of values; past ``timeout`` seconds the query is
+    existed) and at most ``max_bytes`` (``sparql_max_bytes``) of values; past ``timeout`` seconds the query is
     stopped with QueryTimeout. The query is checked and run in a worker process cut off from
     the network, so this process never parses it. ``dataset`` (default: the store's default
     graph) says which graphs it reads; relative IRIs resolve against ``base_iri`` unless the
@@ -1152,17 +1155,16 @@ def run_query(
     path = None if remote else str(store_path(settings))
     timeout = settings.sparql_timeout if timeout is None else timeout
     max_rows = settings.sparql_max_rows if max_rows is None else max_rows
+    max_bytes = settings.sparql_max_bytes if max_bytes is None else max_bytes
     began = time.perf_counter()
-    payload = (pool or default_pool(settings)).run(
-        path, text, params, max_rows, timeout, settings.sparql_max_bytes, dataset
-    )
+    payload = (pool or default_pool(settings)).run(path, text, params, max_rows, timeout, max_bytes, dataset)
     if remote:
         # The server gets the whole time limit: the check above had its own (and starting a
         # worker, which it may have waited for, counts against neither).
         live = store_mod.open_live(settings, timeout=timeout)
         assert isinstance(live, store_mod.RemoteStore)
         live.form = payload["form"]
-        payload = execute(live, text, params, max_rows, settings.sparql_max_bytes, dataset)
+        payload = execute(live, text, params, max_rows, max_bytes, dataset)
     return QueryResult(
         kind=payload["kind"],
         variables=payload.get("variables", []),
@@ -1171,6 +1173,7 @@ def run_query(
         ntriples=payload.get("ntriples", ""),
         truncated=payload.get("truncated", False),
         seconds=round(time.perf_counter() - began, 4),
+        bytes=payload.get("bytes", 0),
     )
 
 
@@ -1186,6 +1189,9 @@ class NamedQuery:
     params: tuple[tuple[str, str], ...]  # (name, description)
     text: str
     path: Path
+    #: ``# each: NAME SELECT ...``: left unset, NAME is bound to the values the SELECT lists, in
+    #: its order, a few at a time (run_named).
+    each: tuple[str, str] | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -1200,6 +1206,7 @@ def _read_named(path: Path) -> NamedQuery:
     text = path.read_text(encoding="utf-8")
     description: list[str] = []
     params: list[tuple[str, str]] = []
+    each: tuple[str, str] | None = None
     for line in text.splitlines():
         if not line.startswith("#"):
             break
@@ -1207,9 +1214,16 @@ def _read_named(path: Path) -> NamedQuery:
         match = re.match(r"param:\s*\??([A-Za-z_]\w*)\s*(?:[-—:]\s*)?(.*)", body)
         if match:
             params.append((match.group(1), match.group(2).strip()))
+        elif found := re.match(r"each:\s*\??([A-Za-z_]\w*)\s+(SELECT\b.*)", body, re.IGNORECASE):
+            each = (found.group(1), found.group(2))
         elif body and not params:
             description.append(body)
-    return NamedQuery(path.stem, " ".join(description), tuple(params), text, path)
+    if each is not None and each[0] not in {name for name, _ in params}:
+        raise SparqlError(
+            f"{path.name}: '# each: {each[0]}' names no parameter of the query",
+            hint="name one of its '# param:' variables",
+        )
+    return NamedQuery(path.stem, " ".join(description), tuple(params), text, path, each)
 
 
 def list_named_queries(settings: Settings) -> list[NamedQuery]:
@@ -1242,7 +1256,7 @@ def _sparql_string(value: str) -> str:
 _OUTER_WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
 
 
-def bind_values(text: str, params: dict[str, str]) -> str:
+def bind_values(text: str, params: dict[str, str], more: list[dict[str, str]] | None = None) -> str:
     """Return ``text`` with ``params`` bound by a VALUES block opening its outermost WHERE group.
 
     The one binding rule for the named queries and the catalog's own queries; a query with no
@@ -1251,7 +1265,8 @@ def bind_values(text: str, params: dict[str, str]) -> str:
     Oxigraph applies ``substitutions`` after planning, so a bound ?key did not narrow the
     patterns: claims-citing-source for one key took 200 ms at 3,000 posts, against 10 ms with
     the value in the group, where the planner starts from it. The named queries are ours, so
-    their outer WHERE is the first one outside comments (sub-queries nest inside it).
+    their outer WHERE is the first one outside comments (sub-queries nest inside it). ``more``
+    adds rows of values for the same variables: the query answers for each row.
     """
     if not params:
         return text
@@ -1264,12 +1279,13 @@ def bind_values(text: str, params: dict[str, str]) -> str:
             hint="write the query as SELECT ... WHERE { ... }",
         )
     names = sorted(params)
+    rows = [params, *(more or [])]
     block = (
         " VALUES ("
         + " ".join(f"?{n}" for n in names)
-        + ") { ("
-        + " ".join(_sparql_string(params[n]) for n in names)
-        + ") }"
+        + ") { "
+        + " ".join("(" + " ".join(_sparql_string(row[n]) for n in names) + ")" for row in rows)
+        + " }"
     )
     return text[: match.end()] + block + text[match.end() :]
 
@@ -1284,4 +1300,85 @@ def run_named(settings: Settings, name: str, params: dict[str, str] | None = Non
             f"named query {name} has no parameter {', '.join(unknown)}",
             hint="its parameters: " + (", ".join(sorted(declared)) or "none"),
         )
+    if query.each is not None and query.each[0] not in (params or {}):
+        return _run_each(settings, query, dict(params or {}), **options)
     return run_query(settings, bind_values(query.text, params or {}), **options)
+
+
+#: How many values the first query of a ``# each:`` run binds; each later one binds twice as many.
+EACH_FIRST = 1
+
+
+def _run_each(
+    settings: Settings,
+    query: NamedQuery,
+    params: dict[str, str],
+    *,
+    timeout: float | None = None,
+    max_rows: int | None = None,
+    **options: Any,
+) -> QueryResult:
+    """Answer a named query with its ``# each:`` parameter unset, a few of its values at a time.
+
+    The rows are the unbound query's, in its order: the query's first sort key is the rank the
+    values are listed by, so the rows of one value come before the next value's, and the answers
+    for the values in turn are the whole answer in order. What this buys is the row cap: the
+    whole list for every concept or source is hundreds of thousands of rows at 10,000 posts, and
+    the store has to join every one before it can sort, where the first values' rows fill the
+    cap. The time limit, row cap and byte limit hold for the run as a whole.
+    """
+    assert query.each is not None
+    name, values_query = query.each
+    timeout = settings.sparql_timeout if timeout is None else timeout
+    max_rows = settings.sparql_max_rows if max_rows is None else max_rows
+    max_bytes = options.pop("max_bytes", None)
+    max_bytes = settings.sparql_max_bytes if max_bytes is None else max_bytes
+    began = time.perf_counter()
+
+    def left() -> float:
+        remaining = timeout - (time.perf_counter() - began)
+        if remaining <= 0:
+            raise QueryTimeout(
+                f"the query ran past its time limit of {timeout:g} s and was stopped",
+                hint="bind its parameter or raise sparql_timeout (KG_SPARQL_TIMEOUT)",
+            )
+        return remaining
+
+    listed = run_query(settings, values_query, timeout=left(), max_rows=2**31, **options)
+    values = [row[name]["value"] for row in listed.rows if name in row]
+    # A second variable of the values query is how many rows each value is expected to answer
+    # (a count of the statistics graph): each query then binds as many values as should fill
+    # what is left of the cap, and no more. Without it, twice as many values each time.
+    weight = next((v for v in listed.variables if v != name), None)
+    expected = [int(row[weight]["value"]) if weight and weight in row else 0 for row in listed.rows if name in row]
+    if not values:  # nothing to list the values from (no statistics graph): the query as written
+        return run_query(
+            settings, bind_values(query.text, params), timeout=left(), max_rows=max_rows, max_bytes=max_bytes, **options
+        )
+    answer = QueryResult(kind="select")
+    done, batch = 0, EACH_FIRST
+    while done < len(values):
+        if weight:
+            # Enough values to fill the cap and show that more rows exist (one past it).
+            wanted, batch, filled = max_rows - len(answer.rows) + 1, 0, 0
+            while done + batch < len(values) and (batch == 0 or filled < wanted):
+                filled += expected[done + batch]
+                batch += 1
+        chunk = [{**params, name: value} for value in values[done : done + batch]]
+        part = run_query(
+            settings,
+            bind_values(query.text, chunk[0], chunk[1:]),
+            timeout=left(),
+            max_rows=max_rows - len(answer.rows),
+            max_bytes=max_bytes - answer.bytes,
+            **options,
+        )
+        answer.variables = answer.variables or part.variables
+        answer.rows += part.rows
+        answer.bytes += part.bytes
+        done, batch = done + len(chunk), batch * 2
+        if part.truncated:
+            answer.truncated = True
+            break
+    answer.seconds = round(time.perf_counter() - began, 4)
+    return answer
