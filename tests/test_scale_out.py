@@ -118,7 +118,8 @@ def test_statistics_backed_named_queries_answer_the_same_rows_with_and_without_p
     assert reading == STATISTICS_QUERIES
     cases = [(name, params) for name, params in NAMED if name in reading]
     with_params = [name for name, params in cases if params]
-    assert sorted(with_params) == ["claims-about-concept", "claims-citing-source", "sources-for-concept"]
+    assert sorted(with_params) == [
+        "claims-about-concept", "claims-citing-source", "single-source-claims", "sources-for-concept"]
     for name, params in cases:
         mine = sparql.run_named(embedded, name, params)
         theirs = sparql.run_named(external, name, params)

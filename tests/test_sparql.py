@@ -185,7 +185,7 @@ def test_a_select_run_with_the_row_cap_as_its_limit_keeps_the_sorted_first_rows(
     assert not exact.truncated and exact.rows == whole.rows
 
 
-@pytest.mark.parametrize("name", ["claims-citing-source", "claims-about-concept", "sources-for-concept"])
+@pytest.mark.parametrize("name", ["claims-citing-source", "claims-about-concept", "sources-for-concept", "single-source-claims"])
 def test_a_named_query_left_unset_runs_a_few_values_at_a_time_within_the_limits(settings, name):
     """Unset, an ``# each:`` parameter is bound to its values in rank order, a few at a time
     (kg.sparql.run_named): the rows are the query's as written, the cap cuts them where a whole
