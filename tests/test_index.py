@@ -240,3 +240,16 @@ def test_an_index_written_in_segments_answers_as_one_segment_does(corpus, tmp_pa
         assert [r["score"] for r in a["results"]] == pytest.approx([r["score"] for r in b["results"]]), query
     for concept in ("personalisation", "payment-by-results", "mental-health"):
         assert single.concept_claims([concept], 1, 1000) == split.concept_claims([concept], 1, 1000)
+    # The list orders' columns, read a segment in one piece, are what Whoosh reads value by value.
+    from kg.search import _column_values
+
+    leaves = split._current().searcher().reader().leaf_readers()
+    assert len(leaves) == many.segments
+    for name in ("order", "date"):
+        read: list[bytes] = []
+        for leaf, _ in leaves:
+            count = leaf.doc_count_all()
+            mine = _column_values(leaf.column_reader(name, translate=False), count)
+            assert mine == list(leaf.column_reader(name))[:count] and len(mine) == count, name
+            read += mine
+        assert all(read) or name == "date", name  # every claim has a place; the seed posts have no dates

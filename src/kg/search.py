@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import html
+import itertools
 import json
 import math
 import os
@@ -32,6 +33,7 @@ from typing import Any
 
 import numpy as np
 from whoosh import query as wq
+from whoosh.columns import VarBytesColumn
 from whoosh.filedb.filestore import FileStorage
 from whoosh.scoring import BM25F
 
@@ -694,7 +696,7 @@ class _State:
         values: list[bytes] = [b""] * self.postings.size
         for leaf, offset in self.searcher().reader().leaf_readers():
             count = leaf.doc_count_all()
-            values[offset : offset + count] = list(leaf.column_reader(name))[:count]
+            values[offset : offset + count] = _column_values(leaf.column_reader(name, translate=False), count)
         return values
 
     def rank(self, sort: str) -> np.ndarray:
@@ -724,6 +726,22 @@ class _State:
                     rank[order] = np.arange(len(order))
                     self._ranks[sort] = rank
         return self._ranks[sort]
+
+
+def _column_values(reader: Any, count: int) -> list[bytes]:
+    """The first ``count`` values of a segment's column, read in one piece where it can be.
+
+    Whoosh's VarBytesColumn reader reads each value from the file on its own (a seek and a read
+    per claim: 1.5 s for the 500,000 claims of 30,000 posts, on a concept page's first view).
+    Its values lie end to end after the column's start, their lengths in an array it has
+    already read, so one read and slices give the same values.
+    """
+    if isinstance(reader, VarBytesColumn.Reader):
+        lengths = reader._lengths[:count]
+        data = reader._dbfile.get(reader._basepos, sum(lengths))
+        ends = list(itertools.accumulate(lengths))
+        return [data[end - length : end] for end, length in zip(ends, lengths)]
+    return list(reader)[:count]
 
 
 class Searcher:
