@@ -88,7 +88,7 @@ def assert_same_answers(settings) -> dict[str, int]:
             compared[name + "".join(f" ({k}={v})" for k, v in params.items())] = len(old)
             if query.each is not None and not params:
                 # Unset, kg runs it a few values at a time (sparql.run_named): the same rows.
-                answered = sparql.run_named(settings, name, max_rows=10**9).values()
+                answered = sparql.run_named(settings, name, max_rows=10**9, max_bytes=2**62, timeout=600).values()
                 if name == "co-cited-sources":
                     for r in answered:
                         del r["example"]
