@@ -579,3 +579,18 @@ def test_highlights_are_spans_every_renderer_draws_from():
         "Personal <mark>budgets</mark> &amp; personal health <mark>budgets</mark>: "
         "&lt;<mark>budget</mark>&gt; holders")
     assert highlight_marks(text) == [] and marked_pieces(text, []) == [(text, False)]
+
+
+def test_warm_computes_what_a_first_search_and_a_first_claim_list_need(settings):
+    """kg serve's forked workers call Searcher.warm before they take requests: afterwards the
+    facet tables and the list order are there, and are what a first search and list use."""
+    fresh = search_mod.Searcher(settings.index_dir)
+    fresh.warm()
+    state = fresh._current()
+    assert state._facets is not None and set(state._facets) == set(search_mod.FILTER_FIELDS)
+    assert state._listing is not None and len(state._listing) == state.postings.size
+    tables, order = state._facets, state._listing
+    found = fresh.search("personal budgets")
+    assert found["total"] > 0 and found["facets"] and state._facets is tables and state._listing is order
+    with pytest.raises(search_mod.SearchError, match="no search index"):
+        search_mod.Searcher(settings.data_dir / "no-such-index").warm()

@@ -34,7 +34,8 @@ def _params(values: tuple[str, ...]) -> dict[str, str]:
     "--name",
     "-n",
     default=None,
-    help="Run a named query of queries/ in the ontology_dir setting, KG_ONTOLOGY_DIR (see --list).",
+    help="Run a named query of queries/ in the ontology_dir setting, KG_ONTOLOGY_DIR (see --list). A "
+    "parameter its file lists with '# each:', left unset, is bound a few values at a time until --max-rows.",
 )
 @click.option(
     "--param",
