@@ -582,15 +582,23 @@ def test_highlights_are_spans_every_renderer_draws_from():
 
 
 def test_warm_computes_what_a_first_search_and_a_first_claim_list_need(settings):
-    """kg serve's forked workers call Searcher.warm before they take requests: afterwards the
-    facet tables and the list order are there, and are what a first search and list use."""
+    """kg serve calls Searcher.warm before it forks its workers and closes the index: a worker's
+    own opening of the same version finds the facet tables and the list order there, and its
+    first search and claim list use them."""
+    search_mod._WARMED.clear()
+    unwarmed = search_mod.Searcher(settings.index_dir).search("personal budgets")
     fresh = search_mod.Searcher(settings.index_dir)
     fresh.warm()
     state = fresh._current()
     assert state._facets is not None and set(state._facets) == set(search_mod.FILTER_FIELDS)
     assert state._listing is not None and len(state._listing) == state.postings.size
     tables, order = state._facets, state._listing
-    found = fresh.search("personal budgets")
-    assert found["total"] > 0 and found["facets"] and state._facets is tables and state._listing is order
+    fresh.close()
+    worker = search_mod.Searcher(settings.index_dir)
+    found = worker.search("personal budgets")
+    mine = worker._current()
+    assert mine is not state and mine._facets is tables and mine._listing is order
+    assert found["total"] == unwarmed["total"] > 0 and found["facets"] == unwarmed["facets"]
+    assert [r["id"] for r in found["results"]] == [r["id"] for r in unwarmed["results"]]
     with pytest.raises(search_mod.SearchError, match="no search index"):
         search_mod.Searcher(settings.data_dir / "no-such-index").warm()

@@ -38,7 +38,6 @@ from gunicorn.sock import TCP6Socket, TCPSocket
 from gunicorn.workers import gthread
 from gunicorn.workers.gthread import ThreadWorker
 
-from kg import search
 from kg.settings import Settings
 
 from .http import SECURITY_HEADERS
@@ -149,10 +148,6 @@ def options(settings: Settings, workers: int, connections: int, echo: Callable[.
         echo(f"Serving {data_dir} at http://{shown}:{port}/ with {workers} worker processes (press Ctrl+C to stop)")
 
     def post_worker_init(worker) -> None:
-        try:
-            search.searcher_for(settings).warm()
-        except Exception:
-            pass  # no index, or a damaged one: the first request that needs it says what is wrong
         memory = process_memory(os.getpid())
         echo(f"Worker {os.getpid()} ready: {memory}")
 

@@ -199,14 +199,16 @@ def _print(text: str, err: bool = False) -> None:
 
 
 def preload(
-    app, settings: Settings, health: tuple[str, generations.Health] | None = None, *, templates: bool = False
+    app, settings: Settings, health: tuple[str, generations.Health] | None = None, *, forking: bool = False
 ) -> None:
     """Load before serving what requests need and no build changes, then freeze it.
 
     The words of the live index's concept labels are analysed (the first search of a process
     otherwise analyses them all: kg.search keeps the words per process, the labels per index
-    version); with ``templates``, every template is compiled (for forked workers, which then share
-    them; one process compiles each on its first page, keeping its start short); ``health`` (the
+    version), and its facet tables and list order computed (kg.search.Searcher.warm). When workers
+    are to be forked (``forking``), every template is compiled too, so they share them as they
+    share the tables (one process compiles each on its first page, keeping its start short), and
+    the index is closed again. ``health`` (the
     check `kg serve` made of the live build: the generation, the answer) is kept as the app's first
     check, so the first request does not open the build again. Then the garbage collector is told
     to leave these objects alone (gc.freeze): its passes stay short, and forked workers share the
@@ -217,7 +219,7 @@ def preload(
 
     from . import resources
 
-    if templates:
+    if forking:
         for name in app.jinja_env.list_templates():
             app.jinja_env.get_template(name)
     version = live_version(settings.index_dir)
@@ -226,6 +228,15 @@ def preload(
         search.Expansions.from_labels({cid: (c["label"], c["labels"]) for cid, c in meta.get("concepts", {}).items()})
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass  # the first search opens the index itself and reports what is wrong with it
+    searcher = search.searcher_for(settings)
+    try:
+        searcher.warm()
+    except Exception:
+        pass  # no index, or a damaged one: the first request that needs it says what is wrong
+    if forking:
+        # Forked workers open the index themselves (a Whoosh file read from two processes would
+        # share its offset): what they keep of this one is the tables warm computed.
+        searcher.close()
     if health is not None:
         resources.seed_health(app, *health)
     gc.collect()
@@ -276,7 +287,7 @@ def _serve_workers(
         raise listen_error(exc, settings.host, settings.port) from None
     try:
         app = create_app(settings)
-        preload(app, settings, health, templates=True)
+        preload(app, settings, health, forking=True)
     except BaseException:
         listener.close()
         raise
