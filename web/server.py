@@ -208,9 +208,9 @@ def preload(
     version), and its facet tables and list order computed (kg.search.Searcher.warm). When workers
     are to be forked (``forking``), every template is compiled too, so they share them as they
     share the tables (one process compiles each on its first page, keeping its start short), and
-    the index is closed again. ``health`` (the
-    check `kg serve` made of the live build: the generation, the answer) is kept as the app's first
-    check, so the first request does not open the build again. Then the garbage collector is told
+    the index is closed again. ``health`` (the check `kg serve` made of the live build: the
+    generation, the answer) is kept as the app's first check, so the first request does not open
+    the build again. Then the garbage collector is told
     to leave these objects alone (gc.freeze): its passes stay short, and forked workers share the
     pages copy-on-write instead of each touching (so copying) them.
     """

@@ -635,7 +635,7 @@ def loading(corpus: Corpus, settings: Settings, progress: Progress | None = None
         triples = _count_triples(store)
         # The bulk loader writes its files side by side, each spanning the whole key range, so
         # every pattern lookup of a join searched all of them: compacted into one sorted run,
-        # the named queries' joins take a third of the time (bench/RESULTS.md, "compacted").
+        # the named queries' joins take a third of the time (bench/RESULTS.md, issue 17 summary).
         store.optimize()
         store.flush()
         # pyoxigraph has no close(): drop every reference so RocksDB closes its files before
